@@ -1,0 +1,50 @@
+# Rollcall: `make run` serves the demo, `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+PORT   ?= 5000
+
+.PHONY: install run test test-deps clean
+
+install: $(VENV)/.installed static/vendor/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf static/vendor && mkdir -p static/vendor/uswds static/vendor/axe-core
+	cp -r node_modules/@uswds/uswds/dist/css node_modules/@uswds/uswds/dist/fonts \
+	      node_modules/@uswds/uswds/dist/img node_modules/@uswds/uswds/dist/js static/vendor/uswds/
+	cp node_modules/axe-core/axe.min.js static/vendor/axe-core/
+	touch $@
+
+run: install
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) courses sync
+	$(FLASK) demo seed --if-empty
+	@echo "Demo sign-ins (password demo-password-1): officer@demo.test coordinator@demo.test compliance@demo.test admin@demo.test"
+	@echo "Serving on http://127.0.0.1:$(PORT)"
+	$(FLASK) serve --port $(PORT)
+
+test-deps: $(VENV)/.test-installed
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+# The suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+test: install test-deps
+	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL =="; \
+	  ROLLCALL_TEST_DB=postgresql $(BIN)/pytest; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,66 @@
+"""Settings, read from the environment."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me")
+    DATABASE_URL = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'rollcall.db'}"
+    )
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "rollcall@localhost")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    COURSES_DIR = BASE_DIR / "courses"
+    QUIZZES_DIR = BASE_DIR / "quizzes"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    # Days before expiry from which a certification counts as "expiring".
+    EXPIRING_DAYS = 30
+    # Hour of the day (server local time) at which the daily jobs run.
+    DAILY_JOB_HOUR = int(os.environ.get("DAILY_JOB_HOUR", "6"))
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+def from_environment() -> type[Config] | Config:
+    """The settings class named by ROLLCALL_ENV (development by default)."""
+    name = os.environ.get("ROLLCALL_ENV", "development")
+    if name == "production":
+        return ProductionConfig()
+    if name == "test":
+        return TestConfig
+    return Config

@@ -1,0 +1,67 @@
+"""Rollcall: annual use-of-force training and certification."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+import config as settings
+from training import db
+from training.extensions import csrf, login_manager
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | None = None, **overrides) -> Flask:
+    """Build the app: settings, extensions, blueprints, error pages and commands. No side effects."""
+    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
+                static_folder=str(BASE_DIR / "static"), instance_path=str(BASE_DIR / "instance"))
+    app.config.from_object(config or settings.from_environment())
+    app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from training.auth.service import load_user
+    login_manager.user_loader(load_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from training.auth.views import bp as auth_bp
+    from training.certification.views import bp as learn_bp
+    from training.reports.views import bp as reports_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(reports_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        def handler(_error):
+            return render_template("errors.html", code=code, title=title, message=message), code
+        return handler
+
+    app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
+    app.register_error_handler(403, page(403, "Not allowed", "Your role does not give access to this page."))
+    app.register_error_handler(404, page(404, "Not found", "There is nothing at this address."))
+    app.register_error_handler(413, page(413, "File too large", "The upload is larger than allowed."))
+    app.register_error_handler(500, page(500, "Something went wrong",
+                                         "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
+    app.register_error_handler(CSRFError, page(
+        400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again."))
+
+
+def register_commands(app: Flask) -> None:
+    from training.cli import register
+
+    register(app)

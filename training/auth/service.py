@@ -1,0 +1,73 @@
+"""Accounts: password hashing, sign-in checks, creating users."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from training.db import db
+from training.people.models import ROLES, User
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("rollcall-timing-equaliser")
+MIN_PASSWORD_LENGTH = 12
+
+
+class AccountError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (never saying which part was wrong)."""
+    user = find_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def create_user(session: Session, *, email: str, password: str, first_name: str, last_name: str,
+                role: str = "officer", **fields) -> User:
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email:
+        raise AccountError("email must be an address like name@agency.gov")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if find_by_email(session, email) is not None:
+        raise AccountError(f"an account for {email} already exists")
+    user = User(email=email, password_hash=hash_password(password), first_name=first_name,
+                last_name=last_name, role=role, **fields)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db().get(User, int(user_id))
+    return user if user is not None and user.active else None

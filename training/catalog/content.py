@@ -1,0 +1,281 @@
+"""Reading and validating course content from `courses/` and `quizzes/`.
+
+Nothing here touches the database: `load_content` returns plain values or the
+full list of problems, each with its file and line.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,63}$")
+LESSON_FILE_RE = re.compile(r"^(\d{2})-[a-z0-9][a-z0-9-]*\.md$")
+LINE_KEY = "__line__"
+
+
+@dataclass(frozen=True)
+class ContentError:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class LessonContent:
+    slug: str
+    title: str
+    body_md: str
+
+
+@dataclass
+class QuestionContent:
+    key: str
+    lesson: str
+    stem: str
+    choices: list[str]
+    answer_index: int
+    explanation: str
+    source: str
+
+
+@dataclass
+class CourseContent:
+    code: str
+    title: str
+    summary: str
+    policy_version: str
+    recurrence_months: int = 12
+    pass_mark: int = 80
+    questions_per_attempt: int = 10
+    renewal_window_days: int = 60
+    renew_from_expiry: bool = True
+    lessons: list[LessonContent] = field(default_factory=list)
+    questions: list[QuestionContent] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """Hash of everything that makes a new version when it changes."""
+        versioned = {k: v for k, v in asdict(self).items()
+                     if k not in {"recurrence_months", "renewal_window_days", "renew_from_expiry"}}
+        blob = json.dumps(versioned, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping[LINE_KEY] = node.start_mark.line + 1
+        return mapping
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[ContentError] = []
+
+    def add(self, path: Path | str, line: int | None, message: str) -> None:
+        self.items.append(ContentError(str(path), line, message))
+
+
+def _read_yaml(path: Path, problems: _Problems) -> dict | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.add(path, None, "is not UTF-8 text")
+        return None
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.add(path, mark.line + 1 if mark else None, f"invalid YAML: {exc.problem}")
+        return None
+    except yaml.YAMLError as exc:
+        problems.add(path, None, f"invalid YAML: {exc}")
+        return None
+    if not isinstance(data, dict):
+        problems.add(path, 1, "must be a mapping of keys to values")
+        return None
+    return data
+
+
+def _text(data: dict, key: str, path: Path, problems: _Problems, *, required: bool = True) -> str:
+    value = data.get(key)
+    line = data.get(LINE_KEY)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.add(path, line, f"'{key}' is required")
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        problems.add(path, line, f"'{key}' must be text")
+        return ""
+    return str(value).strip()
+
+
+def _int(data: dict, key: str, default: int, lo: int, hi: int, path: Path, problems: _Problems) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        problems.add(path, data.get(LINE_KEY), f"'{key}' must be a whole number from {lo} to {hi}")
+        return default
+    return value
+
+
+def _lessons(folder: Path, problems: _Problems) -> list[LessonContent]:
+    lessons_dir = folder / "lessons"
+    files = sorted(lessons_dir.glob("*.md")) if lessons_dir.is_dir() else []
+    if not files:
+        problems.add(lessons_dir, None, "no lessons: add files named like 01-first-topic.md")
+    lessons = []
+    for path in files:
+        if not LESSON_FILE_RE.match(path.name):
+            problems.add(path, None, "lesson file names look like 01-some-topic.md (two digits, lowercase, hyphens)")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.add(path, None, "is not UTF-8 text")
+            continue
+        first, _, body = text.partition("\n")
+        if not first.startswith("# ") or not first[2:].strip():
+            problems.add(path, 1, "the first line must be the lesson title, written '# Title'")
+            continue
+        if not body.strip():
+            problems.add(path, 2, "the lesson has no text")
+            continue
+        lessons.append(LessonContent(path.stem, first[2:].strip(), body.strip() + "\n"))
+    return lessons
+
+
+def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
+              problems: _Problems) -> QuestionContent | None:
+    if not isinstance(item, dict):
+        problems.add(path, None, f"question {index} must be a mapping with id, stem, choices and answer")
+        return None
+    line = item.get(LINE_KEY)
+    before = len(problems.items)
+    key = _text(item, "id", path, problems)
+    lesson = _text(item, "lesson", path, problems)
+    stem = _text(item, "stem", path, problems)
+    explanation = _text(item, "explanation", path, problems)
+    source = _text(item, "source", path, problems)
+    answer = _text(item, "answer", path, problems)
+    label = f"question {key or index}"
+    if lesson and lesson not in lesson_slugs:
+        problems.add(path, line, f"{label}: lesson '{lesson}' is not a lesson of this course "
+                                 f"(known: {', '.join(sorted(lesson_slugs)) or 'none'})")
+    choices = item.get("choices")
+    texts: list[str] = []
+    letters: list[str] = []
+    if not isinstance(choices, dict):
+        problems.add(path, line, f"{label}: 'choices' must map letters to answers, like a: ..., b: ...")
+    else:
+        for letter, value in choices.items():
+            if letter == LINE_KEY:
+                continue
+            if not isinstance(value, (str, int, float)) or not str(value).strip():
+                problems.add(path, choices.get(LINE_KEY), f"{label}: choice '{letter}' is empty")
+                continue
+            letters.append(str(letter))
+            texts.append(str(value).strip())
+        if not 3 <= len(texts) <= 6:
+            problems.add(path, choices.get(LINE_KEY), f"{label}: needs 3 to 6 choices, has {len(texts)}")
+        if len(set(texts)) != len(texts):
+            problems.add(path, choices.get(LINE_KEY), f"{label}: two choices have the same text")
+    if answer and letters and answer not in letters:
+        problems.add(path, line, f"{label}: answer '{answer}' is not one of the choices ({', '.join(letters)})")
+    if len(problems.items) != before:
+        return None
+    return QuestionContent(key, lesson, stem, texts, letters.index(answer), explanation, source)
+
+
+def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseContent | None:
+    course_file = folder / "course.yaml"
+    if not course_file.is_file():
+        problems.add(course_file, None, "missing: every course folder needs a course.yaml")
+        return None
+    data = _read_yaml(course_file, problems)
+    if data is None:
+        return None
+    before = len(problems.items)
+    code = _text(data, "code", course_file, problems)
+    if code and not CODE_RE.match(code):
+        problems.add(course_file, data.get(LINE_KEY),
+                     f"code '{code}' must be capital letters, digits and hyphens, like UOF-DEADLY-FORCE")
+    course = CourseContent(
+        code=code,
+        title=_text(data, "title", course_file, problems),
+        summary=_text(data, "summary", course_file, problems),
+        policy_version=_text(data, "policy_version", course_file, problems),
+        recurrence_months=_int(data, "recurrence_months", 12, 1, 120, course_file, problems),
+        pass_mark=_int(data, "pass_mark", 80, 1, 100, course_file, problems),
+        questions_per_attempt=_int(data, "questions_per_attempt", 10, 1, 100, course_file, problems),
+        renewal_window_days=_int(data, "renewal_window_days", 60, 0, 365, course_file, problems),
+    )
+    renew = data.get("renew_from_expiry", True)
+    if not isinstance(renew, bool):
+        problems.add(course_file, data.get(LINE_KEY), "'renew_from_expiry' must be true or false")
+    course.renew_from_expiry = bool(renew)
+    course.lessons = _lessons(folder, problems)
+    if not code:
+        return None
+
+    quiz_file = quizzes_dir / f"{code}.yaml"
+    if not quiz_file.is_file():
+        problems.add(quiz_file, None, f"missing: the question bank of {code}")
+        return None
+    bank = _read_yaml(quiz_file, problems)
+    if bank is None:
+        return None
+    if bank.get("course") != code:
+        problems.add(quiz_file, bank.get(LINE_KEY), f"'course' must be {code}, the code in {course_file}")
+    items = bank.get("questions")
+    if not isinstance(items, list) or not items:
+        problems.add(quiz_file, bank.get(LINE_KEY), "'questions' must be a list of questions")
+        return None
+    slugs = {lesson.slug for lesson in course.lessons}
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items, start=1):
+        question = _question(item, index, quiz_file, slugs, problems)
+        if question is None:
+            continue
+        line = item.get(LINE_KEY)
+        if question.key in seen:
+            problems.add(quiz_file, line, f"question id '{question.key}' is used twice (first on line {seen[question.key]})")
+            continue
+        seen[question.key] = line
+        course.questions.append(question)
+    if len(items) < course.questions_per_attempt:
+        problems.add(quiz_file, bank.get(LINE_KEY),
+                     f"the bank has {len(items)} questions but {course.questions_per_attempt} are drawn per attempt")
+    if len(problems.items) != before:
+        return None
+    return course
+
+
+def load_content(courses_dir: Path, quizzes_dir: Path) -> tuple[list[CourseContent], list[ContentError]]:
+    """Read and check every course; return the courses, or every problem found."""
+    problems = _Problems()
+    courses: list[CourseContent] = []
+    folders = sorted(p for p in Path(courses_dir).iterdir() if p.is_dir()) if Path(courses_dir).is_dir() else []
+    if not folders:
+        problems.add(courses_dir, None, "no course folders found")
+    codes: dict[str, Path] = {}
+    for folder in folders:
+        course = _course(folder, Path(quizzes_dir), problems)
+        if course is None:
+            continue
+        if course.code in codes:
+            problems.add(folder / "course.yaml", None, f"code {course.code} is also used by {codes[course.code]}")
+            continue
+        codes[course.code] = folder
+        courses.append(course)
+    return courses, problems.items

@@ -1,0 +1,75 @@
+"""Courses and their immutable versions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.db import Base, utcnow
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    recurrence_months: Mapped[int] = mapped_column(default=12)
+    renewal_window_days: Mapped[int] = mapped_column(default=60)
+    # Recertifying inside the renewal window counts the new expiry from the previous one.
+    renew_from_expiry: Mapped[bool] = mapped_column(Boolean, default=True)
+    current_version: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    versions: Mapped[list[CourseVersion]] = relationship(
+        back_populates="course", order_by="CourseVersion.number"
+    )
+
+
+class CourseVersion(Base):
+    __tablename__ = "course_versions"
+    __table_args__ = (UniqueConstraint("course_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    number: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    policy_version: Mapped[str] = mapped_column(String(300))
+    pass_mark: Mapped[int] = mapped_column(default=80)
+    questions_per_attempt: Mapped[int] = mapped_column(default=10)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="versions")
+    lessons: Mapped[list[Lesson]] = relationship(order_by="Lesson.position")
+    questions: Mapped[list[Question]] = relationship(order_by="Question.id")
+
+
+class Lesson(Base):
+    __tablename__ = "lessons"
+    __table_args__ = (UniqueConstraint("version_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"), index=True)
+    position: Mapped[int]
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text)
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    lesson_slug: Mapped[str] = mapped_column(String(120))
+    stem: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[str]] = mapped_column(JSON)
+    answer_index: Mapped[int]
+    explanation: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,86 @@
+"""Loading validated content into the database, and reading courses back."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from training.audit.service import record
+from training.catalog.content import ContentError, CourseContent, load_content
+from training.catalog.models import Course, CourseVersion, Lesson, Question
+
+
+class ContentInvalid(Exception):
+    def __init__(self, errors: list[ContentError]):
+        super().__init__(f"{len(errors)} problem(s) in course content")
+        self.errors = errors
+
+
+@dataclass
+class SyncResult:
+    created: list[str]      # "CODE v2"
+    unchanged: list[str]
+
+
+def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
+                 actor_id: int | None = None) -> SyncResult:
+    """Validate all content, then add a version for every course whose content changed."""
+    courses, errors = load_content(courses_dir, quizzes_dir)
+    if errors:
+        raise ContentInvalid(errors)
+    result = SyncResult([], [])
+    for content in courses:
+        version = _sync_one(session, content)
+        if version is None:
+            result.unchanged.append(content.code)
+        else:
+            result.created.append(f"{content.code} v{version.number}")
+    record(session, "content.sync", actor_id=actor_id, target="courses",
+           created=result.created, unchanged=result.unchanged)
+    session.flush()
+    return result
+
+
+def _sync_one(session: Session, content: CourseContent) -> CourseVersion | None:
+    course = session.scalar(select(Course).where(Course.code == content.code))
+    if course is None:
+        course = Course(code=content.code, title=content.title, current_version=0)
+        session.add(course)
+    course.title = content.title
+    course.summary = content.summary
+    course.recurrence_months = content.recurrence_months
+    course.renewal_window_days = content.renewal_window_days
+    course.renew_from_expiry = content.renew_from_expiry
+    course.active = True
+    session.flush()
+    digest = content.content_hash()
+    latest = current_version(session, course)
+    if latest is not None and latest.content_hash == digest:
+        return None
+    version = CourseVersion(
+        course_id=course.id, number=course.current_version + 1, content_hash=digest,
+        title=content.title, summary=content.summary, policy_version=content.policy_version,
+        pass_mark=content.pass_mark, questions_per_attempt=content.questions_per_attempt,
+    )
+    session.add(version)
+    session.flush()
+    session.add_all(Lesson(version_id=version.id, position=i, slug=l.slug, title=l.title, body_md=l.body_md)
+                    for i, l in enumerate(content.lessons, start=1))
+    session.add_all(Question(version_id=version.id, key=q.key, lesson_slug=q.lesson, stem=q.stem,
+                             choices=q.choices, answer_index=q.answer_index,
+                             explanation=q.explanation, source=q.source)
+                    for q in content.questions)
+    course.current_version = version.number
+    session.flush()
+    return version
+
+
+def current_version(session: Session, course: Course) -> CourseVersion | None:
+    return session.scalar(select(CourseVersion).where(
+        CourseVersion.course_id == course.id, CourseVersion.number == course.current_version))
+
+
+def course_by_code(session: Session, code: str) -> Course | None:
+    return session.scalar(select(Course).where(Course.code == code, Course.active.is_(True)))

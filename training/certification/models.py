@@ -1,0 +1,66 @@
+"""Lesson views, quiz attempts and completions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.catalog.models import Course, CourseVersion
+from training.db import Base, utcnow
+
+
+class LessonView(Base):
+    __tablename__ = "lesson_views"
+    __table_args__ = (UniqueConstraint("user_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    # [{"question_id": 12, "order": [2, 0, 3, 1]}, ...]: the draw and the shown choice order.
+    items: Mapped[list[dict]] = mapped_column(JSON)
+    # {"12": 3, ...}: question id -> original choice index picked.
+    answers: Mapped[dict | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    score: Mapped[int | None]
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+
+    course: Mapped[Course] = relationship()
+    version: Mapped[CourseVersion] = relationship()
+
+    __table_args__ = (Index("ix_attempts_user_course", "user_id", "course_id"),)
+
+
+class Completion(Base):
+    """A passed attempt (or an imported record) with its acknowledgement: a certification."""
+
+    __tablename__ = "completions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("course_versions.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), unique=True)
+    completed_on: Mapped[date]
+    expires_on: Mapped[date]
+    score: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(16), default="quiz")
+    acknowledged_name: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship()
+    version: Mapped[CourseVersion | None] = relationship()
+
+    __table_args__ = (Index("ix_completions_user_course", "user_id", "course_id", "expires_on"),)

@@ -1,0 +1,229 @@
+"""Taking a module: lessons, quiz attempts, acknowledgement and completion."""
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from training.assignments.models import Assignment
+from training.audit.service import record
+from training.catalog.models import Course, CourseVersion, Lesson, Question
+from training.certification import rules
+from training.certification.models import Attempt, Completion, LessonView
+from training.db import utcnow
+from training.people.models import User
+
+
+class QuizError(Exception):
+    """A refusal to show to the officer; nothing was changed."""
+
+
+def today_for(user: User, now: datetime | None = None) -> date:
+    """Today's date in the officer's agency time zone."""
+    now = now or datetime.now(timezone.utc)
+    tz = ZoneInfo(user.agency.time_zone) if user.agency else timezone.utc
+    return now.astimezone(tz).date()
+
+
+@dataclass
+class LessonProgress:
+    lesson: Lesson
+    opened: bool
+
+
+def lesson_progress(session: Session, user: User, version: CourseVersion) -> list[LessonProgress]:
+    opened = set(session.scalars(
+        select(LessonView.lesson_id).join(Lesson, Lesson.id == LessonView.lesson_id)
+        .where(LessonView.user_id == user.id, Lesson.version_id == version.id)))
+    return [LessonProgress(lesson, lesson.id in opened) for lesson in version.lessons]
+
+
+def open_lesson(session: Session, user: User, lesson: Lesson) -> None:
+    """Record that the officer opened a lesson (once)."""
+    exists = session.scalar(select(LessonView.id).where(
+        LessonView.user_id == user.id, LessonView.lesson_id == lesson.id))
+    if exists is None:
+        try:
+            with session.begin_nested():
+                session.add(LessonView(user_id=user.id, lesson_id=lesson.id))
+        except IntegrityError:
+            pass  # opened at the same moment in another tab
+
+
+def open_attempt(session: Session, user: User, version: CourseVersion) -> Attempt | None:
+    return session.scalar(select(Attempt).where(
+        Attempt.user_id == user.id, Attempt.version_id == version.id,
+        Attempt.submitted_at.is_(None)).order_by(Attempt.id.desc()).limit(1))
+
+
+def start_attempt(session: Session, user: User, version: CourseVersion,
+                  rng: random.Random | None = None) -> Attempt:
+    """Draw a new quiz, or return the one already in progress."""
+    if not all(p.opened for p in lesson_progress(session, user, version)):
+        raise QuizError("Open every lesson of this module before taking the quiz.")
+    current = open_attempt(session, user, version)
+    if current is not None:
+        return current
+    last = session.scalar(select(Attempt).where(
+        Attempt.user_id == user.id, Attempt.course_id == version.course_id,
+        Attempt.submitted_at.is_not(None)).order_by(Attempt.id.desc()).limit(1))
+    seen = {item["question_id"] for item in last.items} if last else set()
+    bank = {q.id: len(q.choices) for q in version.questions}
+    drawn = rules.draw_questions(list(bank), version.questions_per_attempt, seen=seen, rng=rng)
+    attempt = Attempt(
+        user_id=user.id, course_id=version.course_id, version_id=version.id,
+        items=[{"question_id": q, "order": rules.shuffled_order(bank[q], rng)} for q in drawn],
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def user_attempt(session: Session, user: User, attempt_id: int) -> Attempt | None:
+    """The attempt if it belongs to this officer; another officer's is as good as missing."""
+    return session.scalar(select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user.id))
+
+
+def attempt_questions(session: Session, attempt: Attempt) -> list[tuple[Question, list[int]]]:
+    """The attempt's questions in drawn order, each with its shown choice order."""
+    ids = [item["question_id"] for item in attempt.items]
+    by_id = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(ids)))}
+    return [(by_id[item["question_id"]], item["order"]) for item in attempt.items]
+
+
+def parse_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[int, int]:
+    """Map submitted shown positions (fields q<id>) to original choice indexes.
+
+    Refuses a form that does not match the attempt: unanswered questions, or
+    values and fields the quiz never offered.
+    """
+    expected = {f"q{item['question_id']}": item for item in attempt.items}
+    foreign = [k for k in form if k.startswith("q") and k[1:].isdigit() and k not in expected]
+    if foreign:
+        raise QuizError("This answer sheet does not match your quiz. Reload the quiz and answer again.")
+    answers: dict[int, int] = {}
+    missing = []
+    for number, (field, item) in enumerate(expected.items(), start=1):
+        raw = form.get(field)
+        if raw is None or raw == "":
+            missing.append(number)
+            continue
+        if not raw.isdigit() or int(raw) >= len(item["order"]):
+            raise QuizError("This answer sheet does not match your quiz. Reload the quiz and answer again.")
+        answers[item["question_id"]] = item["order"][int(raw)]
+    if missing:
+        raise QuizError("Answer every question before submitting. Unanswered: "
+                        + ", ".join(str(n) for n in missing) + ".")
+    return answers
+
+
+def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping[str, str]) -> bool:
+    """Score and close the attempt. False when it had already been submitted."""
+    if attempt.submitted_at is not None:
+        return False
+    answers = parse_answers(attempt, form)
+    key = {q.id: q.answer_index for q, _ in attempt_questions(session, attempt)}
+    ids = [item["question_id"] for item in attempt.items]
+    score = rules.score_answers(ids, answers, key)
+    passed = score.passed(attempt.version.pass_mark)
+    # Conditional update: of two submissions racing, exactly one closes the attempt.
+    closed = session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=utcnow(), answers={str(k): v for k, v in answers.items()},
+                score=score.percent, passed=passed)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not closed:
+        return False
+    session.refresh(attempt)
+    record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}",
+           course=attempt.course.code, version=attempt.version.number,
+           score=score.percent, passed=passed)
+    return True
+
+
+def missed_questions(session: Session, attempt: Attempt) -> list[Question]:
+    answers = attempt.answers or {}
+    return [q for q, _ in attempt_questions(session, attempt)
+            if answers.get(str(q.id)) != q.answer_index]
+
+
+def completion_for(session: Session, attempt: Attempt) -> Completion | None:
+    return session.scalar(select(Completion).where(Completion.attempt_id == attempt.id))
+
+
+def latest_completion(session: Session, user_id: int, course_id: int,
+                      before: date | None = None) -> Completion | None:
+    stmt = select(Completion).where(Completion.user_id == user_id, Completion.course_id == course_id)
+    if before is not None:
+        stmt = stmt.where(Completion.completed_on <= before)
+    return session.scalar(stmt.order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1))
+
+
+def record_completion(session: Session, user: User, course: Course, completed_on: date, *,
+                      version_id: int | None, score: int | None, source: str,
+                      attempt_id: int | None = None, acknowledged_name: str | None = None,
+                      actor_id: int | None = None) -> Completion:
+    """Certify an officer for a course and close the open assignment."""
+    previous = latest_completion(session, user.id, course.id, before=completed_on)
+    expires_on = rules.expiry_date(
+        completed_on, course.recurrence_months,
+        previous_expires_on=previous.expires_on if previous else None,
+        renewal_window_days=course.renewal_window_days,
+        renew_from_expiry=course.renew_from_expiry)
+    completion = Completion(
+        user_id=user.id, course_id=course.id, version_id=version_id, attempt_id=attempt_id,
+        completed_on=completed_on, expires_on=expires_on, score=score, source=source,
+        acknowledged_name=acknowledged_name,
+        acknowledged_at=utcnow() if acknowledged_name else None)
+    session.add(completion)
+    session.flush()
+    session.execute(
+        update(Assignment).where(Assignment.user_id == user.id, Assignment.course_id == course.id,
+                                 Assignment.closed_at.is_(None))
+        .values(closed_at=utcnow(), completion_id=completion.id)
+        .execution_options(synchronize_session=False))
+    record(session, "completion.recorded", actor_id=actor_id or user.id, target=f"user:{user.id}",
+           course=course.code, completed_on=completed_on.isoformat(),
+           expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)
+    return completion
+
+
+def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
+                today: date | None = None) -> Completion:
+    """Turn a passed attempt into a completion once the officer signs for the policy version."""
+    existing = completion_for(session, attempt)
+    if existing is not None:
+        return existing
+    if not attempt.passed:
+        raise QuizError("Only a passed quiz can be acknowledged.")
+    if not rules.names_match(typed_name, user.first_name, user.last_name):
+        raise QuizError(f"Type your full name exactly as it appears on your record: {user.full_name}.")
+    try:
+        with session.begin_nested():
+            return record_completion(
+                session, user, attempt.course, today or today_for(user), version_id=attempt.version_id,
+                score=attempt.score, source="quiz", attempt_id=attempt.id,
+                acknowledged_name=" ".join(typed_name.split()))
+    except IntegrityError:
+        # Acknowledged at the same moment in another tab: keep the first.
+        existing = completion_for(session, attempt)
+        if existing is None:
+            raise
+        return existing
+
+
+def history(session: Session, user: User) -> tuple[list[Attempt], list[Completion]]:
+    attempts = list(session.scalars(select(Attempt).where(Attempt.user_id == user.id)
+                                    .options(selectinload(Attempt.course), selectinload(Attempt.version))
+                                    .order_by(Attempt.started_at.desc(), Attempt.id.desc())))
+    completions = list(session.scalars(select(Completion).where(Completion.user_id == user.id)
+                                       .options(selectinload(Completion.course), selectinload(Completion.version))
+                                       .order_by(Completion.completed_on.desc(), Completion.id.desc())))
+    return attempts, completions

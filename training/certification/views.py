@@ -1,0 +1,142 @@
+"""The officer's side: dashboard, lessons, quiz, acknowledgement and history."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from training.catalog.models import Course, CourseVersion
+from training.catalog.render import render_markdown
+from training.catalog.service import course_by_code, current_version
+from training.certification import service
+from training.certification.forms import AcknowledgeForm, EmptyForm
+from training.certification.models import Attempt
+from training.certification.status import course_states
+from training.db import db
+from training.people.models import User
+
+bp = Blueprint("learn", __name__)
+
+
+def _course_or_404(code: str) -> tuple[Course, CourseVersion]:
+    course = course_by_code(db(), code)
+    version = current_version(db(), course) if course else None
+    if course is None or version is None:
+        abort(404)
+    return course, version
+
+
+def _attempt_or_404(attempt_id: int) -> Attempt:
+    attempt = service.user_attempt(db(), current_user, attempt_id)
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    today = service.today_for(current_user)
+    states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
+    return render_template("learn/dashboard.html", states=states, today=today)
+
+
+@bp.route("/courses/<code>")
+@login_required
+def course(code: str):
+    course, version = _course_or_404(code)
+    progress = service.lesson_progress(db(), current_user, version)
+    return render_template("learn/course.html", course=course, version=version, progress=progress,
+                           unlocked=all(p.opened for p in progress),
+                           in_progress=service.open_attempt(db(), current_user, version),
+                           form=EmptyForm())
+
+
+@bp.route("/courses/<code>/lessons/<slug>")
+@login_required
+def lesson(code: str, slug: str):
+    course, version = _course_or_404(code)
+    lessons = version.lessons
+    index = next((i for i, l in enumerate(lessons) if l.slug == slug), None)
+    if index is None:
+        abort(404)
+    service.open_lesson(db(), current_user, lessons[index])
+    db().commit()
+    return render_template("learn/lesson.html", course=course, version=version, lesson=lessons[index],
+                           body=render_markdown(lessons[index].body_md),
+                           previous=lessons[index - 1] if index else None,
+                           next=lessons[index + 1] if index + 1 < len(lessons) else None)
+
+
+@bp.route("/courses/<code>/quiz", methods=["POST"])
+@login_required
+def start_quiz(code: str):
+    _course, version = _course_or_404(code)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = service.start_attempt(db(), current_user, version)
+    except service.QuizError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".course", code=code))
+    db().commit()
+    return redirect(url_for(".attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>", methods=["GET", "POST"])
+@login_required
+def attempt(attempt_id: int):
+    attempt = _attempt_or_404(attempt_id)
+    if attempt.submitted_at is not None:
+        if request.method == "POST":
+            flash("This quiz was already submitted; your first answers stand.", "info")
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    form = EmptyForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            service.submit_attempt(db(), current_user, attempt, request.form)
+        except service.QuizError as exc:
+            error = str(exc)
+        else:
+            db().commit()
+            return redirect(url_for(".result", attempt_id=attempt.id))
+    return render_template("learn/quiz.html", attempt=attempt, form=form, error=error,
+                           questions=service.attempt_questions(db(), attempt),
+                           picked=request.form), 422 if error else 200
+
+
+@bp.route("/attempts/<int:attempt_id>/result", methods=["GET", "POST"])
+@login_required
+def result(attempt_id: int):
+    attempt = _attempt_or_404(attempt_id)
+    if attempt.submitted_at is None:
+        return redirect(url_for(".attempt", attempt_id=attempt.id))
+    completion = service.completion_for(db(), attempt)
+    form = AcknowledgeForm()
+    status = 200
+    if request.method == "POST" and completion is None:
+        if form.validate_on_submit():
+            try:
+                completion = service.acknowledge(db(), current_user, attempt, form.full_name.data)
+            except service.QuizError as exc:
+                form.full_name.errors.append(str(exc))
+                status = 422
+            else:
+                db().commit()
+                flash(f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}.", "success")
+                return redirect(url_for(".result", attempt_id=attempt.id))
+        else:
+            status = 422
+    missed = service.missed_questions(db(), attempt)
+    lessons = {l.slug: l for l in attempt.version.lessons}
+    return render_template("learn/result.html", attempt=attempt, completion=completion, form=form,
+                           missed=missed, lessons=lessons, retry_form=EmptyForm()), status
+
+
+@bp.route("/history")
+@login_required
+def history():
+    attempts, completions = service.history(db(), current_user)
+    return render_template("learn/history.html", attempts=attempts, completions=completions)

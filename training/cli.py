@@ -1,0 +1,188 @@
+"""`flask --app app ...` commands: thin wrappers that parse, call a function and print."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from training import migrate
+from training.db import unit_of_work
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def parse_date(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date like 2026-09-30") from None
+
+
+db_cli = AppGroup("db", help="Database schema.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(current_app, revision)
+    click.echo("Database is up to date.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(current_app, revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    migrate.revision(current_app, message)
+
+
+courses_cli = AppGroup("courses", help="Course content.")
+
+
+@courses_cli.command("sync")
+def courses_sync() -> None:
+    """Validate courses/ and quizzes/, then load a new version of each changed course."""
+    from training.catalog.service import ContentInvalid, sync_courses
+
+    cfg = current_app.config
+    try:
+        with unit_of_work() as session:
+            result = sync_courses(session, Path(cfg["COURSES_DIR"]), Path(cfg["QUIZZES_DIR"]))
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        fail(f"{len(exc.errors)} problem(s) found; nothing was loaded.")
+    for created in result.created:
+        click.echo(f"new version: {created}")
+    click.echo(f"{len(result.created)} course version(s) created, {len(result.unchanged)} unchanged.")
+
+
+users_cli = AppGroup("users", help="Accounts.")
+
+
+@users_cli.command("create")
+@click.option("--email", prompt=True)
+@click.option("--first-name", prompt=True)
+@click.option("--last-name", prompt=True)
+@click.option("--role", type=click.Choice(["officer", "coordinator", "compliance", "admin"]), default="admin",
+              show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create(email: str, first_name: str, last_name: str, role: str, password: str) -> None:
+    """Create an account (the first administrator, say)."""
+    from training.audit.service import record
+    from training.auth.service import AccountError, create_user
+
+    try:
+        with unit_of_work() as session:
+            user = create_user(session, email=email, password=password, first_name=first_name,
+                               last_name=last_name, role=role)
+            record(session, "user.created", target=f"user:{user.id}", role=role, via="cli")
+    except AccountError as exc:
+        fail(str(exc))
+    click.echo(f"Created {role} {email}.")
+
+
+export_cli = AppGroup("export", help="Exports for compliance staff.")
+
+
+@export_cli.command("roster")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@click.option("--as-of", callback=parse_date, help="Date the statuses are computed for (default today).")
+def export_roster(fmt: str, out: Path, as_of: date | None) -> None:
+    """Write the roster: one row per officer and required course."""
+    from training.audit.service import record
+    from training.reports.service import csv_chunks, roster_rows
+
+    on = as_of or date.today()
+    partial = out.with_name(out.name + ".part")
+    rows = 0
+    with unit_of_work() as session:
+        def counted():
+            nonlocal rows
+            for row in roster_rows(session, on):
+                rows += 1
+                yield row
+        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+            for chunk in csv_chunks(counted()):
+                handle.write(chunk)
+        record(session, "export.roster", target=str(out), format=fmt, as_of=on.isoformat(), rows=rows, via="cli")
+    partial.replace(out)
+    click.echo(f"Wrote {rows} rows to {out}.")
+
+
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+@demo_cli.command("seed")
+@click.option("--officers", type=click.IntRange(1, 1_000_000), default=20, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has accounts.")
+def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
+    """Create a demo agency, units, officers and the demo sign-ins."""
+    from training.assignments.service import create_renewal_assignments
+    from training.demo.service import DEMO_ACCOUNTS, DEMO_PASSWORD, AlreadySeeded, is_empty, seed_demo
+
+    today = date.today()
+    try:
+        with unit_of_work() as session:
+            if if_empty and not is_empty(session):
+                click.echo("The database already has data; demo seed skipped.")
+                return
+            result = seed_demo(session, today, officers=officers, seed=seed)
+            create_renewal_assignments(session, today)
+    except AlreadySeeded as exc:
+        fail(str(exc))
+    click.echo(f"Seeded {result.officers} officers, {result.completions} completions, "
+               f"{result.assignments} assignments.")
+    click.echo(f"Demo sign-ins (password {DEMO_PASSWORD}): " + ", ".join(a[0] for a in DEMO_ACCOUNTS))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True, envvar="PORT")
+def serve(host: str, port: int) -> None:
+    """Serve the site with the scheduler running in this process (development)."""
+    from training.scheduler import build_scheduler
+
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    try:
+        # No reloader: it would start a second process and a second scheduler.
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduled jobs in this process, in the foreground."""
+    from training.scheduler import build_scheduler
+
+    click.echo("Scheduler running; Ctrl-C stops it.")
+    build_scheduler(current_app._get_current_object(), blocking=True).start()
+
+
+def register(app: Flask) -> None:
+    for command in (db_cli, courses_cli, users_cli, export_cli, demo_cli, serve, scheduler_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,116 @@
+"""A small, deterministic demo organisation."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from training.assignments.models import Assignment
+from training.auth.service import hash_password
+from training.catalog.models import Course
+from training.catalog.service import current_version
+from training.certification.models import Completion
+from training.certification.rules import expiry_date
+from training.people.models import Agency, Unit, User
+from training.people.service import unit_path
+
+DEMO_PASSWORD = "demo-password-1"
+DEMO_ACCOUNTS = (
+    ("officer@demo.test", "officer", "Jordan", "Reyes"),
+    ("coordinator@demo.test", "coordinator", "Casey", "Whitfield"),
+    ("compliance@demo.test", "compliance", "Morgan", "Okafor"),
+    ("admin@demo.test", "admin", "Avery", "Lindqvist"),
+)
+FIRST = ["Sam", "Riley", "Taylor", "Jamie", "Drew", "Quinn", "Robin", "Devon", "Hayden", "Kendall",
+         "Blake", "Parker", "Rowan", "Skyler", "Emerson", "Finley", "Harper", "Logan", "Reese", "Sage"]
+LAST = ["Alvarez", "Brooks", "Chen", "Dubois", "Ellison", "Fofanah", "Garcia", "Haddad", "Ivanova",
+        "Johansson", "Kowalski", "Lopez", "Mensah", "Nakamura", "O'Brien", "Patel", "Quispe", "Rossi",
+        "Santos", "Tanaka"]
+UNITS = (("DEMO-HQ", "Headquarters", None), ("DEMO-EAST", "Field Office East", "DEMO-HQ"),
+         ("DEMO-EAST-1", "East Team 1", "DEMO-EAST"), ("DEMO-EAST-2", "East Team 2", "DEMO-EAST"),
+         ("DEMO-WEST", "Field Office West", "DEMO-HQ"))
+
+
+class AlreadySeeded(Exception):
+    pass
+
+
+@dataclass
+class SeedResult:
+    officers: int
+    completions: int
+    assignments: int
+
+
+def is_empty(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1) -> SeedResult:
+    """Create one agency, a unit tree, the demo sign-ins and officers in every status."""
+    if not is_empty(session):
+        raise AlreadySeeded("the database already has accounts; demo data goes only into an empty database")
+    courses = list(session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code)))
+    if not courses:
+        raise AlreadySeeded("no courses loaded: run 'flask --app app courses sync' first")
+    rng = random.Random(seed)
+    agency = Agency(code="DEMO", name="Demo Protective Service", time_zone="America/New_York")
+    session.add(agency)
+    session.flush()
+    units: dict[str, Unit] = {}
+    for code, name, parent in UNITS:
+        unit = Unit(agency_id=agency.id, code=code, name=name, parent_id=units[parent].id if parent else None)
+        session.add(unit)
+        session.flush()
+        unit.path = unit_path(units.get(parent) if parent else None, unit.id)
+        units[code] = unit
+    password = hash_password(DEMO_PASSWORD)
+    team_units = [units["DEMO-EAST-1"], units["DEMO-EAST-2"], units["DEMO-WEST"]]
+    accounts = {}
+    for email, role, first, last in DEMO_ACCOUNTS:
+        user = User(email=email, password_hash=password, role=role, first_name=first, last_name=last,
+                    agency_id=agency.id, unit_id=units["DEMO-EAST-1" if role == "officer" else "DEMO-HQ"].id,
+                    employee_id=f"DEMO-{len(accounts) + 1:04d}")
+        session.add(user)
+        accounts[role] = user
+    session.flush()
+    supervisor = accounts["coordinator"]
+    accounts["officer"].supervisor_id = supervisor.id
+    people = [accounts["officer"]]
+    for n in range(max(officers - 1, 0)):
+        first, last = FIRST[n % len(FIRST)], LAST[(n * 7) % len(LAST)]
+        user = User(email=f"officer{n + 1:03d}@demo.test", password_hash=password, role="officer",
+                    first_name=first, last_name=last, agency_id=agency.id,
+                    unit_id=team_units[n % len(team_units)].id, supervisor_id=supervisor.id,
+                    employee_id=f"DEMO-{n + 101:04d}")
+        session.add(user)
+        people.append(user)
+    session.flush()
+
+    versions = {c.id: current_version(session, c) for c in courses}
+    completions = assignments = 0
+    for index, user in enumerate(people):
+        for course in courses:
+            if index == 0:  # officer@demo.test: everything assigned, staggered due dates
+                session.add(Assignment(user_id=user.id, course_id=course.id, reason="demo",
+                                       due_on=today + timedelta(days=14 + 10 * courses.index(course))))
+                assignments += 1
+                continue
+            kind = rng.choice(["current", "current", "expiring", "overdue", "lapsed", "assigned"])
+            if kind in ("current", "expiring", "lapsed"):
+                days_ago = {"current": rng.randint(20, 300), "expiring": rng.randint(340, 360),
+                            "lapsed": rng.randint(380, 500)}[kind]
+                done = today - timedelta(days=days_ago)
+                session.add(Completion(user_id=user.id, course_id=course.id, version_id=versions[course.id].id,
+                                       completed_on=done, expires_on=expiry_date(done, course.recurrence_months),
+                                       score=rng.choice([80, 90, 100]), source="demo"))
+                completions += 1
+            if kind in ("overdue", "assigned"):
+                due = today + timedelta(days=rng.randint(5, 60) if kind == "assigned" else -rng.randint(3, 40))
+                session.add(Assignment(user_id=user.id, course_id=course.id, due_on=due, reason="demo"))
+                assignments += 1
+    session.flush()
+    return SeedResult(len(people), completions, assignments)

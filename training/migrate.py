@@ -1,0 +1,28 @@
+"""Alembic, configured from the app rather than an ini file."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask
+
+from training import BASE_DIR
+
+
+def alembic_config(app: Flask) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
+    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.set_main_option("sqlalchemy.url", app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+def upgrade(app: Flask, revision: str = "head") -> None:
+    command.upgrade(alembic_config(app), revision)
+
+
+def downgrade(app: Flask, revision: str) -> None:
+    command.downgrade(alembic_config(app), revision)
+
+
+def revision(app: Flask, message: str) -> None:
+    command.revision(alembic_config(app), message=message, autogenerate=True)
