@@ -37,8 +37,9 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
             .group_by(Completion.user_id)
             .having(latest_expiry <= threshold)
         )
-        count = session.execute(insert(Assignment).from_select(
-            ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)).rowcount
+        count = len(session.execute(insert(Assignment).from_select(
+            ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
+            .returning(Assignment.id)).all())
         if count:
             created[code] = count
     if created:

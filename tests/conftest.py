@@ -1,0 +1,108 @@
+"""Fixtures: one database per run (SQLite, or PostgreSQL with ROLLCALL_TEST_DB=postgresql),
+migrated with Alembic; every test inside an outer transaction that is rolled back."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
+
+import config
+from tests.helpers import make_org, make_user, write_course
+from training import create_app, migrate
+from training.catalog.service import sync_courses
+from training.db import make_engine
+
+
+def _database_url(tmp_path_factory) -> str:
+    if os.environ.get("ROLLCALL_TEST_DB") == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.exit("ROLLCALL_TEST_DB=postgresql needs TEST_DATABASE_URL", returncode=2)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def reset_database(url: str) -> None:
+    """An empty database at the latest migration."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    migrate.upgrade(create_app(config.TestConfig, DATABASE_URL=url))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = _database_url(tmp_path_factory)
+    reset_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def app(database_url, connection, tmp_path):
+    courses_dir, quizzes_dir = write_course(tmp_path / "content")
+    app = create_app(config.TestConfig, DATABASE_URL=database_url,
+                     COURSES_DIR=courses_dir, QUIZZES_DIR=quizzes_dir)
+    # App code may commit: each commit releases a savepoint inside the test's transaction.
+    app.extensions["db_sessionmaker"] = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    # No app context is held open: each request gets its own, and its own session.
+    return app
+
+
+@pytest.fixture
+def session(app):
+    session = app.extensions["db_sessionmaker"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def course(app, session):
+    """The small test course, synced."""
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    session.commit()
+    from training.catalog.service import course_by_code
+    return course_by_code(session, "TEST-BASICS")
+
+
+@pytest.fixture
+def org(session):
+    return make_org(session)
+
+
+@pytest.fixture
+def officer(session, org):
+    agency, unit = org
+    user = make_user(session, "officer@agency.test", agency=agency, unit=unit, first="Dana", last="Cruz")
+    session.commit()
+    return user

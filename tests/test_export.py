@@ -1,0 +1,67 @@
+"""The roster export: columns, statuses, neutralised cells and scope."""
+import csv
+import io
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.helpers import login, make_org, make_user
+from training.assignments.models import Assignment
+from training.audit.models import AuditEvent
+from training.certification.models import Completion
+from training.certification.service import today_for
+from training.reports.service import ROSTER_COLUMNS, neutralise
+
+HEADER = "employee_id,last_name,first_name,agency,unit,course_code,course_title,course_version,status,due_on,completed_on,score,expires_on"
+
+
+def read_csv(response):
+    text = response.get_data().decode("utf-8-sig")
+    return text, list(csv.DictReader(io.StringIO(text)))
+
+
+def test_neutralise_formula_cells():
+    for value in ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
+        assert neutralise(value) == "'" + value
+    assert neutralise("O'Brien") == "O'Brien" and neutralise(None) == ""
+
+
+def test_csv_has_the_contract_columns_and_values(client, session, course, org):
+    agency, unit = org
+    compliance = make_user(session, "compliance@agency.test", role="compliance", agency=agency)
+    done = make_user(session, "done@agency.test", agency=agency, unit=unit, first="Ada", last="=HYPERLINK(1)",
+                     employee_id="E-1")
+    due = make_user(session, "due@agency.test", agency=agency, unit=unit, first="Bo", last="Zed", employee_id="@E-2")
+    today = today_for(done)
+    session.add(Completion(user_id=done.id, course_id=course.id, version_id=None, completed_on=today,
+                           expires_on=today + timedelta(days=365), score=90, source="import"))
+    session.add(Assignment(user_id=due.id, course_id=course.id, due_on=today - timedelta(days=1), reason="individual"))
+    session.commit()
+    login(client, compliance.email)
+    response = client.get("/reports/roster.csv")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    text, rows = read_csv(response)
+    assert text.splitlines()[0] == HEADER == ",".join(ROSTER_COLUMNS)
+    assert "\r\n" in text
+    first, second = rows
+    assert first["last_name"] == "'=HYPERLINK(1)" and first["status"] == "current"
+    assert first["completed_on"] == today.isoformat() and first["score"] == "90"
+    assert first["expires_on"] == (today + timedelta(days=365)).isoformat()
+    assert second["employee_id"] == "'@E-2" and second["status"] == "overdue"
+    assert second["due_on"] == (today - timedelta(days=1)).isoformat() and second["completed_on"] == ""
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "export.roster")).actor_id == compliance.id
+
+
+def test_compliance_sees_only_their_agency(client, session, course):
+    a, a_unit = make_org(session, "AAA")
+    b, b_unit = make_org(session, "BBB")
+    mine = make_user(session, "mine@a.test", agency=a, unit=a_unit)
+    theirs = make_user(session, "theirs@b.test", agency=b, unit=b_unit)
+    make_user(session, "compliance@a.test", role="compliance", agency=a)
+    today = today_for(mine)
+    for user in (mine, theirs):
+        session.add(Assignment(user_id=user.id, course_id=course.id, due_on=today, reason="agency"))
+    session.commit()
+    login(client, "compliance@a.test")
+    _, rows = read_csv(client.get("/reports/roster.csv"))
+    assert [r["employee_id"] for r in rows] == ["MINE"]

@@ -1,0 +1,230 @@
+"""An officer takes a module end to end through the test client."""
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from tests.helpers import answer_form, latest_attempt, login, make_user, open_all_lessons
+from training.assignments.models import Assignment
+from training.audit.models import AuditEvent
+from training.catalog.models import Question
+from training.certification.models import Attempt, Completion
+from training.certification.rules import expiry_date
+from training.certification.service import today_for
+
+CODE = "TEST-BASICS"
+
+
+def assign(session, user, course, due_on):
+    session.add(Assignment(user_id=user.id, course_id=course.id, due_on=due_on, reason="individual"))
+    session.commit()
+
+
+def start(client, session, officer):
+    open_all_lessons(client, CODE)
+    response = client.post(f"/courses/{CODE}/quiz")
+    assert response.status_code == 302
+    return latest_attempt(session, officer)
+
+
+def test_dashboard_lists_modules_with_status_soonest_first(client, session, officer, course, app):
+    from training.catalog.service import sync_courses
+    from tests.helpers import write_course
+    root = app.config["COURSES_DIR"].parent
+    write_course(root, code="TEST-OTHER")
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    other = session.scalar(select(course.__class__).where(course.__class__.code == "TEST-OTHER"))
+    today = today_for(officer)
+    assign(session, officer, course, today + timedelta(days=40))
+    assign(session, officer, other, today - timedelta(days=2))
+    login(client, officer.email)
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("Test TEST-OTHER") < page.index("Test TEST-BASICS")
+    assert "Overdue" in page and "Assigned" in page
+    assert (today + timedelta(days=40)).isoformat() in page
+
+
+def test_quiz_is_locked_until_every_lesson_is_opened(client, session, officer, course):
+    login(client, officer.email)
+    page = client.get(f"/courses/{CODE}").get_data(as_text=True)
+    assert "0 of 3 opened" in page and "Start the quiz" not in page
+    refused = client.post(f"/courses/{CODE}/quiz", follow_redirects=True)
+    assert "Open every lesson" in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Attempt)) == 0
+    client.get(f"/courses/{CODE}/lessons/01-topic-1")
+    client.get(f"/courses/{CODE}/lessons/02-topic-2")
+    assert "2 of 3 opened" in client.get(f"/courses/{CODE}").get_data(as_text=True)
+    client.get(f"/courses/{CODE}/lessons/03-topic-3")
+    assert "Start the quiz" in client.get(f"/courses/{CODE}").get_data(as_text=True)
+
+
+def test_lesson_markdown_is_rendered_and_raw_html_is_not(client, session, officer, app, course):
+    lesson = app.config["COURSES_DIR"] / "test-basics" / "lessons" / "01-topic-1.md"
+    lesson.write_text("# Topic 1\n\nSome **bold** advice.\n\n<script>alert(1)</script>\n", encoding="utf-8")
+    from training.catalog.service import sync_courses
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    login(client, officer.email)
+    page = client.get(f"/courses/{CODE}/lessons/01-topic-1").get_data(as_text=True)
+    assert "<strong>bold</strong>" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_quiz_page_holds_no_answers(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    assert len(attempt.items) == 10
+    page = client.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    for item in attempt.items:
+        question = session.get(Question, item["question_id"])
+        assert question.explanation not in page
+        # Radio values are shown positions; the label under value i is choice order[i].
+        for position, original in enumerate(item["order"]):
+            pattern = (rf'name="q{question.id}"\s+value="{position}"[^>]*>\s*'
+                       rf'<label[^>]*>{re.escape(question.choices[original])}</label>')
+            assert re.search(pattern, page), (question.key, position)
+    assert "answer_index" not in page and "Right 1<" not in page.replace("Right 1</label>", "")
+
+
+def test_failing_shows_missed_questions_and_a_new_draw(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    response = client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=7))
+    assert response.status_code == 302
+    session.refresh(attempt)
+    assert (attempt.score, attempt.passed) == (70, False)
+    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "You scored 70%" in page and "did not pass" in page
+    missed = [session.get(Question, item["question_id"]) for item in attempt.items[7:]]
+    for question in missed:
+        assert question.stem in page and question.explanation in page
+    assert "Revisit:" in page and "Acknowledge" not in page
+    client.post(f"/courses/{CODE}/quiz")
+    retake = latest_attempt(session, officer)
+    assert retake.id != attempt.id
+    first = {i["question_id"] for i in attempt.items}
+    assert not first & {i["question_id"] for i in retake.items}  # bank of 24 allows a fresh draw
+    assert session.scalar(select(func.count()).select_from(Completion)) == 0
+
+
+def test_passing_and_acknowledging_certifies_and_closes_the_assignment(client, session, officer, course):
+    today = today_for(officer)
+    assign(session, officer, course, today + timedelta(days=10))
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=8))
+    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "You scored 80%" in page and "You passed" in page and "Acknowledge" in page
+
+    wrong = client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Someone Else"})
+    assert wrong.status_code == 422 and "Dana Cruz" in wrong.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Completion)) == 0
+
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "dana cruz"})
+    completion = session.scalar(select(Completion))
+    assert completion.attempt_id == attempt.id and completion.score == 80
+    assert completion.expires_on == expiry_date(today, 12)
+    assert completion.acknowledged_name == "dana cruz" and completion.acknowledged_at is not None
+    assignment = session.scalar(select(Assignment))
+    assert assignment.closed_at is not None and assignment.completion_id == completion.id
+    assert "Current" in client.get("/").get_data(as_text=True)
+    # Acknowledging again adds nothing.
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Dana Cruz"})
+    assert session.scalar(select(func.count()).select_from(Completion)) == 1
+    actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"attempt.submitted", "completion.recorded", "auth.signed_in"} <= actions
+
+
+def test_submitting_twice_changes_nothing(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    again = client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=0),
+                        follow_redirects=True)
+    assert "already submitted" in again.get_data(as_text=True)
+    session.refresh(attempt)
+    assert attempt.score == 100 and attempt.passed
+    count = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "attempt.submitted"))
+    assert count == 1
+
+
+def test_another_officers_attempt_is_not_found_and_unchanged(client, session, officer, course, org):
+    agency, unit = org
+    other = make_user(session, "other@agency.test", agency=agency, unit=unit)
+    session.commit()
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    form = answer_form(session, attempt, correct=10)
+    client.post("/logout")
+    login(client, other.email)
+    assert client.get(f"/attempts/{attempt.id}").status_code == 404
+    assert client.post(f"/attempts/{attempt.id}", data=form).status_code == 404
+    assert client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Pat Doe"}).status_code == 404
+    session.refresh(attempt)
+    assert attempt.submitted_at is None
+
+
+def test_tampered_or_incomplete_answers_are_refused(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    good = answer_form(session, attempt, correct=10)
+    first = next(iter(good))
+    cases = [
+        ({**good, first: "7"}, "does not match your quiz"),
+        ({**good, first: "-1"}, "does not match your quiz"),
+        ({**good, "q999999": "0"}, "does not match your quiz"),
+        ({k: v for k, v in good.items() if k != first}, "Unanswered: 1."),
+    ]
+    for form, message in cases:
+        response = client.post(f"/attempts/{attempt.id}", data=form)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+        session.refresh(attempt)
+        assert attempt.submitted_at is None
+    # The unanswered case keeps the officer's other answers checked.
+    response = client.post(f"/attempts/{attempt.id}", data=cases[3][0])
+    assert response.get_data(as_text=True).count(" checked") == 9
+
+
+def test_reloading_a_started_quiz_keeps_its_draw(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/courses/{CODE}/quiz")
+    assert latest_attempt(session, officer).id == attempt.id
+
+
+def test_history_lists_attempts_and_completions_with_versions(client, session, officer, course):
+    login(client, officer.email)
+    failed = start(client, session, officer)
+    client.post(f"/attempts/{failed.id}", data=answer_form(session, failed, correct=2))
+    client.post(f"/courses/{CODE}/quiz")
+    passed = latest_attempt(session, officer)
+    client.post(f"/attempts/{passed.id}", data=answer_form(session, passed, correct=9))
+    client.post(f"/attempts/{passed.id}/result", data={"full_name": "Dana Cruz"})
+    page = client.get("/history").get_data(as_text=True)
+    assert "Not passed" in page and "Passed" in page
+    assert "20%" in page and "90%" in page
+    completions = page.split("Quiz attempts")[0]
+    assert f"<td>{course.current_version}</td>" in completions
+
+
+def test_unknown_course_or_lesson_is_404(client, officer, course):
+    login(client, officer.email)
+    assert client.get("/courses/NOPE").status_code == 404
+    assert client.get(f"/courses/{CODE}/lessons/99-nothing").status_code == 404
+    assert client.get("/attempts/424242").status_code == 404
+
+
+def test_new_version_keeps_old_completions_pointing_at_theirs(client, session, officer, course, app):
+    from training.catalog.service import sync_courses
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Dana Cruz"})
+    old_version = session.scalar(select(Completion)).version_id
+    lesson = app.config["COURSES_DIR"] / "test-basics" / "lessons" / "02-topic-2.md"
+    lesson.write_text("# Topic 2\n\nRevised guidance.\n", encoding="utf-8")
+    result = sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    assert result.created == ["TEST-BASICS v2"]
+    session.expire_all()
+    assert session.scalar(select(Completion)).version_id == old_version
+    assert "course version 2" in client.get(f"/courses/{CODE}").get_data(as_text=True)
