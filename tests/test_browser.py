@@ -1,0 +1,179 @@
+"""An officer completes a module in Debian's Chromium; axe-core checks every page visited."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+import config
+from tests.conftest import reset_database
+from training import create_app
+from training.assignments.service import create_renewal_assignments
+from training.catalog.models import Question
+from training.catalog.service import sync_courses
+from training.certification.models import Attempt
+from training.db import unit_of_work
+from training.demo.service import DEMO_PASSWORD, seed_demo
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+def _require(path: Path | str, how: str) -> None:
+    if Path(path).exists():
+        return
+    message = f"{path} is missing: {how}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _browser_database(tmp_path_factory) -> str:
+    """A database of its own: the live server commits for real."""
+    if os.environ.get("ROLLCALL_TEST_DB") == "postgresql":
+        url = make_url(os.environ["TEST_DATABASE_URL"])
+        name = f"{url.database}_browser"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return url.set(database=name).render_as_string(hide_password=False)
+    return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory):
+    _require(CHROMIUM, "install Debian's browser with 'apt-get install -y chromium' to run browser tests")
+    _require(AXE, "run 'make install' to fetch axe-core")
+    url = _browser_database(tmp_path_factory)
+    reset_database(url)
+    app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="browser-test-secret")
+    from datetime import date
+    with unit_of_work(app) as session:
+        sync_courses(session, ROOT / "courses", ROOT / "quizzes")
+        seed_demo(session, date.today(), officers=5)
+        create_renewal_assignments(session, date.today())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which(CHROMIUM) or CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Axe:
+    """Runs axe-core on each page and keeps what it finds."""
+
+    def __init__(self, page):
+        self.page = page
+        self.findings: dict[str, list[str]] = {}
+
+    def check(self) -> None:
+        self.page.add_script_tag(path=str(AXE))
+        result = self.page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+        serious = [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}"
+                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        if serious:
+            self.findings[self.page.url] = serious
+
+
+def test_officer_completes_a_module(live_app, browser):
+    app, base = live_app
+    page = browser.new_page()
+    axe = Axe(page)
+    page.goto(f"{base}/login")
+    axe.check()
+    page.get_by_label("Email").fill("officer@demo.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="My training").wait_for()
+    axe.check()
+
+    page.get_by_role("link", name="Open Use of Force and Deadly Force").click()
+    page.get_by_role("heading", name="Use of Force and Deadly Force").wait_for()
+    axe.check()
+    lessons = [a.get_attribute("href") for a in page.locator("ol.usa-list a").all()]
+    assert len(lessons) >= 4
+    for href in lessons:
+        page.goto(base + href)
+        assert page.locator("article h1").inner_text()
+        axe.check()
+    page.goto(f"{base}/courses/UOF-DEADLY-FORCE")
+    page.get_by_role("button", name="Start the quiz").click()
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    axe.check()
+
+    attempt_id = int(page.url.rsplit("/", 1)[1])
+    with unit_of_work(app) as session:
+        attempt = session.get(Attempt, attempt_id)
+        picks = [(item["question_id"], item["order"].index(session.get(Question, item["question_id"]).answer_index))
+                 for item in attempt.items]
+    assert len(picks) == 10
+    for question_id, position in picks:
+        page.locator(f"label[for=q{question_id}-{position}]").click()
+    page.get_by_role("button", name="Submit answers").click()
+    page.get_by_text("You scored 100%").wait_for()
+    axe.check()
+
+    page.get_by_label("Your full name").fill("Jordan Reyes")
+    page.get_by_role("button", name="Acknowledge and complete").click()
+    page.get_by_role("heading", name="Certified").wait_for()
+    assert "certified until" in page.content()
+    axe.check()
+    page.get_by_role("link", name="My training").first.click()
+    row = page.get_by_role("row").filter(has_text="Use of Force and Deadly Force")
+    assert "current" in row.inner_text().lower()
+    axe.check()
+    page.goto(f"{base}/history")
+    axe.check()
+    assert axe.findings == {}, axe.findings
+
+
+def test_quiz_can_be_answered_with_the_keyboard(live_app, browser):
+    app, base = live_app
+    page = browser.new_page()
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill("officer@demo.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="My training").wait_for()
+    for href in [a.get_attribute("href") for a in
+                 page.goto(f"{base}/courses/UOF-DE-ESCALATION") and page.locator("ol.usa-list a").all()]:
+        page.goto(base + href)
+    page.goto(f"{base}/courses/UOF-DE-ESCALATION")
+    page.get_by_role("button", name="Start the quiz").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    # Tab into each radio group and pick its first choice with the space bar.
+    page.locator("input[type=radio]").first.focus()
+    for _ in range(10):
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+    assert page.locator("input[type=radio]:checked").count() == 10
+    page.get_by_role("button", name="Submit answers").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("You scored").wait_for()
