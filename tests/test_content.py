@@ -53,6 +53,8 @@ def replace_in(path: Path, old: str, new: str) -> None:
     (lambda c, q: replace_in(q, "      d: Wrong 5 d\n", "      d: Wrong 5 c\n"), "TEST-BASICS.yaml:", "same text"),
     (lambda c, q: replace_in(c / "course.yaml", "pass_mark: 80", "pass_mark: 180"), "course.yaml:", "'pass_mark' must be a whole number"),
     (lambda c, q: replace_in(c / "course.yaml", "code: TEST-BASICS", "code: test basics"), "course.yaml:", "capital letters"),
+    (lambda c, q: replace_in(c / "course.yaml", "title: Test TEST-BASICS", "title: " + "T" * 201), "course.yaml:", "at most 200"),
+    (lambda c, q: replace_in(q, "id: T-07", "id: T-" + "7" * 70), "TEST-BASICS.yaml:", "at most 64"),
     (lambda c, q: (c / "lessons" / "01-topic-1.md").write_text("No title here\n"), "01-topic-1.md:1", "first line must be the lesson title"),
     (lambda c, q: (c / "lessons" / "Intro.md").write_text("# Intro\n\nText\n"), "Intro.md", "lesson file names"),
     (lambda c, q: (c / "lessons" / "01-topic-1.md").write_bytes(b"# T\n\n\xff\xfe"), "01-topic-1.md", "not UTF-8"),

@@ -159,6 +159,8 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
 @click.option("--port", type=int, default=5000, show_default=True, envvar="PORT")
 def serve(host: str, port: int) -> None:
     """Serve the site with the scheduler running in this process (development)."""
+    from werkzeug.serving import run_simple
+
     from training.scheduler import build_scheduler
 
     app = current_app._get_current_object()
@@ -166,9 +168,9 @@ def serve(host: str, port: int) -> None:
     scheduler.start()
     try:
         # No reloader: it would start a second process and a second scheduler.
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown()
 
 
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")

@@ -108,17 +108,25 @@ def _read_yaml(path: Path, problems: _Problems) -> dict | None:
     return data
 
 
-def _text(data: dict, key: str, path: Path, problems: _Problems, *, required: bool = True) -> str:
+# Longest value each short field may hold (the database columns' sizes).
+MAX_LENGTH = {"title": 200, "id": 64, "lesson": 120, "answer": 8}
+
+
+def _text(data: dict, key: str, path: Path, problems: _Problems) -> str:
     value = data.get(key)
     line = data.get(LINE_KEY)
     if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            problems.add(path, line, f"'{key}' is required")
+        problems.add(path, line, f"'{key}' is required")
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         problems.add(path, line, f"'{key}' must be text")
         return ""
-    return str(value).strip()
+    text = str(value).strip()
+    limit = MAX_LENGTH.get(key)
+    if limit is not None and len(text) > limit:
+        problems.add(path, line, f"'{key}' is {len(text)} characters long; at most {limit} are allowed")
+        return ""
+    return text
 
 
 def _int(data: dict, key: str, default: int, lo: int, hi: int, path: Path, problems: _Problems) -> int:
@@ -147,6 +155,9 @@ def _lessons(folder: Path, problems: _Problems) -> list[LessonContent]:
         first, _, body = text.partition("\n")
         if not first.startswith("# ") or not first[2:].strip():
             problems.add(path, 1, "the first line must be the lesson title, written '# Title'")
+            continue
+        if len(first[2:].strip()) > MAX_LENGTH["title"]:
+            problems.add(path, 1, f"the title is longer than {MAX_LENGTH['title']} characters")
             continue
         if not body.strip():
             problems.add(path, 2, "the lesson has no text")

@@ -38,7 +38,7 @@ class CourseVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
-    policy_version: Mapped[str] = mapped_column(String(300))
+    policy_version: Mapped[str] = mapped_column(Text)
     pass_mark: Mapped[int] = mapped_column(default=80)
     questions_per_attempt: Mapped[int] = mapped_column(default=10)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -72,4 +72,4 @@ class Question(Base):
     choices: Mapped[list[str]] = mapped_column(JSON)
     answer_index: Mapped[int]
     explanation: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)

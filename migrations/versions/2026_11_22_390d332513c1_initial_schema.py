@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: 22d1d5d9b207
+Revision ID: 390d332513c1
 Revises: 
-Create Date: 2026-11-22 22:14:40.935306
+Create Date: 2026-11-22 22:24:41.445356
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '22d1d5d9b207'
+revision = '390d332513c1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('policy_version', sa.String(length=300), nullable=False),
+    sa.Column('policy_version', sa.Text(), nullable=False),
     sa.Column('pass_mark', sa.Integer(), nullable=False),
     sa.Column('questions_per_attempt', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -93,7 +93,7 @@ def upgrade() -> None:
     sa.Column('choices', sa.JSON(), nullable=False),
     sa.Column('answer_index', sa.Integer(), nullable=False),
     sa.Column('explanation', sa.Text(), nullable=False),
-    sa.Column('source', sa.String(length=300), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['version_id'], ['course_versions.id'], name=op.f('fk_questions_version_id_course_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questions')),
     sa.UniqueConstraint('version_id', 'key', name=op.f('uq_questions_version_id_key'))
