@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 import config
 from tests.conftest import reset_database
 from training import create_app
-from training.assignments.service import create_renewal_assignments
+from training.assignments.service import daily_assignments
 from training.catalog.models import Question
 from training.catalog.service import sync_courses
 from training.certification.models import Attempt
@@ -64,7 +64,7 @@ def live_app(tmp_path_factory):
     with unit_of_work(app) as session:
         sync_courses(session, ROOT / "courses", ROOT / "quizzes")
         seed_demo(session, date.today(), officers=5)
-        create_renewal_assignments(session, date.today())
+        daily_assignments(session, date.today())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

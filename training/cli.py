@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from training import migrate
 from training.db import unit_of_work
@@ -136,7 +136,7 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has accounts.")
 def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
     """Create a demo agency, units, officers and the demo sign-ins."""
-    from training.assignments.service import create_renewal_assignments
+    from training.assignments.service import daily_assignments
     from training.demo.service import DEMO_ACCOUNTS, DEMO_PASSWORD, AlreadySeeded, is_empty, seed_demo
 
     today = date.today()
@@ -146,7 +146,7 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
                 click.echo("The database already has data; demo seed skipped.")
                 return
             result = seed_demo(session, today, officers=officers, seed=seed)
-            create_renewal_assignments(session, today)
+            daily_assignments(session, today)
     except AlreadySeeded as exc:
         fail(str(exc))
     click.echo(f"Seeded {result.officers} officers, {result.completions} completions, "
@@ -157,6 +157,7 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True, envvar="PORT")
+@with_appcontext
 def serve(host: str, port: int) -> None:
     """Serve the site with the scheduler running in this process (development)."""
     from werkzeug.serving import run_simple
@@ -186,5 +187,7 @@ def scheduler_run() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, courses_cli, users_cli, export_cli, demo_cli, serve, scheduler_cli):
+    from training.assignments.cli import assign
+
+    for command in (db_cli, courses_cli, users_cli, export_cli, demo_cli, serve, scheduler_cli, assign):
         app.cli.add_command(command)

@@ -9,7 +9,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from training.assignments.service import create_renewal_assignments
+from training.assignments.service import daily_assignments
 from training.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -23,18 +23,18 @@ JOB_DEFAULTS = {
 }
 
 
-def daily_renewals(app: Flask) -> None:
-    with app.app_context(), unit_of_work(app) as session:
-        created = create_renewal_assignments(session, date.today())
-    log.info("renewal sweep: %s", created or "nothing new")
+def run_daily_assignments(app: Flask) -> None:
+    with unit_of_work(app) as session:
+        created = daily_assignments(session, date.today())
+    log.info("daily assignments: %s", created)
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=JOB_DEFAULTS)
     hour = app.config["DAILY_JOB_HOUR"]
-    scheduler.add_job(daily_renewals, "cron", hour=hour, args=[app], id="daily_renewals",
+    scheduler.add_job(run_daily_assignments, "cron", hour=hour, args=[app], id="daily_assignments",
                       replace_existing=True)
     # Catch up at start, so a process that was down at the scheduled hour loses nothing.
-    scheduler.add_job(daily_renewals, args=[app], id="startup_renewals")
+    scheduler.add_job(run_daily_assignments, args=[app], id="startup_assignments")
     return scheduler

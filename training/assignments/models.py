@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.models import Course
@@ -51,4 +51,19 @@ class Exemption(Base):
     ends_on: Mapped[date]
     reason: Mapped[str] = mapped_column(Text)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StandingRule(Base):
+    """Everyone in a unit (and below) must hold a course."""
+
+    __tablename__ = "standing_rules"
+    __table_args__ = (UniqueConstraint("unit_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    # An officer who joins the unit later is due this many days after the rule reaches them.
+    days_to_complete: Mapped[int] = mapped_column(default=30)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,17 +1,18 @@
 """Creating assignments."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy import Select, and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment
+from training.assignments.models import Assignment, Exemption, StandingRule
 from training.audit.service import record
 from training.catalog.models import Course
 from training.certification.models import Completion
 from training.db import utcnow
-from training.people.models import User
+from training.people.models import Unit, User
 
 
 def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
@@ -45,3 +46,128 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
     if created:
         record(session, "assignment.renewals_created", target="courses", on=on.isoformat(), created=created)
     return created
+
+
+@dataclass
+class AssignResult:
+    assigned: list[int] = field(default_factory=list)
+    already_certified: list[int] = field(default_factory=list)
+    already_assigned: list[int] = field(default_factory=list)
+
+
+def assign_course(session: Session, course: Course, officers: Select, due_on: date, on: date, *,
+                  reason: str, actor_id: int | None = None) -> AssignResult:
+    """Assign `course` to every active officer selected by `officers` (a select of user ids).
+
+    An officer who holds a certification valid on `on`, or who already has an
+    open assignment for the course, is reported and left alone.
+    """
+    targets = officers.subquery()
+    rows = session.execute(
+        select(User.id,
+               exists().where(Completion.user_id == User.id, Completion.course_id == course.id,
+                              Completion.completed_on <= on, Completion.expires_on >= on),
+               exists().where(Assignment.user_id == User.id, Assignment.course_id == course.id,
+                              Assignment.closed_at.is_(None)))
+        .where(User.id.in_(select(targets.c[0])), User.active.is_(True))
+        .order_by(User.id)).all()
+    result = AssignResult()
+    for user_id, certified, assigned in rows:
+        if certified:
+            result.already_certified.append(user_id)
+        elif assigned:
+            result.already_assigned.append(user_id)
+        else:
+            result.assigned.append(user_id)
+    if result.assigned:
+        now = utcnow()
+        session.execute(insert(Assignment), [
+            {"user_id": u, "course_id": course.id, "due_on": due_on, "reason": reason,
+             "assigned_by_id": actor_id, "created_at": now} for u in result.assigned])
+    record(session, "assignment.created", actor_id=actor_id, target=f"course:{course.code}",
+           reason=reason, due_on=due_on.isoformat(), assigned=len(result.assigned),
+           already_certified=len(result.already_certified), already_assigned=len(result.already_assigned))
+    return result
+
+
+class GrantRefused(ValueError):
+    """A refused extension or exemption; nothing was changed."""
+
+
+def _require_reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if len(reason) < 5:
+        raise GrantRefused("give a reason of at least a few words; it is kept in the audit trail")
+    return reason
+
+
+def extend_assignment(session: Session, assignment: Assignment, new_due_on: date, reason: str, *,
+                      actor_id: int | None) -> Assignment:
+    """Move an open assignment's due date later, with the reason on record."""
+    reason = _require_reason(reason)
+    if assignment.closed_at is not None:
+        raise GrantRefused("this assignment is already complete")
+    if new_due_on <= assignment.due_on:
+        raise GrantRefused(f"the new due date must be after the current one ({assignment.due_on.isoformat()})")
+    previous = assignment.due_on
+    assignment.due_on = new_due_on
+    record(session, "assignment.extended", actor_id=actor_id, target=f"user:{assignment.user_id}",
+           assignment_id=assignment.id, course_id=assignment.course_id, reason=reason,
+           previous_due_on=previous.isoformat(), due_on=new_due_on.isoformat())
+    return assignment
+
+
+def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: date, ends_on: date,
+                    reason: str, *, actor_id: int | None) -> Exemption:
+    """Exempt an officer from a course between two dates, with the reason on record."""
+    reason = _require_reason(reason)
+    if ends_on < starts_on:
+        raise GrantRefused("the exemption must end on or after the day it starts")
+    exemption = Exemption(user_id=user_id, course_id=course_id, starts_on=starts_on, ends_on=ends_on,
+                          reason=reason, granted_by_id=actor_id)
+    session.add(exemption)
+    session.flush()
+    record(session, "exemption.granted", actor_id=actor_id, target=f"user:{user_id}",
+           exemption_id=exemption.id, course_id=course_id, reason=reason,
+           starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat())
+    return exemption
+
+
+def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
+    """Assign each rule's course to officers in its unit subtree who neither hold it nor have it open.
+
+    One INSERT ... SELECT per rule, however many officers; run daily and after
+    roster changes, so an officer who joins or moves into the unit is caught.
+    """
+    created: dict[str, int] = {}
+    rules = session.execute(
+        select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, Unit.path, Unit.code,
+               Course.code)
+        .join(Unit, Unit.id == StandingRule.unit_id).join(Course, Course.id == StandingRule.course_id)
+        .where(Course.active.is_(True))).all()
+    for _rule_id, course_id, days, path, unit_code, course_code in rules:
+        certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
+                                   Completion.completed_on <= on, Completion.expires_on >= on)
+        has_open = exists().where(Assignment.user_id == User.id, Assignment.course_id == course_id,
+                                  Assignment.closed_at.is_(None))
+        candidates = (
+            select(User.id, literal(course_id), literal(on + timedelta(days=days)), literal("standing_rule"),
+                   literal(utcnow()))
+            .where(User.active.is_(True), User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(path))),
+                   ~certified, ~has_open)
+        )
+        count = len(session.execute(insert(Assignment).from_select(
+            ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
+            .returning(Assignment.id)).all())
+        if count:
+            created[f"{unit_code}:{course_code}"] = count
+    if created:
+        record(session, "assignment.standing_rules_applied", target="standing_rules", on=on.isoformat(),
+               created=created)
+    return created
+
+
+def daily_assignments(session: Session, on: date) -> dict[str, dict[str, int]]:
+    """The daily assignment pass: annual renewals, then standing rules."""
+    return {"renewals": create_renewal_assignments(session, on),
+            "standing_rules": apply_standing_rules(session, on)}

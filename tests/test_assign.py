@@ -1,0 +1,108 @@
+"""Assigning a course to an officer, a unit subtree or an agency."""
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tests.helpers import make_org, make_user
+from training.assignments.models import Assignment
+from training.audit.models import AuditEvent
+from training.certification.models import Completion
+from training.people.models import Unit
+from training.people.service import unit_path
+
+
+def add_unit(session, agency, code, parent=None):
+    unit = Unit(agency_id=agency.id, code=code, name=code, parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    unit.path = unit_path(parent, unit.id)
+    return unit
+
+
+def tree(session):
+    """AGY-U1 > MID > LEAF, and a sibling OTHER: one officer in each."""
+    agency, top = make_org(session)
+    mid = add_unit(session, agency, "MID", top)
+    leaf = add_unit(session, agency, "LEAF", mid)
+    other = add_unit(session, agency, "OTHER")
+    people = {name: make_user(session, f"{name}@agency.test", agency=agency, unit=unit, employee_id=name.upper())
+              for name, unit in [("top", top), ("mid", mid), ("leaf", leaf), ("other", other)]}
+    session.commit()
+    return agency, people
+
+
+def assigned_ids(session, course):
+    return {a.user_id for a in session.scalars(select(Assignment).where(Assignment.course_id == course.id))}
+
+
+def test_unit_assignment_reaches_every_sub_unit(runner, session, course):
+    _, people = tree(session)
+    due = date.today() + timedelta(days=30)
+    result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--unit", "MID", "--due", due.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "to 2 officer(s)" in result.output
+    assert assigned_ids(session, course) == {people["mid"].id, people["leaf"].id}
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == people["leaf"].id))
+    assert (assignment.due_on, assignment.reason) == (due, "unit")
+
+
+def test_certified_or_already_assigned_officers_are_reported_not_doubled(runner, session, course):
+    _, people = tree(session)
+    today = date.today()
+    session.add(Completion(user_id=people["top"].id, course_id=course.id, completed_on=today,
+                           expires_on=today + timedelta(days=300), score=100, source="import"))
+    session.add(Assignment(user_id=people["mid"].id, course_id=course.id, due_on=today, reason="individual"))
+    session.commit()
+    due = (today + timedelta(days=10)).isoformat()
+    result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--agency", "AGY", "--due", due])
+    assert result.exit_code == 0, result.output
+    assert "to 2 officer(s)" in result.output
+    assert "1 already hold a valid certification" in result.output
+    assert "1 already have an open assignment" in result.output
+    open_for_mid = session.scalars(select(Assignment).where(Assignment.user_id == people["mid"].id)).all()
+    assert len(open_for_mid) == 1
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.created"))
+    assert event.details["assigned"] == 2 and event.details["already_certified"] == 1
+
+
+def test_single_officer_and_refusals(runner, session, course):
+    _, people = tree(session)
+    due = (date.today() + timedelta(days=5)).isoformat()
+    ok = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--officer", "LEAF", "--due", due])
+    assert ok.exit_code == 0 and assigned_ids(session, course) == {people["leaf"].id}
+    refusals = [
+        (["--officer", "NOBODY", "--due", due], "no officer has employee id NOBODY"),
+        (["--unit", "NOPE", "--due", due], "no unit has code NOPE"),
+        (["--agency", "AGY", "--unit", "MID", "--due", due], "exactly one"),
+        (["--agency", "AGY", "--due", "2001-01-01"], "in the past"),
+    ]
+    for extra, message in refusals:
+        result = runner.invoke(args=["assign", "--course", "TEST-BASICS", *extra])
+        assert result.exit_code == 1 and message in result.output, result.output
+    unknown = runner.invoke(args=["assign", "--course", "NOPE", "--agency", "AGY", "--due", due])
+    assert unknown.exit_code == 1 and "no course has code NOPE" in unknown.output
+    assert assigned_ids(session, course) == {people["leaf"].id}
+
+
+def test_standing_rule_reaches_officers_who_join_later(session, course):
+    from training.assignments.models import StandingRule
+    from training.assignments.service import apply_standing_rules
+
+    agency, people = tree(session)
+    mid = session.scalar(select(Unit).where(Unit.code == "MID"))
+    day = date(2026, 4, 1)
+    session.add(Completion(user_id=people["leaf"].id, course_id=course.id, completed_on=day - timedelta(days=10),
+                           expires_on=day + timedelta(days=355), score=100, source="import"))
+    session.add(StandingRule(unit_id=mid.id, course_id=course.id, days_to_complete=30))
+    session.flush()
+    assert apply_standing_rules(session, day) == {"MID:TEST-BASICS": 1}   # mid; leaf is certified
+    assert assigned_ids(session, course) == {people["mid"].id}
+    assert apply_standing_rules(session, day) == {}                        # nothing twice
+    # An officer moves from OTHER into the subtree: due 30 days after the rule reaches them.
+    mover = people["other"]
+    mover.unit_id = mid.id
+    session.flush()
+    later = day + timedelta(days=5)
+    assert apply_standing_rules(session, later) == {"MID:TEST-BASICS": 1}
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == mover.id))
+    assert (assignment.due_on, assignment.reason) == (later + timedelta(days=30), "standing_rule")
