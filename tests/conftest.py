@@ -35,6 +35,18 @@ def reset_database(url: str) -> None:
     migrate.upgrade(create_app(config.TestConfig, DATABASE_URL=url))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2id at its cheapest: the tests check behaviour, not the hashing cost."""
+    from argon2 import PasswordHasher, profiles
+
+    from training.auth import service
+    production = service._hasher
+    service._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    service._hasher = production
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = _database_url(tmp_path_factory)
@@ -106,3 +118,37 @@ def officer(session, org):
     user = make_user(session, "officer@agency.test", agency=agency, unit=unit, first="Dana", last="Cruz")
     session.commit()
     return user
+
+
+class Mailbox:
+    """What a loopback SMTP server received."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "451 Try again later"
+        import email
+        from email import policy
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback; the app is pointed at it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="rollcall@test.invalid")
+    yield mailbox
+    controller.stop()

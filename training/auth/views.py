@@ -14,7 +14,7 @@ from training.db import db
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the dashboard."""
     if target:
         parts = urlsplit(target)
@@ -42,7 +42,7 @@ def login():
         login_user(user)
         record(session_db, "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=request.remote_addr)
         session_db.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 

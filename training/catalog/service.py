@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
 from training.audit.service import record
 from training.catalog.content import ContentError, CourseContent, load_content
@@ -84,3 +85,9 @@ def current_version(session: Session, course: Course) -> CourseVersion | None:
 
 def course_by_code(session: Session, code: str) -> Course | None:
     return session.scalar(select(Course).where(Course.code == code, Course.active.is_(True)))
+
+
+def course_choices(session: Session) -> list[SelectChoice]:
+    """Active courses as form choices, by title."""
+    return [SelectChoice(code, title) for code, title in session.execute(
+        select(Course.code, Course.title).where(Course.active.is_(True)).order_by(Course.title))]

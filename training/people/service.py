@@ -30,3 +30,50 @@ def scope_filter(session: Session, viewer: User) -> list[ColumnElement[bool]]:
 
 def unit_path(parent: Unit | None, unit_id: int) -> str:
     return f"{parent.path if parent else '/'}{unit_id}/"
+
+
+def unit_in_scope(session: Session, viewer: User, unit: Unit) -> bool:
+    """Whether a coordinator, compliance user or administrator may act on or see `unit`."""
+    if viewer.role == "admin":
+        return True
+    if viewer.role not in ("coordinator", "compliance"):
+        return False
+    if viewer.agency_id is not None and unit.agency_id != viewer.agency_id:
+        return False
+    if viewer.scope_unit_id is not None:
+        scope = session.get(Unit, viewer.scope_unit_id)
+        return scope is not None and unit.path.startswith(scope.path)
+    return True
+
+
+def user_in_scope(session: Session, viewer: User, user: User) -> bool:
+    if viewer.role == "admin":
+        return True
+    if user.unit_id is not None:
+        return unit_in_scope(session, viewer, session.get(Unit, user.unit_id))
+    return viewer.role in ("coordinator", "compliance") and viewer.scope_unit_id is None \
+        and viewer.agency_id in (None, user.agency_id)
+
+
+def agency_in_scope(viewer: User, agency_id: int) -> bool:
+    """Whole-agency actions need a scope of the whole agency (or more)."""
+    if viewer.role == "admin":
+        return True
+    return viewer.role in ("coordinator", "compliance") and viewer.scope_unit_id is None \
+        and viewer.agency_id in (None, agency_id)
+
+
+def units_in_scope(session: Session, viewer: User) -> list[Unit]:
+    """Units the viewer may open, in tree order."""
+    stmt = select(Unit).order_by(Unit.path)
+    if viewer.role != "admin":
+        if viewer.agency_id is not None:
+            stmt = stmt.where(Unit.agency_id == viewer.agency_id)
+        if viewer.scope_unit_id is not None:
+            scope = session.get(Unit, viewer.scope_unit_id)
+            stmt = stmt.where(Unit.path.startswith(scope.path if scope else "\0"))
+    return list(session.scalars(stmt))
+
+
+def subtree_ids(unit: Unit):
+    return select(Unit.id).where(Unit.path.startswith(unit.path))

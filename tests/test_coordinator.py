@@ -1,0 +1,208 @@
+"""The coordinator's and supervisor's pages, and scope refusals."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import login, make_org, make_user
+from tests.test_assign import add_unit
+from training.assignments.models import Assignment, Exemption, StandingRule
+from training.certification.models import Completion
+from training.certification.service import today_for
+from training.reminders.models import OutboxMessage
+
+
+@pytest.fixture
+def world(session, course):
+    """Agency A (A-U1 > A-MID > A-LEAF) and agency B, officers in each, a coordinator per scope."""
+    a, a_top = make_org(session, "A")
+    a_mid = add_unit(session, a, "A-MID", a_top)
+    a_leaf = add_unit(session, a, "A-LEAF", a_mid)
+    b, b_top = make_org(session, "B")
+    coord = make_user(session, "coord@a.test", role="coordinator", agency=a, employee_id="C-A")
+    sub_coord = make_user(session, "sub@a.test", role="coordinator", agency=a, employee_id="C-SUB",
+                          scope_unit_id=a_mid.id)
+    boss = make_user(session, "boss@a.test", agency=a, unit=a_top, first="Sam", last="Boss", employee_id="BOSS")
+    people = {
+        "top": make_user(session, "top@a.test", agency=a, unit=a_top, first="Tia", last="Top", employee_id="A1"),
+        "mid": make_user(session, "mid@a.test", agency=a, unit=a_mid, first="Mo", last="Mid", employee_id="A2",
+                         supervisor_id=boss.id),
+        "leaf": make_user(session, "leaf@a.test", agency=a, unit=a_leaf, first="Lee", last="Leaf", employee_id="A3",
+                          supervisor_id=boss.id),
+        "b": make_user(session, "b@b.test", agency=b, unit=b_top, first="Bea", last="Bee", employee_id="B1"),
+    }
+    today = today_for(coord)
+    session.add(Assignment(user_id=people["top"].id, course_id=course.id, due_on=today - timedelta(days=3),
+                           reason="agency"))
+    session.add(Assignment(user_id=people["mid"].id, course_id=course.id, due_on=today + timedelta(days=20),
+                           reason="agency"))
+    session.add(Completion(user_id=people["leaf"].id, course_id=course.id, completed_on=today - timedelta(days=10),
+                           expires_on=today + timedelta(days=355), score=100, source="import"))
+    session.add(Assignment(user_id=people["b"].id, course_id=course.id, due_on=today, reason="agency"))
+    session.commit()
+    return {"a": a, "b": b, "coord": coord, "sub_coord": sub_coord, "boss": boss, "today": today,
+            "units": {"top": a_top, "mid": a_mid, "leaf": a_leaf, "b": b_top}, **people}
+
+
+def page(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_unit_view_shows_officers_modules_and_counts(client, world):
+    login(client, "coord@a.test")
+    html = page(client, "/units/A-U1")
+    for name in ("Top, Tia", "Mid, Mo", "Leaf, Lee"):
+        assert name in html
+    assert "Bee, Bea" not in html
+    assert "3 officer(s)" in html
+    for status, count in [("Overdue", 1), ("Assigned", 1), ("Current", 1)]:
+        assert f">{status}</span> {count}<" in html
+    only_overdue = page(client, "/units/A-U1?status=overdue")
+    assert "Top, Tia" in only_overdue and "Mid, Mo" not in only_overdue
+    sub = page(client, "/units/A-U1?sub=A-MID")
+    assert "Mid, Mo" in sub and "Leaf, Lee" in sub and "Top, Tia" not in sub
+    by_boss = page(client, f"/units/A-U1?supervisor={world['boss'].id}")
+    assert "Mid, Mo" in by_boss and "Top, Tia" not in by_boss
+    attention = page(client, "/units/A-U1?sort=attention")
+    assert attention.index("Top, Tia") < attention.index("Leaf, Lee")
+
+
+def test_supervisor_sees_direct_reports_only(client, world):
+    login(client, "boss@a.test")
+    html = page(client, "/team")
+    assert "Mid, Mo" in html and "Leaf, Lee" in html and "Top, Tia" not in html
+    assert "My team" in html and "Send a reminder" not in html
+    assert client.get(f"/officers/{world['mid'].id}").status_code == 200
+    assert client.get(f"/officers/{world['top'].id}").status_code == 404
+    assert client.get("/units/A-U1").status_code == 403
+
+
+def test_assign_in_the_site(client, session, world, course):
+    login(client, "coord@a.test")
+    due = world["today"] + timedelta(days=30)
+    response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "unit", "code": "A-U1",
+                                            "due_on": due.isoformat()})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "assigned to 1 officer(s)" in html   # the supervisor
+    assert "1 already hold a valid certification" in html and "2 already have it open" in html
+    assert session.scalar(select(Assignment).where(Assignment.user_id == world["boss"].id)).reason == "unit"
+    new = make_user(session, "new@a.test", agency=world["a"], unit=world["units"]["leaf"], employee_id="A9")
+    session.commit()
+    html = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "code": "A9",
+                                        "due_on": due.isoformat()}).get_data(as_text=True)
+    assert "assigned to 1 officer(s)" in html
+    assert session.scalar(select(Assignment).where(Assignment.user_id == new.id)).due_on == due
+    missing = client.post("/assign", data={"target": "unit", "code": "A-U1", "due_on": due.isoformat()})
+    assert missing.status_code == 422 and "Choose at least one module" in missing.get_data(as_text=True)
+
+
+def test_extend_and_exempt_in_the_site(client, session, world, course):
+    login(client, "coord@a.test")
+    top = world["top"]
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == top.id))
+    new_due = world["today"] + timedelta(days=14)
+    no_reason = client.post(f"/officers/{top.id}/assignments/{assignment.id}/extend",
+                            data={"due_on": new_due.isoformat(), "reason": ""}, follow_redirects=True)
+    assert "Give a new due date and a reason" in no_reason.get_data(as_text=True)
+    html = client.post(f"/officers/{top.id}/assignments/{assignment.id}/extend",
+                       data={"due_on": new_due.isoformat(), "reason": "Court appearance all week"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Due date moved to {new_due.isoformat()}" in html and ">Assigned<" in html
+    ends = world["today"] + timedelta(days=90)
+    html = client.post(f"/officers/{top.id}/exemptions",
+                       data={"course": "TEST-BASICS", "starts_on": world["today"].isoformat(),
+                             "ends_on": ends.isoformat(), "reason": "Deployed overseas"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert ">Exempt<" in html and ends.isoformat() in html
+
+
+def test_coordinator_cannot_reach_outside_scope(client, session, world, course):
+    login(client, "coord@a.test")
+    b_officer = world["b"]
+    b_assignment = session.scalar(select(Assignment).where(Assignment.user_id == b_officer.id))
+    due = (world["today"] + timedelta(days=30)).isoformat()
+    assert client.get("/units/B-U1").status_code == 404
+    assert client.get(f"/officers/{b_officer.id}").status_code == 404
+    for target, code in [("unit", "B-U1"), ("officer", "B1"), ("agency", "B")]:
+        response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": target, "code": code,
+                                                "due_on": due})
+        assert response.status_code == 422 and "within your scope" in response.get_data(as_text=True)
+    assert client.post(f"/officers/{b_officer.id}/assignments/{b_assignment.id}/extend",
+                       data={"due_on": due, "reason": "Because I say so"}).status_code == 404
+    assert client.post(f"/officers/{b_officer.id}/exemptions",
+                       data={"course": "TEST-BASICS", "starts_on": due, "ends_on": due,
+                             "reason": "Because I say so"}).status_code == 404
+    response = client.post("/remind", data={"officer": [str(b_officer.id)]}, follow_redirects=True)
+    assert "Select at least one officer" in response.get_data(as_text=True)
+    rule = client.post("/rules", data={"unit": "B-U1", "course": "TEST-BASICS", "days": "30"})
+    assert rule.status_code == 422
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Assignment)
+                          .where(Assignment.user_id == b_officer.id)) == 1
+    assert session.get(Assignment, b_assignment.id).due_on == world["today"]
+    for model in (Exemption, OutboxMessage, StandingRule):
+        assert session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_unit_scoped_coordinator_cannot_act_on_the_agency_or_above(client, session, world):
+    login(client, "sub@a.test")
+    due = (world["today"] + timedelta(days=30)).isoformat()
+    assert client.get("/units/A-U1").status_code == 404
+    assert client.get("/units/A-MID").status_code == 200
+    assert client.get(f"/officers/{world['top'].id}").status_code == 404
+    refused = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "agency", "code": "A",
+                                           "due_on": due})
+    assert refused.status_code == 422
+
+
+def test_compliance_reads_but_does_not_act(client, session, world):
+    make_user(session, "comp@a.test", role="compliance", agency=world["a"])
+    session.commit()
+    login(client, "comp@a.test")
+    html = page(client, "/units/A-U1")
+    assert "Top, Tia" in html and "Send a reminder" not in html
+    assert client.get("/assign").status_code == 403
+    assert client.post("/remind", data={"officer": [str(world["top"].id)]}).status_code == 403
+
+
+def test_standing_rule_in_the_site_assigns_at_once(client, session, world, course):
+    login(client, "coord@a.test")
+    response = client.post("/rules", data={"unit": "A-MID", "course": "TEST-BASICS", "days": "45"},
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "everyone in A-MID must hold TEST-BASICS" in html and "0 officer(s) assigned now" in html
+    newcomer = make_user(session, "newbie@a.test", agency=world["a"], unit=world["units"]["leaf"], employee_id="A7")
+    session.commit()
+    from training.assignments.service import apply_standing_rules
+    assert apply_standing_rules(session, world["today"]) == {"A-MID:TEST-BASICS": 1}
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == newcomer.id))
+    assert assignment.due_on == world["today"] + timedelta(days=45)
+    duplicate = client.post("/rules", data={"unit": "A-MID", "course": "TEST-BASICS", "days": "10"})
+    assert duplicate.status_code == 422 and "already has a rule" in duplicate.get_data(as_text=True)
+
+
+def test_reminder_now_reaches_selected_officers_once_a_day(client, session, world, smtp):
+    login(client, "coord@a.test")
+    selected = [str(world["top"].id), str(world["mid"].id), str(world["leaf"].id)]
+    html = client.post("/remind", data={"officer": selected, "next": "/units/A-U1"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Reminder sent to 2 officer(s)" in html and "1 had nothing due" in html
+    assert sorted(m["To"] for m in smtp.messages) == ["mid@a.test", "top@a.test"]
+    message = next(m for m in smtp.messages if m["To"] == "top@a.test")
+    text = message.get_body(("plain",)).get_content()
+    assert "Test TEST-BASICS: overdue" in text and "/courses/TEST-BASICS" in text
+    assert message.get_body(("html",)) is not None
+    again = client.post("/remind", data={"officer": selected}, follow_redirects=True).get_data(as_text=True)
+    assert "2 had already been reminded today" in again
+    assert len(smtp.messages) == 2
+
+
+def test_reminder_kept_for_retry_when_mail_is_refused(client, session, world, smtp):
+    smtp.refuse = True
+    login(client, "coord@a.test")
+    html = client.post("/remind", data={"officer": [str(world["top"].id)]}, follow_redirects=True).get_data(as_text=True)
+    assert "could not be sent now and will be retried" in html
+    row = session.scalar(select(OutboxMessage))
+    assert row.status == "pending" and row.attempts == 1 and "451" in row.last_error

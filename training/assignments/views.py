@@ -1,0 +1,196 @@
+"""Coordinators act: assign, standing rules, extensions, exemptions, reminders now."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import delete, select
+from wtforms.fields.choices import SelectChoice
+
+from training.assignments import service
+from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.assignments.models import Assignment, StandingRule
+from training.audit.service import record
+from training.auth.access import roles_required
+from training.auth.views import safe_next
+from training.catalog.models import Course
+from training.catalog.service import course_by_code, course_choices
+from training.certification.forms import EmptyForm
+from training.certification.service import today_for
+from training.db import db
+from training.people.models import Agency, Unit, User
+from training.people.service import agency_in_scope, unit_in_scope, units_in_scope, user_in_scope
+from training.people.targets import UnknownTarget, officers_of
+from training.people.views import officer_or_404
+from training.reminders.service import deliver, queue_nudges
+
+bp = Blueprint("manage", __name__)
+ACTORS = ("coordinator", "admin")
+
+
+def _target_in_scope(target: str, code: str) -> bool:
+    session = db()
+    if target == "unit":
+        unit = session.scalar(select(Unit).where(Unit.code == code))
+        return unit is not None and unit_in_scope(session, current_user, unit)
+    if target == "officer":
+        user = session.scalar(select(User).where(User.employee_id == code))
+        return user is not None and user_in_scope(session, current_user, user)
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    return agency is not None and agency_in_scope(current_user, agency.id)
+
+
+@bp.route("/assign", methods=["GET", "POST"])
+@roles_required(*ACTORS)
+def assign():
+    session = db()
+    form = AssignForm(target=request.args.get("target", "unit"), code=request.args.get("code", ""))
+    form.courses.choices = course_choices(db())
+    results = []
+    if form.validate_on_submit():
+        code = form.code.data.strip()
+        today = today_for(current_user)
+        if form.due_on.data < today:
+            form.due_on.errors.append("The due date is in the past.")
+        elif not _target_in_scope(form.target.data, code):
+            form.code.errors.append(f"No {form.target.data} with code {code} is within your scope.")
+        else:
+            officers, reason = officers_of(session, **{form.target.data: code})
+            for course_code in form.courses.data:
+                course = course_by_code(session, course_code)
+                results.append((course, service.assign_course(session, course, officers, form.due_on.data, today,
+                                                              reason=reason, actor_id=current_user.id)))
+            session.commit()
+    status = 422 if form.errors else 200
+    return render_template("manage/assign.html", form=form, results=results), status
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@roles_required(*ACTORS)
+def rules():
+    session = db()
+    units = units_in_scope(session, current_user)
+    form = RuleForm()
+    form.unit.choices = [SelectChoice(u.code, f"{u.name} ({u.code})") for u in units]
+    form.course.choices = course_choices(db())
+    if form.validate_on_submit():
+        unit = next(u for u in units if u.code == form.unit.data)
+        course = course_by_code(session, form.course.data)
+        exists = session.scalar(select(StandingRule).where(StandingRule.unit_id == unit.id,
+                                                           StandingRule.course_id == course.id))
+        if exists:
+            form.unit.errors.append(f"{unit.code} already has a rule for {course.code}.")
+        else:
+            session.add(StandingRule(unit_id=unit.id, course_id=course.id, days_to_complete=form.days.data,
+                                     created_by_id=current_user.id))
+            record(session, "standing_rule.created", actor_id=current_user.id, target=f"unit:{unit.code}",
+                   course=course.code, days=form.days.data)
+            created = service.apply_standing_rules(session, today_for(current_user))
+            session.commit()
+            flash(f"Rule saved: everyone in {unit.code} must hold {course.code}. "
+                  f"{sum(created.values())} officer(s) assigned now.", "success")
+            return redirect(url_for(".rules"))
+    in_scope = [u.id for u in units]
+    rows = session.execute(select(StandingRule, Unit, Course).join(Unit, Unit.id == StandingRule.unit_id)
+                           .join(Course, Course.id == StandingRule.course_id)
+                           .where(StandingRule.unit_id.in_(in_scope)).order_by(Unit.path, Course.code)).all()
+    return render_template("manage/rules.html", form=form, rows=rows, delete_form=EmptyForm()), \
+        422 if form.errors else 200
+
+
+@bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
+@roles_required(*ACTORS)
+def delete_rule(rule_id: int):
+    session = db()
+    rule = session.get(StandingRule, rule_id)
+    if rule is None or not EmptyForm().validate_on_submit() \
+            or not unit_in_scope(session, current_user, session.get(Unit, rule.unit_id)):
+        abort(404)
+    record(session, "standing_rule.deleted", actor_id=current_user.id, target=f"unit:{rule.unit_id}",
+           course_id=rule.course_id)
+    session.execute(delete(StandingRule).where(StandingRule.id == rule.id))
+    session.commit()
+    flash("Rule removed. Assignments it made stay open.", "info")
+    return redirect(url_for(".rules"))
+
+
+def _acting_on(user_id: int) -> User:
+    user = officer_or_404(user_id)
+    if not user_in_scope(db(), current_user, user):
+        abort(404)
+    return user
+
+
+@bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/extend", methods=["POST"])
+@roles_required(*ACTORS)
+def extend(user_id: int, assignment_id: int):
+    user = _acting_on(user_id)
+    assignment = db().get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != user.id:
+        abort(404)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash("Give a new due date and a reason.", "error")
+    else:
+        try:
+            service.extend_assignment(db(), assignment, form.due_on.data, form.reason.data, actor_id=current_user.id)
+        except service.GrantRefused as exc:
+            flash(f"Not extended: {exc}.", "error")
+        else:
+            db().commit()
+            flash(f"Due date moved to {form.due_on.data.isoformat()}.", "success")
+    return redirect(url_for("people.officer", user_id=user.id))
+
+
+@bp.route("/officers/<int:user_id>/exemptions", methods=["POST"])
+@roles_required(*ACTORS)
+def exempt(user_id: int):
+    user = _acting_on(user_id)
+    form = ExemptForm()
+    form.course.choices = course_choices(db())
+    if not form.validate_on_submit():
+        flash("Choose a module, the dates and a reason.", "error")
+    else:
+        course = course_by_code(db(), form.course.data)
+        try:
+            service.grant_exemption(db(), user.id, course.id, form.starts_on.data, form.ends_on.data,
+                                    form.reason.data, actor_id=current_user.id)
+        except service.GrantRefused as exc:
+            flash(f"Not exempted: {exc}.", "error")
+        else:
+            db().commit()
+            flash(f"Exempt from {course.title} until {form.ends_on.data.isoformat()}.", "success")
+    return redirect(url_for("people.officer", user_id=user.id))
+
+
+def _render_nudge(user, states):
+    context = {"user": user, "states": states, "base_url": current_app.config["BASE_URL"].rstrip("/")}
+    return ("Rollcall: training you need to complete",
+            render_template("mail/nudge.txt", **context), render_template("mail/nudge.html", **context))
+
+
+@bp.route("/remind", methods=["POST"])
+@roles_required(*ACTORS)
+def remind():
+    session = db()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ids = [int(i) for i in request.form.getlist("officer") if i.isdigit()]
+    users = list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    allowed = [u.id for u in users if user_in_scope(session, current_user, u)]
+    back = safe_next(request.form.get("next"))
+    if not allowed:
+        flash("Select at least one officer to remind.", "error")
+        return redirect(back)
+    queued, nothing = queue_nudges(session, allowed, today_for(current_user), _render_nudge, current_user.id)
+    session.commit()
+    sent = deliver(session, current_app.config, ids=queued)
+    session.commit()
+    message = f"Reminder sent to {sent['sent']} officer(s)."
+    if sent["pending"]:
+        message += f" {sent['pending']} could not be sent now and will be retried."
+    if len(queued) < len(allowed) - nothing:
+        message += f" {len(allowed) - nothing - len(queued)} had already been reminded today."
+    if nothing:
+        message += f" {nothing} had nothing due."
+    flash(message, "success" if not sent["pending"] else "info")
+    return redirect(back)

@@ -1,0 +1,63 @@
+"""Officers × modules with their statuses: the unit view and the supervisor's view."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import ColumnElement
+
+from training.certification.rules import STATUSES
+from training.certification.status import CourseState, course_states
+from training.people.models import User
+
+SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
+PAGE_SIZE = 200
+_ATTENTION = {"overdue": 3, "lapsed": 3, "expiring": 1, "assigned": 1}
+
+
+@dataclass
+class OfficerRow:
+    user_id: int
+    name: str
+    employee_id: str | None
+    unit_code: str | None
+    states: dict[str, CourseState] = field(default_factory=dict)
+
+    @property
+    def attention(self) -> int:
+        return sum(_ATTENTION.get(s.status, 0) for s in self.states.values())
+
+
+@dataclass
+class Progress:
+    courses: list[tuple[str, str]]           # (code, title), in column order
+    rows: list[OfficerRow]                   # this page
+    counts: dict[str, int]                   # cells per status, whole selection before the status filter
+    total_officers: int                      # after filters
+    page: int
+    pages: int
+
+
+def progress(session, on: date, *where: ColumnElement[bool], status: str | None = None,
+             sort: str = "name", page: int = 1) -> Progress:
+    rows: dict[int, OfficerRow] = {}
+    courses: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for state in course_states(session, on, User.active.is_(True), *where):
+        row = rows.get(state.user_id)
+        if row is None:
+            row = rows[state.user_id] = OfficerRow(state.user_id, f"{state.last_name}, {state.first_name}",
+                                                   state.employee_id, state.unit_code)
+        row.states[state.course_code] = state
+        courses[state.course_code] = state.course_title
+        counts[state.status] += 1
+    selected = [r for r in rows.values() if status is None or any(s.status == status for s in r.states.values())]
+    if sort == "unit":
+        selected.sort(key=lambda r: (r.unit_code or "", r.name))
+    elif sort == "attention":
+        selected.sort(key=lambda r: (-r.attention, r.name))
+    pages = max(1, -(-len(selected) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return Progress(sorted(courses.items()), selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+                    {s: counts.get(s, 0) for s in STATUSES}, len(selected), page, pages)

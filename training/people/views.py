@@ -1,0 +1,108 @@
+"""Seeing progress: units, a supervisor's team, one officer."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from training.assignments.forms import ExemptForm, ExtendForm
+from training.assignments.models import Assignment
+from training.auth.access import STAFF_ROLES, roles_required
+from training.catalog.service import course_choices
+from training.certification.forms import EmptyForm
+from training.certification.rules import STATUSES
+from training.certification.service import today_for
+from training.certification.status import course_states
+from training.db import db
+from training.people import progress as prog
+from training.people.models import Unit, User
+from training.people.service import subtree_ids, unit_in_scope, units_in_scope, user_in_scope
+
+bp = Blueprint("people", __name__)
+
+
+def _filters() -> dict:
+    status = request.args.get("status") or None
+    sort = request.args.get("sort", "name")
+    return {"status": status if status in STATUSES else None, "sort": sort if sort in prog.SORTS else "name",
+            "page": request.args.get("page", 1, type=int)}
+
+
+@bp.route("/units")
+@roles_required(*STAFF_ROLES)
+def units():
+    return render_template("people/units.html", units=units_in_scope(db(), current_user))
+
+
+@bp.route("/units/<code>")
+@roles_required(*STAFF_ROLES)
+def unit(code: str):
+    session = db()
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None or not unit_in_scope(session, current_user, unit):
+        abort(404)
+    sub_units = list(session.scalars(select(Unit).where(Unit.path.startswith(unit.path)).order_by(Unit.path)))
+    sub = next((u for u in sub_units if u.code == request.args.get("sub")), unit)
+    supervisors = list(session.scalars(
+        select(User).where(User.id.in_(select(User.supervisor_id).where(User.unit_id.in_(subtree_ids(unit)))))
+        .order_by(User.last_name, User.first_name)))
+    supervisor_id = request.args.get("supervisor", type=int)
+    where = [User.unit_id.in_(subtree_ids(sub))]
+    if supervisor_id in {s.id for s in supervisors}:
+        where.append(User.supervisor_id == supervisor_id)
+    else:
+        supervisor_id = None
+    return render_template("people/progress.html", title=f"{unit.name} ({unit.code})", unit=unit,
+                           progress=prog.progress(session, today_for(current_user), *where, **_filters()),
+                           sub_units=sub_units, sub=sub, supervisors=supervisors, supervisor_id=supervisor_id,
+                           filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
+                           can_act=current_user.role in ("coordinator", "admin"))
+
+
+@bp.route("/team")
+@login_required
+def team():
+    session = db()
+    return render_template("people/progress.html", title="My team", unit=None,
+                           progress=prog.progress(session, today_for(current_user),
+                                                  User.supervisor_id == current_user.id, **_filters()),
+                           filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
+                           can_act=False)
+
+
+def officer_or_404(user_id: int) -> User:
+    """An officer the current user may see: in their scope, or one of their direct reports."""
+    session = db()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.supervisor_id == current_user.id or (
+            current_user.role in STAFF_ROLES and user_in_scope(session, current_user, user)):
+        return user
+    abort(404)
+
+
+@bp.route("/officers/<int:user_id>")
+@login_required
+def officer(user_id: int):
+    session = db()
+    user = officer_or_404(user_id)
+    today = today_for(current_user)
+    states = list(course_states(session, today, User.id == user.id))
+    open_assignments = {a.course_id: a for a in session.scalars(
+        select(Assignment).where(Assignment.user_id == user.id, Assignment.closed_at.is_(None)))}
+    can_act = current_user.role in ("coordinator", "admin") and user_in_scope(session, current_user, user)
+    exempt_form = ExemptForm()
+    exempt_form.course.choices = course_choices(session)
+    return render_template("people/officer.html", officer=user, states=states, today=today,
+                           open_assignments=open_assignments, can_act=can_act,
+                           extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
+
+
+@bp.app_context_processor
+def nav_context() -> dict:
+    """Whether to offer 'My team' in the navigation."""
+    if not current_user.is_authenticated:
+        return {"has_team": False}
+    has_team = db().scalar(select(User.id).where(User.supervisor_id == current_user.id).limit(1)) is not None
+    return {"has_team": has_team}
