@@ -33,7 +33,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    # Uploads: a roster of 100,000 officers is about 10 MB.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 
     # Days before expiry from which a certification counts as "expiring".
     EXPIRING_DAYS = 30

@@ -1,5 +1,5 @@
 """The coordinator's and supervisor's pages, and scope refusals."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select

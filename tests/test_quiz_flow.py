@@ -1,6 +1,6 @@
 """An officer takes a module end to end through the test client."""
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 

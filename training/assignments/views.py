@@ -19,7 +19,7 @@ from training.certification.service import today_for
 from training.db import db
 from training.people.models import Agency, Unit, User
 from training.people.service import agency_in_scope, unit_in_scope, units_in_scope, user_in_scope
-from training.people.targets import UnknownTarget, officers_of
+from training.people.targets import officers_of
 from training.people.views import officer_or_404
 from training.reminders.service import deliver, queue_nudges
 

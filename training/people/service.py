@@ -46,13 +46,18 @@ def unit_in_scope(session: Session, viewer: User, unit: Unit) -> bool:
     return True
 
 
-def user_in_scope(session: Session, viewer: User, user: User) -> bool:
+def place_in_scope(session: Session, viewer: User, agency_id: int | None, unit_id: int | None) -> bool:
+    """Whether a place in the organisation (an agency, and a unit of it or none) is within the viewer's scope."""
     if viewer.role == "admin":
         return True
-    if user.unit_id is not None:
-        return unit_in_scope(session, viewer, session.get(Unit, user.unit_id))
+    if unit_id is not None:
+        return unit_in_scope(session, viewer, session.get(Unit, unit_id))
     return viewer.role in ("coordinator", "compliance") and viewer.scope_unit_id is None \
-        and viewer.agency_id in (None, user.agency_id)
+        and viewer.agency_id in (None, agency_id)
+
+
+def user_in_scope(session: Session, viewer: User, user: User) -> bool:
+    return place_in_scope(session, viewer, user.agency_id, user.unit_id)
 
 
 def agency_in_scope(viewer: User, agency_id: int) -> bool:

@@ -1,0 +1,31 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from training.auth.service import MIN_PASSWORD_LENGTH
+from training.people.import_rules import email_problem
+from training.people.models import ROLES
+
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]
+
+
+def valid_email(_form, field) -> None:
+    problem = email_problem((field.data or "").strip())
+    if problem:
+        raise ValidationError(problem)
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), valid_email])
+    first_name = StringField("First name", validators=[DataRequired(), Length(max=100)])
+    last_name = StringField("Last name", validators=[DataRequired(), Length(max=100)])
+    employee_id = StringField("Employee id", validators=[Optional(), Length(max=64)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    agency = SelectField("Agency", validators=[Optional()])
+    unit = StringField("Unit code", validators=[Optional(), Length(max=64)])
+    scope_unit = StringField("Acts on unit (code, with its sub-units; empty for the whole agency)",
+                             validators=[Optional(), Length(max=64)])
+    active = BooleanField("Active", default=True)
+    password = PasswordField("New password", validators=[Optional(), Length(
+        min=MIN_PASSWORD_LENGTH, max=256, message=f"The password must be {MIN_PASSWORD_LENGTH} to 256 characters.")])

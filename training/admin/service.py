@@ -1,0 +1,70 @@
+"""Administering accounts."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from training.audit.service import record
+from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
+from training.people.models import ROLES, Agency, Unit, User
+
+FIELDS = ("email", "first_name", "last_name", "employee_id", "role", "agency_id", "unit_id", "scope_unit_id",
+          "active")
+
+
+def resolve_codes(session: Session, agency_code: str | None, unit_code: str | None,
+                  scope_code: str | None) -> dict:
+    """Agency, unit and scope ids from their codes; the units must belong to the agency."""
+    agency = session.scalar(select(Agency).where(Agency.code == agency_code)) if agency_code else None
+    if agency_code and agency is None:
+        raise AccountError(f"no agency has code {agency_code}")
+    ids = {"agency_id": agency.id if agency else None, "unit_id": None, "scope_unit_id": None}
+    for key, code in (("unit_id", unit_code), ("scope_unit_id", scope_code)):
+        if not code:
+            continue
+        unit = session.scalar(select(Unit).where(Unit.code == code))
+        if unit is None:
+            raise AccountError(f"no unit has code {code}")
+        if agency is None or unit.agency_id != agency.id:
+            raise AccountError(f"unit {code} is not part of the chosen agency")
+        ids[key] = unit.id
+    return ids
+
+
+def save_account(session: Session, user: User | None, values: dict, password: str | None, *,
+                 actor_id: int) -> User:
+    """Create or update an account; records what changed (never the password)."""
+    values = {**values, "email": normalise_email(values["email"]), "employee_id": values.get("employee_id") or None}
+    if values["role"] not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    other = find_by_email(session, values["email"])
+    if other is not None and other is not user:
+        raise AccountError(f"{values['email']} is already used by another account")
+    if values["employee_id"]:
+        clash = session.scalar(select(User).where(User.employee_id == values["employee_id"]))
+        if clash is not None and clash is not user:
+            raise AccountError(f"employee id {values['employee_id']} is already used by another account")
+    if user is None and not password:
+        raise AccountError("a new account needs a password")
+    if user is not None and user.id == actor_id and (values["role"] != "admin" or not values["active"]):
+        raise AccountError("you cannot remove your own administrator role or deactivate yourself")
+    created = user is None
+    if created:
+        user = User(**{k: values[k] for k in FIELDS})
+        session.add(user)
+        changed = {k: [None, values[k]] for k in FIELDS}
+    else:
+        changed = {k: [getattr(user, k), values[k]] for k in FIELDS if getattr(user, k) != values[k]}
+        for key in changed:
+            setattr(user, key, values[key])
+    if password:
+        user.password_hash = hash_password(password)
+        changed["password"] = ["(set)", "(changed)"]
+    session.flush()
+    if changed:
+        action = "user.created" if created else "user.updated"
+        record(session, action, actor_id=actor_id, target=f"user:{user.id}", changes=changed)
+        if not created and "role" in changed:
+            record(session, "user.role_changed", actor_id=actor_id, target=f"user:{user.id}",
+                   before=changed["role"][0], after=changed["role"][1])
+    return user

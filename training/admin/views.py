@@ -1,0 +1,77 @@
+"""Administrators: accounts and roles."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
+
+from training.admin.forms import AccountForm
+from training.admin.service import resolve_codes, save_account
+from training.auth.access import roles_required
+from training.auth.service import AccountError
+from training.db import db
+from training.people.models import Agency, Unit, User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+
+
+@bp.route("/users")
+@roles_required("admin")
+def users():
+    session = db()
+    query = (request.args.get("q") or "").strip()
+    stmt = select(User)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.last_name).like(like),
+                              func.lower(User.first_name).like(like), func.lower(User.employee_id).like(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = session.scalars(stmt.order_by(User.last_name, User.first_name, User.id)
+                           .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("admin/users.html", users=rows, q=query, total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)))
+
+
+def _form(user: User | None) -> AccountForm:
+    session = db()
+    form = AccountForm(obj=user) if user is not None else AccountForm()
+    form.agency.choices = [SelectChoice("", "None (department-wide)")] + [
+        SelectChoice(a.code, f"{a.name} ({a.code})") for a in session.scalars(select(Agency).order_by(Agency.name))]
+    if user is not None and request.method == "GET":
+        form.agency.data = user.agency.code if user.agency else ""
+        form.unit.data = user.unit.code if user.unit else ""
+        scope = session.get(Unit, user.scope_unit_id) if user.scope_unit_id else None
+        form.scope_unit.data = scope.code if scope else ""
+    return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def account(user_id: int | None = None):
+    session = db()
+    user = session.get(User, user_id) if user_id is not None else None
+    if user_id is not None and user is None:
+        abort(404)
+    form = _form(user)
+    error = None
+    if form.validate_on_submit():
+        try:
+            values = {"email": form.email.data, "first_name": form.first_name.data.strip(),
+                      "last_name": form.last_name.data.strip(), "employee_id": (form.employee_id.data or "").strip(),
+                      "role": form.role.data, "active": form.active.data,
+                      **resolve_codes(session, form.agency.data or None, (form.unit.data or "").strip() or None,
+                                      (form.scope_unit.data or "").strip() or None)}
+            saved = save_account(session, user, values, form.password.data or None, actor_id=current_user.id)
+        except AccountError as exc:
+            error = str(exc)
+            session.rollback()
+        else:
+            session.commit()
+            flash(f"Saved {saved.email}.", "success")
+            return redirect(url_for(".account", user_id=saved.id))
+    status = 422 if (error or form.errors) else 200
+    return render_template("admin/account.html", form=form, user=user, error=error), status

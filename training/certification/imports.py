@@ -1,0 +1,218 @@
+"""Importing historical completions (years of records, in-person classes) from CSV.
+
+`parse_completions_csv` checks the whole file and makes a plan; nothing is written
+unless the plan has no problems, and then `apply_completions_plan` writes it in bulk.
+A record already in the database (same officer, course and date) is skipped, so
+importing the same file twice is harmless.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from training.assignments.models import Assignment
+from training.audit.service import record
+from training.catalog.models import Course
+from training.certification import rules
+from training.certification.models import Completion
+from training.db import utcnow
+from training.people.bulk import chunks
+from training.people.csvfile import Problem, read_csv
+from training.people.import_rules import missing
+from training.people.models import User
+
+HEADER = ("employee_id", "course_code", "completed_on", "score")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+SCORE = re.compile(r"\d{1,3}")
+CHUNK = 10_000   # ids per IN (...) list and rows per INSERT batch: well within every driver's limits
+
+Pair = tuple[int, int]   # (user_id, course_id)
+
+
+@dataclass
+class ImportedCompletion:
+    line: int
+    user_id: int
+    course_id: int
+    completed_on: date
+    score: int | None
+    expires_on: date | None = None
+
+
+@dataclass
+class CompletionsPlan:
+    problems: list[Problem] = field(default_factory=list)
+    records: list[ImportedCompletion] = field(default_factory=list)
+    already_recorded: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_completions_csv(session: Session, data: bytes, today: date) -> CompletionsPlan:
+    """Check a completions file against the database and plan what to add."""
+    csv_file = read_csv(data, HEADER, extra_columns=True)
+    plan = CompletionsPlan(problems=list(csv_file.problems))
+    users = dict(session.execute(select(User.employee_id, User.id).where(User.employee_id.is_not(None))).all())
+    courses = {c.code: c for c in session.scalars(select(Course))}
+
+    seen: dict[tuple[int, int, date], int] = {}
+    for line, cells in csv_file.rows:
+        problems = _row_problems(cells, users, courses, today)
+        if problems:
+            plan.problems.extend((line, message) for message in problems)
+            continue
+        key = (users[cells["employee_id"]], courses[cells["course_code"]].id,
+               date.fromisoformat(cells["completed_on"]))
+        if key in seen:
+            plan.problems.append((line, f"this record (officer {cells['employee_id']}, {cells['course_code']}, "
+                                        f"{cells['completed_on']}) is already on line {seen[key]}"))
+            continue
+        seen[key] = line
+        plan.records.append(ImportedCompletion(line, *key, int(cells["score"]) if cells["score"] else None))
+    if not plan.ok:
+        plan.problems.sort(key=lambda problem: problem[0])
+        plan.records = []
+        return plan
+
+    history = _history(session, plan.records)
+    fresh = []
+    for rec in plan.records:
+        if rec.completed_on in history.get((rec.user_id, rec.course_id), {}):
+            plan.already_recorded += 1
+        else:
+            fresh.append(rec)
+    plan.records = fresh
+    _set_expiries(plan.records, history, {c.id: c for c in courses.values()})
+    return plan
+
+
+def _row_problems(cells: dict[str, str], users: dict[str, int], courses: dict[str, Course],
+                  today: date) -> list[str]:
+    if message := missing(cells, HEADER[:3]):
+        return [message]
+    problems = []
+    if cells["employee_id"] not in users:
+        problems.append(f"no officer has employee_id '{cells['employee_id']}'")
+    if cells["course_code"] not in courses:
+        problems.append(f"no course has code '{cells['course_code']}' "
+                        f"(known codes: {', '.join(sorted(courses)) or 'none yet'})")
+    day = _iso_date(cells["completed_on"])
+    if day is None:
+        problems.append(f"completed_on '{cells['completed_on']}' is not a date like 2024-12-31")
+    elif day > today:
+        problems.append(f"completed_on {day.isoformat()} is in the future (today is {today.isoformat()})")
+    score = cells["score"]
+    if score and not (SCORE.fullmatch(score) and int(score) <= 100):
+        problems.append(f"score '{score}' is not a whole number from 0 to 100 (leave it empty if there was none)")
+    return problems
+
+
+def _iso_date(text: str) -> date | None:
+    if not ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _history(session: Session, records: list[ImportedCompletion]) -> dict[Pair, dict[date, date]]:
+    """Completions already in the database for the officers and courses in the file:
+    {(user, course): {completed_on: expires_on}}, in date order (the latest of a day last)."""
+    course_ids = {r.course_id for r in records}
+    history: dict[Pair, dict[date, date]] = {}
+    for user_ids in chunks(sorted({r.user_id for r in records}), CHUNK):
+        rows = session.execute(
+            select(Completion.user_id, Completion.course_id, Completion.completed_on, Completion.expires_on)
+            .where(Completion.user_id.in_(user_ids), Completion.course_id.in_(course_ids))
+            .order_by(Completion.completed_on, Completion.id))
+        for user_id, course_id, completed_on, expires_on in rows:
+            history.setdefault((user_id, course_id), {})[completed_on] = expires_on
+    return history
+
+
+def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[date, date]],
+                  courses: dict[int, Course]) -> None:
+    """Give each record the expiry a quiz completion on that day would get: officer by course,
+    in date order, each renewing from the latest earlier completion, in the database or the file."""
+    by_pair: dict[Pair, list[ImportedCompletion]] = {}
+    for rec in records:
+        by_pair.setdefault((rec.user_id, rec.course_id), []).append(rec)
+    for pair, recs in by_pair.items():
+        course = courses[pair[1]]
+        # Dates never collide: a file record on a day already in the database was skipped.
+        events = sorted([(day, expires_on, None) for day, expires_on in history.get(pair, {}).items()]
+                        + [(rec.completed_on, None, rec) for rec in recs], key=lambda e: e[0])
+        previous: date | None = None
+        for day, expires_on, rec in events:
+            if rec is not None:
+                rec.expires_on = expires_on = rules.expiry_date(
+                    day, course.recurrence_months, previous_expires_on=previous,
+                    renewal_window_days=course.renewal_window_days,
+                    renew_from_expiry=course.renew_from_expiry)
+            previous = expires_on
+
+
+def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str, actor_id: int | None = None,
+                           progress: Callable[[int], object] | None = None) -> int:
+    """Write a plan without problems; returns the number of completions added.
+
+    Closes each open assignment the officer's newest imported completion of that
+    course fulfils (completed on or after the day it was assigned). `progress` is
+    called with the number of rows written since its last call.
+    """
+    if not plan.ok:
+        raise ValueError(f"the import has {len(plan.problems)} problem(s); nothing was written")
+    now = utcnow()
+    for batch in chunks(plan.records, CHUNK):
+        # render_nulls: an empty score stays NULL in one executemany instead of splitting the batch.
+        session.execute(insert(Completion).execution_options(render_nulls=True), [
+            {"user_id": r.user_id, "course_id": r.course_id, "version_id": None, "completed_on": r.completed_on,
+             "expires_on": r.expires_on, "score": r.score, "source": "import", "created_at": now}
+            for r in batch])
+        if progress:
+            progress(len(batch))
+    closing = _assignments_to_close(session, plan.records)
+    if closing:
+        session.execute(update(Assignment), [{"id": assignment_id, "closed_at": now, "completion_id": completion_id}
+                                             for assignment_id, completion_id in closing])
+    record(session, "completion.imported", actor_id=actor_id, target=("file:" + source)[:200], file=source,
+           added=len(plan.records), already_recorded=plan.already_recorded, assignments_closed=len(closing))
+    return len(plan.records)
+
+
+def _assignments_to_close(session: Session, records: list[ImportedCompletion]) -> list[tuple[int, int]]:
+    """(assignment id, completion id) for each open assignment that the officer's newest
+    imported completion of the course fulfils: completed on or after the day it was assigned."""
+    newest: dict[Pair, date] = {}
+    for rec in records:
+        pair = (rec.user_id, rec.course_id)
+        if pair not in newest or rec.completed_on > newest[pair]:
+            newest[pair] = rec.completed_on
+    course_ids = {course_id for _, course_id in newest}
+    fulfilled: dict[Pair, int] = {}   # pair -> open assignment id
+    for user_ids in chunks(sorted({user_id for user_id, _ in newest}), CHUNK):
+        for assignment_id, user_id, course_id, created_at in session.execute(
+                select(Assignment.id, Assignment.user_id, Assignment.course_id, Assignment.created_at)
+                .where(Assignment.closed_at.is_(None), Assignment.user_id.in_(user_ids),
+                       Assignment.course_id.in_(course_ids))):
+            day = newest.get((user_id, course_id))
+            if day is not None and day >= created_at.date():
+                fulfilled[(user_id, course_id)] = assignment_id
+    # The completions were just inserted; an imported day is never a day already recorded.
+    closing = []
+    for user_ids in chunks(sorted({user_id for user_id, _ in fulfilled}), CHUNK):
+        for completion_id, user_id, course_id, completed_on in session.execute(
+                select(Completion.id, Completion.user_id, Completion.course_id, Completion.completed_on)
+                .where(Completion.user_id.in_(user_ids), Completion.course_id.in_(course_ids))):
+            pair = (user_id, course_id)
+            if pair in fulfilled and completed_on == newest[pair]:
+                closing.append((fulfilled[pair], completion_id))
+    return closing

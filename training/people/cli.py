@@ -1,0 +1,106 @@
+"""`flask --app app org import FILE` and `flask --app app roster import FILE [--dry-run] [--full]`."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from training.db import unit_of_work
+from training.people.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
+                                     parse_roster_csv)
+
+PROGRESS_FROM_ROWS = 1000
+SHOWN = 20
+
+org_cli = AppGroup("org", help="Agencies and units.")
+roster_cli = AppGroup("roster", help="Officers and their accounts.")
+csv_file = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+def refuse(path: Path, problems: Sequence[tuple[int, str]]) -> None:
+    for line, message in problems:
+        click.echo(f"{path}:{line}: {message}", err=True)
+    click.echo(f"Error: {len(problems)} problem(s) found; nothing was imported.", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator:
+    """A callback for the import functions: a progress bar for big files, nothing for small ones."""
+    if total <= PROGRESS_FROM_ROWS:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda done: bar.update(done - bar.pos)
+
+
+@org_cli.command("import")
+@click.argument("file", type=csv_file)
+def org_import(file: Path) -> None:
+    """Create or update agencies and units from an org-chart CSV.
+
+    Header: agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code
+    """
+    data = file.read_bytes()
+    with progress_bar("Checking rows", data.count(b"\n")) as progress:
+        plan = parse_org_csv(data, progress=progress)
+    if not plan.ok:
+        refuse(file, plan.problems)
+    try:
+        with unit_of_work() as session:
+            result = apply_org_plan(session, plan, source=file.name)
+    except ImportRefused as exc:
+        refuse(file, exc.problems)
+    click.echo(f"Agencies: {result.agencies_added} added, {result.agencies_updated} updated. "
+               f"Units: {result.units_added} added, {result.units_updated} updated, {result.units_moved} moved.")
+
+
+@roster_cli.command("import")
+@click.argument("file", type=csv_file)
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+@click.option("--full", is_flag=True,
+              help="The file is the whole roster of its agencies: deactivate their officers who are not in it.")
+def roster_import(file: Path, dry_run: bool, full: bool) -> None:
+    """Add and update officers from a roster CSV; all of it or nothing.
+
+    Header: employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id
+    (and optionally more columns, e.g. role).
+    """
+    data = file.read_bytes()
+    rows = data.count(b"\n")
+    with unit_of_work() as session:
+        with progress_bar("Checking rows", rows) as progress:
+            plan = parse_roster_csv(session, data, full=full, progress=progress)
+        if plan.ok and not dry_run:
+            work = len(plan.to_add) + len(plan.to_change) + len(plan.to_deactivate)
+            with progress_bar("Writing", work if rows > PROGRESS_FROM_ROWS else 0) as progress:
+                counts = apply_roster_plan(session, plan, source=file.name, progress=progress)
+    if not plan.ok:
+        refuse(file, plan.problems)
+    if dry_run:
+        show_plan(plan)
+        return
+    click.echo(f"Imported {file.name}: {summary(counts)}.")
+
+
+def summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items())
+
+
+def show_plan(plan) -> None:
+    click.echo(f"Dry run: would add {len(plan.to_add)}, change {len(plan.to_change)} and deactivate "
+               f"{len(plan.to_deactivate)}; {plan.unchanged} unchanged. Nothing was written.")
+    lists = [("To add", plan.to_add), ("To change", plan.to_change), ("To deactivate", plan.to_deactivate)]
+    for title, items in lists:
+        if not items:
+            continue
+        more = f" (first {SHOWN} of {len(items)})" if len(items) > SHOWN else ""
+        click.echo(f"{title}{more}:")
+        for item in items[:SHOWN]:
+            click.echo(f"  {item.describe()}")
+    if not plan.full:
+        click.echo("Without --full, officers missing from the file are left as they are.")

@@ -1,0 +1,178 @@
+"""Imports in the site: upload, preview every change and problem, then confirm."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from training.assignments.service import apply_standing_rules
+from training.auth.access import roles_required
+from training.certification.forms import EmptyForm
+from training.certification.imports import apply_completions_plan, parse_completions_csv
+from training.certification.service import today_for
+from training.db import db
+from training.people.csvfile import Problem
+from training.people.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
+from training.people.models import User
+from training.people.service import place_in_scope, user_in_scope
+from training.people.uploads import discard_upload, read_upload, save_upload
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+@dataclass(frozen=True)
+class Kind:
+    title: str
+    header: str
+    roles: tuple[str, ...]
+    parse: Callable[[bytes, bool], Any]            # (data, full) -> plan with .problems
+    apply: Callable[[Any, str], dict]              # (plan, source) -> counts
+    summary: Callable[[Any], list[tuple[str, list[str]]]]   # plan -> [(heading, lines)]
+
+
+def _roster_scope(plan) -> list[Problem]:
+    """Rows a coordinator may not write: a place outside their scope, or an officer who is now in one."""
+    session = db()
+    problems: list[Problem] = [
+        (row.line, f"unit {row.unit} of agency {row.agency} is outside your scope")
+        for row in [*plan.to_add, *(c.row for c in plan.to_change)]
+        if not place_in_scope(session, current_user, row.agency_id, row.unit_id)]
+    problems += [(row.line, f"only an administrator can give the role '{row.role}'")
+                 for row in [*plan.to_add, *(c.row for c in plan.to_change)] if row.role not in (None, "officer")]
+    lines = {c.user_id: c.row.line for c in plan.to_change} | {d.user_id: 0 for d in plan.to_deactivate}
+    for user in session.scalars(select(User).where(User.id.in_(list(lines)))):
+        if not user_in_scope(session, current_user, user):
+            problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) is in a unit outside your scope"))
+    return problems
+
+
+def _parse_roster(data: bytes, full: bool):
+    plan = parse_roster_csv(db(), data, full=full)
+    if plan.ok:
+        plan.problems.extend(_roster_scope(plan))
+    return plan
+
+
+def _parse_completions(data: bytes, _full: bool):
+    session = db()
+    plan = parse_completions_csv(session, data, today_for(current_user))
+    if plan.ok and current_user.role != "admin":
+        users = {u.id: u for u in session.scalars(select(User).where(
+            User.id.in_({r.user_id for r in plan.records})))}
+        plan.problems.extend((r.line, f"officer {users[r.user_id].employee_id} is outside your scope")
+                             for r in plan.records if not user_in_scope(session, current_user, users[r.user_id]))
+    return plan
+
+
+def _parse_org(data: bytes, _full: bool):
+    plan = parse_org_csv(data)
+    if plan.ok:
+        plan.problems.extend(check_org_plan(db(), plan))
+    return plan
+
+
+def _apply_roster(plan, source):
+    counts = apply_roster_plan(db(), plan, actor_id=current_user.id, source=source)
+    created = apply_standing_rules(db(), today_for(current_user))
+    return {**counts, "assigned by standing rules": sum(created.values())}
+
+
+def _apply_completions(plan, source):
+    added = apply_completions_plan(db(), plan, source=source, actor_id=current_user.id)
+    return {"added": added, "already recorded": plan.already_recorded}
+
+
+def _apply_org(plan, source):
+    return asdict(apply_org_plan(db(), plan, actor_id=current_user.id, source=source))
+
+
+def _first(items, describe=lambda x: x.describe(), limit=50):
+    lines = [describe(x) for x in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"and {len(items) - limit} more")
+    return lines
+
+
+KINDS = {
+    "roster": Kind("Roster", "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id",
+                   ("coordinator", "admin"), _parse_roster, _apply_roster,
+                   lambda p: [(f"{len(p.to_add)} to add", _first(p.to_add)),
+                              (f"{len(p.to_change)} to change", _first(p.to_change)),
+                              (f"{len(p.to_deactivate)} to deactivate", _first(p.to_deactivate)),
+                              (f"{p.unchanged} unchanged", [])]),
+    "completions": Kind("Completion records", "employee_id,course_code,completed_on,score",
+                        ("coordinator", "admin"), _parse_completions, _apply_completions,
+                        lambda p: [(f"{len(p.records)} to add", _first(
+                            p.records, lambda r: f"line {r.line}: completed {r.completed_on.isoformat()}"
+                                          + (f", score {r.score}" if r.score is not None else ""))),
+                                   (f"{p.already_recorded} already recorded", [])]),
+    "org": Kind("Org chart", "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code",
+                ("admin",), _parse_org, _apply_org,
+                lambda p: [(f"{len(p.agencies)} agencies", []), (f"{len(p.units)} units", [])]),
+}
+
+
+def _kind(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        abort(404)
+    if current_user.role not in kind.roles:
+        abort(403)
+    return kind
+
+
+def _folder() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+@bp.route("/<name>", methods=["GET", "POST"])
+@roles_required("coordinator", "admin")
+def upload(name: str):
+    kind = _kind(name)
+    if request.method == "GET":
+        return render_template("imports/upload.html", kind=kind, name=name, form=EmptyForm())
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash("Choose a CSV file to upload.", "error")
+        return render_template("imports/upload.html", kind=kind, name=name, form=EmptyForm()), 422
+    if not file.filename.lower().endswith(".csv"):
+        flash("The file must be a CSV file (ending in .csv).", "error")
+        return render_template("imports/upload.html", kind=kind, name=name, form=EmptyForm()), 422
+    data = file.read()
+    full = request.form.get("full") == "y"
+    plan = kind.parse(data, full)
+    token = save_upload(_folder(), current_user.id, data) if not plan.problems else None
+    db().rollback()
+    return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=token, full=full,
+                           filename=Path(file.filename).name, sections=kind.summary(plan), form=EmptyForm()), \
+        422 if plan.problems else 200
+
+
+@bp.route("/<name>/confirm", methods=["POST"])
+@roles_required("coordinator", "admin")
+def confirm(name: str):
+    kind = _kind(name)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    token, filename = request.form.get("token", ""), Path(request.form.get("filename", "upload.csv")).name
+    data = read_upload(_folder(), current_user.id, token)
+    if data is None:
+        flash("That upload has expired or was already imported. Upload the file again.", "error")
+        return redirect(url_for(".upload", name=name))
+    plan = kind.parse(data, request.form.get("full") == "y")
+    if plan.problems:   # the database changed since the preview
+        db().rollback()
+        return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=None,
+                               full=False, filename=filename, sections=kind.summary(plan), form=EmptyForm()), 422
+    counts = kind.apply(plan, filename)
+    db().commit()
+    discard_upload(_folder(), current_user.id, token)
+    flash(f"{kind.title} imported from {filename}: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                                                   if isinstance(v, int)) + ".", "success")
+    return redirect(url_for(".upload", name=name))

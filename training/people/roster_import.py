@@ -1,0 +1,352 @@
+"""Roster import: officers' accounts from one CSV, all of it or nothing.
+
+A person is matched by employee_id; an existing account without one (made by
+hand) is matched by email. New accounts have no password until an administrator
+sets one. With `full`, the file is the whole roster of the agencies it names:
+their active officers missing from it are deactivated (never deleted).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from training.audit.service import record
+from training.db import utcnow
+from training.people.bulk import Progress, chunks, expire_loaded
+from training.people.csvfile import ImportRefused, Problem, read_csv
+from training.people.import_rules import email_problem, find_loops, missing, too_long
+from training.people.models import ROLES, Agency, Unit, User
+
+ROSTER_HEADER = ("employee_id", "first_name", "last_name", "email", "agency", "unit", "supervisor_employee_id")
+ROSTER_REQUIRED = ROSTER_HEADER[:6]
+ROSTER_LIMITS = {"employee_id": 64, "first_name": 100, "last_name": 100, "email": 254,
+                 "supervisor_employee_id": 64}
+
+
+@dataclass
+class RosterRow:
+    """One valid row of a roster file, with its codes resolved."""
+    line: int
+    employee_id: str
+    first_name: str
+    last_name: str
+    email: str
+    agency: str
+    unit: str
+    supervisor: str | None    # employee_id
+    role: str | None          # None: keep the account's role (officer for a new one)
+    agency_id: int
+    unit_id: int
+
+    def describe(self) -> str:
+        return (f"line {self.line}: {self.employee_id} {self.first_name} {self.last_name} <{self.email}>, "
+                f"{self.agency} / {self.unit}")
+
+
+@dataclass
+class RosterChange:
+    row: RosterRow
+    user_id: int
+    changes: dict[str, tuple[Any, Any]]    # field -> (now, after the import), as the file names fields
+
+    def describe(self) -> str:
+        said = ", ".join(f"{name} {_shown(old)} → {_shown(new)}" for name, (old, new) in self.changes.items())
+        return f"line {self.row.line}: {self.row.employee_id} {self.row.first_name} {self.row.last_name}: {said}"
+
+
+@dataclass
+class Departure:
+    user_id: int
+    employee_id: str | None
+    name: str
+    email: str
+
+    def describe(self) -> str:
+        return f"{self.employee_id or '(no employee_id)'} {self.name} <{self.email}>"
+
+
+@dataclass
+class RosterPlan:
+    full: bool = False
+    rows: int = 0
+    to_add: list[RosterRow] = field(default_factory=list)
+    to_change: list[RosterChange] = field(default_factory=list)
+    to_deactivate: list[Departure] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    known_ids: dict[str, int] = field(default_factory=dict)   # employee_id -> user id, existing supervisors
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.to_add), "changed": len(self.to_change),
+                "deactivated": len(self.to_deactivate), "unchanged": self.unchanged}
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value is None or value == "" else str(value)
+
+
+@dataclass
+class _Known:
+    """What the database holds, loaded in a handful of queries."""
+    agencies: dict[str, int]
+    agency_codes: dict[int, str]
+    units: dict[str, tuple[int, int]]     # code -> (unit id, agency id)
+    unit_codes: dict[int, str]
+    people: list[Any]                     # rows with the User columns the import compares
+    by_id: dict[int, Any]
+    by_employee_id: dict[str, Any]
+    by_email: dict[str, Any]
+
+    @classmethod
+    def load(cls, session: Session) -> _Known:
+        agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+        units = {code: (unit_id, agency_id) for unit_id, code, agency_id
+                 in session.execute(select(Unit.id, Unit.code, Unit.agency_id))}
+        people = session.execute(select(
+            User.id, User.employee_id, User.email, User.first_name, User.last_name, User.agency_id,
+            User.unit_id, User.supervisor_id, User.role, User.active).order_by(User.id)).all()
+        return cls(agencies, {v: k for k, v in agencies.items()}, units,
+                   {unit_id: code for code, (unit_id, _) in units.items()}, people,
+                   {p.id: p for p in people}, {p.employee_id: p for p in people if p.employee_id},
+                   {p.email.lower(): p for p in people})
+
+
+def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress: Progress = None) -> RosterPlan:
+    """Check a roster file against the database and work out who is added, changed and (full) deactivated.
+
+    A person is matched by employee_id; an existing account without one (made by
+    hand) is matched by email. With `full`, active officers of the agencies named
+    in the file who are not in it are deactivated (never deleted).
+    """
+    csv_file = read_csv(data, ROSTER_HEADER, extra_columns=True)
+    plan = RosterPlan(full=full, rows=len(csv_file.rows), problems=list(csv_file.problems))
+    if not csv_file.header:
+        return plan
+    known = _Known.load(session)
+    rows, in_file = _check_rows(csv_file.rows, known, plan.problems, progress)
+    matched = _match_people(rows, known, plan.problems)
+    if full:
+        agencies = {row.agency_id for row in rows}
+        kept = {person.id for person in matched.values() if person is not None}
+        plan.to_deactivate = [Departure(p.id, p.employee_id, f"{p.first_name} {p.last_name}", p.email)
+                              for p in known.people if p.active and p.role == "officer"
+                              and p.agency_id in agencies and p.id not in kept]
+    _check_supervisors(plan, rows, in_file, matched, known)
+    _check_supervisor_loops(plan, rows, matched, known)
+    if plan.problems:
+        plan.problems.sort()
+        plan.to_deactivate = []
+        return plan
+    for row in rows:
+        person = matched[row.employee_id]
+        if person is None:
+            plan.to_add.append(row)
+        elif changes := officer_changes(person, row, known):
+            plan.to_change.append(RosterChange(row, person.id, changes))
+        else:
+            plan.unchanged += 1
+    return plan
+
+
+def roster_row(line: int, cells: dict[str, str], known: _Known) -> tuple[RosterRow | None, list[str]]:
+    """One row checked on its own: required values, lengths, email, agency, unit and role."""
+    messages = [m for m in [missing(cells, ROSTER_REQUIRED)] if m] + too_long(cells, ROSTER_LIMITS)
+    email, agency, unit, role = cells["email"].lower(), cells["agency"], cells["unit"], cells.get("role", "").lower()
+    if email and (problem := email_problem(email)):
+        messages.append(problem)
+    agency_id = known.agencies.get(agency)
+    if agency and agency_id is None:
+        messages.append(f"agency {agency} is not in Rollcall; check the code, or import the org chart first")
+    unit_id, unit_agency = known.units.get(unit, (None, None))
+    if unit and unit_id is None:
+        messages.append(f"unit {unit} is not in Rollcall; check the code, or import the org chart first")
+    elif agency_id is not None and unit_agency is not None and unit_agency != agency_id:
+        messages.append(f"unit {unit} belongs to agency {known.agency_codes[unit_agency]}, not {agency}")
+    if role and role not in ROLES:
+        messages.append(f"role '{role}' is not one of {', '.join(ROLES)}")
+    if messages:
+        return None, messages
+    return RosterRow(line, cells["employee_id"], cells["first_name"], cells["last_name"], email, agency, unit,
+                     cells["supervisor_employee_id"] or None, role or None, agency_id, unit_id), []
+
+
+def _check_rows(numbered: list[tuple[int, dict[str, str]]], known: _Known, problems: list[Problem],
+                progress: Progress) -> tuple[list[RosterRow], set[str]]:
+    """Every row on its own, then duplicates inside the file. Returns the valid rows and every employee_id."""
+    rows, first_line_of_id, first_line_of_email = [], {}, {}
+    for count, (line, cells) in enumerate(numbered, start=1):
+        row, messages = roster_row(line, cells, known)
+        employee_id, email = cells["employee_id"], cells["email"].lower()
+        if employee_id and first_line_of_id.setdefault(employee_id, line) != line:
+            messages.append(f"employee_id {employee_id} already appears on line {first_line_of_id[employee_id]}")
+        if email and first_line_of_email.setdefault(email, line) != line:
+            messages.append(f"email {email} already appears on line {first_line_of_email[email]}")
+        problems.extend((line, message) for message in messages)
+        if row is not None and not messages:
+            rows.append(row)
+        if progress and (count % 1000 == 0 or count == len(numbered)):
+            progress(count)
+    return rows, set(first_line_of_id)
+
+
+def _match_people(rows: list[RosterRow], known: _Known, problems: list[Problem]) -> dict[str, Any]:
+    """employee_id -> the existing account of each row (None: a new person); flags emails taken by others."""
+    matched = {}
+    for row in rows:
+        person = known.by_employee_id.get(row.employee_id)
+        holder = known.by_email.get(row.email)
+        if person is None and holder is not None and holder.employee_id is None:
+            person = holder   # an account made by hand now joins the roster
+        if holder is not None and holder is not person:
+            who = f"{holder.employee_id} " if holder.employee_id else ""
+            problems.append((row.line, f"email {row.email} is already used by {who}({holder.first_name} "
+                                       f"{holder.last_name}) in Rollcall"))
+        matched[row.employee_id] = person
+    return matched
+
+
+def _check_supervisors(plan: RosterPlan, rows: list[RosterRow], in_file: set[str], matched: dict[str, Any],
+                       known: _Known) -> None:
+    leaving = {d.employee_id for d in plan.to_deactivate}
+    for row in rows:
+        boss = row.supervisor
+        if boss is None:
+            continue
+        person = matched.get(boss) if boss in in_file else known.by_employee_id.get(boss)
+        if boss not in in_file:
+            if person is None:
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} is neither in this file nor "
+                                                f"an officer in Rollcall"))
+            elif not person.active:
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} ({person.first_name} "
+                                                f"{person.last_name}) is deactivated in Rollcall and not in "
+                                                f"this file"))
+            elif boss in leaving:
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} ({person.first_name} "
+                                                f"{person.last_name}) is not in this file, so this full import "
+                                                f"would deactivate them"))
+        if person is not None:
+            plan.known_ids[boss] = person.id
+
+
+def _check_supervisor_loops(plan: RosterPlan, rows: list[RosterRow], matched: dict[str, Any],
+                            known: _Known) -> None:
+    """Supervisor chains must end: the file's supervisors, and the database's for people not in the file."""
+    key_of = {p.id: p.employee_id or f"account #{p.id}" for p in known.people}
+    key_of.update((person.id, employee_id) for employee_id, person in matched.items() if person is not None)
+    boss_of = {key_of[p.id]: key_of.get(p.supervisor_id) for p in known.people}
+    boss_of.update((row.employee_id, row.supervisor) for row in rows)
+    line_of = {row.employee_id: row.line for row in rows}
+    for loop in find_loops(boss_of, line_of):
+        lines = [line_of[key] for key in loop if key in line_of]
+        if not lines:
+            continue
+        message = (f"{loop[0]} cannot be their own supervisor" if len(loop) == 2
+                   else f"supervisors go round in a loop: {' → '.join(loop)}")
+        plan.problems.append((min(lines), message))
+
+
+CHANGEABLE = ("employee_id", "first_name", "last_name", "email", "agency", "unit", "supervisor_employee_id", "role",
+              "active")
+
+
+def officer_changes(person: Any, row: RosterRow, known: _Known) -> dict[str, tuple[Any, Any]]:
+    """Which fields of an existing account the row changes: {field: (now, after)}, in CHANGEABLE order."""
+    boss = known.by_id.get(person.supervisor_id)
+    now = (person.employee_id, person.first_name, person.last_name, person.email,
+           known.agency_codes.get(person.agency_id), known.unit_codes.get(person.unit_id),
+           boss.employee_id if boss else None, person.role, person.active)
+    after = (row.employee_id, row.first_name, row.last_name, row.email, row.agency, row.unit, row.supervisor,
+             row.role or person.role, True)
+    if now == after:
+        return {}
+    return {name: (old, new) for name, old, new in zip(CHANGEABLE, now, after) if old != new}
+
+
+def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None = None,
+                      source: str = "roster", progress: Progress = None) -> dict[str, int]:
+    """Write a checked plan with bulk statements; returns the counts. Refuses a plan with problems."""
+    if not plan.ok:
+        raise ImportRefused(plan.problems)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done)
+
+    ids = dict(plan.known_ids)
+    now = utcnow()
+    for level in supervisor_levels(plan.to_add):   # a supervisor is written before their reports
+        for batch in chunks(level):
+            session.execute(insert(User), [_new_account(row, now, ids) for row in batch])
+            ids.update(session.execute(select(User.employee_id, User.id).where(
+                User.employee_id.in_([row.employee_id for row in batch]))).all())
+            advance(len(batch))
+    ids.update((change.row.employee_id, change.user_id) for change in plan.to_change)
+    _bulk_update(session, [_changed_columns(change, ids) for change in plan.to_change], advance)
+    _bulk_update(session, [dict(id=d.user_id, active=False) for d in plan.to_deactivate], advance)
+    counts = plan.counts()
+    record(session, "roster.imported", actor_id=actor_id, target="roster", source=source, full=plan.full,
+           rows=plan.rows, **counts,
+           role_changes=[[c.row.employee_id, *c.changes["role"]] for c in plan.to_change if "role" in c.changes])
+    session.flush()
+    expire_loaded(session, User)
+    return counts
+
+
+def _new_account(row: RosterRow, now: datetime, ids: dict[str, int]) -> dict[str, Any]:
+    return dict(employee_id=row.employee_id, first_name=row.first_name, last_name=row.last_name, email=row.email,
+                agency_id=row.agency_id, unit_id=row.unit_id, role=row.role or "officer", password_hash=None,
+                supervisor_id=ids[row.supervisor] if row.supervisor else None, active=True, created_at=now)
+
+
+def supervisor_levels(rows: list[RosterRow]) -> list[list[RosterRow]]:
+    """New people in groups, each one's supervisor in an earlier group or not new. No loops allowed."""
+    new = {row.employee_id: row for row in rows}
+    level: dict[str, int] = {}
+    for row in rows:
+        chain, key = [], row.employee_id
+        while key in new and key not in level:
+            chain.append(key)
+            key = new[key].supervisor
+        depth = level.get(key, -1)
+        for key in reversed(chain):
+            depth = level[key] = depth + 1
+    groups: dict[int, list[RosterRow]] = defaultdict(list)
+    for row in rows:
+        groups[level[row.employee_id]].append(row)
+    return [groups[depth] for depth in sorted(groups)]
+
+
+COLUMN_OF = {"agency": "agency_id", "unit": "unit_id", "supervisor_employee_id": "supervisor_id"}
+
+
+def _changed_columns(change: RosterChange, ids: dict[str, int]) -> dict[str, Any]:
+    """The UPDATE values for one changed account: its id and only the columns that change."""
+    row = change.row
+    after = {"employee_id": row.employee_id, "first_name": row.first_name, "last_name": row.last_name,
+             "email": row.email, "agency_id": row.agency_id, "unit_id": row.unit_id,
+             "supervisor_id": ids[row.supervisor] if row.supervisor else None, "role": row.role, "active": True}
+    columns = [COLUMN_OF.get(name, name) for name in change.changes]
+    return {"id": change.user_id} | {column: after[column] for column in columns}
+
+
+def _bulk_update(session: Session, values: list[dict[str, Any]], advance: Callable[[int], None] | None = None):
+    """UPDATE by primary key, grouped so rows changing the same columns go in one executemany."""
+    values.sort(key=lambda v: tuple(sorted(v)))
+    for batch in chunks(values):
+        session.execute(update(User), list(batch))
+        if advance:
+            advance(len(batch))
