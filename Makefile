@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 PORT   ?= 5000
 
-.PHONY: install run test test-deps clean
+.PHONY: install run test test-deps bench clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -45,6 +45,11 @@ test: install test-deps
 	  echo "== again on PostgreSQL =="; \
 	  ROLLCALL_TEST_DB=postgresql $(BIN)/pytest; \
 	fi
+
+# Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL).
+bench: install
+	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

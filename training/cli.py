@@ -145,7 +145,10 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
             if if_empty and not is_empty(session):
                 click.echo("The database already has data; demo seed skipped.")
                 return
-            result = seed_demo(session, today, officers=officers, seed=seed)
+            # Two passes over the officers: their accounts, then their histories.
+            with click.progressbar(length=2 * officers, label="Seeding", file=sys.stderr) as bar:
+                result = seed_demo(session, today, officers=officers, seed=seed,
+                                   progress=lambda _label, n: bar.update(n))
             daily_assignments(session, today)
     except AlreadySeeded as exc:
         fail(str(exc))

@@ -87,3 +87,15 @@ def unit_of_work(app: Flask | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def advance_sequences(session: Session) -> None:
+    """After rows were inserted with explicit ids, move PostgreSQL's id sequences past them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c:
+            session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                 f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"))

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, select, union
+from sqlalchemy.orm import Session, aliased
 
 from training.assignments.models import Assignment, Exemption
 from training.catalog.models import Course, CourseVersion
@@ -46,51 +46,7 @@ def course_states(session: Session, on: date, *where: ColumnElement[bool],
     A course is required of an officer who has ever been assigned it, has completed
     it or is exempted from it.
     """
-    pairs = union(
-        select(Assignment.user_id, Assignment.course_id),
-        select(Completion.user_id, Completion.course_id),
-        select(Exemption.user_id, Exemption.course_id),
-    ).subquery("pairs")
-    ranked = select(
-        Completion.user_id, Completion.course_id, Completion.completed_on,
-        Completion.expires_on, Completion.score, Completion.version_id,
-        func.row_number().over(
-            partition_by=(Completion.user_id, Completion.course_id),
-            order_by=(Completion.completed_on.desc(), Completion.id.desc()),
-        ).label("rn"),
-    ).where(Completion.completed_on <= on).subquery("latest")
-    open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
-        Assignment.closed_at.is_(None)).subquery("open_assignment")
-    exemption = select(
-        Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
-    ).where(Exemption.starts_on <= on, Exemption.ends_on >= on).group_by(
-        Exemption.user_id, Exemption.course_id).subquery("exemption")
-
-    stmt = (
-        select(
-            User.id, User.employee_id, User.first_name, User.last_name,
-            Agency.code, Unit.code, Course.id, Course.code, Course.title, CourseVersion.number,
-            open_assignment.c.due_on, ranked.c.completed_on, ranked.c.score, ranked.c.expires_on,
-            exemption.c.ends_on,
-        )
-        .select_from(pairs)
-        .join(User, User.id == pairs.c.user_id)
-        .join(Course, Course.id == pairs.c.course_id)
-        .outerjoin(Agency, Agency.id == User.agency_id)
-        .outerjoin(Unit, Unit.id == User.unit_id)
-        .outerjoin(ranked, and_(ranked.c.user_id == pairs.c.user_id,
-                                ranked.c.course_id == pairs.c.course_id, ranked.c.rn == literal(1)))
-        .outerjoin(CourseVersion, CourseVersion.id == ranked.c.version_id)
-        .outerjoin(open_assignment, and_(open_assignment.c.user_id == pairs.c.user_id,
-                                         open_assignment.c.course_id == pairs.c.course_id))
-        .outerjoin(exemption, and_(exemption.c.user_id == pairs.c.user_id,
-                                   exemption.c.course_id == pairs.c.course_id))
-        .where(User.active.is_(True), Course.active.is_(True), *where)
-    )
-    if order_by_due:
-        stmt = stmt.order_by(func.coalesce(open_assignment.c.due_on, ranked.c.expires_on), Course.code)
-    else:
-        stmt = stmt.order_by(User.last_name, User.first_name, User.id, Course.code)
+    stmt = course_states_query(on, *where, order_by_due=order_by_due)
     result = session.execute(stmt.execution_options(yield_per=yield_per) if yield_per else stmt)
     for row in result:
         (user_id, employee_id, first, last, agency, unit, course_id, code, title, version,
@@ -99,3 +55,62 @@ def course_states(session: Session, on: date, *where: ColumnElement[bool],
                                       exempt=exempt_until is not None)
         yield CourseState(user_id, employee_id, first, last, agency, unit, course_id, code, title,
                           version, due_on, completed_on, score, expires_on, exempt_until, status)
+
+
+def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False) -> Select:
+    """The facts behind `course_states`, one row per officer and required course.
+
+    The officer conditions are repeated inside every subquery: databases do not
+    push them through a UNION or a window function, and without them one
+    officer's page would read every officer's records.
+    """
+    people = select(User.id).where(*where).cte("people") if where else None
+
+    def mine(column):
+        return [column.in_(select(people.c.id))] if where else []
+
+    pairs = union(
+        select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id)),
+        select(Completion.user_id, Completion.course_id).where(*mine(Completion.user_id)),
+        select(Exemption.user_id, Exemption.course_id).where(*mine(Exemption.user_id)),
+    ).subquery("pairs")
+    # The latest completion on or before `on`, found per pair with one index seek.
+    latest_id = (select(Completion.id)
+                 .where(Completion.user_id == pairs.c.user_id, Completion.course_id == pairs.c.course_id,
+                        Completion.completed_on <= on)
+                 .order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1)
+                 .correlate(pairs).scalar_subquery())
+    pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")
+    latest = aliased(Completion, name="latest")
+    open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
+        Assignment.closed_at.is_(None), *mine(Assignment.user_id)).subquery("open_assignment")
+    exemption = select(
+        Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
+    ).where(Exemption.starts_on <= on, Exemption.ends_on >= on, *mine(Exemption.user_id)).group_by(
+        Exemption.user_id, Exemption.course_id).subquery("exemption")
+
+    stmt = (
+        select(
+            User.id, User.employee_id, User.first_name, User.last_name,
+            Agency.code, Unit.code, Course.id, Course.code, Course.title, CourseVersion.number,
+            open_assignment.c.due_on, latest.completed_on, latest.score, latest.expires_on,
+            exemption.c.ends_on,
+        )
+        .select_from(pair_latest)
+        .join(User, User.id == pair_latest.c.user_id)
+        .join(Course, Course.id == pair_latest.c.course_id)
+        .outerjoin(Agency, Agency.id == User.agency_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .outerjoin(latest, latest.id == pair_latest.c.completion_id)
+        .outerjoin(CourseVersion, CourseVersion.id == latest.version_id)
+        .outerjoin(open_assignment, and_(open_assignment.c.user_id == pair_latest.c.user_id,
+                                         open_assignment.c.course_id == pair_latest.c.course_id))
+        .outerjoin(exemption, and_(exemption.c.user_id == pair_latest.c.user_id,
+                                   exemption.c.course_id == pair_latest.c.course_id))
+        .where(User.active.is_(True), Course.active.is_(True), *where)
+    )
+    if order_by_due:
+        stmt = stmt.order_by(func.coalesce(open_assignment.c.due_on, latest.expires_on), Course.code)
+    else:
+        stmt = stmt.order_by(User.last_name, User.first_name, User.id, Course.code)
+    return stmt

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,8 +15,13 @@ from training.catalog.models import Course
 from training.catalog.service import current_version
 from training.certification.models import Completion
 from training.certification.rules import expiry_date
+from training.db import advance_sequences
+from training.demo.scale import seed_scale
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
+
+SMALL_DEMO = 200
+Progress = Callable[[str, int], None]
 
 DEMO_PASSWORD = "demo-password-1"
 DEMO_ACCOUNTS = (
@@ -46,16 +52,45 @@ class SeedResult:
 
 
 def is_empty(session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(User)) == 0
+    return session.scalar(select(func.count()).select_from(User)) == 0 \
+        and session.scalar(select(func.count()).select_from(Agency)) == 0
 
 
-def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1) -> SeedResult:
-    """Create one agency, a unit tree, the demo sign-ins and officers in every status."""
+def _seed_large(session: Session, today: date, officers: int, seed: int, builtin: list[Course],
+                progress: Progress) -> SeedResult:
+    counts = seed_scale(session, today, officers - 1, hash_password(DEMO_PASSWORD), seed=seed, progress=progress)
+    advance_sequences(session)
+    agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
+    hq, field = session.scalars(select(Unit).where(Unit.agency_id == agency.id).order_by(Unit.id).limit(2))
+    password = hash_password(DEMO_PASSWORD)
+    accounts = {role: User(email=email, password_hash=password, role=role, first_name=first, last_name=last,
+                           agency_id=agency.id, unit_id=(field if role == "officer" else hq).id,
+                           employee_id=f"DEMO-{n:04d}")
+                for n, (email, role, first, last) in enumerate(DEMO_ACCOUNTS, start=1)}
+    session.add_all(accounts.values())
+    session.flush()
+    accounts["officer"].supervisor_id = accounts["coordinator"].id
+    for n, course in enumerate(builtin):
+        session.add(Assignment(user_id=accounts["officer"].id, course_id=course.id, reason="demo",
+                               due_on=today + timedelta(days=14 + 10 * n)))
+    session.flush()
+    return SeedResult(counts["officers"] + 1, counts.get("completions", 0),
+                      counts.get("assignments", 0) + len(builtin))
+
+
+def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
+              progress: Progress = lambda label, n: None) -> SeedResult:
+    """Demo data: a small agency, or the agency-scale organisation above SMALL_DEMO officers.
+
+    Either way the demo sign-ins exist and officer@demo.test has the built-in modules assigned.
+    """
     if not is_empty(session):
-        raise AlreadySeeded("the database already has accounts; demo data goes only into an empty database")
+        raise AlreadySeeded("the database already has accounts or agencies; demo data goes only into an empty database")
     courses = list(session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code)))
     if not courses:
         raise AlreadySeeded("no courses loaded: run 'flask --app app courses sync' first")
+    if officers > SMALL_DEMO:
+        return _seed_large(session, today, officers, seed, courses, progress)
     rng = random.Random(seed)
     agency = Agency(code="DEMO", name="Demo Protective Service", time_zone="America/New_York")
     session.add(agency)

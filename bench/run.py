@@ -1,0 +1,244 @@
+"""`make bench`: seed an agency-scale database once, then measure pages, export and sweep.
+
+Requests go through the real WSGI app with the Flask test client and a signed-in
+session (no network in between). Each timing is the median of several runs after
+a warm-up. Figures are printed and written to bench-results.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import event, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import config  # noqa: E402
+from training import create_app, migrate  # noqa: E402
+from training.assignments.service import daily_assignments  # noqa: E402
+from training.catalog.service import sync_courses  # noqa: E402
+from training.certification.status import course_states_query  # noqa: E402
+from training.db import make_engine, unit_of_work  # noqa: E402
+from training.demo.scale import seed_scale  # noqa: E402
+from training.demo.service import DEMO_PASSWORD, seed_demo  # noqa: E402
+from training.people.models import Agency, Unit, User  # noqa: E402
+
+OFFICERS = int(os.environ.get("BENCH_OFFICERS", "100000"))
+URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / f'bench-{OFFICERS}.db'}"
+RUNS = 5
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@contextmanager
+def statements(engine):
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def ensure_seeded(app) -> float | None:
+    migrate.upgrade(app)
+    with unit_of_work(app) as session:
+        seeded = session.scalar(select(func.count()).select_from(User).where(User.role == "officer"))
+    if seeded >= OFFICERS:
+        return None
+    if seeded:
+        sys.exit(f"{URL} holds {seeded} officers, not {OFFICERS}: remove it or set BENCH_DATABASE_URL")
+    started = time.perf_counter()
+    with unit_of_work(app) as session:
+        sync_courses(session, ROOT / "courses", ROOT / "quizzes")
+        seed_demo(session, date.today(), officers=OFFICERS, seed=1)
+    return time.perf_counter() - started
+
+
+def sign_in(client, email: str) -> None:
+    client.post("/logout")
+    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, (email, response.status_code)
+
+
+def time_get(client, path: str) -> float:
+    client.get(path)  # warm-up
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return statistics.median(times)
+
+
+def bench_dashboard(app, engine) -> dict:
+    client = app.test_client()
+    with unit_of_work(app) as session:
+        emails = list(session.scalars(select(User.email).where(User.role == "officer").order_by(User.id)))
+    sample = random.Random(7).sample(emails, min(100, len(emails)))
+    medians = []
+    for email in sample:
+        sign_in(client, email)
+        medians.append(time_get(client, "/"))
+    with statements(engine) as counted:
+        client.get("/")
+    return {"dashboard_p50_ms": round(percentile(medians, 50), 2), "dashboard_p95_ms": round(percentile(medians, 95), 2),
+            "dashboard_statements": counted["n"], "dashboard_officers_sampled": len(sample)}
+
+
+def unit_of_about(session, size: int) -> tuple[Unit, int]:
+    counts = []
+    for unit in session.scalars(select(Unit)):
+        n = session.scalar(select(func.count()).select_from(User).where(
+            User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path)))))
+        counts.append((abs(n - size), n, unit.id))
+    _, n, unit_id = min(counts)
+    return session.get(Unit, unit_id), n
+
+
+def bench_unit_view(app, engine) -> dict:
+    client = app.test_client()
+    with unit_of_work(app) as session:
+        unit, size = unit_of_about(session, 500)
+        code, agency = unit.code, session.get(Agency, unit.agency_id).code.lower()
+    sign_in(client, f"coordinator-{agency}@demo.test")
+    times = []
+    for _ in range(4):
+        times.append(time_get(client, f"/units/{code}"))
+    samples = []
+    client.get(f"/units/{code}")
+    for _ in range(20):
+        started = time.perf_counter()
+        client.get(f"/units/{code}")
+        samples.append((time.perf_counter() - started) * 1000)
+    with statements(engine) as counted:
+        client.get(f"/units/{code}")
+    return {"unit_view_unit": code, "unit_view_officers": size,
+            "unit_view_p50_ms": round(percentile(samples, 50), 2), "unit_view_p95_ms": round(percentile(samples, 95), 2),
+            "unit_view_statements": counted["n"]}
+
+
+def bench_export(app, engine) -> dict:
+    out = ROOT / "instance" / "bench-roster.csv"
+    env = {**os.environ, "DATABASE_URL": URL}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "export", "roster", "--format", "csv",
+                             "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rows = int(result.stdout.split("Wrote ")[1].split(" ")[0])
+    baseline_s = baseline_dump(app, engine)
+    return {"export_rows": rows, "export_s": round(seconds, 2), "export_rows_per_s": round(rows / seconds),
+            "export_baseline_rows_per_s": round(rows / baseline_s) if baseline_s else None,
+            "export_baseline_s": round(baseline_s, 2) if baseline_s else None,
+            "export_peak_mb": round(max(peak_mb, before / 1024), 1)}
+
+
+def baseline_dump(app, engine) -> float | None:
+    """The database's own CSV dump of the same query: sqlite3's .mode csv, or PostgreSQL's COPY."""
+    query = course_states_sql(engine)
+    target = ROOT / "instance" / "bench-baseline.csv"
+    started = time.perf_counter()
+    if engine.dialect.name == "sqlite":
+        db_file = URL.split("sqlite:///", 1)[1]
+        subprocess.run(["sqlite3", db_file], input=f".mode csv\n.headers on\n.output {target}\n{query};\n",
+                       text=True, check=True)
+    else:
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cursor, open(target, "wb") as handle:
+                with cursor.copy(f"COPY ({query}) TO STDOUT WITH CSV HEADER") as copy:
+                    for block in copy:
+                        handle.write(block)
+        finally:
+            raw.close()
+    return time.perf_counter() - started
+
+
+def course_states_sql(engine) -> str:
+    """The roster query with its parameters inlined, as the export runs it."""
+    return str(course_states_query(date.today()).compile(dialect=engine.dialect,
+                                                         compile_kwargs={"literal_binds": True}))
+
+
+def bench_sweep(app, engine) -> dict:
+    connection = engine.connect()
+    transaction = connection.begin()
+    from sqlalchemy.orm import Session
+    session = Session(bind=connection)
+    started = time.perf_counter()
+    created = daily_assignments(session, date.today())
+    seconds = time.perf_counter() - started
+    session.close()
+    transaction.rollback()
+    connection.close()
+    return {"sweep_s": round(seconds, 2), "sweep_created": sum(sum(v.values()) for v in created.values()),
+            **sweep_statements()}
+
+
+def sweep_statements() -> dict:
+    """Statements the sweep issues over 10 and 1,000 officers: it must not grow with the population."""
+    figures = {}
+    for n in (10, 1000):
+        path = ROOT / "instance" / f"bench-sweep-{n}.db"
+        path.unlink(missing_ok=True)
+        app = create_app(config.Config, DATABASE_URL=f"sqlite:///{path}")
+        migrate.upgrade(app)
+        engine = app.extensions["db_engine"]
+        with unit_of_work(app) as session:
+            sync_courses(session, ROOT / "courses", ROOT / "quizzes")
+            seed_scale(session, date.today(), n, "x", seed=3)
+        with unit_of_work(app) as session, statements(engine) as counted:
+            daily_assignments(session, date.today())
+        figures[f"sweep_statements_{n}"] = counted["n"]
+        engine.dispose()
+        path.unlink(missing_ok=True)
+    return figures
+
+
+def main() -> None:
+    app = create_app(config.Config, DATABASE_URL=URL, SECRET_KEY="bench", WTF_CSRF_ENABLED=False)
+    engine = app.extensions["db_engine"]
+    (ROOT / "instance").mkdir(exist_ok=True)
+    seed_s = ensure_seeded(app)
+    with unit_of_work(app) as session:
+        officers = session.scalar(select(func.count()).select_from(User).where(User.role == "officer"))
+        if engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))
+    results = {"officers": officers, "database": engine.dialect.name, "client": "Flask test client (in-process WSGI)",
+               "seed_s": round(seed_s, 1) if seed_s else None}
+    for step in (bench_dashboard, bench_unit_view, bench_export, bench_sweep):
+        print(f"... {step.__name__}", flush=True)
+        results.update(step(app, engine))
+    results["compliance_dashboard_ms"] = None   # the compliance dashboard is not built yet
+    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_ms": "<= 300",
+             "export_peak_mb": "<= 150", "sweep_s": "<= 10"}
+    print(f"\n{'measure':34} {'value':>14}  goal")
+    for key, value in results.items():
+        print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")
+    if results.get("export_baseline_rows_per_s"):
+        print(f"\nexport speed vs the database's own CSV dump: "
+              f"{results['export_rows_per_s'] / results['export_baseline_rows_per_s']:.2f} (goal >= 0.33)")
+
+
+if __name__ == "__main__":
+    main()
