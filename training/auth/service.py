@@ -1,6 +1,8 @@
 """Accounts: password hashing, sign-in checks, creating users."""
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -10,8 +12,6 @@ from training.db import db
 from training.people.models import ROLES, User
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("rollcall-timing-equaliser")
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -23,9 +23,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time.
+
+    Made on first use: hashing takes Argon2's full memory cost, which every
+    process (CLI commands included) would otherwise pay at import.
+    """
+    return _hasher.hash("rollcall-timing-equaliser")
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

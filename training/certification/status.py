@@ -6,8 +6,8 @@ place applies `certification_status` to the same facts.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, union
 from sqlalchemy.orm import Session, aliased
@@ -19,8 +19,7 @@ from training.certification.rules import certification_status
 from training.people.models import Agency, Unit, User
 
 
-@dataclass(frozen=True)
-class CourseState:
+class CourseState(NamedTuple):
     user_id: int
     employee_id: str | None
     first_name: str
@@ -47,14 +46,13 @@ def course_states(session: Session, on: date, *where: ColumnElement[bool],
     it or is exempted from it.
     """
     stmt = course_states_query(on, *where, order_by_due=order_by_due)
-    result = session.execute(stmt.execution_options(yield_per=yield_per) if yield_per else stmt)
-    for row in result:
-        (user_id, employee_id, first, last, agency, unit, course_id, code, title, version,
-         due_on, completed_on, score, expires_on, exempt_until) = row
-        status = certification_status(on, expires_on=expires_on, open_due_on=due_on,
-                                      exempt=exempt_until is not None)
-        yield CourseState(user_id, employee_id, first, last, agency, unit, course_id, code, title,
-                          version, due_on, completed_on, score, expires_on, exempt_until, status)
+    session.flush()  # rows are read at the Core level, which does not autoflush
+    result = session.connection().execute(stmt.execution_options(stream_results=bool(yield_per)))
+    rows = result.yield_per(yield_per) if yield_per else result.all()
+    for row in rows:
+        # Columns 10, 13 and 14: open due date, expiry, end of an active exemption.
+        yield CourseState(*row, certification_status(on, expires_on=row[13], open_due_on=row[10],
+                                                     exempt=row[14] is not None))
 
 
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False) -> Select:

@@ -87,8 +87,10 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
     # Agencies and a three-level unit tree sized to the officers.
     session.execute(insert(Agency), [{"code": c, "name": n, "time_zone": tz} for c, n, tz, _ in AGENCIES])
     agency_ids = dict(session.execute(select(Agency.code, Agency.id)).all())
-    sizes = [max(1, round(officers * share)) for *_, share in AGENCIES]
-    sizes[0] += officers - sum(sizes)
+    if officers < len(AGENCIES):
+        raise ValueError(f"the agency-scale organisation needs at least {len(AGENCIES)} officers")
+    sizes = [max(1, math.floor(officers * share)) for *_, share in AGENCIES]
+    sizes[0] += officers - sum(sizes)   # the largest agency takes the rounding
     leaves: list[tuple[int, int, int]] = []     # (unit id, agency id, officers in it)
     next_id = 1
     unit_rows = []

@@ -12,7 +12,7 @@ from training.certification.status import CourseState, course_states
 from training.people.models import User
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 _ATTENTION = {"overdue": 3, "lapsed": 3, "expiring": 1, "assigned": 1}
 
 

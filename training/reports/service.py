@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import date
 
@@ -17,10 +18,15 @@ ROSTER_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "c
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value: object) -> str:
-    """A cell value no spreadsheet will run as a formula."""
-    text = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+def neutralise(value: object) -> object:
+    """A cell value no spreadsheet will run as a formula (numbers and dates pass as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def roster_row(state: CourseState) -> tuple:
@@ -35,15 +41,18 @@ def roster_rows(session: Session, on: date, where: Iterable[ColumnElement[bool]]
         yield roster_row(state)
 
 
-def csv_chunks(rows: Iterable[tuple], batch: int = 500) -> Iterator[str]:
+def csv_chunks(rows: Iterable[tuple], batch: int = 2000) -> Iterator[str]:
     """CSV text in chunks, header first, every cell neutralised; CRLF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(ROSTER_COLUMNS)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([neutralise(v) for v in row])
-        if count % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    rows = iter(rows)
+    while True:
+        block = [[neutralise(v) for v in row] for row in itertools.islice(rows, batch)]
+        if not block:
+            break
+        writer.writerows(block)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()

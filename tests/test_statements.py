@@ -1,0 +1,73 @@
+"""Pages, the export and the sweep issue as many SQL statements for 1,000 officers as for 10."""
+from datetime import date
+
+from sqlalchemy import event, select
+
+from tests.helpers import PASSWORD, login
+from training.assignments.service import daily_assignments
+from training.auth.service import hash_password
+from training.catalog.service import sync_courses
+from training.db import Base, advance_sequences
+from training.demo.scale import seed_scale
+from training.people.models import Agency, Unit, User
+
+
+def count_statements(connection, action) -> int:
+    counted = []
+    listener = lambda *args: counted.append(1)  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    return len(counted)
+
+
+def measure(app, session, connection, officers: int) -> dict[str, int]:
+    seed_scale(session, date.today(), officers, hash_password(PASSWORD), seed=5)
+    advance_sequences(session)
+    agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
+    hq = session.scalar(select(Unit).where(Unit.agency_id == agency.id, Unit.parent_id.is_(None)))
+    officer = session.scalar(select(User).where(User.role == "officer", User.agency_id == agency.id,
+                                                User.supervisor_id.is_not(None)).order_by(User.id).limit(1))
+    supervisor = session.get(User, officer.supervisor_id)
+    session.commit()
+    pages = {}
+    client = app.test_client()
+    login(client, officer.email)
+    for path in ["/", "/history", "/courses/TEST-BASICS"]:
+        pages[path] = count_statements(connection, lambda: client.get(path))
+    client = app.test_client()
+    login(client, supervisor.email)
+    pages["/team"] = count_statements(connection, lambda: client.get("/team"))
+    client = app.test_client()
+    login(client, f"coordinator-{agency.code.lower()}@demo.test")
+    for path in [f"/units/{hq.code}", f"/officers/{officer.id}"]:
+        pages[path] = count_statements(connection, lambda: assert_ok(client.get(path)))
+    client = app.test_client()
+    login(client, f"compliance-{agency.code.lower()}@demo.test")
+    pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())
+    pages["sweep"] = count_statements(connection, lambda: daily_assignments(session, date.today()))
+    return pages
+
+
+def assert_ok(response):
+    assert response.status_code == 200, response.request.path
+    return response
+
+
+def empty_database(app, session) -> None:
+    """Delete every row (inside the test's transaction) and load the course again."""
+    for table in reversed(Base.metadata.sorted_tables):
+        session.execute(table.delete())
+    session.expunge_all()
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+
+
+def test_statement_counts_do_not_grow_with_officers(app, session, connection, course):
+    empty_database(app, session)
+    small = measure(app, session, connection, 10)
+    empty_database(app, session)
+    large = measure(app, session, connection, 1000)
+    assert small == large, (small, large)
+    assert all(count < 25 for count in large.values()), large
