@@ -33,7 +33,7 @@ def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
         raise ContentInvalid(errors)
     result = SyncResult([], [])
     for content in courses:
-        version = _sync_one(session, content)
+        version = sync_course(session, content)
         if version is None:
             result.unchanged.append(content.code)
         else:
@@ -44,7 +44,8 @@ def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
     return result
 
 
-def _sync_one(session: Session, content: CourseContent) -> CourseVersion | None:
+def sync_course(session: Session, content: CourseContent) -> CourseVersion | None:
+    """Load one validated course; a new version only when its content changed."""
     course = session.scalar(select(Course).where(Course.code == content.code))
     if course is None:
         course = Course(code=content.code, title=content.title, current_version=0)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from training.assignments.models import Assignment, Exemption
 from training.catalog.content import CourseContent, LessonContent, QuestionContent
 from training.catalog.models import Course, CourseVersion
-from training.catalog.service import _sync_one
+from training.catalog.service import sync_course
 from training.certification.models import Completion
 from training.certification.rules import expiry_date
 from training.db import utcnow
@@ -77,7 +77,7 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
     """Build the organisation; returns row counts. The caller has checked the database is empty."""
     rng = random.Random(seed)
     for code, title in SYNTHETIC:
-        _sync_one(session, synthetic_course(code, title))
+        sync_course(session, synthetic_course(code, title))
     courses = session.execute(select(Course.id, Course.recurrence_months, CourseVersion.id)
                               .join(CourseVersion, (CourseVersion.course_id == Course.id)
                                     & (CourseVersion.number == Course.current_version))
@@ -133,7 +133,7 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
             for k in range(count):
                 user_id += 1
                 if k % 10 == 0:
-                    supervisor_of_group, supervisor = supervisor, user_id
+                    supervisor = user_id
                 yield {"id": user_id, "email": f"o{user_id:06d}@officers.demo.test", "password_hash": password_hash,
                        "role": "officer", "first_name": first_names[user_id % 20],
                        "last_name": last_names[(user_id * 7) % 26], "employee_id": f"E{user_id:06d}",
