@@ -7,7 +7,7 @@ from tests.helpers import PASSWORD, login
 from training.assignments.service import daily_assignments
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
-from training.db import Base, advance_sequences
+from training.db import Base
 from training.demo.scale import seed_scale
 from training.people.models import Agency, Unit, User
 
@@ -25,7 +25,6 @@ def count_statements(connection, action) -> int:
 
 def measure(app, session, connection, officers: int) -> dict[str, int]:
     seed_scale(session, date.today(), officers, hash_password(PASSWORD), seed=5)
-    advance_sequences(session)
     agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
     hq = session.scalar(select(Unit).where(Unit.agency_id == agency.id, Unit.parent_id.is_(None)))
     officer = session.scalar(select(User).where(User.role == "officer", User.agency_id == agency.id,

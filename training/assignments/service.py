@@ -13,6 +13,7 @@ from training.catalog.models import Course
 from training.certification.models import Completion
 from training.db import utcnow
 from training.people.models import Unit, User
+from training.people.service import subtree_ids
 
 
 def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
@@ -141,11 +142,10 @@ def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
     """
     created: dict[str, int] = {}
     rules = session.execute(
-        select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, Unit.path, Unit.code,
-               Course.code)
+        select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, Unit, Course.code)
         .join(Unit, Unit.id == StandingRule.unit_id).join(Course, Course.id == StandingRule.course_id)
         .where(Course.active.is_(True))).all()
-    for _rule_id, course_id, days, path, unit_code, course_code in rules:
+    for _rule_id, course_id, days, unit, course_code in rules:
         certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
                                    Completion.completed_on <= on, Completion.expires_on >= on)
         has_open = exists().where(Assignment.user_id == User.id, Assignment.course_id == course_id,
@@ -153,14 +153,14 @@ def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
         candidates = (
             select(User.id, literal(course_id), literal(on + timedelta(days=days)), literal("standing_rule"),
                    literal(utcnow()))
-            .where(User.active.is_(True), User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(path))),
+            .where(User.active.is_(True), User.unit_id.in_(subtree_ids(session, unit)),
                    ~certified, ~has_open)
         )
         count = len(session.execute(insert(Assignment).from_select(
             ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
             .returning(Assignment.id)).all())
         if count:
-            created[f"{unit_code}:{course_code}"] = count
+            created[f"{unit.code}:{course_code}"] = count
     if created:
         record(session, "assignment.standing_rules_applied", target="standing_rules", on=on.isoformat(),
                created=created)

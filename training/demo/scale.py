@@ -22,7 +22,7 @@ from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
 from training.certification.models import Completion
 from training.certification.rules import expiry_date
-from training.db import utcnow
+from training.db import advance_sequences, utcnow
 from training.people.models import Agency, Unit, User
 
 AGENCIES = [  # code, name, time zone, share of officers
@@ -142,6 +142,7 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
                        "active": True, "created_at": now}
 
     counts = {"officers": _write(session, User, people(), progress, "officers")}
+    advance_sequences(session)   # units and officers were written with explicit ids
     staff = []
     for code, *_ in AGENCIES:
         for role in ("coordinator", "compliance"):

@@ -15,7 +15,6 @@ from training.catalog.models import Course
 from training.catalog.service import current_version
 from training.certification.models import Completion
 from training.certification.rules import expiry_date
-from training.db import advance_sequences
 from training.demo.scale import seed_scale
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
@@ -59,7 +58,6 @@ def is_empty(session: Session) -> bool:
 def _seed_large(session: Session, today: date, officers: int, seed: int, builtin: list[Course],
                 progress: Progress) -> SeedResult:
     counts = seed_scale(session, today, officers - 1, hash_password(DEMO_PASSWORD), seed=seed, progress=progress)
-    advance_sequences(session)
     agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
     hq, field = session.scalars(select(Unit).where(Unit.agency_id == agency.id).order_by(Unit.id).limit(2))
     password = hash_password(DEMO_PASSWORD)

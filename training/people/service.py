@@ -21,7 +21,7 @@ def scope_filter(session: Session, viewer: User) -> list[ColumnElement[bool]]:
             unit = session.get(Unit, viewer.scope_unit_id)
             if unit is None:
                 return [false()]
-            return [User.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path)))]
+            return [User.unit_id.in_(subtree_ids(session, unit))]
         if viewer.agency_id is not None:
             return [User.agency_id == viewer.agency_id]
         return []
@@ -80,5 +80,10 @@ def units_in_scope(session: Session, viewer: User) -> list[Unit]:
     return list(session.scalars(stmt))
 
 
-def subtree_ids(unit: Unit):
-    return select(Unit.id).where(Unit.path.startswith(unit.path))
+def subtree_ids(session: Session, unit: Unit) -> list[int]:
+    """Ids of the unit and every unit below it.
+
+    Resolved to a list first: a query planner can estimate `unit_id IN (ids)`,
+    but not a LIKE on the path, and PostgreSQL then picks nested loops.
+    """
+    return list(session.scalars(select(Unit.id).where(Unit.path.startswith(unit.path))))

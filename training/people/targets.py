@@ -5,6 +5,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from training.people.models import Agency, Unit, User
+from training.people.service import subtree_ids
 
 
 class UnknownTarget(LookupError):
@@ -22,11 +23,10 @@ def officers_of(session: Session, *, officer: str | None = None, unit: str | Non
             raise UnknownTarget(f"no officer has employee id {officer}")
         return select(User.id).where(User.id == user_id), "individual"
     if unit is not None:
-        path = session.scalar(select(Unit.path).where(Unit.code == unit))
-        if path is None:
+        found = session.scalar(select(Unit).where(Unit.code == unit))
+        if found is None:
             raise UnknownTarget(f"no unit has code {unit}")
-        subtree = select(Unit.id).where(Unit.path.startswith(path))
-        return select(User.id).where(User.unit_id.in_(subtree)), "unit"
+        return select(User.id).where(User.unit_id.in_(subtree_ids(session, found))), "unit"
     agency_id = session.scalar(select(Agency.id).where(Agency.code == agency))
     if agency_id is None:
         raise UnknownTarget(f"no agency has code {agency}")

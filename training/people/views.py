@@ -41,13 +41,13 @@ def unit(code: str):
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not unit_in_scope(session, current_user, unit):
         abort(404)
-    sub_units = list(session.scalars(select(Unit).where(Unit.path.startswith(unit.path)).order_by(Unit.path)))
+    sub_units = list(session.scalars(select(Unit).where(Unit.id.in_(subtree_ids(session, unit))).order_by(Unit.path)))
     sub = next((u for u in sub_units if u.code == request.args.get("sub")), unit)
+    reports = select(User.supervisor_id).where(User.unit_id.in_([u.id for u in sub_units]))
     supervisors = list(session.scalars(
-        select(User).where(User.id.in_(select(User.supervisor_id).where(User.unit_id.in_(subtree_ids(unit)))))
-        .order_by(User.last_name, User.first_name)))
+        select(User).where(User.id.in_(reports)).order_by(User.last_name, User.first_name)))
     supervisor_id = request.args.get("supervisor", type=int)
-    where = [User.unit_id.in_(subtree_ids(sub))]
+    where = [User.unit_id.in_([u.id for u in sub_units if u.path.startswith(sub.path)])]
     if supervisor_id in {s.id for s in supervisors}:
         where.append(User.supervisor_id == supervisor_id)
     else:
