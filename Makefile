@@ -28,7 +28,6 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) courses sync
 	$(FLASK) demo seed --if-empty
-	@echo "Demo sign-ins (password demo-password-1): officer@demo.test coordinator@demo.test compliance@demo.test admin@demo.test"
 	@echo "Serving on http://127.0.0.1:$(PORT)"
 	$(FLASK) serve --port $(PORT)
 

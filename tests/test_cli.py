@@ -51,7 +51,7 @@ def test_demo_seed_once_then_skips(runner, session):
     refused = runner.invoke(args=["demo", "seed"])
     assert refused.exit_code == 1 and "already has accounts" in refused.output
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
-    assert skipped.exit_code == 0 and "skipped" in skipped.output
+    assert skipped.exit_code == 0 and "skipped" in skipped.output and "admin@demo.test" in skipped.output
 
 
 def test_export_roster_writes_the_file(runner, tmp_path):

@@ -144,6 +144,8 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
         with unit_of_work() as session:
             if if_empty and not is_empty(session):
                 click.echo("The database already has data; demo seed skipped.")
+                click.echo(f"Demo sign-ins, where this database holds the demo data (password {DEMO_PASSWORD}): "
+                           + ", ".join(a[0] for a in DEMO_ACCOUNTS))
                 return
             # Two passes over the officers: their accounts, then their histories.
             with click.progressbar(length=2 * officers, label="Seeding", file=sys.stderr) as bar:
