@@ -40,6 +40,14 @@ class Config:
     EXPIRING_DAYS = 30
     # Hour of the day (server local time) at which the daily jobs run.
     DAILY_JOB_HOUR = int(os.environ.get("DAILY_JOB_HOUR", "6"))
+    # Reminders: days before the due date; every N days while overdue; the escalation ladder.
+    REMINDER_DAYS_BEFORE = os.environ.get("REMINDER_DAYS_BEFORE", "30,14,7,1")
+    REMINDER_OVERDUE_EVERY_DAYS = int(os.environ.get("REMINDER_OVERDUE_EVERY_DAYS", "7"))
+    REMINDER_ESCALATIONS = os.environ.get("REMINDER_ESCALATIONS", "7:supervisor,14:coordinator")
+    # A message the mail server refused this many times is marked failed and shown to administrators.
+    REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "8"))
+    # Minutes between deliveries of the outbox.
+    DELIVERY_INTERVAL_MINUTES = int(os.environ.get("DELIVERY_INTERVAL_MINUTES", "5"))
 
 
 class TestConfig(Config):

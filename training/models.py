@@ -4,4 +4,4 @@ from training.audit.models import AuditEvent  # noqa: F401
 from training.catalog.models import Course, CourseVersion, Lesson, Question  # noqa: F401
 from training.certification.models import Attempt, Completion, LessonView  # noqa: F401
 from training.people.models import Agency, Unit, User  # noqa: F401
-from training.reminders.models import OutboxMessage  # noqa: F401
+from training.reminders.models import Escalation, JobLease, OutboxMessage  # noqa: F401

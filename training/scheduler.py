@@ -9,8 +9,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from training.assignments.service import daily_assignments
-from training.db import unit_of_work
+from training.jobs import exclusive, run_daily
+from training.reminders.delivery import deliver
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +23,33 @@ JOB_DEFAULTS = {
 }
 
 
-def run_daily_assignments(app: Flask) -> None:
-    with unit_of_work(app) as session:
-        created = daily_assignments(session, date.today())
-    log.info("daily assignments: %s", created)
+def daily_job(app: Flask) -> None:
+    """Renewals, standing rules and the reminder sweep for today, then a delivery."""
+    with exclusive(app) as held:
+        if not held:
+            log.info("daily sweep skipped: another process holds the jobs lock")
+            return
+        log.info("daily sweep: %s", dict(run_daily(app, date.today())))
+        log.info("delivery: %s", dict(deliver(app).counts))
+
+
+def delivery_job(app: Flask) -> None:
+    """Send what is pending and past its back-off."""
+    with exclusive(app) as held:
+        if held:
+            report = deliver(app)
+            if report.counts or report.unreachable:
+                log.info("delivery: %s %s", dict(report.counts), report.unreachable or "")
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
+    """The jobs live in code and in memory: no shared job store, which would run them twice or lose them."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=JOB_DEFAULTS)
-    hour = app.config["DAILY_JOB_HOUR"]
-    scheduler.add_job(run_daily_assignments, "cron", hour=hour, args=[app], id="daily_assignments",
+    scheduler.add_job(daily_job, "cron", hour=app.config["DAILY_JOB_HOUR"], args=[app], id="daily",
                       replace_existing=True)
+    scheduler.add_job(delivery_job, "interval", minutes=app.config["DELIVERY_INTERVAL_MINUTES"], args=[app],
+                      id="delivery", replace_existing=True)
     # Catch up at start, so a process that was down at the scheduled hour loses nothing.
-    scheduler.add_job(run_daily_assignments, args=[app], id="startup_assignments")
+    scheduler.add_job(daily_job, args=[app], id="startup_daily")
     return scheduler

@@ -21,7 +21,8 @@ from training.people.models import Agency, Unit, User
 from training.people.service import agency_in_scope, unit_in_scope, units_in_scope, user_in_scope
 from training.people.targets import officers_of
 from training.people.views import officer_or_404
-from training.reminders.service import deliver, queue_nudges
+from training.reminders.delivery import deliver
+from training.reminders.service import queue_nudges
 
 bp = Blueprint("manage", __name__)
 ACTORS = ("coordinator", "admin")
@@ -162,12 +163,6 @@ def exempt(user_id: int):
     return redirect(url_for("people.officer", user_id=user.id))
 
 
-def _render_nudge(user, states):
-    context = {"user": user, "states": states, "base_url": current_app.config["BASE_URL"].rstrip("/")}
-    return ("Rollcall: training you need to complete",
-            render_template("mail/nudge.txt", **context), render_template("mail/nudge.html", **context))
-
-
 @bp.route("/remind", methods=["POST"])
 @roles_required(*ACTORS)
 def remind():
@@ -181,16 +176,17 @@ def remind():
     if not allowed:
         flash("Select at least one officer to remind.", "error")
         return redirect(back)
-    queued, nothing = queue_nudges(session, allowed, today_for(current_user), _render_nudge, current_user.id)
+    today = today_for(current_user)
+    queued, nothing = queue_nudges(session, allowed, today, current_user.id)
     session.commit()
-    sent = deliver(session, current_app.config, ids=queued)
-    session.commit()
-    message = f"Reminder sent to {sent['sent']} officer(s)."
-    if sent["pending"]:
-        message += f" {sent['pending']} could not be sent now and will be retried."
+    report = deliver(current_app._get_current_object(), on=today, force=True, ids=queued)
+    sent, waiting = report.counts["sent"], len(queued) - report.counts["sent"] - report.counts["cancelled"]
+    message = f"Reminder sent to {sent} officer(s)."
+    if waiting:
+        message += f" {waiting} could not be sent now and will be retried."
     if len(queued) < len(allowed) - nothing:
         message += f" {len(allowed) - nothing - len(queued)} had already been reminded today."
     if nothing:
         message += f" {nothing} had nothing due."
-    flash(message, "success" if not sent["pending"] else "info")
+    flash(message, "success" if not waiting else "info")
     return redirect(back)

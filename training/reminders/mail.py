@@ -1,26 +1,70 @@
-"""Sending one message over SMTP."""
+"""Building messages and sending them over SMTP."""
 from __future__ import annotations
 
 import smtplib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Mapping
 
-from training.reminders.models import OutboxMessage
+import icalendar
 
 
-def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
+@dataclass(frozen=True)
+class Letter:
+    """A message to one person: its subject, plain text, HTML and, for a due date, a calendar entry."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+
+
+def due_date_event(uid: str, summary: str, due_on: date, url: str, description: str) -> bytes:
+    """An all-day iCalendar event on the due date; the same `uid` updates the same calendar entry."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Rollcall//Training reminders//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", datetime.now(timezone.utc))
+    event.add("dtstart", due_on)
+    event.add("dtend", due_on + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("url", url)
+    event.add("transp", "TRANSPARENT")
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def build_message(letter: Letter, *, sender: str, message_id: str) -> EmailMessage:
+    """A plain-text and HTML message; the due date travels as an .ics attachment when there is one.
+
+    The Message-ID is stable for a queued row, so a copy sent twice after a crash
+    is recognisable as the same message.
+    """
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = row.to_email
-    message["Subject"] = row.subject
-    message["Message-ID"] = f"<rollcall-{row.id}-{row.key.replace(':', '.')}@rollcall>"
-    message.set_content(row.body_text)
-    message.add_alternative(row.body_html, subtype="html")
+    message["To"] = letter.to
+    message["Subject"] = letter.subject
+    message["Message-ID"] = message_id
+    message.set_content(letter.text)
+    message.add_alternative(letter.html, subtype="html")
+    if letter.calendar:
+        message.add_attachment(letter.calendar, maintype="text", subtype="calendar", filename="due-date.ics",
+                               params={"method": "PUBLISH"})
     return message
 
 
 def send(messages: list[EmailMessage], config: Mapping) -> list[str | None]:
-    """Send over one SMTP connection; per message, None when accepted or the error text."""
+    """Send over one SMTP connection; per message, None when accepted or the error text.
+
+    A server that cannot be reached, or refuses the connection, raises OSError or
+    SMTPException: nothing of the batch was sent.
+    """
     results: list[str | None] = []
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=15) as smtp:
         if config.get("SMTP_STARTTLS"):
@@ -31,6 +75,10 @@ def send(messages: list[EmailMessage], config: Mapping) -> list[str | None]:
             try:
                 smtp.send_message(message)
                 results.append(None)
+            except smtplib.SMTPServerDisconnected as exc:
+                # The rest of the batch was not handed over; what was accepted stays accepted.
+                results.extend([f"SMTPServerDisconnected: {exc}"] * (len(messages) - len(results)))
+                break
             except smtplib.SMTPException as exc:
                 results.append(f"{type(exc).__name__}: {exc}")
     return results

@@ -1,33 +1,71 @@
-"""The outbox: every message Rollcall sends is a row here first."""
+"""The outbox, the escalations decided, and the lease that lets one process run the jobs."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training.db import Base, utcnow
 
+OFFICER_KINDS = ("due-in-", "overdue-")
+
 
 class OutboxMessage(Base):
+    """One message to send. Its text is written when it is sent, from the records as they are then."""
+
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Unique per (officer, course, due date, kind): the same reminder is never queued twice.
+    # Officer reminders: "user:course:due date:kind"; a reminder is never queued twice.
     key: Mapped[str] = mapped_column(String(200), unique=True)
+    # due-in-N, overdue-K, escalation-supervisor, escalation-coordinator, nudge
     kind: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The recipient.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
     due_on: Mapped[date | None]
-    to_email: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # The day the sweep (or a coordinator) decided on this message.
+    decided_on: Mapped[date]
+    subject: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed, cancelled
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    # Set while a process is sending it; a claim older than the claim time-out is abandoned.
+    claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_outbox_status", "status", "id"),)
+    __table_args__ = (Index("ix_outbox_status", "status", "id"),
+                      Index("ix_outbox_recipient", "user_id", "course_id", "due_on"))
+
+    @property
+    def is_officer_reminder(self) -> bool:
+        return self.kind.startswith(OFFICER_KINDS)
+
+
+class Escalation(Base):
+    """An overdue assignment escalated at one step of the ladder: decided once, whatever the sweeps."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "due_on", "step_days"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    due_on: Mapped[date]
+    step_days: Mapped[int]
+    role: Mapped[str] = mapped_column(String(16))
+    decided_on: Mapped[date] = mapped_column(index=True)
+
+
+class JobLease(Base):
+    """Which process may run the scheduled jobs, until when (the lock on databases without advisory locks)."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

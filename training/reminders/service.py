@@ -1,85 +1,138 @@
-"""Queueing messages in the outbox and delivering them."""
+"""The outbox's rows through their life: queued, claimed by a sender, sent, retried, failed or cancelled."""
 from __future__ import annotations
 
-import smtplib
-from collections.abc import Callable, Mapping
-from datetime import date
+from collections import Counter
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
+from training.assignments.models import Assignment, Exemption
 from training.audit.service import record
 from training.certification.status import course_states
-from training.db import utcnow
+from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
-from training.reminders import mail
-from training.reminders.models import OutboxMessage
+from training.reminders.compose import OPEN_STATUSES
+from training.reminders.mail import Letter
+from training.reminders.models import OFFICER_KINDS, OutboxMessage
+from training.reminders.rules import retry_at
 
-MAX_ATTEMPTS = 8
-OPEN_STATUSES = ("assigned", "overdue", "expiring", "lapsed")
-
-
-def queue(session: Session, rows: list[dict]) -> list[int]:
-    """Insert outbox rows, skipping any whose key is already queued; returns the new rows' ids."""
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    stmt = insert(OutboxMessage).values([{**r, "created_at": now, "status": "pending", "attempts": 0}
-                                         for r in rows])
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
-    return list(result.scalars())
+# A sender that claimed a row and then vanished (killed between the SMTP server
+# accepting a message and the row being marked) leaves the claim; after this long
+# another sender sends it again: at most one duplicate, never a loss.
+CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
-def queue_nudges(session: Session, user_ids: list[int], on: date, render: Callable[..., tuple[str, str, str]],
-                 actor_id: int | None) -> tuple[list[int], int]:
-    """Queue one message per officer listing what they must do; at most one nudge per officer a day.
+def queue_nudges(session: Session, user_ids: list[int], on: date, actor_id: int | None) -> tuple[list[int], int]:
+    """Queue one message per officer with something to do; at most one nudge per officer a day.
 
-    `render(user=..., states=...)` returns (subject, text, html). Returns the queued rows' ids
-    and how many officers had nothing to do.
+    Returns the queued rows' ids and how many officers had nothing to do.
     """
-    if not user_ids:
-        return [], 0
-    states: dict[int, list] = {}
-    for state in course_states(session, on, User.id.in_(user_ids)):
-        if state.status in OPEN_STATUSES:
-            states.setdefault(state.user_id, []).append(state)
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(states))))}
-    rows = []
-    for user_id, items in states.items():
-        subject, text, html = render(user=users[user_id], states=items)
-        rows.append({"key": f"nudge:{user_id}:{on.isoformat()}", "kind": "nudge", "user_id": user_id,
-                     "to_email": users[user_id].email, "subject": subject, "body_text": text,
-                     "body_html": html, "created_by_id": actor_id})
-    queued = queue(session, rows)
+    due = {s.user_id for s in course_states(session, on, User.id.in_(user_ids)) if s.status in OPEN_STATUSES}
+    rows = [{"key": f"nudge:{user_id}:{on.isoformat()}", "kind": "nudge", "user_id": user_id, "decided_on": on,
+             "created_by_id": actor_id, "status": "pending", "attempts": 0, "created_at": utcnow()}
+            for user_id in sorted(due)]
+    queued = []
+    if rows:
+        stmt = insert_ignoring_conflicts(session, OutboxMessage).values(rows)
+        queued = list(session.scalars(stmt.on_conflict_do_nothing(index_elements=["key"])
+                                      .returning(OutboxMessage.id)))
     record(session, "reminder.nudged", actor_id=actor_id, target="officers", selected=len(user_ids),
-           queued=len(queued), nothing_due=len(user_ids) - len(states))
-    return queued, len(user_ids) - len(states)
+           queued=len(queued), nothing_due=len(user_ids) - len(due))
+    return queued, len(user_ids) - len(due)
 
 
-def deliver(session: Session, config: Mapping, *, ids: list[int] | None = None, limit: int = 500) -> dict[str, int]:
-    """Send pending messages; a refused or unreachable server leaves them pending with the error."""
-    stmt = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
+def _is_officer_reminder():
+    return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
+
+
+def cancel_stale(session: Session, on: date) -> int:
+    """Cancel pending officer reminders that no longer apply.
+
+    The assignment was completed, extended to another date or withdrawn, the
+    officer is exempt or has left, or a later reminder for the same due date
+    has been queued: one UPDATE, whatever path changed the records.
+    """
+    still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
+                                Assignment.course_id == OutboxMessage.course_id,
+                                Assignment.due_on == OutboxMessage.due_on, Assignment.closed_at.is_(None))
+    exempt = exists().where(Exemption.user_id == OutboxMessage.user_id, Exemption.course_id == OutboxMessage.course_id,
+                            Exemption.starts_on <= on, Exemption.ends_on >= on)
+    active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
+    later = aliased(OutboxMessage, name="later")
+    superseded = exists().where(later.user_id == OutboxMessage.user_id, later.course_id == OutboxMessage.course_id,
+                                later.due_on == OutboxMessage.due_on, later.id > OutboxMessage.id)
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "pending", _is_officer_reminder(),
+               or_(~still_open, exempt, ~active, superseded))
+        .values(status="cancelled", claimed_at=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def claim(session: Session, now: datetime, *, after_id: int = 0, force: bool = False,
+          ids: list[int] | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """Take up to `limit` pending rows (id above `after_id`) for this sender; another sender skips them.
+
+    `force` ignores the retry back-off, as an operator's run does.
+    """
+    free = or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)
+    conditions = [OutboxMessage.status == "pending", OutboxMessage.id > after_id, free]
+    if not force:
+        conditions.append(or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
     if ids is not None:
-        stmt = stmt.where(OutboxMessage.id.in_(ids))
-    rows = list(session.scalars(stmt))
-    if not rows:
-        return {"sent": 0, "failed": 0, "pending": 0}
-    try:
-        errors = mail.send([mail.build_message(r, config["MAIL_FROM"]) for r in rows], config)
-    except (OSError, smtplib.SMTPException) as exc:
-        errors = [f"{type(exc).__name__}: {exc}"] * len(rows)
-    counts = {"sent": 0, "failed": 0, "pending": 0}
-    for row, error in zip(rows, errors):
-        row.attempts += 1
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+        conditions.append(OutboxMessage.id.in_(ids))
+    candidates = select(OutboxMessage.id).where(*conditions).order_by(OutboxMessage.id).limit(limit)
+    # The conditions are checked again by the UPDATE itself, so two senders never take the same row.
+    taken = list(session.scalars(update(OutboxMessage)
+                                 .where(OutboxMessage.id.in_(candidates.scalar_subquery()), *conditions)
+                                 .values(claimed_at=now).returning(OutboxMessage.id)
+                                 .execution_options(synchronize_session=False)))
+    if not taken:
+        return []
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(taken))
+                                .order_by(OutboxMessage.id).execution_options(populate_existing=True)))
+
+
+def finish(session: Session, rows: list[OutboxMessage], letters: dict[int, Letter | None],
+           errors: dict[int, str | None], now: datetime, max_attempts: int) -> Counter:
+    """Record what became of claimed rows: sent, cancelled (nothing left to say), or an error with a retry time."""
+    counts: Counter = Counter()
+    changes = []
+    for row in rows:
+        change = {"id": row.id, "claimed_at": None}
+        letter = letters.get(row.id)
+        if letter is None:
+            change["status"] = "cancelled"
+            counts["cancelled"] += 1
+        elif errors.get(row.id) is None:
+            change.update(status="sent", sent_at=now, attempts=row.attempts + 1, last_error=None,
+                          subject=letter.subject)
+            counts["sent"] += 1
         else:
-            row.last_error = error
-            row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-        counts[row.status] += 1
-    session.flush()
+            attempts = row.attempts + 1
+            gave_up = attempts >= max_attempts
+            change.update(status="failed" if gave_up else "pending", attempts=attempts, last_error=errors[row.id],
+                          next_attempt_at=retry_at(attempts, now), subject=letter.subject)
+            counts["errors"] += 1
+            counts["failed"] += gave_up
+        changes.append(change)
+    if changes:
+        session.execute(update(OutboxMessage), changes)
     return counts
+
+
+def retry_failed(session: Session, row: OutboxMessage, actor_id: int) -> None:
+    """Put a failed message back in the queue for the next delivery, with a fresh count of attempts."""
+    if row.status != "failed":
+        raise ValueError("only a failed message can be retried")
+    row.status, row.attempts, row.next_attempt_at, row.claimed_at = "pending", 0, None, None
+    record(session, "outbox.retried", actor_id=actor_id, target=f"outbox:{row.id}", kind=row.kind,
+           recipient_id=row.user_id, last_error=row.last_error)
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return {status: counts.get(status, 0) for status in ("pending", "sent", "failed", "cancelled")}
+

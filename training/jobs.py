@@ -1,0 +1,100 @@
+"""The scheduled jobs, and the lock that lets one process at a time run them.
+
+The scheduler, the CLI and the tests call these same functions.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from flask import Flask
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from training.assignments.service import daily_assignments
+from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
+from training.reminders.models import JobLease
+from training.reminders.rules import Schedule
+from training.reminders.sweep import sweep
+
+LOCK_NAME = "rollcall-jobs"
+
+
+class JobLock:
+    """One holder at a time across processes and hosts sharing the database.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own, released
+    by the server if the process dies. Elsewhere: a lease row that expires, so a
+    dead holder blocks the jobs for at most `ttl`.
+    """
+
+    def __init__(self, app: Flask, name: str = LOCK_NAME, ttl: timedelta = timedelta(minutes=30)):
+        self.app, self.name, self.ttl = app, name, ttl
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.engine = app.extensions["db_engine"]
+        self._connection = None
+
+    def acquire(self) -> bool:
+        if self.engine.dialect.name == "postgresql":
+            connection = self.engine.connect()
+            if connection.scalar(select(func.pg_try_advisory_lock(zlib.crc32(self.name.encode())))):
+                connection.commit()
+                self._connection = connection
+                return True
+            connection.close()
+            return False
+        now = utcnow()
+        with unit_of_work(self.app) as session:
+            session.execute(insert_ignoring_conflicts(session, JobLease)
+                            .values(name=self.name, holder="", expires_at=now)
+                            .on_conflict_do_nothing(index_elements=["name"]))
+            taken = session.execute(update(JobLease)
+                                    .where(JobLease.name == self.name,
+                                           or_(JobLease.expires_at <= now, JobLease.holder == self.holder))
+                                    .values(holder=self.holder, expires_at=now + self.ttl)).rowcount
+        return taken == 1
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.scalar(select(func.pg_advisory_unlock(zlib.crc32(self.name.encode()))))
+            self._connection.close()
+            self._connection = None
+            return
+        with unit_of_work(self.app) as session:
+            session.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder)
+                            .values(expires_at=utcnow()))
+
+
+@contextmanager
+def exclusive(app: Flask, *, wait: float = 0, poll: float = 0.5) -> Iterator[bool]:
+    """Hold the jobs lock for the block; yields False when another process kept it for `wait` seconds."""
+    lock = JobLock(app)
+    deadline = time.monotonic() + wait
+    while not (held := lock.acquire()) and time.monotonic() < deadline:
+        time.sleep(poll)
+    try:
+        yield held
+    finally:
+        if held:
+            lock.release()
+
+
+def daily_sweep(session: Session, on: date, schedule: Schedule) -> Counter:
+    """Annual renewals and standing rules, then the reminders and escalations that have fallen due."""
+    assigned = daily_assignments(session, on)
+    counts = sweep(session, on, schedule)
+    for part, created in assigned.items():
+        counts[f"assignments-{part}"] += sum(created.values())
+    return counts
+
+
+def run_daily(app: Flask, on: date) -> Counter:
+    with unit_of_work(app) as session:
+        return daily_sweep(session, on, Schedule.from_config(app.config))

@@ -1,0 +1,118 @@
+"""What each queued message says, written from the records as they stand when it is sent."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from training.assignments.models import Assignment
+from training.catalog.models import Course
+from training.certification.status import CourseState, course_states
+from training.people.models import User
+from training.people.service import scope_filter
+from training.reminders.mail import Letter, due_date_event
+from training.reminders.models import OutboxMessage
+from training.reminders.rules import Schedule
+
+OPEN_STATUSES = ("assigned", "overdue", "expiring", "lapsed")
+# An escalation digest lists at most this many officers, then points to the site.
+DIGEST_LIMIT = 200
+
+
+class Composer:
+    """Writes the letters for a batch of outbox rows; None for a row with nothing left to say."""
+
+    def __init__(self, session: Session, jinja: Environment, config: Mapping, on: date):
+        self.session, self.jinja, self.on = session, jinja, on
+        self.base_url = config["BASE_URL"].rstrip("/")
+        self.schedule = Schedule.from_config(config)
+
+    def letters(self, rows: list[OutboxMessage]) -> dict[int, Letter | None]:
+        users = self._load(User, {r.user_id for r in rows}, selectinload(User.agency))
+        courses = self._load(Course, {r.course_id for r in rows if r.course_id})
+        nudge_states = self._open_states([r.user_id for r in rows if r.kind == "nudge"])
+        letters: dict[int, Letter | None] = {}
+        for row in rows:
+            user = users[row.user_id]
+            if row.is_officer_reminder:
+                letters[row.id] = self.reminder(row, user, courses[row.course_id])
+            elif row.kind == "nudge":
+                letters[row.id] = self.nudge(user, nudge_states.get(user.id, []))
+            else:
+                letters[row.id] = self.digest(row, user)
+        return letters
+
+    def _load(self, model, ids: set[int], *options) -> dict:
+        if not ids:
+            return {}
+        return {o.id: o for o in self.session.scalars(select(model).where(model.id.in_(ids)).options(*options))}
+
+    def _open_states(self, user_ids: list[int]) -> dict[int, list[CourseState]]:
+        states: dict[int, list[CourseState]] = {}
+        if user_ids:
+            for state in course_states(self.session, self.on, User.id.in_(user_ids), order_by_due=True):
+                if state.status in OPEN_STATUSES:
+                    states.setdefault(state.user_id, []).append(state)
+        return states
+
+    def render(self, name: str, **context) -> tuple[str, str]:
+        context.update(base_url=self.base_url, on=self.on)
+        return (self.jinja.get_template(f"mail/{name}.txt").render(**context),
+                self.jinja.get_template(f"mail/{name}.html").render(**context))
+
+    def reminder(self, row: OutboxMessage, user: User, course: Course) -> Letter:
+        days = (row.due_on - self.on).days
+        if days > 1:
+            subject = f"{course.title}: due in {days} days"
+        elif days >= 0:
+            subject = f"{course.title}: due {'today' if days == 0 else 'tomorrow'}"
+        else:
+            subject = f"Overdue: {course.title} was due on {long_date(row.due_on)}"
+        url = f"{self.base_url}/courses/{course.code}"
+        time_zone = user.agency.time_zone if user.agency else "UTC"
+        text, html = self.render("reminder", user=user, course=course, due_on=row.due_on, days=days, url=url,
+                                 time_zone=time_zone, long_date=long_date)
+        calendar = due_date_event(
+            uid=f"rollcall-{user.id}-{course.id}-{row.due_on.isoformat()}@{urlsplit(self.base_url).hostname}",
+            summary=f"Due: {course.title}", due_on=row.due_on, url=url,
+            description=f"Complete {course.title} ({course.code}) in Rollcall by the end of this day "
+                        f"({time_zone}): {url}")
+        return Letter(user.email, subject, text, html, calendar)
+
+    def nudge(self, user: User, states: list[CourseState]) -> Letter | None:
+        if not states:
+            return None
+        text, html = self.render("nudge", user=user, states=states)
+        return Letter(user.email, "Rollcall: training you need to complete", text, html)
+
+    def digest(self, row: OutboxMessage, recipient: User) -> Letter | None:
+        role = row.kind.removeprefix("escalation-")
+        step = min(days for days, r in self.schedule.escalations if r == role)
+        overdue = self.overdue_in_care(recipient, role, step)
+        if not overdue:
+            return None
+        subject = (f"Rollcall: {len(overdue)} overdue training record(s) "
+                   f"{'in your team' if role == 'supervisor' else 'in your units'}")
+        text, html = self.render("escalation", recipient=recipient, role=role, step=step,
+                                 overdue=overdue[:DIGEST_LIMIT], more=max(0, len(overdue) - DIGEST_LIMIT))
+        return Letter(recipient.email, subject, text, html)
+
+    def overdue_in_care(self, recipient: User, role: str, step: int) -> list[tuple[CourseState, int]]:
+        """(state, days overdue) of the recipient's officers overdue by `step` days or more, longest first."""
+        care = ([User.supervisor_id == recipient.id] if role == "supervisor"
+                else scope_filter(self.session, recipient))
+        late = select(Assignment.user_id).where(Assignment.closed_at.is_(None),
+                                                Assignment.due_on <= self.on - timedelta(days=step))
+        states = course_states(self.session, self.on, *care, User.id.in_(late))
+        found = [(s, (self.on - s.due_on).days) for s in states
+                 if s.status == "overdue" and (self.on - s.due_on).days >= step]
+        return sorted(found, key=lambda pair: (-pair[1], pair[0].last_name, pair[0].first_name))
+
+
+def long_date(day: date) -> str:
+    """'Thursday 3 December 2026'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"

@@ -1,0 +1,122 @@
+"""The daily sweep: decide which reminders and escalations fall due and queue them in the outbox.
+
+Set-based: a fixed number of INSERT ... SELECT statements whatever the number of
+officers. Every row has a unique key, so a second sweep on the same day queues
+nothing, and a sweep after a missed day queues the latest reminder once.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from training.assignments.models import Assignment, Exemption
+from training.db import days_between, insert_ignoring_conflicts, utcnow
+from training.people.models import Unit, User
+from training.reminders.models import Escalation, OutboxMessage
+from training.reminders.rules import Schedule
+
+
+def _text(value) -> object:
+    return cast(value, String)
+
+
+def _exempt_on(on: date):
+    return exists().where(Exemption.user_id == Assignment.user_id, Exemption.course_id == Assignment.course_id,
+                          Exemption.starts_on <= on, Exemption.ends_on >= on)
+
+
+def _open_assignments(on: date):
+    """Open assignments of active officers who are not exempt on `on`."""
+    return (select().select_from(Assignment).join(User, User.id == Assignment.user_id)
+            .where(Assignment.closed_at.is_(None), User.active.is_(True), ~_exempt_on(on)))
+
+
+def officer_kind_sql(due_on, on: date, schedule: Schedule):
+    """`officer_reminder_kind` as an SQL expression over a due-date column."""
+    days_left = days_between(due_on, literal(on, Date))
+    before = case(*[(days_left <= step, literal(f"due-in-{step}")) for step in sorted(schedule.days_before)])
+    every = schedule.overdue_every
+    overdue = literal("overdue-") + _text(1 + every * ((-days_left - 1) // every))
+    return case((days_left >= 0, before), else_=overdue)
+
+
+def queue_officer_reminders(session: Session, on: date, schedule: Schedule) -> Counter:
+    """Queue, for each open assignment, the latest reminder to the officer that has fallen due."""
+    kind = officer_kind_sql(Assignment.due_on, on, schedule)
+    key = (_text(Assignment.user_id) + ":" + _text(Assignment.course_id) + ":"
+           + _text(Assignment.due_on) + ":" + kind)
+    now = utcnow()
+    rows = (_open_assignments(on)
+            .add_columns(key, kind, Assignment.user_id, Assignment.course_id, Assignment.due_on,
+                         literal(on, Date), literal("pending"), literal(0), literal(now))
+            .where(Assignment.due_on <= on + timedelta(days=max(schedule.days_before))))
+    stmt = (insert_ignoring_conflicts(session, OutboxMessage)
+            .from_select(["key", "kind", "user_id", "course_id", "due_on", "decided_on", "status", "attempts",
+                          "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.kind))
+    return Counter(_count_label(k) for k in session.scalars(stmt))
+
+
+def _count_label(kind: str) -> str:
+    """due-in-N as it is; overdue-1 is the first day overdue, later ones the weekly reminder."""
+    if kind.startswith("overdue-"):
+        return "overdue" if kind == "overdue-1" else "overdue-weekly"
+    return kind
+
+
+def escalate(session: Session, on: date, schedule: Schedule) -> Counter:
+    """Record each overdue assignment reaching a step of the ladder, once; then one digest per recipient."""
+    counts: Counter = Counter()
+    for step_days, role in schedule.escalations:
+        rows = (_open_assignments(on)
+                .add_columns(Assignment.user_id, Assignment.course_id, Assignment.due_on, literal(step_days),
+                             literal(role), literal(on, Date))
+                .where(Assignment.due_on <= on - timedelta(days=step_days)))
+        stmt = (insert_ignoring_conflicts(session, Escalation)
+                .from_select(["user_id", "course_id", "due_on", "step_days", "role", "decided_on"], rows)
+                .on_conflict_do_nothing(index_elements=["user_id", "course_id", "due_on", "step_days"])
+                .returning(Escalation.id))
+        counts[f"escalated-{role}"] += len(session.scalars(stmt).all())
+    for role in sorted({role for _, role in schedule.escalations}):
+        counts[f"escalation-{role}"] += _queue_digests(session, on, role)
+    return counts
+
+
+def _recipients(role: str):
+    """(recipient id, escalation) pairs: the officer's supervisor, or every coordinator whose scope holds them."""
+    officer = aliased(User, name="officer")
+    recipient = aliased(User, name="recipient")
+    if role == "supervisor":
+        return (select(recipient.id).select_from(Escalation)
+                .join(officer, officer.id == Escalation.user_id)
+                .join(recipient, and_(recipient.id == officer.supervisor_id, recipient.active.is_(True))))
+    officer_unit, scope_unit = aliased(Unit, name="officer_unit"), aliased(Unit, name="scope_unit")
+    return (select(recipient.id).select_from(Escalation)
+            .join(officer, officer.id == Escalation.user_id)
+            .join(recipient, and_(recipient.role == "coordinator", recipient.active.is_(True),
+                                  recipient.agency_id == officer.agency_id))
+            .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
+            .outerjoin(scope_unit, scope_unit.id == recipient.scope_unit_id)
+            .where(or_(recipient.scope_unit_id.is_(None), officer_unit.path.startswith(scope_unit.path))))
+
+
+def _queue_digests(session: Session, on: date, role: str) -> int:
+    kind = f"escalation-{role}"
+    recipients = _recipients(role).where(Escalation.decided_on == on, Escalation.role == role).distinct().subquery()
+    rows = select(literal(f"{kind}:") + _text(recipients.c.id) + literal(f":{on.isoformat()}"), literal(kind),
+                  recipients.c.id, literal(on, Date), literal("pending"), literal(0),
+                  literal(utcnow())).where(recipients.c.id.is_not(None))
+    stmt = (insert_ignoring_conflicts(session, OutboxMessage)
+            .from_select(["key", "kind", "user_id", "decided_on", "status", "attempts", "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
+    return len(session.scalars(stmt).all())
+
+
+def sweep(session: Session, on: date, schedule: Schedule) -> Counter:
+    """Queue every reminder and escalation digest that has fallen due on `on`; counts by kind."""
+    counts = queue_officer_reminders(session, on, schedule)
+    counts.update(escalate(session, on, schedule))
+    return counts
