@@ -136,16 +136,26 @@ class Mailbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp(app):
-    """A real SMTP server on loopback; the app is pointed at it."""
+def free_port() -> int:
     import socket
-
-    from aiosmtpd.controller import Controller
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on: a mail server that is down."""
+    return free_port()
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback; the app is pointed at it."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()

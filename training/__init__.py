@@ -42,9 +42,10 @@ def register_blueprints(app: Flask) -> None:
     from training.certification.views import bp as learn_bp
     from training.people.import_views import bp as imports_bp
     from training.people.views import bp as people_bp
+    from training.reminders.views import bp as reminders_bp
     from training.reports.views import bp as reports_bp
 
-    for blueprint in (auth_bp, learn_bp, people_bp, manage_bp, imports_bp, reports_bp, admin_bp):
+    for blueprint in (auth_bp, learn_bp, people_bp, manage_bp, imports_bp, reports_bp, admin_bp, reminders_bp):
         app.register_blueprint(blueprint)
 
 

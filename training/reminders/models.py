@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from training.catalog.models import Course
 from training.db import Base, utcnow
+from training.people.models import User
 
 OFFICER_KINDS = ("due-in-", "overdue-")
 
@@ -37,6 +39,9 @@ class OutboxMessage(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+    recipient: Mapped[User] = relationship(foreign_keys=[user_id])
+    course: Mapped[Course | None] = relationship()
 
     __table_args__ = (Index("ix_outbox_status", "status", "id"),
                       Index("ix_outbox_recipient", "user_id", "course_id", "due_on"))

@@ -1,0 +1,88 @@
+"""Two `reminders run` processes started together against one database send each reminder once.
+
+Runs on a database of its own (a SQLite file, or a new PostgreSQL database on the
+test server), because the processes must see committed data.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import config
+from tests.conftest import Mailbox, free_port
+from tests.helpers import make_org, make_user, write_course
+from training import create_app, migrate
+from training.assignments.models import Assignment
+from training.catalog.service import course_by_code, sync_courses
+from training.db import unit_of_work
+
+ROOT = Path(__file__).resolve().parent.parent
+DUE = date(2026, 12, 15)
+OFFICERS = 40
+
+
+@pytest.fixture
+def own_database(tmp_path):
+    """A URL to an empty database that only this test uses."""
+    if os.environ.get("ROLLCALL_TEST_DB") != "postgresql":
+        yield f"sqlite:///{tmp_path / 'parallel.db'}"
+        return
+    server = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"rollcall_parallel_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(url: str, tmp_path: Path) -> None:
+    courses, quizzes = write_course(tmp_path / "content")
+    app = create_app(config.TestConfig, DATABASE_URL=url)
+    migrate.upgrade(app)
+    with unit_of_work(app) as session:
+        sync_courses(session, courses, quizzes)
+        course = course_by_code(session, "TEST-BASICS")
+        agency, unit = make_org(session, "PAR")
+        boss = make_user(session, "boss@par.test", agency=agency, unit=unit, employee_id="BOSS")
+        for n in range(OFFICERS):
+            officer = make_user(session, f"officer{n}@par.test", agency=agency, unit=unit, employee_id=f"P{n}",
+                                supervisor_id=boss.id)
+            # Half are due in 14 days, half have been overdue for 7: reminders and a supervisor digest.
+            due = DUE if n % 2 else DUE - timedelta(days=21)
+            session.add(Assignment(user_id=officer.id, course_id=course.id, due_on=due, reason="agency"))
+    app.extensions["db_engine"].dispose()
+
+
+def test_two_processes_started_together_send_each_reminder_once(own_database, tmp_path):
+    seed(own_database, tmp_path)
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        env = {**os.environ, "DATABASE_URL": own_database, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+               "MAIL_FROM": "rollcall@test.invalid", "ROLLCALL_ENV": "development"}
+        command = [sys.executable, "-m", "flask", "--app", "app", "reminders", "run",
+                   "--as-of", (DUE - timedelta(days=14)).isoformat()]
+        processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True) for _ in range(2)]
+        outputs = [p.communicate(timeout=180)[0] for p in processes]
+    finally:
+        controller.stop()
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    recipients = sorted(m["To"] for m in mailbox.messages)
+    assert recipients == sorted([f"officer{n}@par.test" for n in range(OFFICERS)] + ["boss@par.test"]), outputs
+    assert sum("nothing new fell due" in out for out in outputs) == 1, outputs

@@ -1,0 +1,79 @@
+"""Reminders in the site: an officer's own, and the outbox for administrators."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from training.auth.access import roles_required
+from training.certification.forms import EmptyForm
+from training.db import db
+from training.reminders.models import OutboxMessage
+from training.reminders.service import retry_failed, status_counts
+
+bp = Blueprint("reminders", __name__)
+PAGE_SIZE = 50
+STATUSES = ("failed", "pending", "sent", "cancelled")
+
+
+def kind_label(kind: str) -> str:
+    if kind.startswith("due-in-"):
+        days = int(kind.removeprefix("due-in-"))
+        return f"Due in {days} day{'s' if days != 1 else ''}"
+    if kind == "overdue-1":
+        return "First day overdue"
+    if kind.startswith("overdue-"):
+        return f"Overdue, day {kind.removeprefix('overdue-')}"
+    return {"escalation-supervisor": "Overdue digest (supervisor)",
+            "escalation-coordinator": "Overdue digest (coordinator)",
+            "nudge": "Reminder from a coordinator"}.get(kind, kind)
+
+
+@bp.app_template_filter("reminder_kind")
+def _kind_filter(kind: str) -> str:
+    return kind_label(kind)
+
+
+@bp.route("/reminders")
+@login_required
+def mine():
+    rows = db().scalars(select(OutboxMessage).where(OutboxMessage.user_id == current_user.id,
+                                                    OutboxMessage.status != "cancelled")
+                        .options(selectinload(OutboxMessage.course))
+                        .order_by(OutboxMessage.id.desc()).limit(100)).all()
+    return render_template("reminders/mine.html", rows=rows)
+
+
+@bp.route("/admin/outbox")
+@roles_required("admin")
+def outbox():
+    session = db()
+    status = request.args.get("status", "failed")
+    if status not in STATUSES:
+        abort(404)
+    stmt = select(OutboxMessage).where(OutboxMessage.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = session.scalars(stmt.options(selectinload(OutboxMessage.recipient), selectinload(OutboxMessage.course))
+                           .order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("reminders/outbox.html", rows=rows, status=status, statuses=STATUSES,
+                           counts=status_counts(session), total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), form=EmptyForm())
+
+
+@bp.route("/admin/outbox/<int:message_id>/retry", methods=["POST"])
+@roles_required("admin")
+def retry(message_id: int):
+    session = db()
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    row = session.get(OutboxMessage, message_id) or abort(404)
+    try:
+        retry_failed(session, row, current_user.id)
+    except ValueError as exc:
+        flash(f"Not retried: {exc}.", "error")
+    else:
+        session.commit()
+        flash(f"Message {row.id} to {row.recipient.email} is queued again; the next delivery sends it.", "success")
+    return redirect(url_for("reminders.outbox", status="failed"))
