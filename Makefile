@@ -45,8 +45,9 @@ test: install test-deps
 	  ROLLCALL_TEST_DB=postgresql $(BIN)/pytest; \
 	fi
 
-# Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL).
-bench: install
+# Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL);
+# the test dependencies bring the loopback SMTP server the delivery is measured against.
+bench: install test-deps
 	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
 	$(BIN)/python bench/run.py
 

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 import config
-from tests.conftest import reset_database
+from tests.conftest import free_port, reset_database
 from training import create_app
 from training.assignments.service import daily_assignments
 from training.catalog.models import Question
@@ -21,6 +22,8 @@ from training.catalog.service import sync_courses
 from training.certification.models import Attempt
 from training.db import unit_of_work
 from training.demo.service import DEMO_PASSWORD, seed_demo
+from training.jobs import run_daily
+from training.reminders.delivery import deliver
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +63,6 @@ def live_app(tmp_path_factory):
     url = _browser_database(tmp_path_factory)
     reset_database(url)
     app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="browser-test-secret")
-    from datetime import date
     with unit_of_work(app) as session:
         sync_courses(session, ROOT / "courses", ROOT / "quizzes")
         seed_demo(session, date.today(), officers=5)
@@ -177,3 +179,24 @@ def test_quiz_can_be_answered_with_the_keyboard(live_app, browser):
     page.get_by_role("button", name="Submit answers").focus()
     page.keyboard.press("Enter")
     page.get_by_text("You scored").wait_for()
+
+
+def test_reminder_pages_are_accessible(live_app, browser):
+    app, base = live_app
+    run_daily(app, date.today())
+    # No mail server: every message is refused once and, with one attempt allowed, marked failed.
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), REMINDER_MAX_ATTEMPTS=1)
+    assert deliver(app, force=True).counts["failed"] > 0
+    page = browser.new_page()
+    axe = Axe(page)
+    for email, path, expected in [("officer@demo.test", "/reminders", "Could not be delivered"),
+                                  ("admin@demo.test", "/admin/outbox", "Retry")]:
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(base + path)
+        assert expected in page.content()
+        axe.check()
+        page.get_by_role("button", name=re.compile("Sign out")).click()
+    assert axe.findings == {}, axe.findings

@@ -4,12 +4,13 @@ from datetime import date
 from sqlalchemy import event, select
 
 from tests.helpers import PASSWORD, login
-from training.assignments.service import daily_assignments
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
 from training.db import Base
 from training.demo.scale import seed_scale
+from training.jobs import daily_sweep
 from training.people.models import Agency, Unit, User
+from training.reminders.rules import Schedule
 
 
 def count_statements(connection, action) -> int:
@@ -46,7 +47,9 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     client = app.test_client()
     login(client, f"compliance-{agency.code.lower()}@demo.test")
     pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())
-    pages["sweep"] = count_statements(connection, lambda: daily_assignments(session, date.today()))
+    # The daily sweep: renewals, standing rules, then reminders and escalations (twice: the second queues nothing).
+    pages["sweep"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))
+    pages["sweep again"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))
     return pages
 
 
