@@ -4,7 +4,11 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate
 from typing import Mapping
 
 import icalendar
@@ -40,26 +44,32 @@ def due_date_event(uid: str, summary: str, due_on: date, url: str, description: 
     return cal.to_ical()
 
 
-def build_message(letter: Letter, *, sender: str, message_id: str) -> EmailMessage:
+def build_message(letter: Letter, *, sender: str, message_id: str) -> Message:
     """A plain-text and HTML message; the due date travels as an .ics attachment when there is one.
 
     The Message-ID is stable for a queued row, so a copy sent twice after a crash
-    is recognisable as the same message.
+    is recognisable as the same message. Built with the classic MIME classes,
+    which write a message several times faster than `EmailMessage`.
     """
-    message = EmailMessage()
+    message = MIMEMultipart("alternative")
+    message.attach(MIMEText(letter.text, "plain", "utf-8"))
+    message.attach(MIMEText(letter.html, "html", "utf-8"))
+    if letter.calendar:
+        body, message = message, MIMEMultipart("mixed")
+        message.attach(body)
+        calendar = MIMEText(letter.calendar.decode("utf-8"), "calendar", "utf-8")
+        calendar.set_param("method", "PUBLISH")
+        calendar.add_header("Content-Disposition", "attachment", filename="due-date.ics")
+        message.attach(calendar)
     message["From"] = sender
     message["To"] = letter.to
-    message["Subject"] = letter.subject
+    message["Subject"] = Header(letter.subject, "utf-8")
     message["Message-ID"] = message_id
-    message.set_content(letter.text)
-    message.add_alternative(letter.html, subtype="html")
-    if letter.calendar:
-        message.add_attachment(letter.calendar, maintype="text", subtype="calendar", filename="due-date.ics",
-                               params={"method": "PUBLISH"})
+    message["Date"] = formatdate(localtime=False)
     return message
 
 
-def send(messages: list[EmailMessage], config: Mapping) -> list[str | None]:
+def send(messages: list[Message], config: Mapping) -> list[str | None]:
     """Send over one SMTP connection; per message, None when accepted or the error text.
 
     A server that cannot be reached, or refuses the connection, raises OSError or
