@@ -63,7 +63,9 @@ def build_message(letter: Letter, *, sender: str, message_id: str) -> Message:
         message.attach(calendar)
     message["From"] = sender
     message["To"] = letter.to
-    message["Subject"] = Header(letter.subject, "utf-8")
+    # Plain ASCII as it is; anything else, and any line break, in an encoded word.
+    plain = letter.subject.isascii() and letter.subject.isprintable()
+    message["Subject"] = letter.subject if plain else Header(letter.subject, "utf-8")
     message["Message-ID"] = message_id
     message["Date"] = formatdate(localtime=False)
     return message

@@ -85,30 +85,34 @@ def escalate(session: Session, on: date, schedule: Schedule) -> Counter:
     return counts
 
 
-def _recipients(role: str):
-    """(recipient id, escalation) pairs: the officer's supervisor, or every coordinator whose scope holds them."""
+def _recipients(on: date, role: str):
+    """Ids of those who get a digest today: the supervisors, or the coordinators whose scope holds,
+    officers escalated today at a step of `role`."""
     officer = aliased(User, name="officer")
-    recipient = aliased(User, name="recipient")
     if role == "supervisor":
-        return (select(recipient.id).select_from(Escalation)
+        return (select(officer.supervisor_id).select_from(Escalation)
                 .join(officer, officer.id == Escalation.user_id)
-                .join(recipient, and_(recipient.id == officer.supervisor_id, recipient.active.is_(True))))
+                .join(User, and_(User.id == officer.supervisor_id, User.active.is_(True)))
+                .where(Escalation.decided_on == on, Escalation.role == role).distinct())
+    # Few coordinators, many escalations: start from the coordinators and look for one officer of theirs.
     officer_unit, scope_unit = aliased(Unit, name="officer_unit"), aliased(Unit, name="scope_unit")
-    return (select(recipient.id).select_from(Escalation)
-            .join(officer, officer.id == Escalation.user_id)
-            .join(recipient, and_(recipient.role == "coordinator", recipient.active.is_(True),
-                                  recipient.agency_id == officer.agency_id))
-            .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
-            .outerjoin(scope_unit, scope_unit.id == recipient.scope_unit_id)
-            .where(or_(recipient.scope_unit_id.is_(None), officer_unit.path.startswith(scope_unit.path))))
+    in_scope = (select(Escalation.id).join(officer, officer.id == Escalation.user_id)
+                .where(Escalation.decided_on == on, Escalation.role == role)
+                .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
+                .where(officer.agency_id == User.agency_id,
+                       or_(User.scope_unit_id.is_(None), officer_unit.path.startswith(scope_unit.path))))
+    return (select(User.id).outerjoin(scope_unit, scope_unit.id == User.scope_unit_id)
+            .where(User.role == "coordinator", User.active.is_(True), User.agency_id.is_not(None),
+                   in_scope.exists()))
 
 
 def _queue_digests(session: Session, on: date, role: str) -> int:
     kind = f"escalation-{role}"
-    recipients = _recipients(role).where(Escalation.decided_on == on, Escalation.role == role).distinct().subquery()
-    rows = select(literal(f"{kind}:") + _text(recipients.c.id) + literal(f":{on.isoformat()}"), literal(kind),
-                  recipients.c.id, literal(on, Date), literal("pending"), literal(0),
-                  literal(utcnow())).where(recipients.c.id.is_not(None))
+    recipients = _recipients(on, role).subquery()
+    recipient_id = recipients.c[0]
+    rows = select(literal(f"{kind}:") + _text(recipient_id) + literal(f":{on.isoformat()}"), literal(kind),
+                  recipient_id, literal(on, Date), literal("pending"), literal(0),
+                  literal(utcnow())).where(recipient_id.is_not(None))
     stmt = (insert_ignoring_conflicts(session, OutboxMessage)
             .from_select(["key", "kind", "user_id", "decided_on", "status", "attempts", "created_at"], rows)
             .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
