@@ -96,6 +96,8 @@ def officer(user_id: int):
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
                            open_assignments=open_assignments, can_act=can_act,
+                           can_see_transcript=current_user.role in STAFF_ROLES and user_in_scope(session, current_user, user),
+                           can_certify=current_user.role in ("compliance", "admin"),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 
 
