@@ -1,9 +1,17 @@
-"""The migrations build exactly the schema the models describe."""
+"""The migrations build exactly the schema the models describe, and backfill what they add."""
+from datetime import date, datetime
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.orm import Session
 
+import config
 import training.models  # noqa: F401
-from training.db import Base
+from tests.scratch import scratch_database
+from training import create_app, migrate
+from training.audit.chain import walk
+from training.db import Base, make_engine
 
 
 def test_models_and_migrations_agree(engine):
@@ -12,38 +20,13 @@ def test_models_and_migrations_agree(engine):
     assert diff == []
 
 
-def _scratch_database(tmp_path) -> tuple[str, object]:
-    """An empty database of its own: a SQLite file, or a separate schema of the PostgreSQL test database."""
-    import os
-
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from training.db import make_engine
-    if os.environ.get("ROLLCALL_TEST_DB") != "postgresql":
-        return f"sqlite:///{tmp_path / 'backfill.db'}", None
-    base = os.environ["TEST_DATABASE_URL"]
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS migration_backfill CASCADE"))
-        conn.execute(text("CREATE SCHEMA migration_backfill"))
-    url = make_url(base).update_query_dict({"options": "-csearch_path=migration_backfill"})
-    return url.render_as_string(hide_password=False), admin
-
-
 def test_upgrade_backfills_codes_and_the_audit_chain(tmp_path):
     """Rows written before the certificates revision get codes and a verified chain."""
-    from datetime import date, datetime
+    with scratch_database(tmp_path, "migration_backfill") as url:
+        _upgrade_and_check(url)
 
-    import sqlalchemy as sa
-    from sqlalchemy.orm import Session
 
-    import config
-    from training import create_app, migrate
-    from training.audit.chain import walk
-    from training.db import make_engine
-
-    url, admin = _scratch_database(tmp_path)
+def _upgrade_and_check(url: str) -> None:
     app = create_app(config.TestConfig, DATABASE_URL=url)
     migrate.upgrade(app, "9bbfd131c605")
     engine = make_engine(url)
@@ -75,7 +58,3 @@ def test_upgrade_backfills_codes_and_the_audit_chain(tmp_path):
         migrate.upgrade(app)
     finally:
         engine.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA migration_backfill CASCADE"))
-            admin.dispose()

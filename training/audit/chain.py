@@ -68,6 +68,7 @@ class BrokenLink:
 class ChainReport:
     checked: int
     broken: BrokenLink | None
+    last_hash: str = GENESIS
 
 
 def walk(session: Session, batch: int = 1000) -> ChainReport:
@@ -88,7 +89,7 @@ def walk(session: Session, batch: int = 1000) -> ChainReport:
                                                              "the event was changed after it was written"))
         checked += 1
         expected_prev, prev_id = stored, event_id
-    return ChainReport(checked, None)
+    return ChainReport(checked, None, expected_prev)
 
 
 def _rows(result) -> Iterator[tuple]:

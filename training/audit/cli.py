@@ -20,4 +20,4 @@ def verify() -> None:
     if report.broken is not None:
         fail(f"audit chain broken at event {report.broken.event_id}: {report.broken.problem} "
              f"({report.checked} event(s) before it are intact).")
-    click.echo(f"OK: {report.checked} audit event(s), chain intact.")
+    click.echo(f"OK: {report.checked} audit event(s), chain intact; last hash {report.last_hash}.")
