@@ -30,8 +30,9 @@ def test_officer_sees_every_record_of_their_own(client, session, officer, course
     completions = rows(page, "Completions and imported records")
     assert len(completions) == 2
     newest, oldest = completions
-    assert newest.startswith("Test TEST-BASICS TEST-BASICS 1 ") and "100% Quiz Valid" in newest
-    assert "Not recorded" in oldest and "Imported Superseded" in oldest and display(imported.verification_code) in oldest
+    assert newest.startswith("Test TEST-BASICS TEST-BASICS version 1 ") and "Quiz, 100% Valid" in newest
+    assert "version not recorded" in oldest and "Imported Superseded" in oldest
+    assert display(imported.verification_code) in oldest
     attempts = rows(page, "Quiz attempts")
     assert len(attempts) == 2 and "Passed" in attempts[0] and "20% Not passed" in attempts[1]
     assert page.count("certificate.pdf") == 2 and "/revoke" not in page

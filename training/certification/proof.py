@@ -73,6 +73,7 @@ class Verification:
     expires_on: date
     state: str
     revoked_on: date | None
+    checked_on: date
 
 
 def verify(session: Session, text: str) -> Verification | None:
@@ -88,12 +89,13 @@ def verify(session: Session, text: str) -> Verification | None:
     if row is None:
         return None
     completion, officer, superseded = row
-    state = rules.verification_state(today_for(officer), completion.expires_on,
+    today = today_for(officer)
+    state = rules.verification_state(today, completion.expires_on,
                                      revoked=completion.revoked_on is not None, superseded=superseded)
     return Verification(officer.full_name, completion.course.title, completion.course.code,
                         completion.version.number if completion.version else None,
                         completion.completed_on, completion.expires_on, state,
-                        completion.revoked_on)
+                        completion.revoked_on, today)
 
 
 def revoke(session: Session, completion: Completion, actor: User, reason: str) -> None:
