@@ -12,6 +12,8 @@ from training.audit.chain import walk
 from training.audit.models import AuditEvent
 from training.audit.service import record
 
+MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+
 
 @pytest.fixture
 def trail(session, org, officer, monkeypatch):
@@ -46,7 +48,7 @@ def table_rows(page: str) -> list[str]:
 
 def test_compliance_sees_their_agency_and_filters(client, session, trail):
     login(client, "compliance@agency.test")
-    page = client.get("/audit", query_string={"date_from": "2026-03-01", "date_to": "2026-03-31"}).get_data(as_text=True)
+    page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
     rows = table_rows(page)
     assert len(rows) == 3   # nothing done by or to the other agency's officer
     assert "outsider@oth.test" not in page and "Leave" not in page
@@ -62,7 +64,7 @@ def test_compliance_sees_their_agency_and_filters(client, session, trail):
 
 def test_admin_sees_every_agency(client, trail):
     login(client, "admin@agency.test")
-    page = client.get("/audit", query_string={"date_from": "2026-03-01", "date_to": "2026-03-31"}).get_data(as_text=True)
+    page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
     assert len(table_rows(page)) == 5 and "outsider@oth.test" in page and "System" in page
 
 

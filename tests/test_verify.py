@@ -10,6 +10,7 @@ from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.certification.codes import display, normalise
 from training.certification.models import Completion
+from training.certification.rules import add_months
 from training.certification.status import course_states
 from training.people.models import User
 
@@ -158,3 +159,17 @@ def test_a_reason_is_required(client, session, officer, course):
     assert response.status_code == 422 and "usa-error-message" in response.get_data(as_text=True)
     session.expire_all()
     assert session.get(Completion, completion.id).revoked_on is None
+
+
+def test_an_import_does_not_renew_from_a_revoked_completion(session, officer, course):
+    from training.certification.imports import apply_completions_plan, parse_completions_csv
+    from training.certification.proof import revoke as revoke_completion
+    revoked = certify(session, officer, course, days_ago=380)          # expired 15 days ago
+    revoke_completion(session, revoked, make_user(session, "admin@agency.test", role="admin"), "Wrong officer")
+    earlier = today(officer) - timedelta(days=20)
+    data = f"employee_id,course_code,completed_on,score\r\nOFFICER,TEST-BASICS,{earlier.isoformat()},90\r\n".encode()
+    plan = parse_completions_csv(session, data, today(officer))
+    # Inside the revoked one's renewal window, but it counts from its own date, not from the revoked expiry.
+    assert plan.ok and plan.records[0].expires_on == add_months(earlier, 12)
+    apply_completions_plan(session, plan, "late.csv")
+    assert statuses(session, officer) == {"TEST-BASICS": "current"}
