@@ -200,3 +200,46 @@ def test_reminder_pages_are_accessible(live_app, browser):
         axe.check()
         page.get_by_role("button", name=re.compile("Sign out")).click()
     assert axe.findings == {}, axe.findings
+
+
+def test_compliance_revokes_a_certificate_and_the_public_page_says_so(live_app, browser):
+    from sqlalchemy import select
+
+    from training.certification.codes import display
+    from training.certification.models import Completion
+
+    app, base = live_app
+    with unit_of_work(app) as session:
+        completion = session.scalar(select(Completion).where(Completion.revoked_on.is_(None))
+                                    .order_by(Completion.id.desc()).limit(1))
+        officer_id, code = completion.user_id, display(completion.verification_code)
+    page = browser.new_page()
+    axe = Axe(page)
+    page.goto(f"{base}/verify")
+    axe.check()
+    page.get_by_label("Verification code").fill(code.lower())
+    page.get_by_role("button", name="Check").click()
+    page.get_by_role("heading", name=f"Certificate {code}").wait_for()
+    axe.check()
+    page.goto(f"{base}/verify/NOT-A-CODE")
+    page.get_by_role("heading", name="Certificate not found").wait_for()
+    axe.check()
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill("compliance@demo.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Audit trail").click()
+    page.get_by_role("heading", name="Audit trail").wait_for()
+    axe.check()
+    page.goto(f"{base}/officers/{officer_id}/transcript")
+    axe.check()
+    page.locator(f"tr:has-text('{code}')").get_by_role("link", name=re.compile("^Revoke")).click()
+    axe.check()
+    page.get_by_label("Reason for revoking").fill("Completed under another officer's account")
+    page.get_by_role("button", name="Revoke certificate").click()
+    page.get_by_text("Revoked the").wait_for()
+    axe.check()
+    page.goto(f"{base}/verify/{code}")
+    assert "Revoked on" in page.content()
+    assert axe.findings == {}, axe.findings

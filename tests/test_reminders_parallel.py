@@ -1,25 +1,22 @@
 """Two `reminders run` processes started together against one database send each reminder once.
 
-Runs on a database of its own (a SQLite file, or a new PostgreSQL database on the
-test server), because the processes must see committed data.
+Runs on a database of its own (a SQLite file, or a schema of the PostgreSQL test
+database), because the processes must see committed data.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import config
 from tests.conftest import Mailbox, free_port
 from tests.helpers import make_org, make_user, write_course
+from tests.scratch import scratch_database
 from training import create_app, migrate
 from training.assignments.models import Assignment
 from training.catalog.service import course_by_code, sync_courses
@@ -28,25 +25,6 @@ from training.db import unit_of_work
 ROOT = Path(__file__).resolve().parent.parent
 DUE = date(2026, 12, 15)
 OFFICERS = 40
-
-
-@pytest.fixture
-def own_database(tmp_path):
-    """A URL to an empty database that only this test uses."""
-    if os.environ.get("ROLLCALL_TEST_DB") != "postgresql":
-        yield f"sqlite:///{tmp_path / 'parallel.db'}"
-        return
-    server = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"rollcall_parallel_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(url: str, tmp_path: Path) -> None:
@@ -67,13 +45,22 @@ def seed(url: str, tmp_path: Path) -> None:
     app.extensions["db_engine"].dispose()
 
 
-def test_two_processes_started_together_send_each_reminder_once(own_database, tmp_path):
-    seed(own_database, tmp_path)
+def test_two_processes_started_together_send_each_reminder_once(tmp_path):
+    with scratch_database(tmp_path, "reminders_parallel") as url:
+        outputs, codes, mailbox = run_two_processes(url, tmp_path)
+    assert codes == [0, 0], outputs
+    recipients = sorted(m["To"] for m in mailbox.messages)
+    assert recipients == sorted([f"officer{n}@par.test" for n in range(OFFICERS)] + ["boss@par.test"]), outputs
+    assert sum("nothing new fell due" in out for out in outputs) == 1, outputs
+
+
+def run_two_processes(url: str, tmp_path: Path):
+    seed(url, tmp_path)
     mailbox, port = Mailbox(), free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        env = {**os.environ, "DATABASE_URL": own_database, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+        env = {**os.environ, "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
                "MAIL_FROM": "rollcall@test.invalid", "ROLLCALL_ENV": "development"}
         command = [sys.executable, "-m", "flask", "--app", "app", "reminders", "run",
                    "--as-of", (DUE - timedelta(days=14)).isoformat()]
@@ -82,7 +69,4 @@ def test_two_processes_started_together_send_each_reminder_once(own_database, tm
         outputs = [p.communicate(timeout=180)[0] for p in processes]
     finally:
         controller.stop()
-    assert [p.returncode for p in processes] == [0, 0], outputs
-    recipients = sorted(m["To"] for m in mailbox.messages)
-    assert recipients == sorted([f"officer{n}@par.test" for n in range(OFFICERS)] + ["boss@par.test"]), outputs
-    assert sum("nothing new fell due" in out for out in outputs) == 1, outputs
+    return outputs, [p.returncode for p in processes], mailbox

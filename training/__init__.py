@@ -39,13 +39,16 @@ def register_blueprints(app: Flask) -> None:
     from training.admin.views import bp as admin_bp
     from training.assignments.views import bp as manage_bp
     from training.auth.views import bp as auth_bp
+    from training.audit.views import bp as audit_bp
+    from training.certification.proof_views import bp as proof_bp
     from training.certification.views import bp as learn_bp
     from training.people.import_views import bp as imports_bp
     from training.people.views import bp as people_bp
     from training.reminders.views import bp as reminders_bp
     from training.reports.views import bp as reports_bp
 
-    for blueprint in (auth_bp, learn_bp, people_bp, manage_bp, imports_bp, reports_bp, admin_bp, reminders_bp):
+    for blueprint in (auth_bp, learn_bp, proof_bp, people_bp, manage_bp, imports_bp, reports_bp, audit_bp,
+                      admin_bp, reminders_bp):
         app.register_blueprint(blueprint)
 
 

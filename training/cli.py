@@ -193,10 +193,11 @@ def scheduler_run() -> None:
 
 def register(app: Flask) -> None:
     from training.assignments.cli import assign
+    from training.audit.cli import audit_cli
     from training.certification.cli import completions_cli
     from training.people.cli import org_cli, roster_cli
     from training.reminders.cli import reminders_cli
 
     for command in (db_cli, courses_cli, users_cli, export_cli, demo_cli, serve, scheduler_cli, assign,
-                    org_cli, roster_cli, completions_cli, reminders_cli):
+                    org_cli, roster_cli, completions_cli, audit_cli, reminders_cli):
         app.cli.add_command(command)

@@ -1,7 +1,7 @@
 """reminder schedule
 
 Revision ID: ed9ebffc10cd
-Revises: 9bbfd131c605
+Revises: 5c1e7a2b9d40
 Create Date: 2026-11-23 12:19:10.202953
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'ed9ebffc10cd'
-down_revision = '9bbfd131c605'
+down_revision = '5c1e7a2b9d40'
 branch_labels = None
 depends_on = None
 

@@ -35,7 +35,7 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
             select(Completion.user_id, literal(course_id), latest_expiry, literal("annual_renewal"),
                    literal(utcnow()))
             .join(User, and_(User.id == Completion.user_id, User.active.is_(True)))
-            .where(Completion.course_id == course_id, ~has_open)
+            .where(Completion.course_id == course_id, Completion.revoked_on.is_(None), ~has_open)
             .group_by(Completion.user_id)
             .having(latest_expiry <= threshold)
         )
@@ -67,7 +67,8 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
     rows = session.execute(
         select(User.id,
                exists().where(Completion.user_id == User.id, Completion.course_id == course.id,
-                              Completion.completed_on <= on, Completion.expires_on >= on),
+                              Completion.completed_on <= on, Completion.expires_on >= on,
+                              Completion.revoked_on.is_(None)),
                exists().where(Assignment.user_id == User.id, Assignment.course_id == course.id,
                               Assignment.closed_at.is_(None)))
         .where(User.id.in_(select(targets.c[0])), User.active.is_(True))
@@ -147,7 +148,8 @@ def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
         .where(Course.active.is_(True))).all()
     for _rule_id, course_id, days, unit, course_code in rules:
         certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
-                                   Completion.completed_on <= on, Completion.expires_on >= on)
+                                   Completion.completed_on <= on, Completion.expires_on >= on,
+                                   Completion.revoked_on.is_(None))
         has_open = exists().where(Assignment.user_id == User.id, Assignment.course_id == course_id,
                                   Assignment.closed_at.is_(None))
         candidates = (

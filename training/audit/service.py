@@ -5,12 +5,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from training.audit.chain import link
 from training.audit.models import AuditEvent
+from training.db import utcnow
 
 
 def record(session: Session, action: str, *, actor_id: int | None = None,
            target: str | None = None, **details: Any) -> AuditEvent:
-    """Append one event; it is written with the caller's unit of work."""
-    event = AuditEvent(actor_id=actor_id, action=action, target=target, details=details)
-    session.add(event)
+    """Append one event, chained to the one before; it is written with the caller's unit of work."""
+    event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=details)
+    link(session, event)
     return event

@@ -123,22 +123,24 @@ def _iso_date(text: str) -> date | None:
         return None
 
 
-def _history(session: Session, records: list[ImportedCompletion]) -> dict[Pair, dict[date, date]]:
+def _history(session: Session, records: list[ImportedCompletion]) -> dict[Pair, dict[date, date | None]]:
     """Completions already in the database for the officers and courses in the file:
-    {(user, course): {completed_on: expires_on}}, in date order (the latest of a day last)."""
+    {(user, course): {completed_on: expires_on}}, in date order (the latest of a day last).
+    A revoked completion is there (its day counts as recorded) with no expiry to renew from."""
     course_ids = {r.course_id for r in records}
-    history: dict[Pair, dict[date, date]] = {}
+    history: dict[Pair, dict[date, date | None]] = {}
     for user_ids in chunks(sorted({r.user_id for r in records}), CHUNK):
         rows = session.execute(
-            select(Completion.user_id, Completion.course_id, Completion.completed_on, Completion.expires_on)
+            select(Completion.user_id, Completion.course_id, Completion.completed_on, Completion.expires_on,
+                   Completion.revoked_on)
             .where(Completion.user_id.in_(user_ids), Completion.course_id.in_(course_ids))
             .order_by(Completion.completed_on, Completion.id))
-        for user_id, course_id, completed_on, expires_on in rows:
-            history.setdefault((user_id, course_id), {})[completed_on] = expires_on
+        for user_id, course_id, completed_on, expires_on, revoked_on in rows:
+            history.setdefault((user_id, course_id), {})[completed_on] = None if revoked_on else expires_on
     return history
 
 
-def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[date, date]],
+def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[date, date | None]],
                   courses: dict[int, Course]) -> None:
     """Give each record the expiry a quiz completion on that day would get: officer by course,
     in date order, each renewing from the latest earlier completion, in the database or the file."""
@@ -157,7 +159,8 @@ def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[da
                     day, course.recurrence_months, previous_expires_on=previous,
                     renewal_window_days=course.renewal_window_days,
                     renew_from_expiry=course.renew_from_expiry)
-            previous = expires_on
+            if expires_on is not None:
+                previous = expires_on
 
 
 def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str, actor_id: int | None = None,

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.models import Course, CourseVersion
+from training.certification.codes import new_code
 from training.db import Base, utcnow
 
 
@@ -59,6 +60,13 @@ class Completion(Base):
     acknowledged_name: Mapped[str | None] = mapped_column(String(200))
     acknowledged_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Printed on the certificate; a third party checks it at /verify/<code>.
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_code)
+    # A revoked completion no longer certifies from revoked_on, the officer's local date (see status.py).
+    revoked_at: Mapped[datetime | None]
+    revoked_on: Mapped[date | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
     course: Mapped[Course] = relationship()
     version: Mapped[CourseVersion | None] = relationship()

@@ -104,3 +104,18 @@ def names_match(typed: str, first_name: str, last_name: str) -> bool:
     def norm(s: str) -> str:
         return " ".join(s.split()).casefold()
     return norm(typed) == norm(f"{first_name} {last_name}")
+
+
+VERIFICATION_STATES = ("valid", "expiring", "expired", "superseded", "revoked")
+
+
+def verification_state(on: date, expires_on: date, *, revoked: bool = False, superseded: bool = False,
+                       expiring_days: int = EXPIRING_DAYS) -> str:
+    """What a verification page says of one certificate on a day; first match wins."""
+    if revoked:
+        return "revoked"
+    if superseded:
+        return "superseded"
+    if on > expires_on:
+        return "expired"
+    return "expiring" if (expires_on - on).days <= expiring_days else "valid"

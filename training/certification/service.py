@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from training.assignments.models import Assignment
 from training.audit.service import record
@@ -160,7 +160,9 @@ def completion_for(session: Session, attempt: Attempt) -> Completion | None:
 
 def latest_completion(session: Session, user_id: int, course_id: int,
                       before: date | None = None) -> Completion | None:
-    stmt = select(Completion).where(Completion.user_id == user_id, Completion.course_id == course_id)
+    """The officer's latest completion of the course that still certifies (revoked ones do not)."""
+    stmt = select(Completion).where(Completion.user_id == user_id, Completion.course_id == course_id,
+                                    Completion.revoked_on.is_(None))
     if before is not None:
         stmt = stmt.where(Completion.completed_on <= before)
     return session.scalar(stmt.order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1))
@@ -218,12 +220,3 @@ def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
             raise
         return existing
 
-
-def history(session: Session, user: User) -> tuple[list[Attempt], list[Completion]]:
-    attempts = list(session.scalars(select(Attempt).where(Attempt.user_id == user.id)
-                                    .options(selectinload(Attempt.course), selectinload(Attempt.version))
-                                    .order_by(Attempt.started_at.desc(), Attempt.id.desc())))
-    completions = list(session.scalars(select(Completion).where(Completion.user_id == user.id)
-                                       .options(selectinload(Completion.course), selectinload(Completion.version))
-                                       .order_by(Completion.completed_on.desc(), Completion.id.desc())))
-    return attempts, completions

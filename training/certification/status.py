@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, union
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from training.assignments.models import Assignment, Exemption
@@ -43,7 +43,7 @@ def course_states(session: Session, on: date, *where: ColumnElement[bool],
     """Every (officer, required course) pair matching `where` (on users), with its status on `on`.
 
     A course is required of an officer who has ever been assigned it, has completed
-    it or is exempted from it.
+    it or is exempted from it. A completion revoked by `on` does not count towards the status.
     """
     stmt = course_states_query(on, *where, order_by_due=order_by_due)
     session.flush()  # rows are read at the Core level, which does not autoflush
@@ -53,6 +53,11 @@ def course_states(session: Session, on: date, *where: ColumnElement[bool],
         # Columns 10, 13 and 14: open due date, expiry, end of an active exemption.
         yield CourseState(*row, certification_status(on, expires_on=row[13], open_due_on=row[10],
                                                      exempt=row[14] is not None))
+
+
+def not_revoked_by(on: date) -> ColumnElement[bool]:
+    """Completions not revoked on or before `on`: a later revocation leaves the past as it was."""
+    return or_(Completion.revoked_on.is_(None), Completion.revoked_on > on)
 
 
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False) -> Select:
@@ -73,10 +78,11 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
         select(Completion.user_id, Completion.course_id).where(*mine(Completion.user_id)),
         select(Exemption.user_id, Exemption.course_id).where(*mine(Exemption.user_id)),
     ).subquery("pairs")
-    # The latest completion on or before `on`, found per pair with one index seek.
+    # The latest completion on or before `on`, found per pair with one index seek;
+    # one revoked by then no longer certifies, so it is passed over.
     latest_id = (select(Completion.id)
                  .where(Completion.user_id == pairs.c.user_id, Completion.course_id == pairs.c.course_id,
-                        Completion.completed_on <= on)
+                        Completion.completed_on <= on, not_revoked_by(on))
                  .order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1)
                  .correlate(pairs).scalar_subquery())
     pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")

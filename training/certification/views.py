@@ -1,4 +1,4 @@
-"""The officer's side: dashboard, lessons, quiz, acknowledgement and history."""
+"""The officer's side: dashboard, lessons, quiz, acknowledgement and history (their transcript)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,6 +10,7 @@ from training.catalog.service import course_by_code, current_version
 from training.certification import service
 from training.certification.forms import AcknowledgeForm, EmptyForm
 from training.certification.models import Attempt
+from training.certification.proof_views import render_transcript
 from training.certification.status import course_states
 from training.db import db
 from training.people.models import User
@@ -138,5 +139,5 @@ def result(attempt_id: int):
 @bp.route("/history")
 @login_required
 def history():
-    attempts, completions = service.history(db(), current_user)
-    return render_template("learn/history.html", attempts=attempts, completions=completions)
+    """The officer's own transcript."""
+    return render_transcript(current_user)

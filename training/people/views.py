@@ -91,11 +91,13 @@ def officer(user_id: int):
     states = list(course_states(session, today, User.id == user.id))
     open_assignments = {a.course_id: a for a in session.scalars(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.closed_at.is_(None)))}
-    can_act = current_user.role in ("coordinator", "admin") and user_in_scope(session, current_user, user)
+    in_scope = current_user.role in STAFF_ROLES and user_in_scope(session, current_user, user)
+    can_act = current_user.role in ("coordinator", "admin") and in_scope
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
                            open_assignments=open_assignments, can_act=can_act,
+                           can_see_transcript=in_scope, can_certify=current_user.role in ("compliance", "admin"),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 
 

@@ -1,0 +1,119 @@
+"""The audit trail page and its CSV export, for compliance staff and administrators."""
+import csv
+import io
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import login, make_org, make_user
+from training.audit import service as audit_service
+from training.audit.chain import walk
+from training.audit.models import AuditEvent
+from training.audit.service import record
+
+MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+
+
+@pytest.fixture
+def trail(session, org, officer, monkeypatch):
+    """Events by and about officers of two agencies, on known days."""
+    agency, unit = org
+    other_agency, other_unit = make_org(session, "OTH")
+    outsider = make_user(session, "outsider@oth.test", agency=other_agency, unit=other_unit, first="Olga", last="Out")
+    compliance = make_user(session, "compliance@agency.test", role="compliance", agency=agency)
+    make_user(session, "admin@agency.test", role="admin")
+    session.commit()
+
+    def at(day: str, action: str, actor, **details):
+        monkeypatch.setattr(audit_service, "utcnow", lambda: datetime.fromisoformat(day + "T10:00:00"))
+        return record(session, action, actor_id=actor.id if actor else None,
+                      target=details.pop("target", f"user:{actor.id}" if actor else None), **details)
+
+    at("2026-03-01", "auth.signed_in", officer)
+    at("2026-03-05", "completion.recorded", officer, course="TEST-BASICS")
+    at("2026-03-09", "auth.signed_in", outsider)
+    at("2026-03-10", "assignment.extended", compliance, target=f"user:{officer.id}", reason="=HYPERLINK(\"x\")")
+    at("2026-03-12", "assignment.extended", None, target=f"user:{outsider.id}", reason="Leave")
+    session.commit()
+    monkeypatch.undo()
+    return {"officer": officer, "outsider": outsider, "compliance": compliance}
+
+
+def table_rows(page: str) -> list[str]:
+    if "<tbody>" not in page:
+        return []
+    return page.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+
+
+def test_compliance_sees_their_agency_and_filters(client, session, trail):
+    login(client, "compliance@agency.test")
+    page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
+    rows = table_rows(page)
+    assert len(rows) == 3   # nothing done by or to the other agency's officer
+    assert "outsider@oth.test" not in page and "Leave" not in page
+    by_action = table_rows(client.get("/audit", query_string={"action": "auth.signed_in"}).get_data(as_text=True))
+    assert all("auth.signed_in" in r for r in by_action) and any("officer@agency.test" in r for r in by_action)
+    by_actor = table_rows(client.get("/audit", query_string={"actor": "COMPLIANCE@"}).get_data(as_text=True))
+    assert len(by_actor) >= 1 and all("compliance@agency.test" in r for r in by_actor)
+    by_dates = table_rows(client.get("/audit", query_string={"date_from": "2026-03-05", "date_to": "2026-03-05"})
+                          .get_data(as_text=True))
+    assert len(by_dates) == 1 and "completion.recorded" in by_dates[0] and "course: TEST-BASICS" in by_dates[0]
+    assert client.get("/audit", query_string={"date_from": "March"}).status_code == 400
+
+
+def test_admin_sees_every_agency(client, trail):
+    login(client, "admin@agency.test")
+    page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
+    assert len(table_rows(page)) == 5 and "outsider@oth.test" in page and "System" in page
+
+
+@pytest.mark.parametrize("role", ["officer", "coordinator"])
+def test_others_are_refused(client, session, org, role):
+    make_user(session, "someone@agency.test", role=role, agency=org[0])
+    session.commit()
+    login(client, "someone@agency.test")
+    assert client.get("/audit").status_code == 403
+    assert client.get("/audit/export.csv").status_code == 403
+
+
+def test_pages_of_fifty(client, session, trail):
+    for n in range(60):
+        record(session, "test.paged", actor_id=trail["officer"].id, target=f"user:{trail['officer'].id}", n=n)
+    session.commit()
+    login(client, "compliance@agency.test")
+    first = client.get("/audit", query_string={"action": "test.paged"}).get_data(as_text=True)
+    assert len(table_rows(first)) == 50 and "Older events" in first and "n: 59" in first
+    second = client.get("/audit", query_string={"action": "test.paged", "page": 2}).get_data(as_text=True)
+    assert len(table_rows(second)) == 10 and "Newer events" in second and "Older events" not in second
+    assert "n: 0</td>" in second
+
+
+def test_export_is_filtered_neutralised_and_itself_audited(client, session, trail):
+    login(client, "compliance@agency.test")
+    response = client.get("/audit/export.csv", query_string={"action": "assignment.extended"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="audit-' in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff") and "\r\n" in text
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash"]
+    assert len(rows) == 2   # the other agency's extension is out of scope
+    row = dict(zip(rows[0], rows[1]))
+    assert row["actor_email"] == "compliance@agency.test" and row["at_utc"] == "2026-03-10T10:00:00.000000"
+    assert row["details"] == '{"reason":"=HYPERLINK(\\"x\\")"}' and row["target"] == f"user:{trail['officer'].id}"
+    event = session.get(AuditEvent, int(row["id"]))
+    assert (row["prev_hash"], row["hash"]) == (event.prev_hash, event.hash)
+    exported = session.scalar(select(AuditEvent).where(AuditEvent.action == "export.audit"))
+    assert exported.actor_id == trail["compliance"].id
+    assert exported.details["filters"] == {"action": "assignment.extended"} and exported.details["rows"] == 1
+    assert walk(session).broken is None
+
+
+def test_a_formula_in_a_cell_is_neutralised(client, session, trail):
+    record(session, "test.formula", actor_id=trail["officer"].id, target="=cmd|' /C calc'!A0")
+    session.commit()
+    login(client, "admin@agency.test")
+    text = client.get("/audit/export.csv", query_string={"action": "test.formula"}).get_data(as_text=True)
+    row = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1]
+    assert row[4] == "'=cmd|' /C calc'!A0"

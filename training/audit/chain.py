@@ -1,0 +1,97 @@
+"""The audit trail's hash chain: each event's hash covers its fields and its predecessor's hash.
+
+Editing, deleting or reordering events breaks the chain at the first event
+after the change; `walk` finds that link without loading the table at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from training.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+# Any constant will do; it names the audit chain among PostgreSQL's advisory locks.
+_LOCK_KEY = 7_314_265_001
+
+
+def canonical(event_id: int, at: datetime, actor_id: int | None, action: str, target: str | None,
+              details: dict) -> str:
+    """The event's fields as one JSON text: sorted keys, no spaces, dates in ISO form."""
+    return json.dumps({"id": event_id, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
+                       "action": action, "target": target, "details": details},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(prev_hash: str, event_id: int, at: datetime, actor_id: int | None, action: str,
+               target: str | None, details: dict) -> str:
+    body = canonical(event_id, at, actor_id, action, target, details)
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def serialise_writers(session: Session) -> None:
+    """Hold the chain until this transaction ends, so two writers never link to the same predecessor.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite serialises writers itself:
+    the event's INSERT takes the database's write lock before its predecessor is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def link(session: Session, event: AuditEvent) -> None:
+    """Insert `event` and chain it to the event before it: two index seeks, no scan."""
+    serialise_writers(session)
+    event.prev_hash = event.hash = ""
+    session.add(event)
+    session.flush()
+    previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < event.id)
+                              .order_by(AuditEvent.id.desc()).limit(1))
+    event.prev_hash = previous or GENESIS
+    event.hash = event_hash(event.prev_hash, event.id, event.at, event.actor_id, event.action,
+                            event.target, event.details)
+
+
+@dataclass
+class BrokenLink:
+    event_id: int
+    problem: str
+
+
+@dataclass
+class ChainReport:
+    checked: int
+    broken: BrokenLink | None
+    last_hash: str = GENESIS
+
+
+def walk(session: Session, batch: int = 1000) -> ChainReport:
+    """Check every event in id order, streaming; stop at the first broken link."""
+    columns = (AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, AuditEvent.action, AuditEvent.target,
+               AuditEvent.details, AuditEvent.prev_hash, AuditEvent.hash)
+    result = session.connection().execute(select(*columns).order_by(AuditEvent.id)
+                                          .execution_options(stream_results=True, yield_per=batch))
+    checked = 0
+    expected_prev, prev_id = GENESIS, None
+    for event_id, at, actor_id, action, target, details, prev_hash, stored in _rows(result):
+        if prev_hash != expected_prev:
+            after = f"event {prev_id}" if prev_id is not None else "the start of the trail"
+            return ChainReport(checked, BrokenLink(event_id, f"its previous-hash does not match {after}: "
+                                                             "an event between them was deleted or changed"))
+        if event_hash(prev_hash, event_id, at, actor_id, action, target, details) != stored:
+            return ChainReport(checked, BrokenLink(event_id, "its fields do not match its hash: "
+                                                             "the event was changed after it was written"))
+        checked += 1
+        expected_prev, prev_id = stored, event_id
+    return ChainReport(checked, None, expected_prev)
+
+
+def _rows(result) -> Iterator[tuple]:
+    for partition in result.partitions():
+        yield from partition

@@ -1,0 +1,100 @@
+"""Reading the audit trail: filters, scope, pages and the CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, String, cast, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from training.audit.models import AuditEvent
+from training.people.models import User
+from training.people.service import scope_filter
+from training.reports.service import neutralise
+
+PAGE_SIZE = 50
+CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str | None = None        # part of the actor's email
+    action: str | None = None
+    date_from: date | None = None   # UTC days, both ends included
+    date_to: date | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in vars(self).items() if v}
+
+
+def events_query(session: Session, viewer: User, filters: AuditFilters) -> Select:
+    """(event, actor email) rows the viewer may read, newest first.
+
+    Administrators (and department-level compliance staff) read everything; others the
+    events done by, or done to, an officer in their scope.
+    """
+    actor = aliased(User, name="actor")
+    stmt = select(AuditEvent, actor.email).outerjoin(actor, actor.id == AuditEvent.actor_id)
+    scope = scope_filter(session, viewer)
+    if scope:
+        people = select(User.id).where(*scope)
+        targets = select(literal("user:") + cast(User.id, String)).where(*scope)
+        stmt = stmt.where(or_(AuditEvent.actor_id.in_(people), AuditEvent.target.in_(targets)))
+    if filters.actor:
+        stmt = stmt.where(actor.email.icontains(filters.actor.strip(), autoescape=True))
+    if filters.action:
+        stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.date_from:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(filters.date_from, time()))
+    if filters.date_to:
+        stmt = stmt.where(AuditEvent.at < datetime.combine(filters.date_to + timedelta(days=1), time()))
+    return stmt.order_by(AuditEvent.id.desc())
+
+
+def actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def page(session: Session, viewer: User, filters: AuditFilters, number: int) -> tuple[list, bool]:
+    """One page of (event, actor email) rows and whether an older page follows."""
+    number = max(number, 1)
+    rows = session.execute(events_query(session, viewer, filters)
+                           .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def last_event_id(session: Session) -> int:
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def count(session: Session, viewer: User, filters: AuditFilters, up_to_id: int) -> int:
+    stmt = events_query(session, viewer, filters).where(AuditEvent.id <= up_to_id).order_by(None)
+    return session.scalar(select(func.count()).select_from(stmt.subquery()))
+
+
+def csv_rows(session: Session, viewer: User, filters: AuditFilters, up_to_id: int) -> Iterator[tuple]:
+    """The export's rows, streamed, oldest first so the chain reads in order."""
+    stmt = (events_query(session, viewer, filters).where(AuditEvent.id <= up_to_id)
+            .order_by(None).order_by(AuditEvent.id))
+    for event, email in session.execute(stmt.execution_options(yield_per=1000)):
+        yield (event.id, event.at.isoformat(timespec="microseconds"), email, event.action, event.target,
+               json.dumps(event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+               event.prev_hash, event.hash)
+
+
+def csv_chunks(rows: Iterator[tuple], batch: int = 1000) -> Iterator[str]:
+    """CSV text, header first, every cell neutralised against spreadsheet formulas; CRLF line ends."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([neutralise(v) for v in row])
+        if n % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,26 @@
+"""Verification codes: 80 random bits in base32, shown as four groups of four."""
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+
+CODE_LENGTH = 16   # base32 characters: 16 x 5 = 80 bits
+_ALPHABET = re.compile(r"[A-Z2-7]{16}")
+# Characters people type for the base32 letters they resemble.
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+
+
+def new_code() -> str:
+    """A fresh code from the operating system's random source (stored without dashes)."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
+def display(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalise(text: str) -> str | None:
+    """The stored form of a typed or scanned code, or None when it cannot be one."""
+    cleaned = re.sub(r"[\s-]", "", text or "").upper().translate(_LOOKALIKES)
+    return cleaned if _ALPHABET.fullmatch(cleaned) else None
