@@ -116,6 +116,12 @@ def test_extend_and_exempt_in_the_site(client, session, world, course):
                              "ends_on": ends.isoformat(), "reason": "Deployed overseas"},
                        follow_redirects=True).get_data(as_text=True)
     assert ">Exempt<" in html and ends.isoformat() in html
+    # Both grants stay on the officer's page with their reason and who gave them.
+    grants = page(client, f"/officers/{top.id}").split("Extensions and exemptions")[1]
+    assert "Court appearance all week" in grants and "Deployed overseas" in grants
+    assert f"Extension: due {assignment.due_on.isoformat()} moved to {new_due.isoformat()}" in grants
+    assert f"Exemption: exempt {world['today'].isoformat()} to {ends.isoformat()}" in grants
+    assert grants.count(f"<td>{world['coord'].full_name}</td>") == 2
 
 
 def test_coordinator_cannot_reach_outside_scope(client, session, world, course):
