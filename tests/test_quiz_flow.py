@@ -209,8 +209,12 @@ def test_history_lists_attempts_and_completions_with_versions(client, session, o
 
 def test_unknown_course_or_lesson_is_404(client, officer, course):
     login(client, officer.email)
-    assert client.get("/courses/NOPE").status_code == 404
-    assert client.get(f"/courses/{CODE}/lessons/99-nothing").status_code == 404
+    unknown = client.get("/courses/NOPE")
+    assert unknown.status_code == 404 and "No module has the code NOPE." in unknown.get_data(as_text=True)
+    assert client.post("/courses/NOPE/quiz").status_code == 404
+    lesson = client.get(f"/courses/{CODE}/lessons/99-nothing")
+    assert lesson.status_code == 404 and "has no lesson called 99-nothing" in lesson.get_data(as_text=True)
+    assert "There is nothing at this address" in client.get("/no/such/page").get_data(as_text=True)
     assert client.get("/attempts/424242").status_code == 404
 
 
