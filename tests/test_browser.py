@@ -216,7 +216,8 @@ def test_staff_pages_pass_axe_and_filter_by_keyboard(live_app, browser):
         axe.check()
     page.context.clear_cookies()
     _sign_in(page, base, "admin@demo.test")
-    for path in ("/admin/users", "/admin/users/new", "/imports/org"):
-        page.goto(base + path)
+    for path in ("/admin/users", "/admin/users/new", "/imports/org", "/admin/org", "/admin/org/agencies/new",
+                 "/admin/org/agencies/DEMO", "/admin/org/units/new", "/admin/org/units/DEMO-EAST"):
+        assert page.goto(base + path).ok, path
         axe.check()
     assert axe.findings == {}, axe.findings
