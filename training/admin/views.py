@@ -8,8 +8,10 @@ from wtforms.fields.choices import SelectChoice
 
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.admin.service import resolve_codes, save_account, save_org_entry
+from training.assignments.service import apply_standing_rules
 from training.auth.access import roles_required
 from training.auth.service import AccountError
+from training.certification.service import today_for
 from training.db import db
 from training.people.csvfile import ImportRefused
 from training.people.models import Agency, Unit, User
@@ -72,6 +74,7 @@ def account(user_id: int | None = None):
             error = str(exc)
             session.rollback()
         else:
+            apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
             session.commit()
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
@@ -97,6 +100,7 @@ def _saved(form, agency: OrgAgency, unit: OrgUnit | None) -> str | None:
         db().rollback()
         said = "; ".join(message for _, message in exc.problems)
         return said[:1].upper() + said[1:] + "."
+    apply_standing_rules(db(), today_for(current_user))   # a unit moved under a rule brings its officers along
     db().commit()
     flash(f"Saved {unit.code if unit else agency.code}.", "success")
     return None
