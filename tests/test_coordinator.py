@@ -70,6 +70,19 @@ def test_unit_view_shows_officers_modules_and_counts(client, world):
     assert attention.index("Top, Tia") < attention.index("Leaf, Lee")
 
 
+def test_unit_view_sorts_by_name_or_unit(client, session, world, course):
+    able = make_user(session, "able@a.test", agency=world["a"], unit=world["units"]["top"], first="Zed",
+                     last="Able", employee_id="A0")
+    session.add(Assignment(user_id=able.id, course_id=course.id, due_on=world["today"], reason="unit"))
+    session.commit()
+    login(client, "coord@a.test")
+
+    def order(html):
+        return sorted(["Able, Zed", "Leaf, Lee", "Mid, Mo", "Top, Tia"], key=html.index)
+    assert order(page(client, "/units/A-U1?sort=name")) == ["Able, Zed", "Leaf, Lee", "Mid, Mo", "Top, Tia"]
+    assert order(page(client, "/units/A-U1?sort=unit")) == ["Leaf, Lee", "Mid, Mo", "Able, Zed", "Top, Tia"]
+
+
 def test_supervisor_sees_direct_reports_only(client, world):
     login(client, "boss@a.test")
     html = page(client, "/team")
