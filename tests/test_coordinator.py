@@ -234,8 +234,7 @@ def upload(client, name, text, **extra):
 
 
 ROSTER = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
-A_ROSTER = (ROSTER + "C-A,Pat,Doe,coord@a.test,A,A-U1,\nC-SUB,Pat,Doe,sub@a.test,A,A-MID,\n"
-            "BOSS,Sam,Boss,boss@a.test,A,A-U1,\nA2,Momo,Mid,mid@a.test,A,A-MID,BOSS\n"
+A_ROSTER = (ROSTER + "BOSS,Sam,Boss,boss@a.test,A,A-U1,\nA2,Momo,Mid,mid@a.test,A,A-MID,BOSS\n"
             "A3,Lee,Leaf,leaf@a.test,A,A-LEAF,BOSS\nA10,Nia,New,nia@a.test,A,A-LEAF,BOSS\n")
 
 
@@ -244,7 +243,7 @@ def test_full_roster_upload_previews_additions_changes_and_deactivations(client,
     preview = upload(client, "roster", A_ROSTER, full="y")
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200, html
-    assert "1 to deactivate" in html and "A1 Tia Top" in html
+    assert "1 to deactivate" in html and "A1 Tia Top" in html    # staff accounts are not the roster's to end
     assert "A10 Nia New" in html and "A2 Momo Mid: first_name" in html
     assert session.get(type(world["top"]), world["top"].id).active      # a preview writes nothing
     token = html.split('name="token" value="')[1].split('"')[0]
@@ -296,3 +295,15 @@ def test_agency_coordinator_cannot_import_or_delete_rules_in_another_agency(clie
     assert session.get(StandingRule, rule.id) is not None
     assert session.scalar(select(func.count()).select_from(Completion).where(
         Completion.user_id == world["b"].id)) == 0
+
+
+def test_a_coordinator_cannot_change_a_staff_account_by_roster(client, session, world):
+    make_user(session, "comp@a.test", role="compliance", agency=world["a"], unit=world["units"]["top"],
+              employee_id="COMP")
+    session.commit()
+    login(client, "coord@a.test")
+    response = upload(client, "roster", ROSTER + "COMP,Pat,Doe,mine@a.test,A,A-U1,\n")
+    assert response.status_code == 422
+    assert "COMP (Pat Doe) has the role &#39;compliance&#39;; only an administrator" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(type(world["top"]))
+                          .where(type(world["top"]).email == "mine@a.test")) == 0
