@@ -115,6 +115,10 @@ def test_admin_adds_and_edits_agencies_and_units_in_the_site(client, session, ad
      "Parent units go round in a loop: AGY-U1 → AGY-SUB → AGY-U1"),
     ("/admin/org/units/new", {"agency": "AGY", "code": "X-1", "name": "Stray", "parent": "OTH-U1"},
      "Parent unit OTH-U1 belongs to agency OTH, but unit X-1 is in agency AGY"),
+    ("/admin/org/units/new", {"agency": "AGY", "code": "AGY-SUB", "name": "Again", "parent": ""},
+     "A unit with code AGY-SUB already exists"),
+    ("/admin/org/agencies/new", {"code": "OTH", "name": "Taken", "time_zone": "UTC"},
+     "An agency with code OTH already exists"),
 ])
 def test_bad_org_changes_are_refused_and_nothing_saved(client, session, admin, org, path, values, message):
     from tests.helpers import make_org

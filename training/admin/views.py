@@ -117,7 +117,10 @@ def agency(code: str | None = None):
     error = None
     if form.validate_on_submit():
         new_code = existing.code if existing else form.code.data.strip()
-        error = _saved(form, OrgAgency(0, new_code, form.name.data.strip(), form.time_zone.data.strip()), None)
+        if existing is None and db().scalar(select(Agency.id).where(Agency.code == new_code)) is not None:
+            error = f"An agency with code {new_code} already exists; open it from the list to change it."
+        else:
+            error = _saved(form, OrgAgency(0, new_code, form.name.data.strip(), form.time_zone.data.strip()), None)
         if error is None:
             return redirect(url_for(".org"))
     return render_template("admin/org_form.html", form=form, what="agency", existing=existing, error=error), \
@@ -148,8 +151,11 @@ def unit(code: str | None = None):
     if form.validate_on_submit():
         chosen = next(a for a in agencies if a.code == form.agency.data)
         new_code = existing.code if existing else form.code.data.strip()
-        error = _saved(form, OrgAgency(0, chosen.code, chosen.name, chosen.time_zone),
-                       OrgUnit(0, chosen.code, new_code, form.name.data.strip(), form.parent.data or None))
+        if existing is None and session.scalar(select(Unit.id).where(Unit.code == new_code)) is not None:
+            error = f"A unit with code {new_code} already exists; open it from the list to change it."
+        else:
+            error = _saved(form, OrgAgency(0, chosen.code, chosen.name, chosen.time_zone),
+                           OrgUnit(0, chosen.code, new_code, form.name.data.strip(), form.parent.data or None))
         if error is None:
             return redirect(url_for(".org"))
     return render_template("admin/org_form.html", form=form, what="unit", existing=existing, error=error), \
