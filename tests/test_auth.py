@@ -104,9 +104,11 @@ VIEW_ROLES = {
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
     "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
     "auth.logout": EVERYONE,
+    # The reminder pages of the reminder-schedule work, classified ahead of its merge.
+    "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
 }
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
-              "attempt_id": 1, "slug": "01-topic-1"}
+              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1}
 
 
 def _every_view(app):
@@ -122,7 +124,8 @@ def _every_view(app):
 
 def test_every_view_is_classified_and_anonymous_visitors_are_sent_to_sign_in(app, client, course):
     views = list(_every_view(app))
-    assert {endpoint for endpoint, _, _ in views} == set(VIEW_ROLES)
+    unclassified = {endpoint for endpoint, _, _ in views} - set(VIEW_ROLES)
+    assert not unclassified, f"add these views to VIEW_ROLES: {unclassified}"
     for endpoint, method, path in views:
         response = client.open(path, method=method)
         assert response.status_code == 302 and response.location.startswith("/login"), (endpoint, method)
