@@ -106,3 +106,50 @@ def test_standing_rule_reaches_officers_who_join_later(session, course):
     assert apply_standing_rules(session, later) == {"MID:TEST-BASICS": 1}
     assignment = session.scalar(select(Assignment).where(Assignment.user_id == mover.id))
     assert (assignment.due_on, assignment.reason) == (later + timedelta(days=30), "standing_rule")
+
+
+def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once(runner, session, course, tmp_path):
+    from training.assignments.models import StandingRule
+    from training.assignments.service import apply_standing_rules
+
+    _, people = tree(session)
+    mid = session.scalar(select(Unit).where(Unit.code == "MID"))
+    session.add(StandingRule(unit_id=mid.id, course_id=course.id, days_to_complete=45))
+    session.flush()
+    apply_standing_rules(session, date.today())
+    session.commit()
+    assert assigned_ids(session, course) == {people["mid"].id, people["leaf"].id}
+    roster = tmp_path / "move.csv"
+    roster.write_text("employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
+                      "OTHER,Pat,Doe,other@agency.test,AGY,LEAF,\n", encoding="utf-8")
+    result = runner.invoke(args=["roster", "import", str(roster)])
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.output and "1 assigned by standing rules" in result.output
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == people["other"].id))
+    assert (assignment.due_on, assignment.reason) == (date.today() + timedelta(days=45), "standing_rule")
+    again = runner.invoke(args=["roster", "import", str(roster)])
+    assert "0 assigned by standing rules" in again.output
+    assert assigned_ids(session, course) == {people["mid"].id, people["leaf"].id, people["other"].id}
+
+
+def test_moves_made_by_an_administrator_meet_the_standing_rules_at_once(client, session, course):
+    from tests.helpers import login
+    from training.assignments.models import StandingRule
+
+    agency, people = tree(session)
+    mid = session.scalar(select(Unit).where(Unit.code == "MID"))
+    session.add(StandingRule(unit_id=mid.id, course_id=course.id, days_to_complete=30))
+    admin = make_user(session, "root@agency.test", role="admin", agency=agency, employee_id="ROOT")
+    session.commit()
+    login(client, admin.email)
+    # The officer in TOP moves into LEAF on his account page.
+    top = people["top"]
+    response = client.post(f"/admin/users/{top.id}", data={
+        "email": top.email, "first_name": top.first_name, "last_name": top.last_name, "employee_id": "TOP",
+        "role": "officer", "agency": "AGY", "unit": "LEAF", "scope_unit": "", "active": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert top.id in assigned_ids(session, course)
+    # The whole unit OTHER moves under MID, and its officer with it.
+    response = client.post("/admin/org/units/OTHER", data={"agency": "AGY", "name": "OTHER", "parent": "MID"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert people["other"].id in assigned_ids(session, course)

@@ -87,3 +87,61 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 def test_passwords_are_hashed_with_argon2(session, officer):
     assert officer.password_hash.startswith("$argon2id$")
     assert PASSWORD not in officer.password_hash
+
+
+# Who may reach each view; every view of the app must be listed, so a new one is classified here.
+EVERYONE = {"officer", "coordinator", "compliance", "admin"}
+VIEW_ROLES = {
+    "admin.account": {"admin"}, "admin.agency": {"admin"}, "admin.org": {"admin"}, "admin.unit": {"admin"},
+    "admin.users": {"admin"},
+    "imports.confirm": {"coordinator", "admin"}, "imports.upload": {"coordinator", "admin"},
+    "manage.assign": {"coordinator", "admin"}, "manage.delete_rule": {"coordinator", "admin"},
+    "manage.exempt": {"coordinator", "admin"}, "manage.extend": {"coordinator", "admin"},
+    "manage.remind": {"coordinator", "admin"}, "manage.rules": {"coordinator", "admin"},
+    "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
+    "reports.roster_csv": {"compliance", "admin"},
+    "people.team": EVERYONE, "people.officer": EVERYONE,
+    "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
+    "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
+    "auth.logout": EVERYONE,
+    "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
+    # Open to every role; whose records one sees is the scope check inside the view.
+    "proof.transcript": EVERYONE, "proof.certificate": EVERYONE,
+    "proof.revoke": {"compliance", "admin"},
+    "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
+}
+# Views anyone may open without signing in: a third party checking a certificate.
+PUBLIC = {"auth.login", "proof.verify", "proof.verify_form"}
+URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
+              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
+
+
+def _every_view(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint in PUBLIC:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", str(URL_VALUES[name])).replace(f"<{name}>", str(URL_VALUES[name]))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+def test_every_view_is_classified_and_anonymous_visitors_are_sent_to_sign_in(app, client, course):
+    views = list(_every_view(app))
+    unclassified = {endpoint for endpoint, _, _ in views} - set(VIEW_ROLES)
+    assert not unclassified, f"add these views to VIEW_ROLES: {unclassified}"
+    for endpoint, method, path in views:
+        response = client.open(path, method=method)
+        assert response.status_code == 302 and response.location.startswith("/login"), (endpoint, method)
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_roles_are_checked_on_the_server_for_every_view(app, client, session, org, course, role):
+    agency, unit = org
+    make_user(session, f"{role}@agency.test", role=role, agency=agency, unit=unit)
+    session.commit()
+    login(client, f"{role}@agency.test")
+    for endpoint, method, path in _every_view(app):
+        if role not in VIEW_ROLES[endpoint]:
+            assert client.open(path, method=method).status_code == 403, (endpoint, method, path)

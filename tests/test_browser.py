@@ -243,3 +243,47 @@ def test_compliance_revokes_a_certificate_and_the_public_page_says_so(live_app, 
     page.goto(f"{base}/verify/{code}")
     assert "Revoked on" in page.content()
     assert axe.findings == {}, axe.findings
+
+
+def _sign_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_staff_pages_pass_axe_and_filter_by_keyboard(live_app, browser):
+    app, base = live_app
+    page = browser.new_page()
+    axe = Axe(page)
+    _sign_in(page, base, "coordinator@demo.test")
+    page.goto(f"{base}/units")
+    axe.check()
+    page.locator("main a[href^='/units/']").first.click()
+    page.wait_for_url(re.compile(r"/units/[A-Z0-9-]+$"))
+    unit_url = page.url
+    axe.check()
+    # Filter the unit view by status using only the keyboard: Any -> Exempt -> Current.
+    page.get_by_label("Status", exact=True).focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.get_by_role("button", name="Apply").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"status=current"))
+    page.get_by_text(re.compile(r"\d+ officer\(s\)")).wait_for()
+    axe.check()
+    page.goto(unit_url)
+    page.locator("main th[scope=row] a").first.click()
+    page.wait_for_url(re.compile(r"/officers/\d+$"))
+    axe.check()
+    for path in ("/assign", "/rules", "/imports/roster", "/imports/completions"):
+        page.goto(base + path)
+        axe.check()
+    page.context.clear_cookies()
+    _sign_in(page, base, "admin@demo.test")
+    for path in ("/admin/users", "/admin/users/new", "/imports/org", "/admin/org", "/admin/org/agencies/new",
+                 "/admin/org/agencies/DEMO", "/admin/org/units/new", "/admin/org/units/DEMO-EAST"):
+        assert page.goto(base + path).ok, path
+        axe.check()
+    assert axe.findings == {}, axe.findings

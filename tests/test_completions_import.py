@@ -199,7 +199,7 @@ def test_a_byte_order_mark_and_extra_columns_are_accepted(import_file, session, 
     assert states(session, officer) == {"TEST-BASICS": "current"}
 
 
-def test_one_audit_event_for_the_whole_file(import_file, session, course, officer):
+def test_one_summary_event_per_file_and_one_event_per_record(import_file, session, course, officer):
     import_file(csv_bytes(f"OFFICER,TEST-BASICS,{ago(900)},80"))
     result, _ = import_file(csv_bytes(f"OFFICER,TEST-BASICS,{ago(900)},80", f"OFFICER,TEST-BASICS,{ago(500)},",
                                       f"OFFICER,TEST-BASICS,{ago(100)},95"))
@@ -209,13 +209,27 @@ def test_one_audit_event_for_the_whole_file(import_file, session, course, office
     assert len(events) == 2
     assert events[-1].details["file"] == "completions.csv"
     assert (events[-1].details["added"], events[-1].details["already_recorded"]) == (2, 1)
-    assert count(session, AuditEvent, AuditEvent.action == "completion.recorded") == 0
+    # Each imported record is a completion event of its own, marked with its source file.
+    recorded = session.scalars(select(AuditEvent).where(AuditEvent.action == "completion.recorded")
+                               .order_by(AuditEvent.id)).all()
+    completions = session.scalars(select(Completion).order_by(Completion.completed_on)).all()
+    assert len(recorded) == len(completions) == 3
+    assert {e.details["completion_id"] for e in recorded} == {c.id for c in completions}
+    assert all(e.details["source"] == "import" and e.details["file"] == "completions.csv"
+               and e.target == f"user:{officer.id}" for e in recorded)
+    by_id = {e.details["completion_id"]: e.details for e in recorded}
+    assert [(by_id[c.id]["completed_on"], by_id[c.id]["score"], by_id[c.id]["line"]) for c in completions][1:] == [
+        (ago(500), None, 3), (ago(100), 95, 4)]
 
 
-def test_a_large_file_shows_progress_and_imports_every_row(import_file, session, course, officer):
+def test_a_large_file_shows_progress_and_imports_every_row(import_file, runner, session, course, officer):
     rows = [f"OFFICER,TEST-BASICS,{ago(days)},{days % 101}" for days in range(1, 1202)]
     result, _ = import_file(csv_bytes(*rows))
     assert result.exit_code == 0, result.output
     assert "Importing completions" in result.output
     assert "Imported 1201 completion(s)" in result.output
     assert count(session, Completion, Completion.user_id == officer.id) == 1201
+    # Every record's event is a link of the audit chain, which still verifies end to end.
+    assert count(session, AuditEvent, AuditEvent.action == "completion.recorded") == 1201
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0 and "OK" in verified.output, verified.output

@@ -1,4 +1,5 @@
 """The coordinator's and supervisor's pages, and scope refusals."""
+import io
 from datetime import timedelta
 
 import pytest
@@ -69,6 +70,19 @@ def test_unit_view_shows_officers_modules_and_counts(client, world):
     assert attention.index("Top, Tia") < attention.index("Leaf, Lee")
 
 
+def test_unit_view_sorts_by_name_or_unit(client, session, world, course):
+    able = make_user(session, "able@a.test", agency=world["a"], unit=world["units"]["top"], first="Zed",
+                     last="Able", employee_id="A0")
+    session.add(Assignment(user_id=able.id, course_id=course.id, due_on=world["today"], reason="unit"))
+    session.commit()
+    login(client, "coord@a.test")
+
+    def order(html):
+        return sorted(["Able, Zed", "Leaf, Lee", "Mid, Mo", "Top, Tia"], key=html.index)
+    assert order(page(client, "/units/A-U1?sort=name")) == ["Able, Zed", "Leaf, Lee", "Mid, Mo", "Top, Tia"]
+    assert order(page(client, "/units/A-U1?sort=unit")) == ["Leaf, Lee", "Mid, Mo", "Able, Zed", "Top, Tia"]
+
+
 def test_supervisor_sees_direct_reports_only(client, world):
     login(client, "boss@a.test")
     html = page(client, "/team")
@@ -116,6 +130,12 @@ def test_extend_and_exempt_in_the_site(client, session, world, course):
                              "ends_on": ends.isoformat(), "reason": "Deployed overseas"},
                        follow_redirects=True).get_data(as_text=True)
     assert ">Exempt<" in html and ends.isoformat() in html
+    # Both grants stay on the officer's page with their reason and who gave them.
+    grants = page(client, f"/officers/{top.id}").split("Extensions and exemptions")[1]
+    assert "Court appearance all week" in grants and "Deployed overseas" in grants
+    assert f"Extension: due {assignment.due_on.isoformat()} moved to {new_due.isoformat()}" in grants
+    assert f"Exemption: exempt {world['today'].isoformat()} to {ends.isoformat()}" in grants
+    assert grants.count(f"<td>{world['coord'].full_name}</td>") == 2
 
 
 def test_coordinator_cannot_reach_outside_scope(client, session, world, course):
@@ -206,3 +226,84 @@ def test_reminder_kept_for_retry_when_mail_is_refused(client, session, world, sm
     assert "could not be sent now and will be retried" in html
     row = session.scalar(select(OutboxMessage))
     assert row.status == "pending" and row.attempts == 1 and "451" in row.last_error
+
+
+def upload(client, name, text, **extra):
+    return client.post(f"/imports/{name}", data={"file": (io.BytesIO(text.encode()), "file.csv"), **extra},
+                       content_type="multipart/form-data")
+
+
+ROSTER = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
+A_ROSTER = (ROSTER + "BOSS,Sam,Boss,boss@a.test,A,A-U1,\nA2,Momo,Mid,mid@a.test,A,A-MID,BOSS\n"
+            "A3,Lee,Leaf,leaf@a.test,A,A-LEAF,BOSS\nA10,Nia,New,nia@a.test,A,A-LEAF,BOSS\n")
+
+
+def test_full_roster_upload_previews_additions_changes_and_deactivations(client, session, world):
+    login(client, "coord@a.test")
+    preview = upload(client, "roster", A_ROSTER, full="y")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200, html
+    assert "1 to deactivate" in html and "A1 Tia Top" in html    # staff accounts are not the roster's to end
+    assert "A10 Nia New" in html and "A2 Momo Mid: first_name" in html
+    assert session.get(type(world["top"]), world["top"].id).active      # a preview writes nothing
+    token = html.split('name="token" value="')[1].split('"')[0]
+    client.post("/imports/roster/confirm", data={"token": token, "filename": "file.csv", "full": "y"})
+    session.expire_all()
+    top = session.get(type(world["top"]), world["top"].id)
+    assert top is not None and not top.active                            # deactivated, not deleted
+    assert session.scalar(select(func.count()).select_from(Assignment).where(Assignment.user_id == top.id)) == 1
+    assert session.get(type(world["mid"]), world["mid"].id).first_name == "Momo"
+
+
+def test_unit_scoped_coordinator_is_refused_on_uploads_and_rules_outside_scope(client, session, world, course):
+    from training.people.models import User
+    rule = StandingRule(unit_id=world["units"]["top"].id, course_id=course.id, days_to_complete=30)
+    session.add(rule)
+    session.commit()
+    before = {u.id: (u.first_name, u.active) for u in session.scalars(select(User))}
+    login(client, "sub@a.test")
+    done_on = (world["today"] - timedelta(days=5)).isoformat()
+    refused = upload(client, "completions", f"employee_id,course_code,completed_on,score\nA1,TEST-BASICS,{done_on},90\n")
+    assert refused.status_code == 422 and "Line 2: officer A1 is outside your scope" in refused.get_data(as_text=True)
+    renamed = upload(client, "roster", ROSTER + "A1,Tina,Top,top@a.test,A,A-U1,\n")
+    assert renamed.status_code == 422 and "outside your scope" in renamed.get_data(as_text=True)
+    full = upload(client, "roster", ROSTER + "A2,Mo,Mid,mid@a.test,A,A-MID,\n", full="y")
+    assert full.status_code == 422 and "A1 (Tia Top) is in a unit outside your scope" in full.get_data(as_text=True)
+    assert client.post(f"/rules/{rule.id}/delete").status_code == 404
+    assert client.post(f"/officers/{world['top'].id}/exemptions",
+                       data={"course": "TEST-BASICS", "starts_on": done_on, "ends_on": done_on,
+                             "reason": "Out of my subtree"}).status_code == 404
+    session.expire_all()
+    assert {u.id: (u.first_name, u.active) for u in session.scalars(select(User))} == before
+    assert session.get(StandingRule, rule.id) is not None
+    assert session.scalar(select(func.count()).select_from(Completion).where(
+        Completion.user_id == world["top"].id)) == 0
+    assert session.scalar(select(func.count()).select_from(Exemption)) == 0
+
+
+def test_agency_coordinator_cannot_import_or_delete_rules_in_another_agency(client, session, world, course):
+    rule = StandingRule(unit_id=world["units"]["b"].id, course_id=course.id, days_to_complete=30)
+    session.add(rule)
+    session.commit()
+    login(client, "coord@a.test")
+    done_on = (world["today"] - timedelta(days=5)).isoformat()
+    refused = upload(client, "completions", f"employee_id,course_code,completed_on,score\nB1,TEST-BASICS,{done_on},90\n")
+    assert refused.status_code == 422 and "Line 2: officer B1 is outside your scope" in refused.get_data(as_text=True)
+    assert client.post(f"/rules/{rule.id}/delete").status_code == 404
+    assert client.get("/units").get_data(as_text=True).count("B-U1") == 0
+    session.expire_all()
+    assert session.get(StandingRule, rule.id) is not None
+    assert session.scalar(select(func.count()).select_from(Completion).where(
+        Completion.user_id == world["b"].id)) == 0
+
+
+def test_a_coordinator_cannot_change_a_staff_account_by_roster(client, session, world):
+    make_user(session, "comp@a.test", role="compliance", agency=world["a"], unit=world["units"]["top"],
+              employee_id="COMP")
+    session.commit()
+    login(client, "coord@a.test")
+    response = upload(client, "roster", ROSTER + "COMP,Pat,Doe,mine@a.test,A,A-U1,\n")
+    assert response.status_code == 422
+    assert "COMP (Pat Doe) has the role &#39;compliance&#39;; only an administrator" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(type(world["top"]))
+                          .where(type(world["top"]).email == "mine@a.test")) == 0

@@ -65,3 +65,25 @@ def test_compliance_sees_only_their_agency(client, session, course):
     login(client, "compliance@a.test")
     _, rows = read_csv(client.get("/reports/roster.csv"))
     assert [r["employee_id"] for r in rows] == ["MINE"]
+
+
+def test_extensions_and_exemptions_show_in_the_export(client, session, course, org):
+    from training.assignments.service import extend_assignment, grant_exemption
+    agency, unit = org
+    make_user(session, "compliance@agency.test", role="compliance", agency=agency)
+    late = make_user(session, "late@agency.test", agency=agency, unit=unit, first="Al", last="Late", employee_id="E-1")
+    away = make_user(session, "away@agency.test", agency=agency, unit=unit, first="Bea", last="Away", employee_id="E-2")
+    today = today_for(late)
+    overdue = Assignment(user_id=late.id, course_id=course.id, due_on=today - timedelta(days=3), reason="unit")
+    session.add_all([overdue, Assignment(user_id=away.id, course_id=course.id, due_on=today - timedelta(days=3),
+                                         reason="unit")])
+    session.flush()
+    extend_assignment(session, overdue, today + timedelta(days=20), "Back from surgery next week", actor_id=None)
+    grant_exemption(session, away.id, course.id, today, today + timedelta(days=90), "Deployed overseas",
+                    actor_id=None)
+    session.commit()
+    login(client, "compliance@agency.test")
+    _, rows = read_csv(client.get("/reports/roster.csv"))
+    by_id = {r["employee_id"]: r for r in rows}
+    assert (by_id["E-1"]["status"], by_id["E-1"]["due_on"]) == ("assigned", (today + timedelta(days=20)).isoformat())
+    assert by_id["E-2"]["status"] == "exempt"

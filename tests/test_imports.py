@@ -256,7 +256,7 @@ def test_roster_adds_and_changes_and_leaves_the_missing_alone(runner, session, p
     path = write(tmp_path, CHANGES, "roster.csv")
     result = runner.invoke(args=["roster", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported roster.csv: 2 added, 2 changed, 0 deactivated, 1 unchanged." in result.output
+    assert "Imported roster.csv: 2 added, 2 changed, 0 deactivated, 1 unchanged, 0 assigned by standing rules." in result.output
     robin, sam, kept = (by_employee_id(session, e) for e in ("N1", "N2", "E100"))
     assert (robin.email, robin.role, robin.password_hash, robin.active) == (
         "robin.hale@agency.test", "coordinator", None, True)

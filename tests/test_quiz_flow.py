@@ -209,8 +209,12 @@ def test_history_lists_attempts_and_completions_with_versions(client, session, o
 
 def test_unknown_course_or_lesson_is_404(client, officer, course):
     login(client, officer.email)
-    assert client.get("/courses/NOPE").status_code == 404
-    assert client.get(f"/courses/{CODE}/lessons/99-nothing").status_code == 404
+    unknown = client.get("/courses/NOPE")
+    assert unknown.status_code == 404 and "No module has the code NOPE." in unknown.get_data(as_text=True)
+    assert client.post("/courses/NOPE/quiz").status_code == 404
+    lesson = client.get(f"/courses/{CODE}/lessons/99-nothing")
+    assert lesson.status_code == 404 and "has no lesson called 99-nothing" in lesson.get_data(as_text=True)
+    assert "There is nothing at this address" in client.get("/no/such/page").get_data(as_text=True)
     assert client.get("/attempts/424242").status_code == 404
 
 
@@ -228,3 +232,20 @@ def test_new_version_keeps_old_completions_pointing_at_theirs(client, session, o
     session.expire_all()
     assert session.scalar(select(Completion)).version_id == old_version
     assert "course version 2" in client.get(f"/courses/{CODE}").get_data(as_text=True)
+
+
+def test_an_expired_session_or_form_changes_nothing(client, session, officer, course, app):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    answers = answer_form(session, attempt, correct=10)
+    app.config["WTF_CSRF_ENABLED"] = True
+    stale = client.post(f"/attempts/{attempt.id}", data={**answers, "csrf_token": "stale-token"})
+    assert stale.status_code == 400 and "Form expired" in stale.get_data(as_text=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client.post("/logout")
+    signed_out = client.post(f"/attempts/{attempt.id}", data=answers)
+    assert signed_out.status_code == 302 and signed_out.location.startswith("/login")
+    session.refresh(attempt)
+    assert attempt.submitted_at is None and attempt.score is None
+    assert session.scalar(select(func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "attempt.submitted")) == 0

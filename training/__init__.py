@@ -54,8 +54,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     def page(code: int, title: str, message: str):
-        def handler(_error):
-            return render_template("errors.html", code=code, title=title, message=message), code
+        def handler(error):
+            # A view may say what exactly was not found (abort(404, "No module has the code X.")).
+            said = getattr(error, "description", None)
+            specific = said if code == 404 and said and said != type(error).description else message
+            return render_template("errors.html", code=code, title=title, message=specific), code
         return handler
 
     app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))

@@ -29,3 +29,16 @@ class AccountForm(FlaskForm):
     active = BooleanField("Active", default=True)
     password = PasswordField("New password", validators=[Optional(), Length(
         min=MIN_PASSWORD_LENGTH, max=256, message=f"The password must be {MIN_PASSWORD_LENGTH} to 256 characters.")])
+
+
+class AgencyForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    time_zone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+
+
+class UnitForm(FlaskForm):
+    agency = SelectField("Agency")
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    parent = SelectField("Parent unit", validators=[Optional()])

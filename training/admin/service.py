@@ -6,7 +6,9 @@ from sqlalchemy.orm import Session
 
 from training.audit.service import record
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
+from training.people.csvfile import ImportRefused
 from training.people.models import ROLES, Agency, Unit, User
+from training.people.org_import import OrgAgency, OrgPlan, OrgResult, OrgUnit, apply_org_plan, org_row_problems
 
 FIELDS = ("email", "first_name", "last_name", "employee_id", "role", "agency_id", "unit_id", "scope_unit_id",
           "active")
@@ -68,3 +70,20 @@ def save_account(session: Session, user: User | None, values: dict, password: st
             record(session, "user.role_changed", actor_id=actor_id, target=f"user:{user.id}",
                    before=changed["role"][0], after=changed["role"][1])
     return user
+
+
+def save_org_entry(session: Session, agency: OrgAgency, unit: OrgUnit | None, *, actor_id: int) -> OrgResult:
+    """Add or change one agency, or one unit of an agency, under the org-chart import's rules.
+
+    Raises ImportRefused with what is wrong; nothing is written then.
+    """
+    cells = {"agency_code": agency.code, "agency_name": agency.name, "time_zone": agency.time_zone,
+             "unit_code": unit.code if unit else "-", "unit_name": unit.name if unit else "-",
+             "parent_unit_code": (unit.parent_code or "") if unit else ""}
+    problems = org_row_problems(cells)
+    if unit is not None and unit.parent_code == unit.code:
+        problems.append(f"unit {unit.code} cannot be its own parent")
+    if problems:
+        raise ImportRefused([(0, message) for message in problems])
+    plan = OrgPlan(agencies={agency.code: agency}, units={unit.code: unit} if unit else {})
+    return apply_org_plan(session, plan, actor_id=actor_id, source="site", action="org.changed")

@@ -6,12 +6,16 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from training.admin.forms import AccountForm
-from training.admin.service import resolve_codes, save_account
+from training.admin.forms import AccountForm, AgencyForm, UnitForm
+from training.admin.service import resolve_codes, save_account, save_org_entry
+from training.assignments.service import apply_standing_rules
 from training.auth.access import roles_required
 from training.auth.service import AccountError
+from training.certification.service import today_for
 from training.db import db
+from training.people.csvfile import ImportRefused
 from training.people.models import Agency, Unit, User
+from training.people.org_import import OrgAgency, OrgUnit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -70,8 +74,89 @@ def account(user_id: int | None = None):
             error = str(exc)
             session.rollback()
         else:
+            apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
             session.commit()
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
     status = 422 if (error or form.errors) else 200
     return render_template("admin/account.html", form=form, user=user, error=error), status
+
+
+@bp.route("/org")
+@roles_required("admin")
+def org():
+    session = db()
+    agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
+    units = session.scalars(select(Unit).order_by(Unit.path, Unit.code)).all()
+    return render_template("admin/org.html", agencies=agencies,
+                           units={a.id: [u for u in units if u.agency_id == a.id] for a in agencies})
+
+
+def _saved(form, agency: OrgAgency, unit: OrgUnit | None) -> str | None:
+    """Save through the org-chart rules; the refusal to show, or None once committed."""
+    try:
+        save_org_entry(db(), agency, unit, actor_id=current_user.id)
+    except ImportRefused as exc:
+        db().rollback()
+        said = "; ".join(message for _, message in exc.problems)
+        return said[:1].upper() + said[1:] + "."
+    apply_standing_rules(db(), today_for(current_user))   # a unit moved under a rule brings its officers along
+    db().commit()
+    flash(f"Saved {unit.code if unit else agency.code}.", "success")
+    return None
+
+
+@bp.route("/org/agencies/new", methods=["GET", "POST"])
+@bp.route("/org/agencies/<code>", methods=["GET", "POST"])
+@roles_required("admin")
+def agency(code: str | None = None):
+    existing = db().scalar(select(Agency).where(Agency.code == code)) if code else None
+    if code and existing is None:
+        abort(404)
+    form = AgencyForm(obj=existing)
+    error = None
+    if form.validate_on_submit():
+        new_code = existing.code if existing else form.code.data.strip()
+        if existing is None and db().scalar(select(Agency.id).where(Agency.code == new_code)) is not None:
+            error = f"An agency with code {new_code} already exists; open it from the list to change it."
+        else:
+            error = _saved(form, OrgAgency(0, new_code, form.name.data.strip(), form.time_zone.data.strip()), None)
+        if error is None:
+            return redirect(url_for(".org"))
+    return render_template("admin/org_form.html", form=form, what="agency", existing=existing, error=error), \
+        422 if (error or form.errors) else 200
+
+
+@bp.route("/org/units/new", methods=["GET", "POST"])
+@bp.route("/org/units/<code>", methods=["GET", "POST"])
+@roles_required("admin")
+def unit(code: str | None = None):
+    session = db()
+    existing = session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    if code and existing is None:
+        abort(404)
+    form = UnitForm(obj=existing)
+    agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
+    form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
+    form.parent.choices = [SelectChoice("", "None (a top-level unit)")] + [
+        SelectChoice(u.code, f"{u.name} ({u.code}, {u.agency.code})")
+        for u in session.scalars(select(Unit).order_by(Unit.code)) if u is not existing]
+    if existing is not None and request.method == "GET":
+        form.agency.data = existing.agency.code
+        parent = session.get(Unit, existing.parent_id) if existing.parent_id else None
+        form.parent.data = parent.code if parent else ""
+    elif request.method == "GET":
+        form.agency.data = request.args.get("agency", "")
+    error = None
+    if form.validate_on_submit():
+        chosen = next(a for a in agencies if a.code == form.agency.data)
+        new_code = existing.code if existing else form.code.data.strip()
+        if existing is None and session.scalar(select(Unit.id).where(Unit.code == new_code)) is not None:
+            error = f"A unit with code {new_code} already exists; open it from the list to change it."
+        else:
+            error = _saved(form, OrgAgency(0, chosen.code, chosen.name, chosen.time_zone),
+                           OrgUnit(0, chosen.code, new_code, form.name.data.strip(), form.parent.data or None))
+        if error is None:
+            return redirect(url_for(".org"))
+    return render_template("admin/org_form.html", form=form, what="unit", existing=existing, error=error), \
+        422 if (error or form.errors) else 200

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from training.assignments.models import Assignment, Exemption, StandingRule
+from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
 from training.certification.models import Completion
@@ -133,6 +134,40 @@ def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: d
            exemption_id=exemption.id, course_id=course_id, reason=reason,
            starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat())
     return exemption
+
+
+@dataclass
+class Grant:
+    """An extension or exemption as shown beside an officer's statuses."""
+    granted_at: datetime
+    kind: str
+    course_title: str
+    terms: str
+    reason: str
+    granted_by: str
+
+
+def grants_for(session: Session, user_id: int) -> list[Grant]:
+    """Every extension and exemption given to an officer, newest first, with reason and grantor.
+
+    Exemptions are rows of their own; an extension lives on as its audit event.
+    """
+    titles = dict(session.execute(select(Course.id, Course.title)).all())
+    grants = [
+        Grant(e.created_at, "Exemption", titles.get(e.course_id, "?"),
+              f"exempt {e.starts_on.isoformat()} to {e.ends_on.isoformat()}", e.reason,
+              by.full_name if by else "system")
+        for e, by in session.execute(
+            select(Exemption, User).outerjoin(User, User.id == Exemption.granted_by_id)
+            .where(Exemption.user_id == user_id))]
+    grants += [
+        Grant(event.at, "Extension", titles.get(event.details.get("course_id"), "?"),
+              f"due {event.details.get('previous_due_on')} moved to {event.details.get('due_on')}",
+              event.details.get("reason", ""), by.full_name if by else "system")
+        for event, by in session.execute(
+            select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
+            .where(AuditEvent.action == "assignment.extended", AuditEvent.target == f"user:{user_id}"))]
+    return sorted(grants, key=lambda g: g.granted_at, reverse=True)
 
 
 def apply_standing_rules(session: Session, on: date) -> dict[str, int]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
@@ -56,6 +56,24 @@ def link(session: Session, event: AuditEvent) -> None:
     event.prev_hash = previous or GENESIS
     event.hash = event_hash(event.prev_hash, event.id, event.at, event.actor_id, event.action,
                             event.target, event.details)
+
+
+def link_many(session: Session, rows: list[dict]) -> None:
+    """Insert events (dicts of their columns) and chain them in order: one INSERT, one UPDATE."""
+    if not rows:
+        return
+    serialise_writers(session)
+    ids = session.scalars(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True),
+                          [{**row, "prev_hash": "", "hash": ""} for row in rows]).all()
+    previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < ids[0])
+                              .order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    changes = []
+    for event_id, row in zip(ids, rows):
+        digest = event_hash(previous, event_id, row["at"], row.get("actor_id"), row["action"], row.get("target"),
+                            row["details"])
+        changes.append({"id": event_id, "prev_hash": previous, "hash": digest})
+        previous = digest
+    session.execute(update(AuditEvent), changes)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from training.audit.chain import link
+from training.audit.chain import link, link_many
 from training.audit.models import AuditEvent
 from training.db import utcnow
 
@@ -16,3 +16,10 @@ def record(session: Session, action: str, *, actor_id: int | None = None,
     event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=details)
     link(session, event)
     return event
+
+
+def record_many(session: Session, action: str, events: list[dict], *, actor_id: int | None = None) -> None:
+    """Append many events of one action at once, each {"target": ..., "details": {...}}, chained in order."""
+    now = utcnow()
+    link_many(session, [{"at": now, "actor_id": actor_id, "action": action, "target": e.get("target"),
+                         "details": e["details"]} for e in events])

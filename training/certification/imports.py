@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from training.assignments.models import Assignment
-from training.audit.service import record
+from training.audit.service import record, record_many
 from training.catalog.models import Course
 from training.certification import rules
 from training.certification.models import Completion
@@ -174,12 +174,23 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     if not plan.ok:
         raise ValueError(f"the import has {len(plan.problems)} problem(s); nothing was written")
     now = utcnow()
+    codes = dict(session.execute(select(Course.id, Course.code)).all())
     for batch in chunks(plan.records, CHUNK):
         # render_nulls: an empty score stays NULL in one executemany instead of splitting the batch.
-        session.execute(insert(Completion).execution_options(render_nulls=True), [
-            {"user_id": r.user_id, "course_id": r.course_id, "version_id": None, "completed_on": r.completed_on,
-             "expires_on": r.expires_on, "score": r.score, "source": "import", "created_at": now}
-            for r in batch])
+        ids = session.scalars(
+            insert(Completion).returning(Completion.id, sort_by_parameter_order=True)
+            .execution_options(render_nulls=True), [
+                {"user_id": r.user_id, "course_id": r.course_id, "version_id": None,
+                 "completed_on": r.completed_on, "expires_on": r.expires_on, "score": r.score,
+                 "source": "import", "created_at": now}
+                for r in batch]).all()
+        # Each record is its own completion event in the audit trail, naming the file it came from.
+        record_many(session, "completion.recorded", [
+            {"target": f"user:{r.user_id}",
+             "details": {"course": codes[r.course_id], "completed_on": r.completed_on.isoformat(),
+                         "expires_on": r.expires_on.isoformat(), "score": r.score, "source": "import",
+                         "file": source, "line": r.line, "completion_id": completion_id}}
+            for r, completion_id in zip(batch, ids)], actor_id=actor_id)
         if progress:
             progress(len(batch))
     closing = _assignments_to_close(session, plan.records)

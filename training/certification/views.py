@@ -22,7 +22,7 @@ def _course_or_404(code: str) -> tuple[Course, CourseVersion]:
     course = course_by_code(db(), code)
     version = current_version(db(), course) if course else None
     if course is None or version is None:
-        abort(404)
+        abort(404, f"No module has the code {code}. Pick a module from My training.")
     return course, version
 
 
@@ -59,7 +59,7 @@ def lesson(code: str, slug: str):
     lessons = version.lessons
     index = next((i for i, l in enumerate(lessons) if l.slug == slug), None)
     if index is None:
-        abort(404)
+        abort(404, f"{course.title} has no lesson called {slug}.")
     service.open_lesson(db(), current_user, lessons[index])
     db().commit()
     return render_template("learn/lesson.html", course=course, version=version, lesson=lessons[index],

@@ -4,11 +4,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
+from training.assignments.service import apply_standing_rules
 from training.db import unit_of_work
 from training.people.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
                                      parse_roster_csv)
@@ -79,6 +81,8 @@ def roster_import(file: Path, dry_run: bool, full: bool) -> None:
             work = len(plan.to_add) + len(plan.to_change) + len(plan.to_deactivate)
             with progress_bar("Writing", work if rows > PROGRESS_FROM_ROWS else 0) as progress:
                 counts = apply_roster_plan(session, plan, source=file.name, progress=progress)
+            # Newcomers and officers who moved are held to their new unit's standing rules at once.
+            counts["assigned by standing rules"] = sum(apply_standing_rules(session, date.today()).values())
     if not plan.ok:
         refuse(file, plan.problems)
     if dry_run:

@@ -47,6 +47,9 @@ def _roster_scope(plan) -> list[Problem]:
     for user in session.scalars(select(User).where(User.id.in_(list(lines)))):
         if not user_in_scope(session, current_user, user):
             problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) is in a unit outside your scope"))
+        elif user.role != "officer" and current_user.role != "admin":
+            problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) has the role '{user.role}'; "
+                                             f"only an administrator can change that account"))
     return problems
 
 

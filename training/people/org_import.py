@@ -147,7 +147,7 @@ def _units_in_db(session: Session) -> list[tuple[str, str, str | None]]:
 
 
 def apply_org_plan(session: Session, plan: OrgPlan, actor_id: int | None = None,
-                   source: str = "org chart") -> OrgResult:
+                   source: str = "org chart", action: str = "org.imported") -> OrgResult:
     """Create or update every agency and unit of the plan, then rewrite the unit paths that changed."""
     problems = plan.problems or check_org_plan(session, plan)
     if problems:
@@ -156,7 +156,8 @@ def apply_org_plan(session: Session, plan: OrgPlan, actor_id: int | None = None,
     _write_agencies(session, plan, result)
     _write_units(session, plan, result)
     _rewrite_paths(session, result)
-    record(session, "org.imported", actor_id=actor_id, target="org", source=source, **asdict(result))
+    record(session, action, actor_id=actor_id, target="org", source=source,
+           agencies=sorted(plan.agencies), units=sorted(plan.units), **asdict(result))
     session.flush()
     expire_loaded(session, Agency, Unit)
     return result

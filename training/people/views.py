@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from training.assignments.forms import ExemptForm, ExtendForm
 from training.assignments.models import Assignment
+from training.assignments.service import grants_for
 from training.auth.access import STAFF_ROLES, roles_required
 from training.catalog.service import course_choices
 from training.certification.forms import EmptyForm
@@ -96,7 +97,7 @@ def officer(user_id: int):
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
-                           open_assignments=open_assignments, can_act=can_act,
+                           open_assignments=open_assignments, can_act=can_act, grants=grants_for(session, user.id),
                            can_see_transcript=in_scope, can_certify=current_user.role in ("compliance", "admin"),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 
