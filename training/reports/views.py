@@ -5,17 +5,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request, send_file, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, send_file, stream_with_context
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from training.auth.access import roles_required
+from training.auth.access import STAFF_ROLES, roles_required
 from training.catalog.models import Course
 from training.certification.service import today_for
 from training.db import db
-from training.people.models import Agency
-from training.people.service import units_in_scope
+from training.people.models import Agency, User
+from training.people.service import scope_filter, units_in_scope
+from training.reports.dashboard import SHOWN, dashboard
 from training.reports.export import write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, agency_visible, build_roster
 from training.reports.forms import RosterForm
@@ -25,11 +26,15 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 EXPORT_ROLES = ("compliance", "admin")
 
 
+def _agencies() -> list[Agency]:
+    session = db()
+    return [a for a in session.scalars(select(Agency).order_by(Agency.code)) if agency_visible(session, current_user, a)]
+
+
 def _form() -> RosterForm:
     session = db()
     form = RosterForm(request.args)
-    agencies = [a for a in session.scalars(select(Agency).order_by(Agency.code))
-                if agency_visible(session, current_user, a)]
+    agencies = _agencies()
     form.agency.choices = [SelectChoice("", "All in your scope")] + [
         SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
     form.unit.choices = [SelectChoice("", "All units")] + [
@@ -106,3 +111,21 @@ def _xlsx(roster: Roster) -> Response:
     return send_file(stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      as_attachment=True, download_name=roster.file_name("xlsx"))
 
+
+
+@bp.route("/compliance")
+@roles_required(*STAFF_ROLES)
+def compliance():
+    session = db()
+    agencies = _agencies()
+    where = scope_filter(session, current_user)
+    agency = None
+    if request.args.get("agency"):
+        agency = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
+        if agency is None:
+            abort(404)
+        if agency not in agencies:
+            abort(403)
+        where.append(User.agency_id == agency.id)
+    return render_template("reports/compliance.html", d=dashboard(session, today_for(current_user), where),
+                           agencies=agencies, agency=agency, statuses=SHOWN)
