@@ -126,10 +126,12 @@ def trend(session: Session, ends: list[date], where: list[ColumnElement[bool]]) 
     spans = select(Completion.completed_on.label("starts"), Completion.expires_on.label("ends"),
                    later.label("replaced")).where(Completion.user_id.in_(people), Completion.course_id.in_(live),
                                                   Completion.completed_on <= ends[-1]).subquery("spans")
-    started = first_end(lambda end: spans.c.starts <= end)
-    gone = first_end(lambda end: or_(spans.c.ends < end, spans.c.replaced <= end))
+    buckets = select(first_end(lambda end: spans.c.starts <= end).label("started"),
+                     first_end(lambda end: or_(spans.c.ends < end, spans.c.replaced <= end)).label("gone")
+                     ).subquery("buckets")
     valid = [0] * n
-    for s, g, count in session.execute(select(started, gone, func.count()).group_by(started, gone)):
+    for s, g, count in session.execute(select(buckets.c.started, buckets.c.gone, func.count())
+                                       .group_by(buckets.c.started, buckets.c.gone)):
         for i in range(s, min(g, n)):
             valid[i] += count
 
