@@ -28,7 +28,8 @@ EXPORT_ROLES = ("compliance", "admin")
 
 def _agencies() -> list[Agency]:
     session = db()
-    return [a for a in session.scalars(select(Agency).order_by(Agency.code)) if agency_visible(session, current_user, a)]
+    agencies = session.scalars(select(Agency).order_by(Agency.code))
+    return [a for a in agencies if agency_visible(session, current_user, a)]
 
 
 def _form() -> RosterForm:
@@ -39,8 +40,8 @@ def _form() -> RosterForm:
         SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
     form.unit.choices = [SelectChoice("", "All units")] + [
         SelectChoice(u.code, f"{u.name} ({u.code})") for u in units_in_scope(session, current_user)]
-    form.course.choices = [SelectChoice("", "All modules")] + [
-        SelectChoice(c.code, c.title) for c in session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code))]
+    courses = session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code))
+    form.course.choices = [SelectChoice("", "All modules")] + [SelectChoice(c.code, c.title) for c in courses]
     return form
 
 
@@ -60,7 +61,8 @@ def roster_download():
     try:
         roster = build_roster(session, current_user, form.filters(), today_for(current_user))
     except FilterError as exc:
-        getattr(form, exc.field).errors = [f"{str(exc)[0].upper()}{str(exc)[1:]}."]
+        message = str(exc)
+        getattr(form, exc.field).errors = [f"{message[0].upper()}{message[1:]}."]
         return render_template("reports/roster.html", form=form, refusal=None), 400
     except OutOfScope as exc:
         return render_template("reports/roster.html", form=form, refusal=f"Nothing was exported: {exc}."), 403
@@ -110,7 +112,6 @@ def _xlsx(roster: Roster) -> Response:
         os.unlink(name)
     return send_file(stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      as_attachment=True, download_name=roster.file_name("xlsx"))
-
 
 
 @bp.route("/compliance")
