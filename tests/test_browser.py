@@ -287,3 +287,33 @@ def test_staff_pages_pass_axe_and_filter_by_keyboard(live_app, browser):
         assert page.goto(base + path).ok, path
         axe.check()
     assert axe.findings == {}, axe.findings
+
+
+def test_compliance_pages_with_the_keyboard(live_app, browser):
+    app, base = live_app
+    page = browser.new_page(accept_downloads=True)
+    axe = Axe(page)
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill("compliance@demo.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Compliance").click()
+    page.get_by_role("heading", name="Compliance").wait_for()
+    assert page.get_by_role("img", name=re.compile("Compliance rate at the end of each")).count() == 1
+    axe.check()
+    page.get_by_role("link", name="Roster export").click()
+    page.get_by_role("heading", name="Roster export").wait_for()
+    axe.check()
+    page.get_by_label("Status").focus()
+    page.get_by_label("Status").select_option("overdue")
+    page.get_by_label("CSV (spreadsheet text, UTF-8)").focus()
+    page.keyboard.press("ArrowDown")   # to the next radio button: XLSX
+    assert page.get_by_label("Excel workbook (XLSX)").is_checked()
+    page.get_by_role("button", name="Download the roster").focus()
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert re.fullmatch(r"roster-DEMO-overdue-\d{4}-\d\d-\d\d\.xlsx", download.value.suggested_filename)
+    page.goto(f"{base}/reports/roster/download?unit=NOPE&format=csv")
+    page.get_by_text("Correct the fields marked below").wait_for()
+    axe.check()
+    assert axe.findings == {}, axe.findings

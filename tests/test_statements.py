@@ -47,6 +47,9 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     client = app.test_client()
     login(client, f"compliance-{agency.code.lower()}@demo.test")
     pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())
+    pages["roster xlsx"] = count_statements(
+        connection, lambda: client.get("/reports/roster/download?format=xlsx&status=overdue").get_data())
+    pages["/reports/compliance"] = count_statements(connection, lambda: assert_ok(client.get("/reports/compliance")))
     # The daily sweep: renewals, standing rules, then reminders and escalations (twice: the second queues nothing).
     pages["sweep"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))
     pages["sweep again"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from training import migrate
+from training.certification.rules import STATUSES
 from training.db import unit_of_work
 
 
@@ -102,28 +103,36 @@ export_cli = AppGroup("export", help="Exports for compliance staff.")
 
 
 @export_cli.command("roster")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
-@click.option("--as-of", callback=parse_date, help="Date the statuses are computed for (default today).")
-def export_roster(fmt: str, out: Path, as_of: date | None) -> None:
+@click.option("--agency", help="Agency code.")
+@click.option("--unit", help="Unit code; its sub-units are included.")
+@click.option("--course", help="Course code.")
+@click.option("--status", type=click.Choice(STATUSES), help="Status on the as-of day.")
+@click.option("--completed-from", callback=parse_date, help="Latest completion on or after DATE.")
+@click.option("--completed-to", callback=parse_date, help="Latest completion on or before DATE.")
+@click.option("--expiring-before", callback=parse_date, help="Certification expiring before DATE (not on it).")
+@click.option("--as-of", callback=parse_date, help="The roster as it stood at the end of DATE (default today).")
+def export_roster(fmt: str, out: Path, as_of: date | None, **filters) -> None:
     """Write the roster: one row per officer and required course."""
-    from training.audit.service import record
-    from training.reports.service import csv_chunks, roster_rows
+    import getpass
 
-    on = as_of or date.today()
+    from training.reports.export import write_roster
+    from training.reports.filters import FilterError, RosterFilters, build_roster
+    from training.reports.service import record_export
+
     partial = out.with_name(out.name + ".part")
-    rows = 0
-    with unit_of_work() as session:
-        def counted():
-            nonlocal rows
-            for row in roster_rows(session, on):
-                rows += 1
-                yield row
-        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
-            for chunk in csv_chunks(counted()):
-                handle.write(chunk)
-        record(session, "export.roster", target=str(out), format=fmt, as_of=on.isoformat(), rows=rows, via="cli")
-    partial.replace(out)
+    try:
+        with unit_of_work() as session:
+            roster = build_roster(session, None, RosterFilters(as_of=as_of, **filters), date.today())
+            who = f"{getpass.getuser()} (command line)"
+            rows = write_roster(session, roster, fmt, partial, who)
+            record_export(session, roster, fmt, rows, actor_id=None, via="cli", out=str(out), os_user=who)
+        partial.replace(out)
+    except FilterError as exc:
+        fail(f"--{exc.field.replace('_', '-')}: {exc}")
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(f"Wrote {rows} rows to {out}.")
 
 

@@ -6,16 +6,16 @@ place applies `certification_status` to the same facts.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from training.assignments.models import Assignment, Exemption
 from training.catalog.models import Course, CourseVersion
 from training.certification.models import Completion
-from training.certification.rules import certification_status
+from training.certification.rules import EXPIRING_DAYS, certification_status
 from training.people.models import Agency, Unit, User
 
 
@@ -38,14 +38,20 @@ class CourseState(NamedTuple):
     status: str | None
 
 
-def course_states(session: Session, on: date, *where: ColumnElement[bool],
-                  order_by_due: bool = False, yield_per: int | None = None) -> Iterator[CourseState]:
+def course_states(session: Session, on: date, *where: ColumnElement[bool], order_by_due: bool = False,
+                  yield_per: int | None = None, as_of: bool = False) -> Iterator[CourseState]:
     """Every (officer, required course) pair matching `where` (on users), with its status on `on`.
 
     A course is required of an officer who has ever been assigned it, has completed
     it or is exempted from it. A completion revoked by `on` does not count towards the status.
+    With `as_of`, only the records as they stood at the end of `on` count (see `course_states_query`).
     """
-    stmt = course_states_query(on, *where, order_by_due=order_by_due)
+    stmt = course_states_query(on, *where, order_by_due=order_by_due, as_of=as_of)
+    return run_states(session, stmt, on, yield_per=yield_per)
+
+
+def run_states(session: Session, stmt: Select, on: date, yield_per: int | None = None) -> Iterator[CourseState]:
+    """Rows of a `course_states_query` (possibly narrowed with more conditions) as CourseStates."""
     session.flush()  # rows are read at the Core level, which does not autoflush
     result = session.connection().execute(stmt.execution_options(stream_results=bool(yield_per)))
     rows = result.yield_per(yield_per) if yield_per else result.all()
@@ -60,8 +66,32 @@ def not_revoked_by(on: date) -> ColumnElement[bool]:
     return or_(Completion.revoked_on.is_(None), Completion.revoked_on > on)
 
 
-def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False) -> Select:
+def status_expression(on: date, expires_on, open_due_on, exempt_until) -> ColumnElement[str]:
+    """`certification_status` as SQL, for counting and filtering in the database."""
+    return case(
+        (exempt_until.is_not(None), literal("exempt")),
+        (expires_on > on + timedelta(days=EXPIRING_DAYS), literal("current")),
+        (expires_on >= on, literal("expiring")),
+        (open_due_on < on, literal("overdue")),
+        (expires_on.is_not(None), literal("lapsed")),
+        (open_due_on.is_not(None), literal("assigned")),
+        else_=literal(None),
+    )
+
+
+def end_of(on: date) -> datetime:
+    """The first instant after the day `on` (UTC, as timestamps are stored)."""
+    return datetime.combine(on + timedelta(days=1), time.min)
+
+
+def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False,
+                        as_of: bool = False) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
+
+    Without `as_of` the open assignments are today's. With it the roster is rebuilt
+    as it stood at the end of `on`: only assignments created by then and not yet
+    closed, completions and exemptions that had started, and pairs that had one of
+    them. Columns are labelled as the fields of CourseState.
 
     The officer conditions are repeated inside the subqueries: databases do not
     push them through a UNION or a GROUP BY, and without them one officer's page
@@ -73,10 +103,14 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     def mine(column):
         return [column.in_(select(people.c.id))] if where else []
 
+    cutoff = end_of(on)
+    assigned_by_then = [Assignment.created_at < cutoff] if as_of else []
     pairs = union(
-        select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id)),
-        select(Completion.user_id, Completion.course_id).where(*mine(Completion.user_id)),
-        select(Exemption.user_id, Exemption.course_id).where(*mine(Exemption.user_id)),
+        select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id), *assigned_by_then),
+        select(Completion.user_id, Completion.course_id).where(
+            *mine(Completion.user_id), *([Completion.completed_on <= on] if as_of else [])),
+        select(Exemption.user_id, Exemption.course_id).where(
+            *mine(Exemption.user_id), *([Exemption.starts_on <= on] if as_of else [])),
     ).subquery("pairs")
     # The latest completion on or before `on`, found per pair with one index seek;
     # one revoked by then no longer certifies, so it is passed over.
@@ -87,8 +121,15 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
                  .correlate(pairs).scalar_subquery())
     pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")
     latest = aliased(Completion, name="latest")
-    open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
-        Assignment.closed_at.is_(None)).subquery("open_assignment")
+    if as_of:
+        open_assignment = select(
+            Assignment.user_id, Assignment.course_id, func.max(Assignment.due_on).label("due_on")
+        ).where(*assigned_by_then, or_(Assignment.closed_at.is_(None), Assignment.closed_at >= cutoff),
+                *mine(Assignment.user_id)).group_by(
+            Assignment.user_id, Assignment.course_id).subquery("open_assignment")
+    else:
+        open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
+            Assignment.closed_at.is_(None)).subquery("open_assignment")
     exemption = select(
         Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
     ).where(Exemption.starts_on <= on, Exemption.ends_on >= on, *mine(Exemption.user_id)).group_by(
@@ -96,10 +137,11 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
 
     stmt = (
         select(
-            User.id, User.employee_id, User.first_name, User.last_name,
-            Agency.code, Unit.code, Course.id, Course.code, Course.title, CourseVersion.number,
-            open_assignment.c.due_on, latest.completed_on, latest.score, latest.expires_on,
-            exemption.c.ends_on,
+            User.id.label("user_id"), User.employee_id, User.first_name, User.last_name,
+            Agency.code.label("agency_code"), Unit.code.label("unit_code"), Course.id.label("course_id"),
+            Course.code.label("course_code"), Course.title.label("course_title"),
+            CourseVersion.number.label("course_version"), open_assignment.c.due_on,
+            latest.completed_on, latest.score, latest.expires_on, exemption.c.ends_on.label("exempt_until"),
         )
         .select_from(pair_latest)
         .join(User, User.id == pair_latest.c.user_id)

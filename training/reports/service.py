@@ -7,10 +7,12 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from training.certification.status import CourseState, course_states
+from training.audit.models import AuditEvent
+from training.audit.service import record
+from training.certification.status import CourseState, run_states
+from training.reports.filters import Roster
 
 ROSTER_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "course_code",
                   "course_title", "course_version", "status", "due_on", "completed_on", "score",
@@ -35,10 +37,31 @@ def roster_row(state: CourseState) -> tuple:
             state.completed_on, state.score, state.expires_on)
 
 
-def roster_rows(session: Session, on: date, where: Iterable[ColumnElement[bool]] = ()) -> Iterator[tuple]:
+def roster_rows(session: Session, roster: Roster) -> Iterator[tuple]:
     """One row per active officer and required course, in ROSTER_COLUMNS order."""
-    for state in course_states(session, on, *where, yield_per=2000):
+    for state in run_states(session, roster.statement, roster.on, yield_per=2000):
         yield roster_row(state)
+
+
+class Counted:
+    """Rows passed through, counted."""
+
+    def __init__(self, rows: Iterable[tuple]):
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def record_export(session: Session, roster: Roster, fmt: str, rows: int, *, actor_id: int | None,
+                  via: str, complete: bool = True, **details) -> AuditEvent:
+    """The audit event of one export: who, the filters, the day and the row count."""
+    return record(session, "export.roster", actor_id=actor_id, target=roster.file_name(fmt), format=fmt,
+                  filters=roster.filters.used(), as_of=roster.on.isoformat(), rows=rows, complete=complete,
+                  via=via, **details)
 
 
 def csv_chunks(rows: Iterable[tuple], batch: int = 2000) -> Iterator[str]:

@@ -1,35 +1,132 @@
-"""Compliance downloads."""
+"""Compliance downloads: the roster export page and its CSV and XLSX files."""
 from __future__ import annotations
 
-from datetime import date
+import os
+import tempfile
+from pathlib import Path
 
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, send_file, stream_with_context
 from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from training.audit.service import record
-from training.auth.access import roles_required
+from training.auth.access import STAFF_ROLES, roles_required
+from training.catalog.models import Course
+from training.certification.service import today_for
 from training.db import db
-from training.people.service import scope_filter
-from training.reports.service import csv_chunks, roster_rows
+from training.people.models import Agency, User
+from training.people.service import scope_filter, units_in_scope
+from training.reports.dashboard import SHOWN, dashboard
+from training.reports.export import write_roster
+from training.reports.filters import FilterError, OutOfScope, Roster, agency_visible, build_roster
+from training.reports.forms import RosterForm
+from training.reports.service import Counted, csv_chunks, record_export, roster_rows
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+EXPORT_ROLES = ("compliance", "admin")
+
+
+def _agencies() -> list[Agency]:
+    session = db()
+    agencies = session.scalars(select(Agency).order_by(Agency.code))
+    return [a for a in agencies if agency_visible(session, current_user, a)]
+
+
+def _form() -> RosterForm:
+    session = db()
+    form = RosterForm(request.args)
+    agencies = _agencies()
+    form.agency.choices = [SelectChoice("", "All in your scope")] + [
+        SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
+    form.unit.choices = [SelectChoice("", "All units")] + [
+        SelectChoice(u.code, f"{u.name} ({u.code})") for u in units_in_scope(session, current_user)]
+    courses = session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code))
+    form.course.choices = [SelectChoice("", "All modules")] + [SelectChoice(c.code, c.title) for c in courses]
+    return form
+
+
+@bp.route("/roster")
+@roles_required(*EXPORT_ROLES)
+def roster_page():
+    return render_template("reports/roster.html", form=_form(), refusal=None)
+
+
+@bp.route("/roster/download")
+@roles_required(*EXPORT_ROLES)
+def roster_download():
+    form = _form()
+    if not form.validate():
+        return render_template("reports/roster.html", form=form, refusal=None), 400
+    session = db()
+    try:
+        roster = build_roster(session, current_user, form.filters(), today_for(current_user))
+    except FilterError as exc:
+        message = str(exc)
+        getattr(form, exc.field).errors = [f"{message[0].upper()}{message[1:]}."]
+        return render_template("reports/roster.html", form=form, refusal=None), 400
+    except OutOfScope as exc:
+        return render_template("reports/roster.html", form=form, refusal=f"Nothing was exported: {exc}."), 403
+    if form.format.data == "xlsx":
+        return _xlsx(roster)
+    return _streamed_csv(roster)
 
 
 @bp.route("/roster.csv")
-@roles_required("compliance", "admin")
+@roles_required(*EXPORT_ROLES)
 def roster_csv():
-    today = date.today()
+    """The CSV file straight from a link (the same filters as the page, in the query string)."""
+    return roster_download()
+
+
+def _streamed_csv(roster: Roster) -> Response:
+    """Streams from the first byte; the audit event, with the row count, is written when the stream ends."""
     session = db()
+    actor_id = current_user.id
+    rows = Counted(roster_rows(session, roster))
+
+    def body():
+        complete = False
+        try:
+            yield "\ufeff"   # UTF-8 byte-order mark, so spreadsheets read accents right
+            yield from csv_chunks(rows)
+            complete = True
+        finally:
+            session.rollback()   # end the read; the event gets a short transaction of its own
+            record_export(session, roster, "csv", rows.count, actor_id=actor_id, via="web", complete=complete)
+            session.commit()
+
+    return Response(stream_with_context(body()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{roster.file_name("csv")}"'})
+
+
+def _xlsx(roster: Roster) -> Response:
+    session = db()
+    handle, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        count = write_roster(session, roster, "xlsx", Path(name), who=current_user.email)
+        record_export(session, roster, "xlsx", count, actor_id=current_user.id, via="web")
+        session.commit()
+        stream = open(name, "rb")   # closed by the response; the name goes now, the data when it is closed
+    finally:
+        os.unlink(name)
+    return send_file(stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=roster.file_name("xlsx"))
+
+
+@bp.route("/compliance")
+@roles_required(*STAFF_ROLES)
+def compliance():
+    session = db()
+    agencies = _agencies()
     where = scope_filter(session, current_user)
-    record(session, "export.roster", actor_id=current_user.id, target="roster", format="csv",
-           as_of=today.isoformat(), scope=current_user.agency.code if current_user.agency else "all")
-    session.commit()
-    # UTF-8 with a byte-order mark, so spreadsheets read accents right.
-    body = stream_with_context(_with_bom(csv_chunks(roster_rows(session, today, where))))
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="roster-{today.isoformat()}.csv"'})
-
-
-def _with_bom(chunks):
-    yield "\ufeff"
-    yield from chunks
+    agency = None
+    if request.args.get("agency"):
+        agency = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
+        if agency is None:
+            abort(404)
+        if agency not in agencies:
+            abort(403)
+        where.append(User.agency_id == agency.id)
+    return render_template("reports/compliance.html", d=dashboard(session, today_for(current_user), where),
+                           agencies=agencies, agency=agency, statuses=SHOWN)

@@ -1,0 +1,108 @@
+"""The compliance dashboard: figures against known data, the trend against the as-of roster, charts and tables."""
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Date, literal, select
+
+from tests.helpers import login
+from tests.roster_world import build_world
+from training.certification.rules import certification_status
+from training.certification.status import course_states, status_expression
+from training.people.models import User
+from training.reports.dashboard import dashboard, month_ends
+
+
+@pytest.fixture
+def world(session, course):
+    return build_world(session, course)
+
+
+def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
+    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        head = re.search(r'<th scope="row">(.*?)</th>', row)
+        if head:
+            rows[head.group(1)] = re.findall(r"<td>(.*?)</td>", row)
+    return rows
+
+
+def test_status_in_sql_matches_the_rule(session):
+    on = date(2026, 3, 15)
+    for expires in (None, on - timedelta(days=1), on, on + timedelta(days=30), on + timedelta(days=31)):
+        for due in (None, on - timedelta(days=1), on, on + timedelta(days=1)):
+            for exempt in (None, on + timedelta(days=5)):
+                sql = session.scalar(select(status_expression(
+                    on, literal(expires, Date), literal(due, Date), literal(exempt, Date))))
+                assert sql == certification_status(on, expires_on=expires, open_due_on=due,
+                                                   exempt=exempt is not None), (expires, due, exempt)
+
+
+def test_figures_for_an_agency(client, world):
+    login(client, "compliance@a.test")
+    response = client.get("/reports/compliance")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<strong>60.0%</strong> compliant" in page and "6 required modules" in page
+    courses = table_rows(page, "courses-table")
+    assert courses["Test TEST-BASICS"] == ["5", "2 (40.0%)", "1 (20.0%)", "1 (20.0%)", "0 (0.0%)", "0 (0.0%)",
+                                           "1 (20.0%)", "75.0%"]
+    assert courses["Tactical First Aid"] == ["1", "0 (0.0%)", "0 (0.0%)", "0 (0.0%)", "1 (100.0%)", "0 (0.0%)",
+                                             "0 (0.0%)", "0.0%"]
+    units = table_rows(page, "units-table")
+    assert units["Unit one (AAA-U1)"][0] == "4" and units["Unit one (AAA-U1)"][-1] == "66.7%"
+    assert units["Sub-unit (AAA-SUB)"][-1] == "100.0%" and units["Unit two (AAA-U2)"][-1] == "0.0%"
+    assert table_rows(page, "expiring-table") == {"Within 30 days": ["1"], "Within 60 days": ["1"],
+                                                  "Within 90 days": ["1"]}
+    assert "BBB" not in page and "Di" not in page
+
+
+def test_charts_are_svg_images_paired_with_tables(client, world):
+    login(client, "compliance@a.test")
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    for chart in ("trend", "expiring", "courses"):
+        assert f'role="img" aria-labelledby="{chart}-title {chart}-desc"' in page
+        assert f'<title id="{chart}-title">' in page and f'id="{chart}-table"' in page
+    assert "<polyline" in page and 'class="rc-fill--current"' in page
+    assert len(table_rows(page, "trend-table")) == 12
+
+
+def test_admin_sees_agencies_and_can_choose_one(client, world):
+    login(client, "admin@x.test")
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    agencies = table_rows(page, "agencies-table")
+    assert agencies["AAA"][-1] == "60.0%" and agencies["BBB"] == ["1", "1 (100.0%)"] + ["0 (0.0%)"] * 5 + ["100.0%"]
+    assert 'role="img" aria-labelledby="agencies-title agencies-desc"' in page
+    assert "Choose an agency above to see its units" in page
+    one = client.get("/reports/compliance?agency=BBB").get_data(as_text=True)
+    assert "<strong>100.0%</strong> compliant" in one and "Unit one (BBB-U1)" in one
+
+
+def test_scope_refusals(client, world):
+    login(client, "compliance@b.test")
+    assert client.get("/reports/compliance?agency=AAA").status_code == 403
+    assert client.get("/reports/compliance?agency=NOPE").status_code == 404
+    client.post("/logout")
+    login(client, "ada@a.test")
+    assert client.get("/reports/compliance").status_code == 403
+    client.post("/logout")
+    login(client, "coordinator@a.test")
+    assert client.get("/reports/compliance").status_code == 200
+
+
+def test_trend_matches_the_roster_as_of_each_month_end(session, world):
+    aaa = world.users["ada"].agency_id
+    where = [User.agency_id == aaa]
+    figures = dashboard(session, world.today, where)
+    assert [day for day, _ in figures.trend] == month_ends(world.today)
+    for day, rate in figures.trend:
+        states = [s.status for s in course_states(session, day, *where, as_of=True)]
+        valid = states.count("current") + states.count("expiring")
+        counted = len(states) - states.count("exempt")
+        assert rate == (round(100 * valid / counted, 1) if counted else None), day
+    assert len({rate for _, rate in figures.trend}) > 1
+
+
+def test_month_ends():
+    assert month_ends(date(2026, 3, 10), 3) == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]

@@ -1,0 +1,43 @@
+"""The roster filter form: read from the query string, so a filtered export is a plain link."""
+from __future__ import annotations
+
+from wtforms import DateField, Form, RadioField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from training.certification.rules import STATUSES
+from training.reports.filters import RosterFilters
+
+_DATE = "Enter a date like 2026-09-30."
+
+
+class RosterForm(Form):
+    agency = SelectField("Agency", validate_choice=False)
+    unit = SelectField("Unit (with its sub-units)", validate_choice=False)
+    course = SelectField("Module", validate_choice=False)
+    status = SelectField("Status", validate_choice=False,
+                         choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in STATUSES])
+    completed_from = DateField("Completed on or after", validators=[Optional()])
+    completed_to = DateField("Completed on or before", validators=[Optional()])
+    expiring_before = DateField("Expiring before", validators=[Optional()])
+    as_of = DateField("As it stood on", validators=[Optional()])
+    format = RadioField("Format", choices=[SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"),
+                                          SelectChoice("xlsx", "Excel workbook (XLSX)")],
+                        default="csv")
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for name in ("completed_from", "completed_to", "expiring_before", "as_of"):
+            field = getattr(self, name)
+            if field.errors:
+                field.errors = [_DATE]
+        if self.format.data not in ("csv", "xlsx"):
+            self.format.errors = ["Choose CSV or XLSX."]
+            ok = False
+        return ok
+
+    def filters(self) -> RosterFilters:
+        return RosterFilters(agency=self.agency.data or None, unit=self.unit.data or None,
+                             course=self.course.data or None, status=self.status.data or None,
+                             completed_from=self.completed_from.data, completed_to=self.completed_to.data,
+                             expiring_before=self.expiring_before.data, as_of=self.as_of.data)
