@@ -22,7 +22,7 @@ from training.catalog.service import sync_courses
 from training.certification.models import Attempt
 from training.db import unit_of_work
 from training.demo.service import DEMO_PASSWORD, seed_demo
-from training.jobs import run_daily
+from training.jobs import count_compliance, run_daily
 from training.reminders.delivery import deliver
 
 pytestmark = pytest.mark.browser
@@ -67,6 +67,7 @@ def live_app(tmp_path_factory):
         sync_courses(session, ROOT / "courses", ROOT / "quizzes")
         seed_demo(session, date.today(), officers=5)
         daily_assignments(session, date.today())
+    count_compliance(app, date.today())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

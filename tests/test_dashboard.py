@@ -8,14 +8,20 @@ from sqlalchemy import Date, literal, select
 from tests.helpers import login
 from tests.roster_world import build_world
 from training.certification.rules import certification_status
+from training.certification.service import record_completion
 from training.certification.status import course_states, status_expression
 from training.people.models import User
-from training.reports.dashboard import dashboard, month_ends
+from training.reports.dashboard import dashboard, month_ends, refresh_snapshot
+from training.reports.models import ComplianceSnapshot as Snap
 
 
 @pytest.fixture
 def world(session, course):
-    return build_world(session, course)
+    """The known records, counted by the daily job's snapshot."""
+    built = build_world(session, course)
+    refresh_snapshot(session, built.today)
+    session.commit()
+    return built
 
 
 def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
@@ -94,7 +100,7 @@ def test_scope_refusals(client, world):
 def test_trend_matches_the_roster_as_of_each_month_end(session, world):
     aaa = world.users["ada"].agency_id
     where = [User.agency_id == aaa]
-    figures = dashboard(session, world.today, where)
+    figures = dashboard(session, [Snap.agency_id == aaa])
     assert [day for day, _ in figures.trend] == month_ends(world.today)
     for day, rate in figures.trend:
         states = [s.status for s in course_states(session, day, *where, as_of=True)]
@@ -102,6 +108,36 @@ def test_trend_matches_the_roster_as_of_each_month_end(session, world):
         counted = len(states) - states.count("exempt")
         assert rate == (round(100 * valid / counted, 1) if counted else None), day
     assert len({rate for _, rate in figures.trend}) > 1
+
+
+def test_figures_change_when_the_daily_job_counts_again(client, session, world, course):
+    login(client, "compliance@a.test")
+    before = client.get("/reports/compliance").get_data(as_text=True)
+    assert "<strong>60.0%</strong> compliant" in before
+    lapsed = [u for u in world.users.values() if u.agency_id == world.users["ada"].agency_id]
+    for user in lapsed:
+        record_completion(session, user, course, world.today, version_id=None, score=100, source="import")
+    session.commit()
+    assert "<strong>60.0%</strong> compliant" in client.get("/reports/compliance").get_data(as_text=True)
+    month_rows = session.execute(select(Snap.day, Snap.course_id, Snap.pairs, Snap.valid)
+                                 .where(Snap.kind == "month").order_by(Snap.id)).all()
+    refresh_snapshot(session, world.today)
+    session.commit()
+    after = client.get("/reports/compliance").get_data(as_text=True)
+    assert "<strong>60.0%</strong> compliant" not in after and "compliant" in after
+    # A month end once counted stays as it was.
+    assert session.execute(select(Snap.day, Snap.course_id, Snap.pairs, Snap.valid)
+                           .where(Snap.kind == "month").order_by(Snap.id)).all() == month_rows
+
+
+def test_no_figures_before_the_first_count(client, session, course):
+    from tests.helpers import make_org, make_user
+    agency, _ = make_org(session, "ZZZ")
+    make_user(session, "c@z.test", role="compliance", agency=agency)
+    session.commit()
+    login(client, "c@z.test")
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    assert "No figures yet" in page
 
 
 def test_month_ends():

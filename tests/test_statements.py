@@ -11,6 +11,7 @@ from training.demo.scale import seed_scale
 from training.jobs import daily_sweep
 from training.people.models import Agency, Unit, User
 from training.reminders.rules import Schedule
+from training.reports.dashboard import refresh_snapshot
 
 
 def count_statements(connection, action) -> int:
@@ -49,6 +50,8 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())
     pages["roster xlsx"] = count_statements(
         connection, lambda: client.get("/reports/roster/download?format=xlsx&status=overdue").get_data())
+    pages["compliance snapshot"] = count_statements(connection, lambda: refresh_snapshot(session, date.today()))
+    session.commit()
     pages["/reports/compliance"] = count_statements(connection, lambda: assert_ok(client.get("/reports/compliance")))
     # The daily sweep: renewals, standing rules, then reminders and escalations (twice: the second queues nothing).
     pages["sweep"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))

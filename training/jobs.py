@@ -23,6 +23,7 @@ from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
+from training.reports.dashboard import refresh_snapshot
 
 LOCK_NAME = "rollcall-jobs"
 
@@ -98,3 +99,9 @@ def daily_sweep(session: Session, on: date, schedule: Schedule) -> Counter:
 def run_daily(app: Flask, on: date) -> Counter:
     with unit_of_work(app) as session:
         return daily_sweep(session, on, Schedule.from_config(app.config))
+
+
+def count_compliance(app: Flask, on: date) -> None:
+    """The figures of the compliance dashboard, counted once a day."""
+    with unit_of_work(app) as session:
+        refresh_snapshot(session, on)

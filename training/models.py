@@ -5,3 +5,4 @@ from training.catalog.models import Course, CourseVersion, Lesson, Question  # n
 from training.certification.models import Attempt, Completion, LessonView  # noqa: F401
 from training.people.models import Agency, Unit, User  # noqa: F401
 from training.reminders.models import Escalation, JobLease, OutboxMessage  # noqa: F401
+from training.reports.models import ComplianceSnapshot  # noqa: F401

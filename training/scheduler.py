@@ -9,7 +9,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from training.jobs import exclusive, run_daily
+from training.jobs import count_compliance, exclusive, run_daily
 from training.reminders.delivery import deliver
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,14 @@ JOB_DEFAULTS = {
 
 
 def daily_job(app: Flask) -> None:
-    """Renewals, standing rules and the reminder sweep for today, then a delivery."""
+    """Renewals, standing rules and the reminder sweep for today, the dashboard's figures, then a delivery."""
     with exclusive(app) as held:
         if not held:
             log.info("daily sweep skipped: another process holds the jobs lock")
             return
-        log.info("daily sweep: %s", dict(run_daily(app, date.today())))
+        today = date.today()
+        log.info("daily sweep: %s", dict(run_daily(app, today)))
+        count_compliance(app, today)
         log.info("delivery: %s", dict(deliver(app).counts))
 
 

@@ -7,12 +7,14 @@ from sqlalchemy.orm import Session
 from training.people.models import Unit, User
 
 
-def scope_filter(session: Session, viewer: User) -> list[ColumnElement[bool]]:
-    """Conditions on User limiting rows to what `viewer` may see.
+def scope_filter(session: Session, viewer: User, *, agency_id=User.agency_id, unit_id=User.unit_id,
+                 user_id=User.id) -> list[ColumnElement[bool]]:
+    """Conditions limiting rows to what `viewer` may see: on User, or on the columns given.
 
     Administrators see everyone; coordinators and compliance staff their agency,
     or their unit subtree when they have one (department-level staff have no
-    agency and see every agency); officers only themselves.
+    agency and see every agency); officers only themselves (nothing, where rows
+    are not about one person: `user_id=None`).
     """
     if viewer.role == "admin":
         return []
@@ -21,11 +23,11 @@ def scope_filter(session: Session, viewer: User) -> list[ColumnElement[bool]]:
             unit = session.get(Unit, viewer.scope_unit_id)
             if unit is None:
                 return [false()]
-            return [User.unit_id.in_(subtree_ids(session, unit))]
+            return [unit_id.in_(subtree_ids(session, unit))]
         if viewer.agency_id is not None:
-            return [User.agency_id == viewer.agency_id]
+            return [agency_id == viewer.agency_id]
         return []
-    return [User.id == viewer.id]
+    return [user_id == viewer.id] if user_id is not None else [false()]
 
 
 def unit_path(parent: Unit | None, unit_id: int) -> str:

@@ -14,12 +14,13 @@ from training.auth.access import STAFF_ROLES, roles_required
 from training.catalog.models import Course
 from training.certification.service import today_for
 from training.db import db
-from training.people.models import Agency, User
+from training.people.models import Agency
 from training.people.service import scope_filter, units_in_scope
 from training.reports.dashboard import SHOWN, dashboard
 from training.reports.export import write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, agency_visible, build_roster
 from training.reports.forms import RosterForm
+from training.reports.models import ComplianceSnapshot as Snap
 from training.reports.service import Counted, csv_chunks, record_export, roster_rows
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -119,7 +120,7 @@ def _xlsx(roster: Roster) -> Response:
 def compliance():
     session = db()
     agencies = _agencies()
-    where = scope_filter(session, current_user)
+    scope = scope_filter(session, current_user, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
     agency = None
     if request.args.get("agency"):
         agency = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
@@ -127,6 +128,6 @@ def compliance():
             abort(404)
         if agency not in agencies:
             abort(403)
-        where.append(User.agency_id == agency.id)
-    return render_template("reports/compliance.html", d=dashboard(session, today_for(current_user), where),
+        scope.append(Snap.agency_id == agency.id)
+    return render_template("reports/compliance.html", d=dashboard(session, scope),
                            agencies=agencies, agency=agency, statuses=SHOWN)

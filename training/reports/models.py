@@ -1,0 +1,39 @@
+"""Compliance figures counted by the daily job, so the dashboard reads a few thousand rows, not every record."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from training.db import Base, utcnow
+
+
+class ComplianceSnapshot(Base):
+    """Pairs of (officer, module) of one agency, unit and module.
+
+    kind "status": the statuses on `day` (only the latest day is kept), with the
+    certifications expiring within 30, 60 and 90 days. kind "month": at the month
+    end `day`, the required pairs, the valid ones, the exempt ones and the exempt
+    ones also valid.
+    """
+
+    __tablename__ = "compliance_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    day: Mapped[date]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    status: Mapped[str | None] = mapped_column(String(16))
+    pairs: Mapped[int] = mapped_column(default=0)
+    expiring_30: Mapped[int] = mapped_column(default=0)
+    expiring_60: Mapped[int] = mapped_column(default=0)
+    expiring_90: Mapped[int] = mapped_column(default=0)
+    valid: Mapped[int] = mapped_column(default=0)
+    exempt: Mapped[int] = mapped_column(default=0)
+    exempt_valid: Mapped[int] = mapped_column(default=0)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_compliance_snapshots_scope", "kind", "day", "agency_id", "unit_id"),)
