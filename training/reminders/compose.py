@@ -105,8 +105,9 @@ class Composer:
         """(state, days overdue) of the recipient's officers overdue by `step` days or more, longest first."""
         care = ([User.supervisor_id == recipient.id] if role == "supervisor"
                 else scope_filter(self.session, recipient))
-        late = select(Assignment.user_id).where(Assignment.closed_at.is_(None),
-                                                Assignment.due_on <= self.on - timedelta(days=step))
+        # Narrowed to the recipient's people first, so a digest reads their records, not everyone's.
+        late = (select(Assignment.user_id).join(User, User.id == Assignment.user_id)
+                .where(*care, Assignment.closed_at.is_(None), Assignment.due_on <= self.on - timedelta(days=step)))
         states = course_states(self.session, self.on, *care, User.id.in_(late))
         found = [(s, (self.on - s.due_on).days) for s in states
                  if s.status == "overdue" and (self.on - s.due_on).days >= step]
