@@ -63,6 +63,10 @@ def read_csv(data: bytes, expected: Sequence[str], extra_columns: bool = False) 
             line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
                 continue
+            if any("\x00" in cell for cell in cells):
+                result.problems.append((line, "this line contains a NUL character (\\x00), which Rollcall cannot "
+                                              f"store; {SAVE_AS_HINT}"))
+                continue
             if len(cells) != len(header):
                 result.problems.append((line, f"expected {len(header)} values separated by commas, "
                                               f"found {len(cells)}"))
