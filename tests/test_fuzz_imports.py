@@ -164,5 +164,6 @@ def test_an_org_chart_too_deep_for_the_unit_paths_is_refused(session, connection
     before = row_counts(connection)
     plan = parse_org_csv(DEEP.encode())
     problems = check_org_plan(session, plan)
-    assert problems == [(2, "unit D0 would put units 200 levels deep; an org chart may be at most 40 levels deep")]
+    assert problems == [(42, "unit D40 would put units more than 40 levels deep; an org chart may be at most 40 "
+                             "levels deep")]
     assert row_counts(connection) == before

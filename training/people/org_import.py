@@ -156,14 +156,14 @@ def _too_deep(parents: dict[str, str | None], plan: OrgPlan) -> list[Problem]:
             level += 1
             depth[member] = level
     blamed: dict[str, int] = {}
-    for code, level in depth.items():
+    for code in (c for c, level in depth.items() if level == MAX_DEPTH + 1):   # once on every chain too deep
         node = code
         while node is not None and node not in plan.units:
             node = parents.get(node)
-        if level > MAX_DEPTH and node is not None:
-            blamed[node] = max(level, blamed.get(node, 0))
-    return [(plan.units[code].line, f"unit {code} would put units {level} levels deep; an org chart may be at "
-                                    f"most {MAX_DEPTH} levels deep") for code, level in blamed.items()]
+        if node is not None:
+            blamed[node] = plan.units[node].line
+    return [(line, f"unit {code} would put units more than {MAX_DEPTH} levels deep; an org chart may be at most "
+                   f"{MAX_DEPTH} levels deep") for code, line in blamed.items()]
 
 
 def _units_in_db(session: Session) -> list[tuple[str, str, str | None]]:
