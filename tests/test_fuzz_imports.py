@@ -155,9 +155,17 @@ def test_imports_on_the_command_line(runner, connection, world, tmp_path, comman
 
 
 def test_a_nul_character_in_a_file_is_named_with_its_line():
-    plan = parse_org_csv((",".join(ORG_HEADER) + "\nAGY,Agency,UTC,U1,Unit,\nAGY,Agency,UTC,U2,Un\x00it,\n").encode())
-    assert plan.problems == [(3, "this line contains a NUL character (\\x00), which Rollcall cannot store; save it "
-                                 "from Excel as 'CSV UTF-8 (Comma delimited)' and try again")]
+    rows = "".join(f"AGY,Agency,UTC,U{n},Unit,\n" for n in range(200))
+    plan = parse_org_csv((",".join(ORG_HEADER) + "\n" + rows + "AGY,Agency,UTC,U-NUL,Un\x00it,\n").encode())
+    assert plan.problems == [(202, "this line contains a NUL character (\\x00), which Rollcall cannot store; save it "
+                                   "from Excel as 'CSV UTF-8 (Comma delimited)' and try again")]
+
+
+@pytest.mark.parametrize("start, kind", [(b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"%PDF-1.7", "a PDF document"),
+                                         (b"\xff\xfee\x00m\x00", "UTF-16 text"), (b"a\x00b\x00", "a binary file")])
+def test_a_file_that_is_not_csv_text_is_refused_by_its_content(start, kind):
+    problems = parse_org_csv(start + b"\x00" * 20).problems
+    assert len(problems) == 1 and problems[0][0] == 1 and f"not a CSV text file: it looks like {kind}" in problems[0][1]
 
 
 def test_an_org_chart_too_deep_for_the_unit_paths_is_refused(session, connection, world):

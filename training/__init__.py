@@ -72,12 +72,19 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(403, page(403, "Not allowed", "Your role does not give access to this page."))
     app.register_error_handler(404, page(404, "Not found", "There is nothing at this address."))
-    app.register_error_handler(413, page(413, "File too large", "The upload is larger than allowed."))
+    app.register_error_handler(413, lambda error: (render_template(
+        "errors.html", code=413, title="File too large",
+        message=f"The upload is larger than the {megabytes(app.config['MAX_CONTENT_LENGTH'])} allowed. "
+                f"Split the file into smaller ones and upload each."), 413))
     app.register_error_handler(500, page(500, "Something went wrong",
                                          "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
     app.register_error_handler(CSRFError, page(
         400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
         specific_from=()))
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
 
 
 def register_commands(app: Flask) -> None:

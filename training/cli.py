@@ -18,6 +18,17 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def read_import(path: Path) -> bytes:
+    """The file an import command was given, unless it is larger than IMPORT_MAX_BYTES."""
+    from training import megabytes
+
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    if path.stat().st_size > limit:
+        fail(f"{path} is {megabytes(path.stat().st_size)}; at most {megabytes(limit)} can be imported at once. "
+             f"Split it into smaller files; nothing was imported.")
+    return path.read_bytes()
+
+
 def parse_date(_ctx, _param, value: str | None) -> date | None:
     if value is None:
         return None
