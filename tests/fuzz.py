@@ -35,8 +35,17 @@ NASTY = st.sampled_from([
 VALUE = st.one_of(NASTY, TEXT, st.integers().map(str))
 
 
-def form_data(fields: list[str]) -> st.SearchStrategy[dict[str, list[str]]]:
-    """Some of the form's fields (maybe none, maybe repeated) and maybe a few it does not have."""
+def form_data(fields: list[str], valid: dict[str, str] | None = None) -> st.SearchStrategy[dict[str, list[str]]]:
+    """Some of the form's fields (maybe none, maybe repeated) and maybe a few it does not have; or,
+    given a `valid` filling, that filling with one or two of its values replaced."""
+    if valid:
+        spoilt = st.dictionaries(st.sampled_from(sorted(valid)), VALUE, min_size=1, max_size=2).map(
+            lambda changes: {**valid, **changes})
+        return st.one_of(spoilt, spoilt, _any_fields(fields))
+    return _any_fields(fields)
+
+
+def _any_fields(fields: list[str]) -> st.SearchStrategy[dict[str, list[str]]]:
     known = st.dictionaries(st.sampled_from(fields), st.lists(VALUE, min_size=1, max_size=2), max_size=len(fields)) \
         if fields else st.just({})
     extra = st.dictionaries(st.one_of(TEXT, st.sampled_from(["q1", "q99999999999999999999", "csrf_token", "next",
