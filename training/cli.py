@@ -29,13 +29,20 @@ def read_import(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# Dates a command takes: the reminder and renewal rules count months and weeks on from them.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def parse_date(_ctx, _param, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date like 2026-09-30") from None
+    if not EARLIEST <= day <= LATEST:
+        raise click.BadParameter(f"{value} is outside the years {EARLIEST.year} to {LATEST.year}")
+    return day
 
 
 db_cli = AppGroup("db", help="Database schema.")
