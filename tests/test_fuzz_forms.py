@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
@@ -122,7 +122,7 @@ def test_arbitrary_query_strings_and_path_values(app, client, session, connectio
     path_value = st.one_of(TEXT.filter(lambda s: "/" not in s and s not in (".", "..")),
                            st.integers(min_value=0).map(str), st.just("9" * 30))
 
-    @FUZZ
+    @settings(FUZZ, max_examples=60)
     @given(rule=st.sampled_from(rules), role=st.sampled_from(roles), args=query_string(), arbitrary_path=st.booleans(),
            value=path_value)
     def get(rule, role, args, arbitrary_path, value):

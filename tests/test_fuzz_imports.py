@@ -6,7 +6,7 @@ import io
 from datetime import date
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz import FUZZ, NASTY, TEXT, build_world, rolled_back, row_counts
@@ -17,27 +17,48 @@ from training.people.imports import apply_org_plan, apply_roster_plan, check_org
 from training.people.org_import import ORG_HEADER
 from training.people.roster_import import ROSTER_HEADER
 
-PLAUSIBLE = st.sampled_from(["AGY", "AGY-U1", "AGY-U2", "E-2", "E-9", "OFFICER", "TEST-BASICS", "Ana", "Reyes",
+PLAUSIBLE = st.sampled_from(["AGY", "admin", "OFFICER ", "AGY-U1", "AGY-U2", "E-2", "E-9", "OFFICER", "TEST-BASICS", "Ana", "Reyes",
                              "ana@agency.test", "officer@agency.test", "2024-02-29", "2025-01-31", "80", "100",
                              "UTC", "America/New_York", "officer", "coordinator", ""])
 CELL = st.one_of(PLAUSIBLE, PLAUSIBLE, NASTY, TEXT)
 LINE_END = st.sampled_from(["\n", "\r\n", "\r"])
 
 
+VALID_ROWS = {  # {n} makes each row's keys its own
+    ROSTER_HEADER: ["E-5{n}", "Ana", "Reyes", "ana5{n}@agency.test", "AGY", "AGY-U1", "E-2"],
+    COMPLETIONS_HEADER: ["E-2", "TEST-BASICS", "2024-02-2{n}", "80"],
+    ORG_HEADER: ["AGY", "Agency AGY", "America/New_York", "AGY-U9{n}", "Unit nine", "AGY-U1"],
+}
+
+
+def spoilt_rows(header: tuple[str, ...]) -> st.SearchStrategy[bytes]:
+    """A few rows the import accepts, maybe with one cell replaced by something odd."""
+    @st.composite
+    def rows(draw):
+        count = draw(st.integers(1, 4))
+        table = [[cell.format(n=n) for cell in VALID_ROWS[header]] for n in range(count)]
+        for _ in range(draw(st.integers(0, 1))):
+            table[draw(st.integers(0, count - 1))][draw(st.integers(0, len(header) - 1))] = draw(CELL)
+        lines = [",".join(header)] + [",".join('"' + c.replace('"', '""') + '"' for c in row) for row in table]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+    return rows()
+
+
 def csv_bytes(header: tuple[str, ...]) -> st.SearchStrategy[bytes]:
-    """Random bytes, random text, or the right header with rows of plausible and nasty cells."""
+    """Random bytes, random text, the right header with rows of plausible and nasty cells, or good rows spoilt."""
     @st.composite
     def with_header(draw):
-        width = len(header)
+        columns = draw(st.sampled_from([header, header, (*header, "role"), (*header, "notes")]))
+        width = len(columns)
         rows = draw(st.lists(st.lists(CELL, min_size=width - 1, max_size=width + 1), max_size=6))
         end = draw(LINE_END)
         quote = draw(st.booleans())
         cell = (lambda c: '"' + c.replace('"', '""') + '"') if quote else (lambda c: c)
-        text = end.join([",".join(header)] + [",".join(cell(c) for c in row) for row in rows]) + draw(
+        text = end.join([",".join(columns)] + [",".join(cell(c) for c in row) for row in rows]) + draw(
             st.sampled_from(["", end]))
         data = text.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1"])), errors="replace")
         return data
-    return st.one_of(with_header(), with_header(), st.binary(max_size=200),
+    return st.one_of(spoilt_rows(header), spoilt_rows(header), with_header(), st.binary(max_size=200),
                      TEXT.map(lambda t: t.encode("utf-8")),
                      st.just(",".join(header).encode() + b"\n" + b"x" * 200_000 + b"\n"))
 
@@ -64,6 +85,7 @@ def test_roster_import(session, connection, world, data, full):
         if plan.problems:
             assert_named(plan.problems)
         else:
+            event("roster written")
             apply_roster_plan(session, plan, source="fuzz.csv")
             session.flush()
         session.rollback()
@@ -82,6 +104,7 @@ def test_completions_import(session, connection, world, data):
         if plan.problems:
             assert_named(plan.problems)
         else:
+            event("completions written")
             apply_completions_plan(session, plan, source="fuzz.csv")
             session.flush()
         session.rollback()
@@ -105,6 +128,7 @@ def test_org_import(session, connection, world, data):
         if problems:
             assert_named(problems)
         else:
+            event("org chart written")
             apply_org_plan(session, plan, source="fuzz.csv")
             session.flush()
         session.rollback()
@@ -129,6 +153,10 @@ def test_uploads_in_the_site(client, connection, world, name, header):
             if response.status_code == 422:
                 assert "nothing was imported" in response.text
                 assert "Line " in response.text or "the file" in response.text
+                return
+            token = response.text.split('name="token" value="')[1].split('"')[0]
+            done = client.post(f"/imports/{name}/confirm", data={"token": token, "filename": "fuzz.csv"})
+            assert done.status_code in (302, 422)
 
     upload()
 
