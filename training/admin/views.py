@@ -119,6 +119,8 @@ def agency(code: str | None = None):
     if code and existing is None:
         abort(404)
     form = AgencyForm(obj=existing)
+    if existing is not None:
+        del form.code   # codes do not change
     error = None
     if form.validate_on_submit():
         new_code = existing.code if existing else form.code.data.strip()
@@ -141,6 +143,8 @@ def unit(code: str | None = None):
     if code and existing is None:
         abort(404)
     form = UnitForm(obj=existing)
+    if existing is not None:
+        del form.code   # codes do not change
     agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
     form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
     form.parent.choices = [SelectChoice("", "None (a top-level unit)")] + [
