@@ -138,6 +138,8 @@ def test_arbitrary_query_strings_and_path_values(app, client, session, connectio
         with rolled_back(connection):
             response = client.get(path, query_string=args)
             assert response.status_code < 500
+            if response.status_code in (400, 422):
+                assert 'role="alert"' in response.text or "contains a NUL character" in response.text
             response.close()
 
     get()
