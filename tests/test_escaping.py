@@ -6,12 +6,16 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import update
 
+from tests.fuzz import FUZZ, NASTY
 from tests.helpers import login, make_user
 from training.assignments.models import Assignment
 from training.catalog.models import Course, CourseVersion
+from training.certification.certificate import CertificateFacts, certificate_pdf
 from training.certification.service import record_completion
 from training.catalog.service import current_version
 from training.people.models import Unit
@@ -19,6 +23,10 @@ from training.people.models import Unit
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 DUE = date(2026, 12, 15)
+# Names as a database column holds them: up to 200 characters of anything storable.
+TEXT_LONG = st.one_of(NASTY.map(lambda s: s.replace("\x00", "")[:200]).filter(bool),
+                      st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                              min_size=1, max_size=200))
 
 
 def assert_escaped(html: str, where: str) -> None:
@@ -119,3 +127,11 @@ def test_exports_neutralise_cells_a_spreadsheet_would_run(client, session, cours
         assert formula not in cells and "'" + formula in cells, formula
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert "'" + IMG not in cells and IMG in " ".join(cells)   # only formulas change; other text is as it is
+
+
+@settings(FUZZ, max_examples=12)
+@given(name=TEXT_LONG, title=TEXT_LONG, agency=st.one_of(st.none(), TEXT_LONG))
+def test_a_certificate_prints_whatever_the_names_are(name, title, agency):
+    facts = CertificateFacts(name, "E1", agency, title, "TEST-BASICS", 1, date(2024, 2, 29), date(2025, 2, 28),
+                             "K7QM2XRP9D4BHT3W", "http://127.0.0.1:5000/verify/K7QM-2XRP-9D4B-HT3W")
+    assert certificate_pdf(facts).startswith(b"%PDF")
