@@ -164,8 +164,8 @@ def _lessons(folder: Path, problems: _Problems) -> list[LessonContent]:
         except UnicodeDecodeError:
             problems.add(path, None, "is not UTF-8 text")
             continue
-        if UNSTORABLE.search(text):
-            problems.add(path, text[:UNSTORABLE.search(text).start()].count("\n") + 1, UNSTORABLE_MESSAGE)
+        if found := UNSTORABLE.search(text):
+            problems.add(path, text[:found.start()].count("\n") + 1, UNSTORABLE_MESSAGE)
             continue
         first, _, body = text.partition("\n")
         if not first.startswith("# ") or not first[2:].strip():
