@@ -35,6 +35,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     # Uploads: a roster of 100,000 officers is about 10 MB.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Files given to the import commands: years of completion records run to a few hundred MB.
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
 
     # Days before expiry from which a certification counts as "expiring".
     EXPIRING_DAYS = 30

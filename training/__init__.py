@@ -20,6 +20,7 @@ def create_app(config: object | None = None, **overrides) -> Flask:
     app.config.from_object(config or settings.from_environment())
     app.config.update(overrides)
     register_extensions(app)
+    register_request_checks(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -33,6 +34,13 @@ def register_extensions(app: Flask) -> None:
 
     from training.auth.service import load_user
     login_manager.user_loader(load_user)
+
+
+def register_request_checks(app: Flask) -> None:
+    from training.params import RowId, refuse_nul_characters
+
+    app.url_map.converters["int"] = RowId
+    app.before_request(refuse_nul_characters)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -53,22 +61,30 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    def page(code: int, title: str, message: str):
+    def page(code: int, title: str, message: str, specific_from=(400, 404)):
         def handler(error):
-            # A view may say what exactly was not found (abort(404, "No module has the code X.")).
+            # A view may say what exactly was wrong or not found (abort(404, "No module has the code X.")).
             said = getattr(error, "description", None)
-            specific = said if code == 404 and said and said != type(error).description else message
+            specific = said if code in specific_from and said and said != type(error).description else message
             return render_template("errors.html", code=code, title=title, message=specific), code
         return handler
 
     app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(403, page(403, "Not allowed", "Your role does not give access to this page."))
     app.register_error_handler(404, page(404, "Not found", "There is nothing at this address."))
-    app.register_error_handler(413, page(413, "File too large", "The upload is larger than allowed."))
+    app.register_error_handler(413, lambda error: (render_template(
+        "errors.html", code=413, title="File too large",
+        message=f"The upload is larger than the {megabytes(app.config['MAX_CONTENT_LENGTH'])} allowed. "
+                f"Split the file into smaller ones and upload each."), 413))
     app.register_error_handler(500, page(500, "Something went wrong",
                                          "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
     app.register_error_handler(CSRFError, page(
-        400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again."))
+        400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
+        specific_from=()))
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
 
 
 def register_commands(app: Flask) -> None:

@@ -13,6 +13,7 @@ from training.auth.access import roles_required
 from training.auth.service import AccountError
 from training.certification.service import today_for
 from training.db import db
+from training.params import page_number
 from training.people.csvfile import ImportRefused
 from training.people.models import Agency, Unit, User
 from training.people.org_import import OrgAgency, OrgUnit
@@ -32,7 +33,7 @@ def users():
         stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.last_name).like(like),
                               func.lower(User.first_name).like(like), func.lower(User.employee_id).like(like)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     rows = session.scalars(stmt.order_by(User.last_name, User.first_name, User.id)
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("admin/users.html", users=rows, q=query, total=total, page=page,
@@ -41,15 +42,19 @@ def users():
 
 def _form(user: User | None) -> AccountForm:
     session = db()
-    form = AccountForm(obj=user) if user is not None else AccountForm()
+    form = AccountForm(data=_account_values(session, user)) if user is not None else AccountForm()
     form.agency.choices = [SelectChoice("", "None (department-wide)")] + [
         SelectChoice(a.code, f"{a.name} ({a.code})") for a in session.scalars(select(Agency).order_by(Agency.name))]
-    if user is not None and request.method == "GET":
-        form.agency.data = user.agency.code if user.agency else ""
-        form.unit.data = user.unit.code if user.unit else ""
-        scope = session.get(Unit, user.scope_unit_id) if user.scope_unit_id else None
-        form.scope_unit.data = scope.code if scope else ""
     return form
+
+
+def _account_values(session, user: User) -> dict:
+    """The account as the form shows it: codes, not objects (the form's `unit` is not the model's)."""
+    scope = session.get(Unit, user.scope_unit_id) if user.scope_unit_id else None
+    return {"email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+            "employee_id": user.employee_id or "", "role": user.role, "active": user.active,
+            "agency": user.agency.code if user.agency else "", "unit": user.unit.code if user.unit else "",
+            "scope_unit": scope.code if scope else ""}
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -114,6 +119,8 @@ def agency(code: str | None = None):
     if code and existing is None:
         abort(404)
     form = AgencyForm(obj=existing)
+    if existing is not None:
+        del form.code   # codes do not change
     error = None
     if form.validate_on_submit():
         new_code = existing.code if existing else form.code.data.strip()
@@ -136,6 +143,8 @@ def unit(code: str | None = None):
     if code and existing is None:
         abort(404)
     form = UnitForm(obj=existing)
+    if existing is not None:
+        del form.code   # codes do not change
     agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
     form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
     form.parent.choices = [SelectChoice("", "None (a top-level unit)")] + [

@@ -17,6 +17,7 @@ from training.catalog.service import course_by_code, course_choices
 from training.certification.forms import EmptyForm
 from training.certification.service import today_for
 from training.db import db
+from training.params import row_ids
 from training.people.models import Agency, Unit, User
 from training.people.service import agency_in_scope, unit_in_scope, units_in_scope, user_in_scope
 from training.people.targets import officers_of
@@ -169,7 +170,7 @@ def remind():
     session = db()
     if not EmptyForm().validate_on_submit():
         abort(400)
-    ids = [int(i) for i in request.form.getlist("officer") if i.isdigit()]
+    ids = row_ids(request.form.getlist("officer"))
     users = list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
     allowed = [u.id for u in users if user_in_scope(session, current_user, u)]
     back = safe_next(request.form.get("next"))

@@ -11,6 +11,7 @@ from training.audit.forms import AuditFilterForm
 from training.audit.service import record
 from training.auth.access import roles_required
 from training.db import db
+from training.params import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = ("compliance", "admin")
@@ -32,7 +33,7 @@ def events():
     form, filters = _filters()
     if filters is None:
         return render_template("audit/events.html", form=form, rows=[], page=1, more=False, args={}), 400
-    number = max(request.args.get("page", 1, type=int), 1)
+    number = page_number(request.args)
     rows, more = trail.page(db(), current_user, filters, number)
     return render_template("audit/events.html", form=form, rows=rows, page=number, more=more,
                            args={k: v for k, v in request.args.items() if k != "page"})

@@ -17,6 +17,9 @@ import yaml
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,63}$")
 LESSON_FILE_RE = re.compile(r"^(\d{2})-[a-z0-9][a-z0-9-]*\.md$")
 LINE_KEY = "__line__"
+# Characters no database column stores: NUL, and the lone surrogates a YAML escape like "\ud800" makes.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "contains a character that cannot be stored (a NUL or a lone surrogate like \\ud800)"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ def _read_yaml(path: Path, problems: _Problems) -> dict | None:
     except yaml.YAMLError as exc:
         problems.add(path, None, f"invalid YAML: {exc}")
         return None
+    except RecursionError:
+        problems.add(path, None, "invalid YAML: values are nested too deeply")
+        return None
     if not isinstance(data, dict):
         problems.add(path, 1, "must be a mapping of keys to values")
         return None
@@ -122,6 +128,9 @@ def _text(data: dict, key: str, path: Path, problems: _Problems) -> str:
         problems.add(path, line, f"'{key}' must be text")
         return ""
     text = str(value).strip()
+    if UNSTORABLE.search(text):
+        problems.add(path, line, f"'{key}' {UNSTORABLE_MESSAGE}")
+        return ""
     limit = MAX_LENGTH.get(key)
     if limit is not None and len(text) > limit:
         problems.add(path, line, f"'{key}' is {len(text)} characters long; at most {limit} are allowed")
@@ -147,10 +156,16 @@ def _lessons(folder: Path, problems: _Problems) -> list[LessonContent]:
         if not LESSON_FILE_RE.match(path.name):
             problems.add(path, None, "lesson file names look like 01-some-topic.md (two digits, lowercase, hyphens)")
             continue
+        if len(path.stem) > MAX_LENGTH["lesson"]:
+            problems.add(path, None, f"the file name is longer than {MAX_LENGTH['lesson']} characters")
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             problems.add(path, None, "is not UTF-8 text")
+            continue
+        if found := UNSTORABLE.search(text):
+            problems.add(path, text[:found.start()].count("\n") + 1, UNSTORABLE_MESSAGE)
             continue
         first, _, body = text.partition("\n")
         if not first.startswith("# ") or not first[2:].strip():
@@ -194,6 +209,9 @@ def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
                 continue
             if not isinstance(value, (str, int, float)) or not str(value).strip():
                 problems.add(path, choices.get(LINE_KEY), f"{label}: choice '{letter}' is empty")
+                continue
+            if UNSTORABLE.search(str(value) + str(letter)):
+                problems.add(path, choices.get(LINE_KEY), f"{label}: choice '{letter}' {UNSTORABLE_MESSAGE}")
                 continue
             letters.append(str(letter))
             texts.append(str(value).strip())

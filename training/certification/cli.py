@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from training.cli import fail
+from training.cli import fail, read_import
 from training.db import unit_of_work
 
 completions_cli = AppGroup("completions", help="Completion records.")
@@ -27,7 +27,7 @@ def import_completions(file: Path, dry_run: bool) -> None:
     from training.certification.imports import apply_completions_plan, parse_completions_csv
 
     with unit_of_work() as session:
-        plan = parse_completions_csv(session, file.read_bytes(), date.today())
+        plan = parse_completions_csv(session, read_import(file), date.today())
         if not plan.ok:
             for line, message in plan.problems:
                 click.echo(f"{file}:{line}: {message}", err=True)

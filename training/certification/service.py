@@ -114,7 +114,7 @@ def parse_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[int, int]:
         if raw is None or raw == "":
             missing.append(number)
             continue
-        if not raw.isdigit() or int(raw) >= len(item["order"]):
+        if not (raw.isascii() and raw.isdigit()) or int(raw) >= len(item["order"]):
             raise QuizError("This answer sheet does not match your quiz. Reload the quiz and answer again.")
         answers[item["question_id"]] = item["order"][int(raw)]
     if missing:

@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from training.assignments.service import apply_standing_rules
+from training.cli import read_import
 from training.db import unit_of_work
 from training.people.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
                                      parse_roster_csv)
@@ -47,7 +48,7 @@ def org_import(file: Path) -> None:
 
     Header: agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code
     """
-    data = file.read_bytes()
+    data = read_import(file)
     with progress_bar("Checking rows", data.count(b"\n")) as progress:
         plan = parse_org_csv(data, progress=progress)
     if not plan.ok:
@@ -72,7 +73,7 @@ def roster_import(file: Path, dry_run: bool, full: bool) -> None:
     Header: employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id
     (and optionally more columns, e.g. role).
     """
-    data = file.read_bytes()
+    data = read_import(file)
     rows = data.count(b"\n")
     with unit_of_work() as session:
         with progress_bar("Checking rows", rows) as progress:

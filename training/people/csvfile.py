@@ -30,6 +30,21 @@ class CsvFile:
     problems: list[Problem] = field(default_factory=list)
 
 
+# What a file that is not CSV text starts with, as coordinators are likely to upload by mistake.
+SIGNATURES = {b"PK\x03\x04": "an Excel workbook (.xlsx) or another zip file",
+              b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)", b"%PDF": "a PDF document",
+              b"\x89PNG": "a PNG picture", b"\xff\xd8\xff": "a JPEG picture", b"GIF8": "a GIF picture",
+              b"\xff\xfe": "UTF-16 text", b"\xfe\xff": "UTF-16 text"}
+
+
+def not_csv(data: bytes) -> str | None:
+    """Why `data` is plainly not a CSV text file, or None."""
+    kind = next((what for start, what in SIGNATURES.items() if data.startswith(start)), None)
+    if kind is None and b"\x00" in data[:4096]:
+        kind = "a binary file"
+    return f"this is not a CSV text file: it looks like {kind}; {SAVE_AS_HINT}" if kind else None
+
+
 def read_csv(data: bytes, expected: Sequence[str], extra_columns: bool = False) -> CsvFile:
     """Decode `data` (UTF-8, with or without a BOM), check the header, return the rows.
 
@@ -38,6 +53,9 @@ def read_csv(data: bytes, expected: Sequence[str], extra_columns: bool = False) 
     lines are skipped.
     """
     result = CsvFile()
+    if problem := not_csv(data):
+        result.problems.append((1, problem))
+        return result
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -62,6 +80,10 @@ def read_csv(data: bytes, expected: Sequence[str], extra_columns: bool = False) 
         for cells in reader:
             line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
+                continue
+            if any("\x00" in cell for cell in cells):
+                result.problems.append((line, "this line contains a NUL character (\\x00), which Rollcall cannot "
+                                              f"store; {SAVE_AS_HINT}"))
                 continue
             if len(cells) != len(header):
                 result.problems.append((line, f"expected {len(header)} values separated by commas, "

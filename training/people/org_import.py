@@ -20,6 +20,8 @@ from training.people.models import Agency, Unit
 
 ORG_HEADER = ("agency_code", "agency_name", "time_zone", "unit_code", "unit_name", "parent_unit_code")
 ORG_REQUIRED = ORG_HEADER[:5]
+# Levels of units below an agency: keeps every unit's path of ids ("/3/17/42/") inside its column.
+MAX_DEPTH = 40
 ORG_LIMITS = {"agency_code": 32, "agency_name": 200, "time_zone": 64, "unit_code": 64, "unit_name": 200,
               "parent_unit_code": 64}
 
@@ -136,7 +138,32 @@ def check_org_plan(session: Session, plan: OrgPlan) -> list[Problem]:
     for loop in find_loops(parents, plan.units):
         if any(code not in plan.units for code in loop):   # loops inside the file are parse's to report
             problems.append((min(plan.units[c].line for c in loop if c in plan.units), _unit_loop_message(loop)))
+    if not problems:
+        problems += _too_deep(parents, plan)
     return sorted(problems)
+
+
+def _too_deep(parents: dict[str, str | None], plan: OrgPlan) -> list[Problem]:
+    """Units the plan would put more than MAX_DEPTH levels deep, reported at the file's unit that does it."""
+    depth: dict[str, int] = {}
+    for code in parents:
+        chain, node = [], code
+        while node is not None and node not in depth:
+            chain.append(node)
+            node = parents.get(node)
+        level = depth[node] if node is not None else 0
+        for member in reversed(chain):
+            level += 1
+            depth[member] = level
+    blamed: dict[str, int] = {}
+    for code in (c for c, level in depth.items() if level == MAX_DEPTH + 1):   # once on every chain too deep
+        node = code
+        while node is not None and node not in plan.units:
+            node = parents.get(node)
+        if node is not None:
+            blamed[node] = plan.units[node].line
+    return [(line, f"unit {code} would put units more than {MAX_DEPTH} levels deep; an org chart may be at most "
+                   f"{MAX_DEPTH} levels deep") for code, line in blamed.items()]
 
 
 def _units_in_db(session: Session) -> list[tuple[str, str, str | None]]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from training.auth.access import roles_required
 from training.certification.forms import EmptyForm
 from training.db import db
+from training.params import page_number
 from training.reminders.models import OutboxMessage
 from training.reminders.service import retry_failed, status_counts
 
@@ -54,7 +55,7 @@ def outbox():
         abort(404)
     stmt = select(OutboxMessage).where(OutboxMessage.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     rows = session.scalars(stmt.options(selectinload(OutboxMessage.recipient), selectinload(OutboxMessage.course))
                            .order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("reminders/outbox.html", rows=rows, status=status, statuses=STATUSES,
