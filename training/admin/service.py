@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from training.audit.service import record
+from training.auth.passwords import password_problem
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
 from training.people.csvfile import ImportRefused
 from training.people.models import ROLES, Agency, Unit, User
@@ -48,6 +49,9 @@ def save_account(session: Session, user: User | None, values: dict, password: st
             raise AccountError(f"employee id {values['employee_id']} is already used by another account")
     if user is None and not password:
         raise AccountError("a new account needs a password")
+    problem = password_problem(password, values["email"]) if password else None
+    if problem:
+        raise AccountError(problem)
     if user is not None and user.id == actor_id and (values["role"] != "admin" or not values["active"]):
         raise AccountError("you cannot remove your own administrator role or deactivate yourself")
     created = user is None
