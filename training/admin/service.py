@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 from training.audit.service import record
 from training.auth.passwords import password_problem
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
+from training.auth.sessions import end_all_sessions
+from training.db import utcnow
 from training.people.csvfile import ImportRefused
 from training.people.models import ROLES, Agency, Unit, User
 from training.people.org_import import OrgAgency, OrgPlan, OrgResult, OrgUnit, apply_org_plan, org_row_problems
@@ -67,6 +69,8 @@ def save_account(session: Session, user: User | None, values: dict, password: st
         user.password_hash = hash_password(password)
         changed["password"] = ["(set)", "(changed)"]
     session.flush()
+    if not created and ("password" in changed or not user.active):
+        end_all_sessions(session, user.id, utcnow())   # a reset or a deactivation signs the account out everywhere
     if changed:
         action = "user.created" if created else "user.updated"
         record(session, action, actor_id=actor_id, target=f"user:{user.id}", changes=changed)
