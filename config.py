@@ -40,6 +40,8 @@ class Config:
     SIGN_IN_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_WINDOW_MINUTES", "15"))
     SIGN_IN_ACCOUNT_LIMIT = int(os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "5"))
     SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20"))
+    # Strict-Transport-Security: only where the site is served over HTTPS.
+    HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 
@@ -66,6 +68,7 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS = True
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

@@ -140,5 +140,6 @@ def test_production_cookies_are_secure(monkeypatch, database_url):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/login", base_url="https://rollcall.test")
+    assert "Strict-Transport-Security" in response.headers
     assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
     app.extensions["db_engine"].dispose()
