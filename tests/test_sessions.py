@@ -1,6 +1,6 @@
 """Server-side sessions: sign-out, password changes and deactivation end them; time-outs; a fresh one at sign-in."""
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +9,9 @@ import config
 from tests.helpers import PASSWORD, login, make_user
 from training import create_app
 from training.audit.models import AuditEvent
+from training.auth.models import SignInFailure, UserSession
 from training.db import utcnow
+from training.jobs import run_daily
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -143,3 +145,19 @@ def test_production_cookies_are_secure(monkeypatch, database_url):
     assert "Strict-Transport-Security" in response.headers
     assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
     app.extensions["db_engine"].dispose()
+
+
+def test_the_daily_job_forgets_sessions_and_counts_long_over(app, client, session, officer):
+    login(client, officer.email)
+    login(app.test_client(), officer.email, "wrong-password-guess")
+    old = utcnow() - timedelta(days=3)
+    session.add_all([UserSession(token_hash="0" * 64, user_id=officer.id, created_at=old, last_seen_at=old,
+                                 ended_at=old),
+                     UserSession(token_hash="1" * 64, user_id=officer.id, created_at=old, last_seen_at=old),
+                     SignInFailure(key="account:old@agency.test", window_start=old, count=3)])
+    session.commit()
+    run_daily(app, date.today())
+    session.expire_all()
+    assert len(session.scalars(select(UserSession)).all()) == 1 and _signed_in(client)
+    assert {f.key for f in session.scalars(select(SignInFailure))} == {
+        f"account:{officer.email}", "address:127.0.0.1"}

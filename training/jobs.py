@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from training.assignments.service import daily_assignments
+from training.auth.sessions import purge
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
@@ -97,4 +98,6 @@ def daily_sweep(session: Session, on: date, schedule: Schedule) -> Counter:
 
 def run_daily(app: Flask, on: date) -> Counter:
     with unit_of_work(app) as session:
-        return daily_sweep(session, on, Schedule.from_config(app.config))
+        counts = daily_sweep(session, on, Schedule.from_config(app.config))
+        purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
+        return counts

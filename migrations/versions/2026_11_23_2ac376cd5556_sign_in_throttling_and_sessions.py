@@ -24,13 +24,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key', 'window_start', name=op.f('pk_sign_in_failures'))
     )
     op.create_table('user_sessions',
-    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(), nullable=False),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_sessions'))
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_user_sessions'))
     )
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)

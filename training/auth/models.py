@@ -21,11 +21,11 @@ class SignInFailure(Base):
 
 
 class UserSession(Base):
-    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored."""
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
 
     __tablename__ = "user_sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,10 +5,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
-from training.auth.models import UserSession
+from training.auth.models import SignInFailure, UserSession
 
 # last_seen_at is written at most this often, not on every request.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -21,13 +21,14 @@ def digest(token: str) -> str:
 def open_session(session: Session, user_id: int, now: datetime) -> str:
     """A new session for the user; returns the token for the cookie (the database keeps its hash)."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(id=digest(token), user_id=user_id, created_at=now, last_seen_at=now))
+    session.add(UserSession(token_hash=digest(token), user_id=user_id, created_at=now, last_seen_at=now))
     return token
 
 
 def end_session(session: Session, token: str | None, now: datetime) -> None:
     if token:
-        session.execute(update(UserSession).where(UserSession.id == digest(token), UserSession.ended_at.is_(None))
+        session.execute(update(UserSession)
+                        .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
                         .values(ended_at=now))
 
 
@@ -58,3 +59,10 @@ def check_session(session: Session, token: str | None, user_id: int, now: dateti
     elif reason in ("idle", "absolute"):
         row.ended_at = now
     return reason
+
+
+def purge(session: Session, now: datetime, absolute: timedelta, keep: timedelta = timedelta(days=1)) -> None:
+    """Forget sessions that ended, or could only have ended, and failure counts, more than `keep` ago."""
+    session.execute(delete(UserSession).where(or_(UserSession.ended_at < now - keep,
+                                                  UserSession.created_at < now - absolute - keep)))
+    session.execute(delete(SignInFailure).where(SignInFailure.window_start < now - keep))
