@@ -52,6 +52,14 @@ class JobLock:
             connection.close()
             return False
         now = utcnow()
+        # Only read while another holds the lease, in a transaction of its own: a waiting process that wrote,
+        # even nothing, would hold SQLite's write lock for a moment, and the holder's sweep could then not
+        # upgrade its read to a write ("database is locked", with no wait). The write starts a transaction.
+        with unit_of_work(self.app) as session:
+            held_by = session.execute(select(JobLease.holder, JobLease.expires_at)
+                                      .where(JobLease.name == self.name)).first()
+        if held_by is not None and held_by.expires_at > now and held_by.holder != self.holder:
+            return False
         with unit_of_work(self.app) as session:
             session.execute(insert_ignoring_conflicts(session, JobLease)
                             .values(name=self.name, holder="", expires_at=now)
