@@ -33,6 +33,15 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    # Sessions live on the server: they end after this long without a request, and this long after sign-in.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+    # Failed sign-ins allowed per account and per client address in one fixed window.
+    SIGN_IN_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_WINDOW_MINUTES", "15"))
+    SIGN_IN_ACCOUNT_LIMIT = int(os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "5"))
+    SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20"))
+    # Strict-Transport-Security: only where the site is served over HTTPS.
+    HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Files given to the import commands: years of completion records run to a few hundred MB.
@@ -61,6 +70,7 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS = True
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

@@ -49,7 +49,7 @@ def test_role_change_and_deactivation_are_audited_and_take_effect(client, sessio
     ({"email": "officer@agency.test"}, "already used by another account"),
     ({"unit": "NOPE"}, "no unit has code NOPE"),
     ({"agency": "", "unit": "AGY-U1"}, "not part of the chosen agency"),
-    ({"password": "short"}, "must be 12 to 256 characters"),
+    ({"password": "short"}, "must be 12 to 128 characters"),
     ({"password": ""}, "needs a password"),
     ({"email": "not-an-email"}, "is not a valid address"),
 ])

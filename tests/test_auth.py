@@ -105,7 +105,7 @@ VIEW_ROLES = {
     "people.team": EVERYONE, "people.officer": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
     "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
-    "auth.logout": EVERYONE,
+    "auth.logout": EVERYONE, "auth.password": EVERYONE,
     "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
     # Open to every role; whose records one sees is the scope check inside the view.
     "proof.transcript": EVERYONE, "proof.certificate": EVERYONE,

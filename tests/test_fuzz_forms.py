@@ -14,11 +14,13 @@ from tests.helpers import login
 from tests.test_auth import VIEW_ROLES
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.auth.forms import PasswordForm
 from training.certification.forms import AcknowledgeForm, RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
          "manage.assign": AssignForm, "manage.rules": RuleForm, "manage.extend": ExtendForm,
-         "manage.exempt": ExemptForm, "learn.result": AcknowledgeForm, "proof.revoke": RevokeForm}
+         "manage.exempt": ExemptForm, "learn.result": AcknowledgeForm, "proof.revoke": RevokeForm,
+         "auth.password": PasswordForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
           "manage.remind": ["officer", "next"], "auth.login": ["email", "password"]}

@@ -7,7 +7,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
 import config as settings
-from training import db
+from training import db, security
 from training.extensions import csrf, login_manager
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    security.init_app(app)
 
     from training.auth.service import load_user
     login_manager.user_loader(load_user)

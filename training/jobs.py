@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from training.assignments.service import daily_assignments
+from training.auth.sessions import purge
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
@@ -52,6 +53,14 @@ class JobLock:
             connection.close()
             return False
         now = utcnow()
+        # Only read while another holds the lease, in a transaction of its own: a waiting process that wrote,
+        # even nothing, would hold SQLite's write lock for a moment, and the holder's sweep could then not
+        # upgrade its read to a write ("database is locked", with no wait). The write starts a transaction.
+        with unit_of_work(self.app) as session:
+            held_by = session.execute(select(JobLease.holder, JobLease.expires_at)
+                                      .where(JobLease.name == self.name)).first()
+        if held_by is not None and held_by.expires_at > now and held_by.holder != self.holder:
+            return False
         with unit_of_work(self.app) as session:
             session.execute(insert_ignoring_conflicts(session, JobLease)
                             .values(name=self.name, holder="", expires_at=now)
@@ -98,7 +107,9 @@ def daily_sweep(session: Session, on: date, schedule: Schedule) -> Counter:
 
 def run_daily(app: Flask, on: date) -> Counter:
     with unit_of_work(app) as session:
-        return daily_sweep(session, on, Schedule.from_config(app.config))
+        counts = daily_sweep(session, on, Schedule.from_config(app.config))
+        purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
+        return counts
 
 
 def count_compliance(app: Flask, on: date) -> None:

@@ -3,7 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from training.auth.service import MIN_PASSWORD_LENGTH
+from training.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from training.people.import_rules import email_problem
 from training.people.models import ROLES
 
@@ -28,7 +28,8 @@ class AccountForm(FlaskForm):
                              validators=[Optional(), Length(max=64)])
     active = BooleanField("Active", default=True)
     password = PasswordField("New password", validators=[Optional(), Length(
-        min=MIN_PASSWORD_LENGTH, max=256, message=f"The password must be {MIN_PASSWORD_LENGTH} to 256 characters.")])
+        min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+        message=f"The password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")])
 
 
 class AgencyForm(FlaskForm):

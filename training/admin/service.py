@@ -5,7 +5,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from training.audit.service import record
+from training.auth.passwords import password_problem
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
+from training.auth.sessions import end_all_sessions
+from training.db import utcnow
 from training.people.csvfile import ImportRefused
 from training.people.models import ROLES, Agency, Unit, User
 from training.people.org_import import OrgAgency, OrgPlan, OrgResult, OrgUnit, apply_org_plan, org_row_problems
@@ -48,6 +51,9 @@ def save_account(session: Session, user: User | None, values: dict, password: st
             raise AccountError(f"employee id {values['employee_id']} is already used by another account")
     if user is None and not password:
         raise AccountError("a new account needs a password")
+    problem = password_problem(password, values["email"]) if password else None
+    if problem:
+        raise AccountError(problem)
     if user is not None and user.id == actor_id and (values["role"] != "admin" or not values["active"]):
         raise AccountError("you cannot remove your own administrator role or deactivate yourself")
     created = user is None
@@ -63,6 +69,8 @@ def save_account(session: Session, user: User | None, values: dict, password: st
         user.password_hash = hash_password(password)
         changed["password"] = ["(set)", "(changed)"]
     session.flush()
+    if not created and ("password" in changed or not user.active):
+        end_all_sessions(session, user.id, utcnow())   # a reset or a deactivation signs the account out everywhere
     if changed:
         action = "user.created" if created else "user.updated"
         record(session, action, actor_id=actor_id, target=f"user:{user.id}", changes=changed)

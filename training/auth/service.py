@@ -8,11 +8,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from training.auth.passwords import password_problem
 from training.db import db
 from training.people.models import ROLES, User
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 12
 
 
 class AccountError(ValueError):
@@ -65,8 +65,9 @@ def create_user(session: Session, *, email: str, password: str, first_name: str,
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if "@" not in email:
         raise AccountError("email must be an address like name@agency.gov")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
     if find_by_email(session, email) is not None:
         raise AccountError(f"an account for {email} already exists")
     user = User(email=email, password_hash=hash_password(password), first_name=first_name,
@@ -81,3 +82,13 @@ def load_user(user_id: str) -> User | None:
         return None
     user = db().get(User, int(user_id))
     return user if user is not None and user.active else None
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one and the rules."""
+    if not verify_password(user.password_hash, current):
+        raise AccountError("The current password is not right.")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(new)

@@ -1,0 +1,68 @@
+"""Server-side sessions: each sign-in opens a row; sign-out, a password change or deactivation ends it."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy.orm import Session
+
+from training.auth.models import SignInFailure, UserSession
+
+# last_seen_at is written at most this often, not on every request.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(session: Session, user_id: int, now: datetime) -> str:
+    """A new session for the user; returns the token for the cookie (the database keeps its hash)."""
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(token_hash=digest(token), user_id=user_id, created_at=now, last_seen_at=now))
+    return token
+
+
+def end_session(session: Session, token: str | None, now: datetime) -> None:
+    if token:
+        session.execute(update(UserSession)
+                        .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
+                        .values(ended_at=now))
+
+
+def end_all_sessions(session: Session, user_id: int, now: datetime) -> None:
+    """Every open session of the account ends: its cookies stop working on every browser."""
+    session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                    .values(ended_at=now))
+
+
+def why_ended(row: UserSession | None, user_id: int, now: datetime, idle: timedelta, absolute: timedelta) -> str | None:
+    """None while the session may go on; otherwise "ended", "idle" or "absolute"."""
+    if row is None or row.user_id != user_id or row.ended_at is not None:
+        return "ended"
+    if now - row.created_at >= absolute:
+        return "absolute"
+    if now - row.last_seen_at >= idle:
+        return "idle"
+    return None
+
+
+def check_session(session: Session, token: str | None, user_id: int, now: datetime, idle: timedelta,
+                  absolute: timedelta) -> str | None:
+    """Check a request's session and note the activity; the reason it ended, or None."""
+    row = session.get(UserSession, digest(token)) if token else None
+    reason = why_ended(row, user_id, now, idle, absolute)
+    if reason is None and now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+    elif reason in ("idle", "absolute"):
+        row.ended_at = now
+    return reason
+
+
+def purge(session: Session, now: datetime, absolute: timedelta, keep: timedelta = timedelta(days=1)) -> None:
+    """Forget sessions that ended, or could only have ended, and failure counts, more than `keep` ago."""
+    session.execute(delete(UserSession).where(or_(UserSession.ended_at < now - keep,
+                                                  UserSession.created_at < now - absolute - keep)))
+    session.execute(delete(SignInFailure).where(SignInFailure.window_start < now - keep))
