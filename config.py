@@ -40,6 +40,10 @@ class Config:
     SIGN_IN_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_WINDOW_MINUTES", "15"))
     SIGN_IN_ACCOUNT_LIMIT = int(os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "5"))
     SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20"))
+    # Staff sign in with a second factor. The documented demo sign-ins may skip it, except in production.
+    DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = True
+    # Minutes between a right password and the one-time code that must follow it.
+    SECOND_FACTOR_MINUTES = 5
     # Strict-Transport-Security: only where the site is served over HTTPS.
     HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
@@ -71,6 +75,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
+    DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = False
 
     def __init__(self) -> None:
         if not os.environ.get("SECRET_KEY"):

@@ -54,6 +54,9 @@ def make_org(session, code: str = "AGY", tz: str = "America/New_York") -> tuple[
 
 def make_user(session, email: str, role: str = "officer", agency: Agency | None = None,
               unit: Unit | None = None, first: str = "Pat", last: str = "Doe", **fields) -> User:
+    """Staff made here sign in with a password alone, as the demo sign-ins do (outside production);
+    tests/test_second_factor.py covers the accounts that may not."""
+    fields.setdefault("demo_account", role != "officer")
     return create_user(session, email=email, password=PASSWORD, first_name=first, last_name=last, role=role,
                        agency_id=agency.id if agency else None, unit_id=unit.id if unit else None,
                        employee_id=fields.pop("employee_id", email.split("@")[0].upper()), **fields)

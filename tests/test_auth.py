@@ -93,7 +93,7 @@ def test_passwords_are_hashed_with_argon2(session, officer):
 EVERYONE = {"officer", "coordinator", "compliance", "admin"}
 VIEW_ROLES = {
     "admin.account": {"admin"}, "admin.agency": {"admin"}, "admin.org": {"admin"}, "admin.unit": {"admin"},
-    "admin.users": {"admin"},
+    "admin.users": {"admin"}, "admin.reset_two_step": {"admin"},
     "imports.confirm": {"coordinator", "admin"}, "imports.upload": {"coordinator", "admin"},
     "manage.assign": {"coordinator", "admin"}, "manage.delete_rule": {"coordinator", "admin"},
     "manage.exempt": {"coordinator", "admin"}, "manage.extend": {"coordinator", "admin"},
@@ -105,7 +105,10 @@ VIEW_ROLES = {
     "people.team": EVERYONE, "people.officer": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
     "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
-    "auth.logout": EVERYONE, "auth.password": EVERYONE,
+    "auth.logout": EVERYONE, "auth.password": EVERYONE, "auth.two_step": EVERYONE, "auth.setup": EVERYONE,
+    "auth.new_recovery_codes": EVERYONE, "auth.turn_off": EVERYONE,
+    # The second sign-in step: without a password just given in this browser, it sends back to sign-in.
+    "auth.code": EVERYONE, "auth.enrol": EVERYONE,
     "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
     # Open to every role; whose records one sees is the scope check inside the view.
     "proof.transcript": EVERYONE, "proof.certificate": EVERYONE,

@@ -10,22 +10,26 @@ from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
 from tests.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
-from tests.helpers import login
+from tests.helpers import login, make_user
 from tests.test_auth import VIEW_ROLES
+from training.auth import second_factor
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
-from training.auth.forms import PasswordForm
+from training.auth.forms import CodeForm, PasswordForm
 from training.certification.forms import AcknowledgeForm, RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
          "manage.assign": AssignForm, "manage.rules": RuleForm, "manage.extend": ExtendForm,
          "manage.exempt": ExemptForm, "learn.result": AcknowledgeForm, "proof.revoke": RevokeForm,
-         "auth.password": PasswordForm}
+         "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
-          "manage.remind": ["officer", "next"], "auth.login": ["email", "password"]}
+          "manage.remind": ["officer", "next"], "auth.login": ["email", "password"],
+          "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
 # Forms that only sign in or out; the sign-in form is fuzzed without an account.
 NOT_SIGNED_IN = {"auth.login"}
+# The second sign-in step, fuzzed after a right password: does the account have an authenticator yet?
+SECOND_STEP = {"auth.code": True, "auth.enrol": False}
 SKIPPED = {"auth.logout"}
 
 
@@ -92,7 +96,17 @@ def check_answer(response, before, after) -> None:
 
 # Every view that takes a POST, each fuzzed below.
 POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.start_quiz", "manage.delete_rule",
-                                            "reminders.retry"})
+                                            "reminders.retry", "admin.reset_two_step"})
+
+
+def awaiting_code(client, session, org, enrolled: bool) -> None:
+    """A browser that gave a staff account's right password and now owes its code."""
+    agency, unit = org
+    user = make_user(session, "second-step@agency.test", role="coordinator", agency=agency, unit=unit,
+                     demo_account=False)
+    user.totp_secret = second_factor.new_secret() if enrolled else None
+    session.commit()
+    assert login(client, user.email).location == ("/login/code" if enrolled else "/login/enrol")
 
 
 def test_every_form_is_fuzzed(app):
@@ -102,7 +116,9 @@ def test_every_form_is_fuzzed(app):
 @pytest.mark.parametrize("endpoint", POSTED)
 def test_arbitrary_form_input(app, client, session, connection, org, course, endpoint):
     world = build_world(session, org, course)
-    if endpoint not in NOT_SIGNED_IN:
+    if endpoint in SECOND_STEP:
+        awaiting_code(client, session, org, enrolled=SECOND_STEP[endpoint])
+    elif endpoint not in NOT_SIGNED_IN:
         login(client, f"{role_for(endpoint)}@agency.test")
     rules = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint and "POST" in r.methods]
     fields = fields_of(endpoint, world)

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from training.audit.service import record
+from training.auth import second_factor
 from training.auth.passwords import password_problem
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
 from training.auth.sessions import end_all_sessions
@@ -69,8 +70,9 @@ def save_account(session: Session, user: User | None, values: dict, password: st
         user.password_hash = hash_password(password)
         changed["password"] = ["(set)", "(changed)"]
     session.flush()
-    if not created and ("password" in changed or not user.active):
-        end_all_sessions(session, user.id, utcnow())   # a reset or a deactivation signs the account out everywhere
+    if not created and ("password" in changed or "role" in changed or not user.active):
+        # A new password, a new role or a deactivation signs the account out everywhere.
+        end_all_sessions(session, user.id, utcnow())
     if changed:
         action = "user.created" if created else "user.updated"
         record(session, action, actor_id=actor_id, target=f"user:{user.id}", changes=changed)
@@ -78,6 +80,12 @@ def save_account(session: Session, user: User | None, values: dict, password: st
             record(session, "user.role_changed", actor_id=actor_id, target=f"user:{user.id}",
                    before=changed["role"][0], after=changed["role"][1])
     return user
+
+
+def reset_second_factor(session: Session, user: User, *, actor_id: int) -> None:
+    second_factor.remove(session, user)
+    end_all_sessions(session, user.id, utcnow())
+    record(session, "user.second_factor_reset", actor_id=actor_id, target=f"user:{user.id}")
 
 
 def save_org_entry(session: Session, agency: OrgAgency, unit: OrgUnit | None, *, actor_id: int) -> OrgResult:

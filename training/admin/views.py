@@ -7,8 +7,9 @@ from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
-from training.admin.service import resolve_codes, save_account, save_org_entry
+from training.admin.service import reset_second_factor, resolve_codes, save_account, save_org_entry
 from training.assignments.service import apply_standing_rules
+from training.auth import second_factor
 from training.auth.access import roles_required
 from training.auth.service import AccountError
 from training.certification.service import today_for
@@ -84,7 +85,22 @@ def account(user_id: int | None = None):
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
     status = 422 if (error or form.errors) else 200
-    return render_template("admin/account.html", form=form, user=user, error=error), status
+    return render_template("admin/account.html", form=form, user=user, error=error,
+                           two_step=user is not None and second_factor.enrolled(user)), status
+
+
+@bp.route("/users/<int:user_id>/two-step", methods=["POST"])
+@roles_required("admin")
+def reset_two_step(user_id: int):
+    """For a lost phone: the account sets up two-step sign-in again at its next sign-in."""
+    session = db()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    reset_second_factor(session, user, actor_id=current_user.id)
+    session.commit()
+    flash(f"Two-step sign-in was reset for {user.email}; every session of the account was signed out.", "success")
+    return redirect(url_for(".account", user_id=user.id))
 
 
 @bp.route("/org")

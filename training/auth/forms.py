@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from training.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -17,3 +17,8 @@ class PasswordForm(FlaskForm):
         message=f"The password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.")])
     confirm = PasswordField("New password again", validators=[
         DataRequired(), EqualTo("new_password", message="The two new passwords are not the same.")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(message="Enter the code."), Length(max=64)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"})

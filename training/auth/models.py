@@ -1,4 +1,4 @@
-"""Sign-in failures counted per window, and the sessions the server has opened."""
+"""Sign-in failures counted per window, the sessions the server has opened, and recovery codes."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,3 +30,14 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

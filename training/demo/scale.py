@@ -149,7 +149,7 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
             staff.append({"email": f"{role}-{code.lower()}@demo.test", "password_hash": password_hash, "role": role,
                           "first_name": role.capitalize(), "last_name": code, "employee_id": f"{role[:4].upper()}-{code}",
                           "agency_id": agency_ids[code], "unit_id": None, "supervisor_id": None,
-                          "scope_unit_id": None, "active": True, "created_at": now})
+                          "scope_unit_id": None, "active": True, "created_at": now, "demo_account": True})
     session.execute(insert(User), staff)
 
     # Five years of history per officer and course, ending in the MIX.

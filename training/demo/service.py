@@ -63,7 +63,7 @@ def _seed_large(session: Session, today: date, officers: int, seed: int, builtin
     password = hash_password(DEMO_PASSWORD)
     accounts = {role: User(email=email, password_hash=password, role=role, first_name=first, last_name=last,
                            agency_id=agency.id, unit_id=(field if role == "officer" else hq).id,
-                           employee_id=f"DEMO-{n:04d}")
+                           employee_id=f"DEMO-{n:04d}", demo_account=True)
                 for n, (email, role, first, last) in enumerate(DEMO_ACCOUNTS, start=1)}
     session.add_all(accounts.values())
     session.flush()
@@ -106,7 +106,7 @@ def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
     for email, role, first, last in DEMO_ACCOUNTS:
         user = User(email=email, password_hash=password, role=role, first_name=first, last_name=last,
                     agency_id=agency.id, unit_id=units["DEMO-EAST-1" if role == "officer" else "DEMO-HQ"].id,
-                    employee_id=f"DEMO-{len(accounts) + 1:04d}")
+                    employee_id=f"DEMO-{len(accounts) + 1:04d}", demo_account=True)
         session.add(user)
         accounts[role] = user
     session.flush()
