@@ -40,6 +40,9 @@ class Config:
     SIGN_IN_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_WINDOW_MINUTES", "15"))
     SIGN_IN_ACCOUNT_LIMIT = int(os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "5"))
     SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20"))
+    # Where those failures are counted: unset, the database; a redis:// URL, that Redis (keys under the prefix).
+    THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
+    THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")
     # Strict-Transport-Security: only where the site is served over HTTPS.
     HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
@@ -65,6 +68,8 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
+    # Tests that use Redis say so; a developer's THROTTLE_REDIS_URL is not the suite's.
+    THROTTLE_REDIS_URL = None
 
 
 class ProductionConfig(Config):

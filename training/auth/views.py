@@ -43,8 +43,9 @@ def login():
         email, address = normalise_email(form.email.data), request.remote_addr
         window = config["SIGN_IN_WINDOW_MINUTES"]
         account_key, address_key = throttle.keys_for(email, address)
+        failures = throttle.store()
         limits = {account_key: config["SIGN_IN_ACCOUNT_LIMIT"], address_key: config["SIGN_IN_ADDRESS_LIMIT"]}
-        if throttle.over_limit(session_db, limits, now, window):
+        if failures.over_limit(session_db, limits, now, window):
             record(session_db, "auth.sign_in_throttled", target=email[:200], ip=address)
             session_db.commit()
             wait = throttle.minutes_left(now, window)
@@ -52,12 +53,12 @@ def login():
             return render_template("auth/login.html", form=form), 429
         user = authenticate(session_db, form.email.data, form.password.data)
         if user is None:
-            throttle.count_failure(session_db, (account_key, address_key), now, window)
+            failures.count_failure(session_db, (account_key, address_key), now, window)
             record(session_db, "auth.sign_in_failed", target=email[:200], ip=address)
             session_db.commit()
             flash("The email or password is not right.", "error")
             return render_template("auth/login.html", form=form), 401
-        throttle.forget(session_db, account_key)
+        failures.forget(session_db, account_key, now, window)
         _start_session(user)
         record(session_db, "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=address)
         session_db.commit()
