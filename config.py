@@ -44,6 +44,9 @@ class Config:
     DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = True
     # Minutes between a right password and the one-time code that must follow it.
     SECOND_FACTOR_MINUTES = 5
+    # Where those failures are counted: unset, the database; a redis:// URL, that Redis (keys under the prefix).
+    THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
+    THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")
     # Strict-Transport-Security: only where the site is served over HTTPS.
     HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
@@ -69,6 +72,8 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
+    # Tests that use Redis say so; a developer's THROTTLE_REDIS_URL is not the suite's.
+    THROTTLE_REDIS_URL = None
 
 
 class ProductionConfig(Config):

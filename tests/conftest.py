@@ -144,6 +144,46 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+class RedisSpace:
+    """A key prefix of one test's own in the test Redis database."""
+
+    def __init__(self, client, prefix: str):
+        self.client, self.prefix = client, prefix
+
+    def counts(self) -> dict[str, int]:
+        """Every key under the prefix (prefix removed) and its count."""
+        return {key.decode().removeprefix(self.prefix): int(self.client.get(key))
+                for key in self.client.scan_iter(match=f"{self.prefix}*")}
+
+
+@pytest.fixture
+def redis_space():
+    """Redis at TEST_REDIS_URL (database 15 by default), keys under a prefix of this test's own, deleted after.
+    Without a reachable Redis the test is skipped with that reason, except under CI, where it fails."""
+    import uuid
+
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        message = (f"Redis at {REDIS_URL} is not reachable ({exc}): start redis-server on 127.0.0.1:6379, "
+                   f"or set TEST_REDIS_URL")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    space = RedisSpace(client, f"rollcall-test:{uuid.uuid4().hex}:")
+    yield space
+    for key in client.scan_iter(match=f"{space.prefix}*"):
+        client.delete(key)
+    client.close()
+
+
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on: a mail server that is down."""

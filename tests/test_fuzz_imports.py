@@ -67,6 +67,23 @@ def assert_named(problems) -> None:
     assert problems and all(isinstance(line, int) and line >= 0 and message for line, message in problems)
 
 
+def all_or_nothing(session, connection, parse, apply, written: str, check=lambda plan: []) -> None:
+    """Parse (then check) a file: problems are each named with a line and nothing is written; a clean plan applies."""
+    with rolled_back(connection):
+        before = row_counts(connection)
+        plan = parse()
+        problems = plan.problems or check(plan)
+        if problems:
+            assert_named(problems)
+        else:
+            event(written)
+            apply(session, plan, source="fuzz.csv")
+            session.flush()
+        session.rollback()
+        if problems:
+            assert row_counts(connection) == before
+
+
 @pytest.fixture
 def world(session, org, course):
     return build_world(session, org, course)
@@ -79,18 +96,8 @@ def world(session, org, course):
 @example(data=b"employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\r"
               b"E-9,A\x00na,Reyes,ana@agency.test,AGY,AGY-U1,\r", full=False)
 def test_roster_import(session, connection, world, data, full):
-    with rolled_back(connection):
-        before = row_counts(connection)
-        plan = parse_roster_csv(session, data, full=full)
-        if plan.problems:
-            assert_named(plan.problems)
-        else:
-            event("roster written")
-            apply_roster_plan(session, plan, source="fuzz.csv")
-            session.flush()
-        session.rollback()
-        if plan.problems:
-            assert row_counts(connection) == before
+    all_or_nothing(session, connection, lambda: parse_roster_csv(session, data, full=full), apply_roster_plan,
+                   "roster written")
 
 
 @FUZZ
@@ -98,18 +105,8 @@ def test_roster_import(session, connection, world, data, full):
 @example(data=b"employee_id,course_code,completed_on,score\nE-2,TEST-BASICS,0001-01-01,\n")
 @example(data=b"employee_id,course_code,completed_on,score\nE-2,TEST-BASICS,9999-12-31,\n")
 def test_completions_import(session, connection, world, data):
-    with rolled_back(connection):
-        before = row_counts(connection)
-        plan = parse_completions_csv(session, data, date.today())
-        if plan.problems:
-            assert_named(plan.problems)
-        else:
-            event("completions written")
-            apply_completions_plan(session, plan, source="fuzz.csv")
-            session.flush()
-        session.rollback()
-        if plan.problems:
-            assert row_counts(connection) == before
+    all_or_nothing(session, connection, lambda: parse_completions_csv(session, data, date.today()),
+                   apply_completions_plan, "completions written")
 
 
 DEEP = ",".join(ORG_HEADER) + "\n" + "".join(f"AGY,Agency AGY,America/New_York,D{n},Unit {n},{f'D{n - 1}' if n else ''}\n"
@@ -121,19 +118,8 @@ DEEP = ",".join(ORG_HEADER) + "\n" + "".join(f"AGY,Agency AGY,America/New_York,D
 @example(data=(",".join(ORG_HEADER) + "\nAGY,Agency AGY,America/New_York,U\x00,Unit,\n").encode())
 @example(data=DEEP.encode())
 def test_org_import(session, connection, world, data):
-    with rolled_back(connection):
-        before = row_counts(connection)
-        plan = parse_org_csv(data)
-        problems = plan.problems or check_org_plan(session, plan)
-        if problems:
-            assert_named(problems)
-        else:
-            event("org chart written")
-            apply_org_plan(session, plan, source="fuzz.csv")
-            session.flush()
-        session.rollback()
-        if problems:
-            assert row_counts(connection) == before
+    all_or_nothing(session, connection, lambda: parse_org_csv(data), apply_org_plan, "org chart written",
+                   check=lambda plan: check_org_plan(session, plan))
 
 
 @pytest.mark.parametrize("name, header", [("roster", ROSTER_HEADER), ("completions", COMPLETIONS_HEADER),

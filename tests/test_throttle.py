@@ -1,15 +1,61 @@
-"""Sign-in throttling: per account and per address, shared by every process through the database."""
+"""Sign-in throttling: per account and per address, shared by every process through the database or Redis.
+
+Every test that signs in runs once with each store."""
+import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 import config
+from tests.conftest import REDIS_URL
 from tests.helpers import login, make_org, make_user
 from tests.scratch import scratch_database
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import throttle
+from training.auth.models import SignInFailure
 from training.db import unit_of_work, utcnow
+
+
+@pytest.fixture(params=["database", "redis"])
+def store_settings(request) -> dict:
+    """The settings that choose the store: none for the database; Redis under a prefix of the test's own."""
+    if request.param == "database":
+        return {}
+    return {"THROTTLE_REDIS_URL": REDIS_URL, "THROTTLE_REDIS_PREFIX": request.getfixturevalue("redis_space").prefix}
+
+
+@pytest.fixture(autouse=True)
+def store_never_failed(caplog):
+    """A Redis store that quietly fell back to the database would pass these tests for the wrong reason."""
+    yield
+    assert [r.getMessage() for r in caplog.records if r.name == throttle.__name__] == []
+
+
+@pytest.fixture
+def app(app, store_settings):
+    app.config.update(store_settings)
+    throttle.init_app(app)
+    yield app
+    app.extensions["sign_in_throttle"].close()
+
+
+def _apps_on_one_database(url: str, settings: dict, count: int) -> list:
+    """`count` apps (each its own engine and Redis connections, like separate workers) on one migrated database,
+    with one account in it."""
+    apps = [create_app(config.TestConfig, DATABASE_URL=url, **settings) for _ in range(count)]
+    migrate.upgrade(apps[0])
+    with unit_of_work(apps[0]) as session:
+        agency, unit = make_org(session)
+        make_user(session, "shared@agency.test", agency=agency, unit=unit)
+    return apps
+
+
+def _close(apps: list) -> None:
+    for each in apps:
+        each.extensions["sign_in_throttle"].close()
+        each.extensions["db_engine"].dispose()
 
 
 def _later(monkeypatch, minutes: int) -> None:
@@ -66,22 +112,51 @@ def test_a_correct_password_clears_the_account_count(client, officer):
     assert login(client, officer.email).status_code == 302
 
 
-def test_two_app_instances_on_one_database_share_the_count(tmp_path):
-    """Two processes (two apps, two engines) sharing one database: failures in either count for both."""
+def test_two_app_instances_on_one_database_share_the_count(tmp_path, store_settings):
+    """Two processes (two apps, two engines) sharing one database and store: failures in either count for both."""
     with scratch_database(tmp_path, "throttle_shared") as url:
-        first = create_app(config.TestConfig, DATABASE_URL=url)
-        migrate.upgrade(first)
-        second = create_app(config.TestConfig, DATABASE_URL=url)
+        apps = _apps_on_one_database(url, store_settings, 2)
         try:
-            with unit_of_work(first) as session:
-                agency, unit = make_org(session)
-                make_user(session, "shared@agency.test", agency=agency, unit=unit)
-            one, two = first.test_client(), second.test_client()
+            one, two = (each.test_client() for each in apps)
             for n in range(5):
                 assert login(one if n % 2 else two, "shared@agency.test", "wrong-password-guess").status_code == 401
             assert login(one, "shared@agency.test").status_code == 429
             assert login(two, "shared@agency.test").status_code == 429
         finally:
-            first.extensions["db_engine"].dispose()
-            second.extensions["db_engine"].dispose()
+            _close(apps)
 
+
+def test_workers_counting_at_once_lose_no_count(tmp_path, store_settings):
+    """Four workers, each its own app (engine, Redis connections and store), count failures for one address at
+    the same moment: every one counts."""
+    workers, failures = 4, 25
+    with scratch_database(tmp_path, "throttle_parallel") as url:
+        apps = _apps_on_one_database(url, store_settings, workers)
+        now, window, address = utcnow(), 15, "address:192.0.2.9"
+        start, errors = threading.Barrier(workers), []
+
+        def worker(n: int) -> None:
+            try:
+                store = apps[n].extensions["sign_in_throttle"]
+                start.wait()
+                for _ in range(failures):
+                    with unit_of_work(apps[n]) as session:
+                        store.count_failure(session, (f"account:worker{n}@agency.test", address), now, window)
+            except Exception as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == []
+            store, total = apps[0].extensions["sign_in_throttle"], workers * failures
+            with unit_of_work(apps[0]) as session:
+                assert store.over_limit(session, {address: total}, now, window)
+                assert not store.over_limit(session, {address: total + 1}, now, window)
+                assert store.over_limit(session, {"account:worker3@agency.test": failures}, now, window)
+                assert not store.over_limit(session, {"account:worker3@agency.test": failures + 1}, now, window)
+        finally:
+            _close(apps)

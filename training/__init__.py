@@ -33,6 +33,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     security.init_app(app)
 
+    from training.auth import throttle
+    throttle.init_app(app)
+
     from training.auth.service import load_user
     login_manager.user_loader(load_user)
 

@@ -1,14 +1,32 @@
-"""Sign-in throttling: failures counted in the database per account and per address, in fixed windows.
+"""Sign-in throttling: failures counted per account and per address, in fixed windows.
 
-Every web process and host shares the counts. A window is short (15 minutes by
-default) and a count never outlives it, so a flood of wrong passwords can hold
-an account shut for one window at most after the flood stops.
+Every web process and host shares the counts: they are kept in the database, or
+in Redis when THROTTLE_REDIS_URL is set. The store is chosen once, when the app is
+built (`init_app`), and the sign-in view reaches it through `store()`. Both stores
+count in the same fixed windows, so limits, the "try again in N minutes" message
+and a correct password clearing the account's count behave alike.
+
+A window is short (15 minutes by default) and a count never outlives it, so a
+flood of wrong passwords can hold an account shut for one window at most after
+the flood stops.
+
+When Redis is configured but fails (down, unreachable, timing out), the sign-in
+still works: that step is counted or checked in the database instead and a
+warning is logged. Counts made in the database during an outage are not carried
+over to Redis when it comes back, and the other way round.
 """
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
+import redis
+from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +34,8 @@ from training.auth.models import SignInFailure
 from training.db import insert_ignoring_conflicts
 
 EPOCH = datetime(2000, 1, 1)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def window_start(now: datetime, minutes: int) -> datetime:
@@ -34,24 +54,114 @@ def keys_for(email: str, address: str | None) -> tuple[str, str]:
     return f"account:{email}"[:300], f"address:{address or 'unknown'}"[:300]
 
 
-def over_limit(session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
-    """True when any key has reached its limit of failures in the current window."""
-    counts = dict(session.execute(
-        select(SignInFailure.key, SignInFailure.count)
-        .where(SignInFailure.key.in_(limits), SignInFailure.window_start == window_start(now, minutes))).all())
-    return any(counts.get(key, 0) >= limit for key, limit in limits.items())
+class Store(Protocol):
+    """Where failures are counted. `session` is the request's database session: the database store
+    writes through it (committed with the request's audit event); the Redis store uses it only when
+    Redis fails."""
+
+    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+        """True when any key has reached its limit of failures in the current window."""
+
+    def count_failure(self, session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
+        """Add one failure to each key's current window, atomically per key."""
+
+    def forget(self, session: Session, key: str, now: datetime, minutes: int) -> None:
+        """A correct password clears the account's count."""
+
+    def close(self) -> None:
+        """Let go of any connections."""
 
 
-def count_failure(session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
-    """Add one failure to each key's current window (one atomic upsert per key) and drop older windows."""
-    start = window_start(now, minutes)
-    for key in keys:
-        stmt = insert_ignoring_conflicts(session, SignInFailure).values(key=key, window_start=start, count=1)
-        session.execute(stmt.on_conflict_do_update(index_elements=["key", "window_start"],
-                                                   set_={"count": SignInFailure.count + 1}))
-    session.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys), SignInFailure.window_start < start))
+class DatabaseStore:
+    """Counts in the sign_in_failures table; the daily job purges old windows."""
+
+    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+        counts = dict(session.execute(
+            select(SignInFailure.key, SignInFailure.count)
+            .where(SignInFailure.key.in_(limits), SignInFailure.window_start == window_start(now, minutes))).all())
+        return any(counts.get(key, 0) >= limit for key, limit in limits.items())
+
+    def count_failure(self, session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
+        """One atomic upsert per key; older windows of the same keys are dropped."""
+        start = window_start(now, minutes)
+        for key in keys:
+            stmt = insert_ignoring_conflicts(session, SignInFailure).values(key=key, window_start=start, count=1)
+            session.execute(stmt.on_conflict_do_update(index_elements=["key", "window_start"],
+                                                       set_={"count": SignInFailure.count + 1}))
+        session.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys), SignInFailure.window_start < start))
+
+    def forget(self, session: Session, key: str, now: datetime, minutes: int) -> None:
+        session.execute(delete(SignInFailure).where(SignInFailure.key == key))
+
+    def close(self) -> None:
+        pass
 
 
-def forget(session: Session, key: str) -> None:
-    """A correct password clears the account's count."""
-    session.execute(delete(SignInFailure).where(SignInFailure.key == key))
+class RedisStore:
+    """Counts in Redis, one key per key and window ("<prefix>account:<email>:<window start>").
+
+    A failure is INCR and PEXPIRE in one MULTI/EXEC, so concurrent workers never lose a count and
+    no key is left without an expiry. A key expires `grace` after its window ends (by the clock of
+    the host that counted), which covers hosts whose clocks differ a little.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, grace: timedelta = timedelta(minutes=1)) -> None:
+        self.client, self.prefix, self.grace = client, prefix, grace
+        self.fallback = DatabaseStore()
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str) -> RedisStore:
+        """A client that gives up quickly: one second to connect or answer, one immediate retry
+        (a connection dropped by a Redis restart). Query-string options in the URL take precedence."""
+        return cls(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1,
+                                        retry=Retry(NoBackoff(), 1)), prefix)
+
+    def _key(self, key: str, now: datetime, minutes: int) -> str:
+        return f"{self.prefix}{key}:{window_start(now, minutes):%Y-%m-%dT%H:%M}"
+
+    def _or_database(self, step: str, in_redis: Callable[[], T], in_database: Callable[[], T]) -> T:
+        try:
+            return in_redis()
+        except redis.RedisError as exc:
+            log.warning("sign-in throttle: Redis failed while %s (%s); using the database for this step", step, exc)
+            return in_database()
+
+    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+        def in_redis() -> bool:
+            counts = self.client.mget([self._key(key, now, minutes) for key in limits])
+            return any(int(count or 0) >= limit for count, limit in zip(counts, limits.values()))
+        return self._or_database("checking the limits", in_redis,
+                                 lambda: self.fallback.over_limit(session, limits, now, minutes))
+
+    def count_failure(self, session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
+        end = window_start(now, minutes) + timedelta(minutes=minutes)
+        expire_ms = math.ceil((end - now + self.grace).total_seconds() * 1000)
+
+        def in_redis() -> None:
+            with self.client.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    name = self._key(key, now, minutes)
+                    pipe.incr(name)
+                    pipe.pexpire(name, expire_ms)
+                pipe.execute()
+        self._or_database("counting a failure", in_redis,
+                          lambda: self.fallback.count_failure(session, keys, now, minutes))
+
+    def forget(self, session: Session, key: str, now: datetime, minutes: int) -> None:
+        self._or_database("clearing a count", lambda: self.client.delete(self._key(key, now, minutes)),
+                          lambda: self.fallback.forget(session, key, now, minutes))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def init_app(app: Flask) -> None:
+    """Choose the store once: Redis when THROTTLE_REDIS_URL is set, else the database."""
+    url = app.config.get("THROTTLE_REDIS_URL")
+    app.extensions["sign_in_throttle"] = (RedisStore.from_url(url, app.config["THROTTLE_REDIS_PREFIX"]) if url
+                                          else DatabaseStore())
+
+
+def store() -> Store:
+    """The current app's store."""
+    return current_app.extensions["sign_in_throttle"]

@@ -49,7 +49,7 @@ def _limits(email: str) -> dict[str, int]:
 def _throttled(limits: dict[str, int], email: str, template: str, **context):
     """The refusal page when this account or address has failed too often in the window, else None."""
     session_db, now, window = db(), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"]
-    if not throttle.over_limit(session_db, limits, now, window):
+    if not throttle.store().over_limit(session_db, limits, now, window):
         return None
     record(session_db, "auth.sign_in_throttled", target=email[:200], ip=request.remote_addr)
     session_db.commit()
@@ -60,14 +60,15 @@ def _throttled(limits: dict[str, int], email: str, template: str, **context):
 
 def _failed(limits: dict[str, int], action: str, email: str, actor_id: int | None = None) -> None:
     session_db = db()
-    throttle.count_failure(session_db, tuple(limits), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"])
+    throttle.store().count_failure(session_db, tuple(limits), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"])
     record(session_db, action, actor_id=actor_id, target=email[:200], ip=request.remote_addr)
     session_db.commit()
 
 
 def _signed_in(user, **details) -> None:
     """The account is through every check: forget its failures and open its session."""
-    throttle.forget(db(), throttle.keys_for(normalise_email(user.email), None)[0])
+    throttle.store().forget(db(), throttle.keys_for(normalise_email(user.email), None)[0], utcnow(),
+                            current_app.config["SIGN_IN_WINDOW_MINUTES"])
     _start_session(user)
     record(db(), "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=request.remote_addr, **details)
 
