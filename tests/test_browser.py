@@ -1,6 +1,6 @@
 """The main journeys in Debian's Chromium, as a user walks them: an officer completes a module, a coordinator imports
 a roster and assigns a module, compliance staff export the roster and verify a certificate. axe-core checks every
-page visited."""
+page visited; the same journeys are walked again in a window 320 px wide."""
 from __future__ import annotations
 
 import csv
@@ -93,6 +93,7 @@ def browser():
 
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+REFLOW_WIDTH = 320
 ROSTER_EXPORT_HEADER = ("employee_id,last_name,first_name,agency,unit,course_code,course_title,course_version,"
                         "status,due_on,completed_on,score,expires_on")
 
@@ -124,6 +125,57 @@ class Axe:
                  if set(v["tags"]) & set(WCAG_AA) or v["impact"] in ("serious", "critical")]
         if found:
             self.findings.setdefault(self.page.url, []).extend(found)
+
+
+REFLOW_SCRIPT = """(slack) => {
+  const width = document.documentElement.clientWidth;
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + [...el.classList].map((c) => '.' + c).join('') + ' "' + (el.innerText || '').trim().slice(0, 40) + '"';
+  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const inScroller = (el) => { for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+                               return false; };
+  const problems = [], wide = new Set();
+  if (document.documentElement.scrollWidth > width + slack)
+    problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    // Not rendered, or moved off-screen on purpose (the usual way of hiding text for screen readers).
+    if (!box.width || !box.height || box.right <= 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    if ((box.left < -slack || box.right > width + slack) && !inScroller(el)) {
+      if (!wide.has(el.parentElement))   // the outermost element that is too wide says enough
+        problems.push(describe(el) + ' spans ' + Math.round(box.left) + '..' + Math.round(box.right) + ' px');
+      wide.add(el);
+    }
+    if (scrolls(el) && el.scrollWidth > el.clientWidth + slack
+        && (el.tabIndex < 0 || el.getAttribute('role') !== 'region' || !el.getAttribute('aria-label')))
+      problems.push(describe(el) + ' scrolls sideways but is not a labelled region reachable with the keyboard');
+  }
+  // Text can run out of a box that itself fits, such as a long word in a heading.
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let text = texts.nextNode(); text; text = texts.nextNode()) {
+    range.selectNodeContents(text);
+    const box = range.getBoundingClientRect();
+    if (box.width && box.right > 0 && (box.left < -slack || box.right > width + slack) && !inScroller(text))
+      problems.push(describe(text.parentElement) + ' has text reaching ' + Math.round(box.right) + ' px');
+  }
+  return problems;
+}"""
+
+
+class Reflow:
+    """At 320 CSS pixels (WCAG 1.4.10) nothing but a labelled, focusable scrolling region is wider than the window."""
+
+    def __init__(self, page):
+        page.set_viewport_size({"width": REFLOW_WIDTH, "height": 640})
+        self.page = page
+        self.findings: dict[str, list[str]] = {}
+
+    def check(self) -> None:
+        self.page.wait_for_load_state()
+        problems = self.page.evaluate(REFLOW_SCRIPT, 1)
+        if problems:
+            self.findings.setdefault(self.page.url, []).extend(problems)
 
 
 def _sign_in(page, base, email, check=lambda: None):
@@ -328,6 +380,23 @@ def test_compliance_exports_the_roster_and_verifies_a_certificate(live_app, brow
     axe = Axe(page)
     _compliance_exports_and_verifies(app, page, base, axe.check)
     assert axe.findings == {}, axe.findings
+
+
+def test_the_journeys_reflow_at_320_pixels(live_app, browser):
+    """The three journeys again in a window 320 px wide. Playwright clicks and fills only a control that shows and
+    that nothing covers, so each one the journeys use is still there and works; and no page scrolls sideways."""
+    app, base = live_app
+    page = browser.new_page()
+    reflow = Reflow(page)
+    for journey, data in [
+            (_officer_completes, {"title": "Duty to Intervene and to Render Medical Aid"}),
+            (_coordinator_imports_and_assigns, {"first_id": 300, "unit": "DEMO-EAST-2",
+                                                "title": "Implicit Bias and the Use of Protected Characteristics",
+                                                "due_on": date.today() + timedelta(days=50)}),
+            (_compliance_exports_and_verifies, {})]:
+        journey(app, page, base, reflow.check, **data)
+        page.context.clear_cookies()
+    assert reflow.findings == {}, reflow.findings
 
 
 def test_quiz_can_be_answered_with_the_keyboard(live_app, browser):
