@@ -134,6 +134,8 @@ REFLOW_SCRIPT = """(slack) => {
   const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
   const inScroller = (el) => { for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
                                return false; };
+  const named = (el) => (el.getAttribute('aria-label')
+    || (document.getElementById(el.getAttribute('aria-labelledby')) || {}).textContent || '').trim();
   const problems = [], wide = new Set();
   if (document.documentElement.scrollWidth > width + slack)
     problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide');
@@ -147,7 +149,7 @@ REFLOW_SCRIPT = """(slack) => {
       wide.add(el);
     }
     if (scrolls(el) && el.scrollWidth > el.clientWidth + slack
-        && (el.tabIndex < 0 || el.getAttribute('role') !== 'region' || !el.getAttribute('aria-label')))
+        && (el.tabIndex < 0 || el.getAttribute('role') !== 'region' || !named(el)))
       problems.push(describe(el) + ' scrolls sideways but is not a labelled region reachable with the keyboard');
   }
   // Text can run out of a box that itself fits, such as a long word in a heading.
@@ -156,7 +158,8 @@ REFLOW_SCRIPT = """(slack) => {
   for (let text = texts.nextNode(); text; text = texts.nextNode()) {
     range.selectNodeContents(text);
     const box = range.getBoundingClientRect();
-    if (box.width && box.right > 0 && (box.left < -slack || box.right > width + slack) && !inScroller(text))
+    if (box.width && box.right > 0 && (box.left < -slack || box.right > width + slack)
+        && !wide.has(text.parentElement) && !inScroller(text))
       problems.push(describe(text.parentElement) + ' has text reaching ' + Math.round(box.right) + ' px');
   }
   return problems;
