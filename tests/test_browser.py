@@ -181,12 +181,15 @@ class Reflow:
             self.findings.setdefault(self.page.url, []).extend(problems)
 
 
-def _sign_in(page, base, email, check=lambda: None):
+def _sign_in(page, base, email, check=lambda: None, keyboard=False):
     page.goto(f"{base}/login")
     check()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    if keyboard:
+        page.keyboard.press("Enter")   # from the password field
+    else:
+        page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
     check()
 
@@ -405,11 +408,7 @@ def test_the_journeys_reflow_at_320_pixels(live_app, browser):
 def test_quiz_can_be_answered_with_the_keyboard(live_app, browser):
     app, base = live_app
     page = browser.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill("officer@demo.test")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.get_by_role("heading", name="My training").wait_for()
+    _sign_in(page, base, "officer@demo.test", keyboard=True)
     for href in [a.get_attribute("href") for a in
                  page.goto(f"{base}/courses/UOF-DE-ESCALATION") and page.locator("ol.usa-list a").all()]:
         page.goto(base + href)
@@ -514,10 +513,7 @@ def test_compliance_pages_with_the_keyboard(live_app, browser):
     app, base = live_app
     page = browser.new_page(accept_downloads=True)
     axe = Axe(page)
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill("compliance@demo.test")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
+    _sign_in(page, base, "compliance@demo.test", keyboard=True)
     page.get_by_role("link", name="Compliance").click()
     page.get_by_role("heading", name="Compliance").wait_for()
     assert page.get_by_role("img", name=re.compile("Compliance rate at the end of each")).count() == 1
