@@ -12,6 +12,7 @@ import threading
 from datetime import date, timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ from tests.conftest import free_port, reset_database
 from training import create_app
 from training.assignments.models import Assignment
 from training.assignments.service import daily_assignments
+from training.auth.service import create_user
 from training.catalog.models import Course, Question
 from training.catalog.service import sync_courses
 from training.certification.models import Attempt, Completion
@@ -533,3 +535,50 @@ def test_compliance_pages_with_the_keyboard(live_app, browser):
     page.get_by_text("Correct the fields marked below").wait_for()
     axe.check()
     assert axe.findings == {}, axe.findings
+
+
+def test_a_coordinator_sets_up_two_step_sign_in_and_uses_it(live_app, browser):
+    """A staff account without a second factor: password, set-up page, recovery codes; then password and code.
+    axe-core and the 320 px check run on every page of it."""
+    app, base = live_app
+    with unit_of_work(app) as session:
+        agency = session.scalar(select(User.agency_id).where(User.email == "coordinator@demo.test"))
+        create_user(session, email="lead@agency.test", password=DEMO_PASSWORD, first_name="Lee",
+                    last_name="Adair", role="coordinator", agency_id=agency)
+    page = browser.new_page()
+    axe, reflow = Axe(page), Reflow(page)
+
+    def check():
+        axe.check()
+        reflow.check()
+
+    def password():
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill("lead@agency.test")
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+    password()
+    page.wait_for_url(f"{base}/login/enrol")
+    check()
+    secret = page.locator("code.rc-secret").inner_text().replace(" ", "")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    check()
+    codes = page.get_by_role("list", name="Recovery codes").locator("code").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name="I have kept my codes: continue").click()
+    page.wait_for_url(f"{base}/")
+    page.get_by_role("link", name="Two-step sign-in").click()
+    assert "10 unused recovery codes left" in page.content()
+    check()
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    password()
+    page.wait_for_url(f"{base}/login/code")
+    check()
+    page.get_by_label("Code").fill(codes[0])
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/")
+    assert "9 left" in page.content()
+    assert axe.findings == {} and reflow.findings == {}, (axe.findings, reflow.findings)
