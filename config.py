@@ -40,6 +40,10 @@ class Config:
     SIGN_IN_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_WINDOW_MINUTES", "15"))
     SIGN_IN_ACCOUNT_LIMIT = int(os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "5"))
     SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20"))
+    # Behind reverse proxies: how many of them append X-Forwarded-For (the client address the throttle and the
+    # audit trail see) and set X-Forwarded-Proto. 0 (directly exposed): the headers are ignored, as anyone can send them.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
     # Strict-Transport-Security: only where the site is served over HTTPS.
     HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.
