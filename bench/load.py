@@ -215,6 +215,39 @@ def start(name: str, args: list[str], env: dict[str, str]) -> tuple[subprocess.P
     return process, log
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a live process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes(match) -> list[int]:
+    """Live processes whose command line `match` accepts (a list of its words)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = entry.read_bytes().decode(errors="replace").replace("\0", " ").split()
+        except OSError:
+            continue
+        if words and match(words):
+            found.append(int(entry.parent.name))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def wait_until_serving(base_url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
     import urllib.request
 
@@ -304,6 +337,7 @@ def main() -> int:
     from bench.officer import correct_answers
 
     LOGS.mkdir(parents=True, exist_ok=True)
+    (LOGS / "access.log").unlink(missing_ok=True)
     smtp_port, web_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": URL, "ROLLCALL_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "MAIL_FROM": "rollcall@load.invalid",
@@ -334,6 +368,7 @@ def main() -> int:
               f"(pauses of {THINK:g} s on average between requests)")
         answers = correct_answers(ROOT / "quizzes")
         load_before = os.getloadavg()[0]
+        client_cpu = sum(os.times()[:2])
         began = time.monotonic()
         deadline = began + DURATION
         threads = [threading.Thread(target=visit, daemon=True, args=(
@@ -341,10 +376,18 @@ def main() -> int:
             for n, email in enumerate(emails)]
         for thread in threads:
             thread.start()
+        give_up = deadline + 120
         for thread in threads:
-            thread.join(DURATION + RAMP + 120)
+            thread.join(max(0.0, give_up - time.monotonic()))
         elapsed = time.monotonic() - began
         load_after = os.getloadavg()[0]
+        # Where the CPU went (the workers and the database's connections are still alive here).
+        database = make_url(URL).database
+        cpu = {"site (gunicorn workers)": sum(cpu_seconds(p) for p in children(gunicorn.pid)),
+               "database (PostgreSQL connections)": sum(cpu_seconds(p) for p in processes(
+                   lambda words: words[0] == "postgres:" and database in words[1:4])),
+               "scheduler": cpu_seconds(scheduler.pid),
+               "load client (this process)": sum(os.times()[:2]) - client_cpu}
         hung = sum(t.is_alive() for t in threads)
         if hung:
             ledger.problem(f"{hung} officers were still waiting for an answer two minutes after the end")
@@ -382,13 +425,16 @@ def main() -> int:
                        "p95_ms": percentile(served, 95) * 1000, "p99_ms": percentile(served, 99) * 1000}
     results = {"officers": OFFICERS, "duration_s": round(elapsed, 1), "ramp_s": RAMP, "think_s": THINK,
                "workers": WORKERS, "threads": THREADS, "cpus": os.cpu_count(),
-               "load_average_before": load_before, "load_average_after": load_after, "requests": total,
+               "load_average_before": load_before, "load_average_after": load_after,
+               "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()}, "requests": total,
                "requests_per_s": round(total / elapsed, 1), "latency": kinds,
                "statuses": {str(k): v for k, v in ledger.statuses.items()}, "errors": len(ledger.errors),
                "error_samples": ledger.errors[:20], "database": figures}
     print()
     print(f"{os.cpu_count()} CPUs; load average {load_before:.1f} before the run (other processes on the machine), "
           f"{load_after:.1f} at its end")
+    print(f"CPU seconds used in the {elapsed:.0f} s (the machine had {os.cpu_count() * elapsed:.0f}): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     print(f"{total} requests in {elapsed:.1f} s: {total / elapsed:.1f} requests/s; "
           f"statuses {dict(sorted((str(k), v) for k, v in ledger.statuses.items()))}")
     print(f"{'request':<12} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
