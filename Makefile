@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 PORT   ?= 5000
 
-.PHONY: install run test test-deps bench clean
+.PHONY: install run test test-deps bench load clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -50,6 +50,14 @@ test: install test-deps
 bench: install test-deps
 	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
 	$(BIN)/python bench/run.py
+
+# Officers at the site at once, over HTTP: gunicorn and the scheduler on PostgreSQL (LOAD_DATABASE_URL,
+# whose schema is dropped and made again; LOAD_OFFICERS, LOAD_DURATION, LOAD_THINK ... in bench/load.py).
+# The test dependencies bring the loopback SMTP server the scheduler's mail goes to.
+LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/rc_load
+
+load: install test-deps
+	LOAD_DATABASE_URL='$(LOAD_DATABASE_URL)' $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -47,6 +47,10 @@ class Config:
     # Where those failures are counted: unset, the database; a redis:// URL, that Redis (keys under the prefix).
     THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
     THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")
+    # Behind reverse proxies: how many of them append X-Forwarded-For (the client address the throttle and the
+    # audit trail see) and set X-Forwarded-Proto. 0 (directly exposed): the headers are ignored, as anyone can send them.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
     # Strict-Transport-Security: only where the site is served over HTTPS.
     HSTS = False
     # Uploads: a roster of 100,000 officers is about 10 MB.

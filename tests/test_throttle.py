@@ -160,3 +160,48 @@ def test_workers_counting_at_once_lose_no_count(tmp_path, store_settings):
                 assert not store.over_limit(session, {"account:worker3@agency.test": failures + 1}, now, window)
         finally:
             _close(apps)
+
+
+
+def _proxied_app(database_url, connection, **settings):
+    from sqlalchemy.orm import sessionmaker
+
+    app = create_app(config.TestConfig, DATABASE_URL=database_url, **settings)
+    app.extensions["db_sessionmaker"] = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return app
+
+
+def _through_proxy(app, forwarded_for: str):
+    """A client behind a reverse proxy at 10.0.0.1 that appends the address it saw to X-Forwarded-For."""
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+    return client
+
+
+def test_forwarded_addresses_are_ignored_unless_a_proxy_is_trusted(client, officer, session):
+    """Directly exposed (the default), a client cannot dodge the address limit by sending X-Forwarded-For."""
+    for n in range(20):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{n}"
+        login(client, f"guess{n}@agency.test", "wrong-password-guess")
+    assert login(client, officer.email).status_code == 429
+    ips = {e.details["ip"] for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "auth.sign_in_failed"))}
+    assert ips == {"127.0.0.1"}
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own(database_url, connection, officer, session):
+    app = _proxied_app(database_url, connection, PROXY_FIX_X_FOR=1)
+    # The sprayer puts a made-up address first; the proxy appends the real one, and only that counts.
+    sprayer = _through_proxy(app, "192.0.2.1, 203.0.113.5")
+    for n in range(20):
+        assert login(sprayer, f"guess{n}@agency.test", "wrong-password-guess").status_code == 401
+    assert login(sprayer, officer.email).status_code == 429
+    assert login(_through_proxy(app, "203.0.113.5"), officer.email).status_code == 429
+    # Everyone else comes through the same proxy and is not held.
+    neighbour = _through_proxy(app, "198.51.100.9")
+    assert login(neighbour, officer.email).status_code == 302
+    events = session.scalars(select(AuditEvent).where(
+        AuditEvent.action.in_(["auth.sign_in_failed", "auth.signed_in"]))).all()
+    assert {e.details["ip"] for e in events if e.action == "auth.sign_in_failed"} == {"203.0.113.5"}
+    assert [e.details["ip"] for e in events if e.action == "auth.signed_in"] == ["198.51.100.9"]
