@@ -295,3 +295,15 @@ def test_demo_sign_ins_skip_the_second_factor_except_in_production(tmp_path, mon
                 response = app.test_client().post("/login", data={"email": email, "password": DEMO_PASSWORD})
                 assert response.location == landing, (settings, email)
             app.extensions["db_engine"].dispose()
+
+
+def test_wrong_codes_on_the_account_page_are_held_too(client, session, org):
+    user = staff(session, org)
+    secret, _ = enrol_at_sign_in(client, user.email)
+    wrong = "999999" if code_now(secret, 1) != "999999" else "111111"
+    for _ in range(5):
+        page = client.post("/account/two-step/recovery-codes", data={"code": wrong}, follow_redirects=True)
+        assert "not right" in page.get_data(as_text=True)
+    held = client.post("/account/two-step/recovery-codes", data={"code": code_now(secret, 1)}, follow_redirects=True)
+    assert "Too many wrong codes" in held.get_data(as_text=True)
+    assert "Your recovery codes" not in held.get_data(as_text=True)

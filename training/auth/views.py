@@ -262,8 +262,12 @@ def _confirmed(form: CodeForm, user) -> str | None:
     """Changes to the second factor need a current code (or a recovery code); the refusal, else None."""
     if not form.validate_on_submit():
         return "Enter a code from your authenticator."
+    limits, window = _limits(user.email), current_app.config["SIGN_IN_WINDOW_MINUTES"]
+    if throttle.store().over_limit(db(), limits, utcnow(), window):
+        wait = throttle.minutes_left(utcnow(), window)
+        return f"Too many wrong codes; try again in {wait} minute{'' if wait == 1 else 's'}."
     if second_factor.check(db(), user, form.code.data, utcnow()) is None:
-        _failed(_limits(user.email), "auth.second_factor_failed", user.email, actor_id=user.id)
+        _failed(limits, "auth.second_factor_failed", user.email, actor_id=user.id)
         return "That code is not right. Use the newest code your authenticator shows, or a recovery code."
     return None
 
