@@ -53,9 +53,13 @@ def _throttled(limits: dict[str, int], email: str, template: str, **context):
         return None
     record(session_db, "auth.sign_in_throttled", target=email[:200], ip=request.remote_addr)
     session_db.commit()
-    wait = throttle.minutes_left(now, window)
-    flash(f"Too many attempts; try again in {wait} minute{'' if wait == 1 else 's'}.", "error")
+    flash(_held("Too many attempts", now, window), "error")
     return render_template(template, **context), 429
+
+
+def _held(what: str, now, window: int) -> str:
+    wait = throttle.minutes_left(now, window)
+    return f"{what}; try again in {wait} minute{'' if wait == 1 else 's'}."
 
 
 def _failed(limits: dict[str, int], action: str, email: str, actor_id: int | None = None) -> None:
@@ -264,8 +268,7 @@ def _confirmed(form: CodeForm, user) -> str | None:
         return "Enter a code from your authenticator."
     limits, window = _limits(user.email), current_app.config["SIGN_IN_WINDOW_MINUTES"]
     if throttle.store().over_limit(db(), limits, utcnow(), window):
-        wait = throttle.minutes_left(utcnow(), window)
-        return f"Too many wrong codes; try again in {wait} minute{'' if wait == 1 else 's'}."
+        return _held("Too many wrong codes", utcnow(), window)
     if second_factor.check(db(), user, form.code.data, utcnow()) is None:
         _failed(limits, "auth.second_factor_failed", user.email, actor_id=user.id)
         return "That code is not right. Use the newest code your authenticator shows, or a recovery code."
