@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.officer import Officer, Site  # noqa: E402
+from bench.run import free_port  # noqa: E402
+from training.demo.service import DEMO_PASSWORD  # noqa: E402
 
 BIN = Path(sys.executable).parent
 URL = os.environ.get("LOAD_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/rc_load"
@@ -51,17 +53,8 @@ RAMP = float(os.environ.get("LOAD_RAMP", "60"))
 THINK = float(os.environ.get("LOAD_THINK", "5"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
-PASSWORD = "demo-password-1"
 KEEP_ALIVE = 5
 LOGS = ROOT / "instance" / "load"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -136,7 +129,7 @@ def visit(email: str, base_url: str, answers: dict[str, set[str]], ledger: Ledge
     rng = random.Random(seed)
     # A connection idle for a second less than gunicorn's keep-alive is used again, as a browser would.
     site = Site(base_url, record=ledger.record, fresh_after=KEEP_ALIVE - 1)
-    officer = Officer(site, email, PASSWORD, answers, rng=rng)
+    officer = Officer(site, email, DEMO_PASSWORD, answers, rng=rng)
 
     def pause() -> None:
         if THINK:

@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 
 import config
 from bench.officer import Officer, Site
-from tests.conftest import free_port
+from tests.conftest import Mailbox, free_port
 from tests.helpers import PASSWORD, make_org, make_user, write_course
 from tests.scratch import scratch_database
 from training import create_app, migrate
@@ -377,20 +377,17 @@ def test_the_database_restarted_under_load_loses_nothing_and_the_site_recovers_b
 
 # --- the mail server stopped mid-delivery -----------------------------------------------------------
 
-class StoppingMailbox:
+class StoppingMailbox(Mailbox):
     """Accepts messages; during the `stop_at`-th it shuts the whole server down before answering."""
 
     def __init__(self, stop_at: int | None = None):
-        self.messages: list = []
+        super().__init__()
         self.stop_at = stop_at
         self.seen = 0
         self.controller = None
         self.stopping: threading.Thread | None = None
 
     async def handle_DATA(self, server, session, envelope):
-        import email
-        from email import policy
-
         self.seen += 1
         if self.seen == self.stop_at:
             # The server goes down with this message in hand: the connection drops, no reply is sent.
@@ -398,8 +395,7 @@ class StoppingMailbox:
             self.stopping.start()
             server.transport.close()
             return "421 Shutting down"
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
+        return await super().handle_DATA(server, session, envelope)
 
 
 def start_mail_server(mailbox: StoppingMailbox, port: int):

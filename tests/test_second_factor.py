@@ -49,14 +49,24 @@ def events(session, action: str) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
 
 
+def shown_key(page: str) -> str:
+    """The authenticator key as the set-up page shows it for typing in, without its spaces."""
+    return re.search(r'<code class="rc-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+
+
+def shown_codes(response) -> list[str]:
+    """The recovery codes a page lists."""
+    return re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", response.get_data(as_text=True))
+
+
 def enrol_at_sign_in(client, email: str) -> tuple[str, list[str]]:
     """Password, then the set-up page: scan (read the key), confirm with a code; returns the key and recovery codes."""
     assert login(client, email).location == "/login/enrol"
     page = client.get("/login/enrol").get_data(as_text=True)
-    secret = re.search(r'<code class="rc-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    secret = shown_key(page)
     response = client.post("/login/enrol", data={"code": code_now(secret)})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    return secret, re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", response.get_data(as_text=True))
+    return secret, shown_codes(response)
 
 
 def test_a_coordinator_without_a_second_factor_sets_one_up_before_reaching_any_page(client, session, org):
@@ -68,9 +78,9 @@ def test_a_coordinator_without_a_second_factor_sets_one_up_before_reaching_any_p
     page = client.get("/login/enrol").get_data(as_text=True)
     assert "Set up two-step sign-in" in page and 'src="data:image/svg+xml' in page
     assert client.post("/login/enrol", data={"code": "000000"}).status_code == 401
-    key = re.search(r'<code class="rc-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    key = shown_key(page)
     response = client.post("/login/enrol", data={"code": code_now(key)})
-    codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", response.get_data(as_text=True))
+    codes = shown_codes(response)
     assert response.status_code == 200 and len(set(codes)) == 10
     assert client.get(STAFF_PAGE).status_code == 200
     session.expire_all()
@@ -209,7 +219,7 @@ def test_an_officer_turns_it_on_and_off_from_the_account_page(client, session, o
     login(client, officer.email)
     assert "is <strong>off</strong>" in client.get("/account/two-step").get_data(as_text=True)
     page = client.get("/account/two-step/setup").get_data(as_text=True)
-    secret = re.search(r'<code class="rc-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    secret = shown_key(page)
     done = client.post("/account/two-step/setup", data={"code": code_now(secret)})
     assert done.status_code == 200 and "Your recovery codes" in done.get_data(as_text=True)
     assert "10 unused recovery codes left" in client.get("/account/two-step").get_data(as_text=True)
@@ -229,7 +239,7 @@ def test_staff_cannot_turn_it_off_and_new_recovery_codes_replace_the_old(client,
     assert "cannot be turned off" in response.get_data(as_text=True)
     assert "Turn off" not in client.get("/account/two-step").get_data(as_text=True)
     renewed = client.post("/account/two-step/recovery-codes", data={"code": code_now(secret, 1)})
-    new = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", renewed.get_data(as_text=True))
+    new = shown_codes(renewed)
     assert len(new) == 10 and not set(new) & set(old)
     client.post("/logout")
     login(client, user.email)

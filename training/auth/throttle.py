@@ -4,7 +4,7 @@ Every web process and host shares the counts: they are kept in the database, or
 in Redis when THROTTLE_REDIS_URL is set. The store is chosen once, when the app is
 built (`init_app`), and the sign-in view reaches it through `store()`. Both stores
 count in the same fixed windows, so limits, the "try again in N minutes" message
-and a correct password clearing the account's count behave alike.
+and a completed sign-in clearing the account's count behave alike.
 
 A window is short (15 minutes by default) and a count never outlives it, so a
 flood of wrong passwords can hold an account shut for one window at most after
@@ -66,7 +66,7 @@ class Store(Protocol):
         """Add one failure to each key's current window, atomically per key."""
 
     def forget(self, session: Session, key: str, now: datetime, minutes: int) -> None:
-        """A correct password clears the account's count."""
+        """A completed sign-in (password, and the code when one is asked for) clears the account's count."""
 
     def close(self) -> None:
         """Let go of any connections."""
