@@ -278,7 +278,7 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, seconds: float = 
 def check_database(engine, ledger: Ledger, mailbox: Mailbox) -> tuple[dict, list[str]]:
     from training.audit.models import AuditEvent
     from training.auth.models import UserSession
-    from training.certification.models import Attempt, Completion
+    from training.records.models import Attempt, Completion
     from training.reminders.models import OutboxMessage
 
     problems = []

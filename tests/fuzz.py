@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.helpers import make_user
-from training.assignments.models import Assignment, StandingRule
+from training.records.models import Assignment, StandingRule
 from training.audit.models import AuditEvent
 from training.catalog.models import Course
-from training.certification.models import Attempt, Completion
-from training.certification.service import record_completion, start_attempt
+from training.records.models import Attempt, Completion
+from training.learn.service import start_attempt
+from training.records.service import record_completion
 from training.catalog.service import current_version
 from training.people.models import Agency, Unit, User
 from training.reminders.models import OutboxMessage
@@ -101,7 +102,7 @@ def build_world(session, org, course) -> World:
     other = make_user(session, "other@agency.test", agency=agency, unit=unit, employee_id="E-2")
     session.flush()
     version = current_version(session, course)
-    from training.certification.models import LessonView
+    from training.records.models import LessonView
     session.add_all(LessonView(user_id=officer.id, lesson_id=lesson.id) for lesson in version.lessons)
     session.flush()
     attempt = start_attempt(session, officer, version)

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from training.auth.service import create_user
-from training.certification.models import Attempt
+from training.records.models import Attempt
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
 

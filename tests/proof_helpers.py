@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from training.catalog.service import current_version
-from training.certification.models import Completion
-from training.certification.service import record_completion, today_for
+from training.records.models import Completion
+from training.clock import today_for
+from training.records.service import record_completion
 
 
 def certify(session, officer, course, days_ago: int, score: int = 90, source: str = "quiz") -> Completion:

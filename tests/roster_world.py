@@ -20,10 +20,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from tests.helpers import make_org, make_user
-from training.assignments.models import Assignment, Exemption
+from training.records.models import Assignment, Exemption
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
-from training.certification.models import Completion
+from training.records.models import Completion
 from training.demo.scale import synthetic_course
 from training.people.models import Unit
 from training.people.service import unit_path

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from tests.helpers import make_org, make_user
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.models import AuditEvent
-from training.certification.models import Completion
+from training.records.models import Completion
 from training.people.models import Unit
 from training.people.service import unit_path
 
@@ -85,7 +85,7 @@ def test_single_officer_and_refusals(runner, session, course):
 
 
 def test_standing_rule_reaches_officers_who_join_later(session, course):
-    from training.assignments.models import StandingRule
+    from training.records.models import StandingRule
     from training.assignments.service import apply_standing_rules
 
     agency, people = tree(session)
@@ -109,7 +109,7 @@ def test_standing_rule_reaches_officers_who_join_later(session, course):
 
 
 def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once(runner, session, course, tmp_path):
-    from training.assignments.models import StandingRule
+    from training.records.models import StandingRule
     from training.assignments.service import apply_standing_rules
 
     _, people = tree(session)
@@ -134,7 +134,7 @@ def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once
 
 def test_moves_made_by_an_administrator_meet_the_standing_rules_at_once(client, session, course):
     from tests.helpers import login
-    from training.assignments.models import StandingRule
+    from training.records.models import StandingRule
 
     agency, people = tree(session)
     mid = session.scalar(select(Unit).where(Unit.code == "MID"))

@@ -95,9 +95,9 @@ VIEW_ROLES = {
     "admin.account": {"admin"}, "admin.agency": {"admin"}, "admin.org": {"admin"}, "admin.unit": {"admin"},
     "admin.users": {"admin"}, "admin.reset_two_step": {"admin"},
     "imports.confirm": {"coordinator", "admin"}, "imports.upload": {"coordinator", "admin"},
-    "manage.assign": {"coordinator", "admin"}, "manage.delete_rule": {"coordinator", "admin"},
-    "manage.exempt": {"coordinator", "admin"}, "manage.extend": {"coordinator", "admin"},
-    "manage.remind": {"coordinator", "admin"}, "manage.rules": {"coordinator", "admin"},
+    "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
+    "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
+    "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},
@@ -111,12 +111,12 @@ VIEW_ROLES = {
     "auth.code": EVERYONE, "auth.enrol": EVERYONE,
     "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
     # Open to every role; whose records one sees is the scope check inside the view.
-    "proof.transcript": EVERYONE, "proof.certificate": EVERYONE,
-    "proof.revoke": {"compliance", "admin"},
+    "records.transcript": EVERYONE, "records.certificate": EVERYONE,
+    "records.revoke": {"compliance", "admin"},
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate.
-PUBLIC = {"auth.login", "proof.verify", "proof.verify_form"}
+PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
 

@@ -21,12 +21,12 @@ from werkzeug.serving import make_server
 import config
 from tests.conftest import free_port, reset_database
 from training import create_app
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.assignments.service import daily_assignments
 from training.auth.service import create_user
 from training.catalog.models import Course, Question
 from training.catalog.service import sync_courses
-from training.certification.models import Attempt, Completion
+from training.records.models import Attempt, Completion
 from training.db import unit_of_work
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.jobs import count_compliance, run_daily
@@ -448,7 +448,7 @@ def test_reminder_pages_are_accessible(live_app, browser):
 
 
 def test_compliance_revokes_a_certificate_and_the_public_page_says_so(live_app, browser):
-    from training.certification.codes import display
+    from training.records.codes import display
 
     app, base = live_app
     with unit_of_work(app) as session:

@@ -8,7 +8,7 @@ import zxingcpp
 
 from tests.helpers import login, make_org, make_user
 from tests.proof_helpers import certify, today
-from training.certification.codes import display
+from training.records.codes import display
 
 
 def pdf_text_and_qr(data: bytes) -> tuple[str, list[str]]:

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.assignments.service import create_renewal_assignments
-from training.certification.models import Completion
+from training.records.models import Completion
 from training.people.models import User
 
 

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from tests.helpers import make_user
-from training.certification.codes import new_code, normalise
-from training.certification.imports import apply_completions_plan, parse_completions_csv
-from training.certification.models import Completion
+from training.records.codes import new_code, normalise
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.records.models import Completion
 from training.demo.scale import seed_scale
 from training.demo.service import seed_demo
 

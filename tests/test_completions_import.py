@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import d, make_user
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.models import AuditEvent
-from training.certification.imports import apply_completions_plan, parse_completions_csv
-from training.certification.models import Completion
-from training.certification.service import record_completion
-from training.certification.status import course_states
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.records.models import Completion
+from training.records.service import record_completion
+from training.records.status import course_states
 from training.people.models import User
 
 HEADER = "employee_id,course_code,completed_on,score"

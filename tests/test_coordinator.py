@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from tests.helpers import login, make_org, make_user
 from tests.test_assign import add_unit
-from training.assignments.models import Assignment, Exemption, StandingRule
-from training.certification.models import Completion
-from training.certification.service import today_for
+from training.records.models import Assignment, Exemption, StandingRule
+from training.records.models import Completion
+from training.clock import today_for
 from training.reminders.models import OutboxMessage
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import Date, literal, select
 
 from tests.helpers import login
 from tests.roster_world import build_world
-from training.certification.rules import certification_status
-from training.certification.service import record_completion
-from training.certification.status import course_states, status_expression
+from training.records.rules import certification_status
+from training.records.service import record_completion
+from training.records.status import course_states, status_expression
 from training.people.models import User
 from training.reports.dashboard import dashboard, month_ends, refresh_snapshot
 from training.reports.models import ComplianceSnapshot as Snap

@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import func, select, text
 
 from tests.helpers import make_user
-from training.certification.status import course_states
+from training.records.status import course_states
 from training.demo.scale import AGENCIES, seed_scale
 from training.people.models import Agency, Unit, User
 

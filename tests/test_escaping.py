@@ -13,10 +13,10 @@ from sqlalchemy import update
 
 from tests.fuzz import FUZZ, NASTY
 from tests.helpers import login, make_user
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.catalog.models import Course, CourseVersion
-from training.certification.certificate import CertificateFacts, certificate_pdf
-from training.certification.service import record_completion
+from training.records.certificate import CertificateFacts, certificate_pdf
+from training.records.service import record_completion
 from training.catalog.service import current_version
 from training.people.models import Unit
 

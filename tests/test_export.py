@@ -6,11 +6,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.helpers import login, make_org, make_user
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.models import AuditEvent
-from training.certification.models import Completion
-from training.certification.service import today_for
-from training.reports.service import ROSTER_COLUMNS, neutralise
+from training.records.models import Completion
+from training.clock import today_for
+from training.reports.service import ROSTER_COLUMNS
+from training.spreadsheet import neutralise
 
 HEADER = "employee_id,last_name,first_name,agency,unit,course_code,course_title,course_version,status,due_on,completed_on,score,expires_on"
 

@@ -47,7 +47,7 @@ from training import create_app, migrate
 from training.audit.chain import walk
 from training.audit.models import AuditEvent
 from training.catalog.service import sync_courses
-from training.certification.models import Attempt
+from training.records.models import Attempt
 from training.db import make_engine, unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -408,7 +408,7 @@ def start_mail_server(mailbox: StoppingMailbox, port: int):
 
 
 def test_the_mail_server_stopped_mid_delivery_then_back_gets_every_message_once(app, session, course, monkeypatch):
-    from training.assignments.models import Assignment
+    from training.records.models import Assignment
     from training.jobs import run_daily
     from training.reminders import delivery
     from training.reminders.models import OutboxMessage

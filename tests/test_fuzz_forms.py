@@ -16,15 +16,16 @@ from training.auth import second_factor
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
 from training.auth.forms import CodeForm, PasswordForm
-from training.certification.forms import AcknowledgeForm, RevokeForm
+from training.learn.forms import AcknowledgeForm
+from training.records.forms import RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
-         "manage.assign": AssignForm, "manage.rules": RuleForm, "manage.extend": ExtendForm,
-         "manage.exempt": ExemptForm, "learn.result": AcknowledgeForm, "proof.revoke": RevokeForm,
+         "assignments.assign": AssignForm, "assignments.rules": RuleForm, "assignments.extend": ExtendForm,
+         "assignments.exempt": ExemptForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
          "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
-          "manage.remind": ["officer", "next"], "auth.login": ["email", "password"],
+          "assignments.remind": ["officer", "next"], "auth.login": ["email", "password"],
           "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
 # Forms that only sign in or out; the sign-in form is fuzzed without an account.
 NOT_SIGNED_IN = {"auth.login"}
@@ -42,15 +43,15 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
                           "password": "a-long-enough-password"},
         "admin.agency": {"code": "NEW", "name": "New agency", "time_zone": "UTC"},
         "admin.unit": {"agency": "AGY", "code": "AGY-NEW", "name": "New unit", "parent": "AGY-U1"},
-        "manage.assign": {"courses": "TEST-BASICS", "target": "unit", "code": "AGY-U1", "due_on": soon.isoformat()},
-        "manage.rules": {"unit": "AGY-U1", "course": "TEST-BASICS", "days": "30"},
-        "manage.extend": {"due_on": later.isoformat(), "reason": "Out on medical leave"},
-        "manage.exempt": {"course": "TEST-BASICS", "starts_on": soon.isoformat(), "ends_on": later.isoformat(),
+        "assignments.assign": {"courses": "TEST-BASICS", "target": "unit", "code": "AGY-U1", "due_on": soon.isoformat()},
+        "assignments.rules": {"unit": "AGY-U1", "course": "TEST-BASICS", "days": "30"},
+        "assignments.extend": {"due_on": later.isoformat(), "reason": "Out on medical leave"},
+        "assignments.exempt": {"course": "TEST-BASICS", "starts_on": soon.isoformat(), "ends_on": later.isoformat(),
                           "reason": "Out on medical leave"},
-        "manage.remind": {"officer": str(world.officer.id), "next": "/units"},
+        "assignments.remind": {"officer": str(world.officer.id), "next": "/units"},
         "learn.attempt": {f"q{item['question_id']}": "0" for item in world.attempt.items},
         "learn.result": {"full_name": "Dana Cruz"},
-        "proof.revoke": {"reason": "Recorded in error"},
+        "records.revoke": {"reason": "Recorded in error"},
         "imports.confirm": {"token": "x" * 32, "filename": "roster.csv"},
         "auth.login": {"email": "officer@agency.test", "password": "correct-horse-battery"},
     }.get(endpoint, {})
@@ -95,7 +96,7 @@ def check_answer(response, before, after) -> None:
 
 
 # Every view that takes a POST, each fuzzed below.
-POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.start_quiz", "manage.delete_rule",
+POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.start_quiz", "assignments.delete_rule",
                                             "reminders.retry", "admin.reset_two_step"})
 
 
@@ -201,8 +202,8 @@ def test_a_superscript_digit_is_not_an_answer(client, session, org, course):
 
 @pytest.mark.parametrize("role, endpoint, path, data, said", [
     ("admin", "admin.account", "/admin/users/new", {"agency": "\u202e"}, "Not a valid choice"),
-    ("coordinator", "manage.rules", "/rules", {"course": ""}, "This field is required."),
-    ("coordinator", "manage.assign", "/assign", {"target": ""}, "This field is required."),
+    ("coordinator", "assignments.rules", "/rules", {"course": ""}, "This field is required."),
+    ("coordinator", "assignments.assign", "/assign", {"target": ""}, "This field is required."),
 ])
 def test_a_refused_choice_says_why(client, session, org, course, role, endpoint, path, data, said):
     world = build_world(session, org, course)

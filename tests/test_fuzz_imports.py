@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from tests.fuzz import FUZZ, NASTY, TEXT, build_world, rolled_back, row_counts
 from tests.helpers import login
-from training.certification.imports import HEADER as COMPLETIONS_HEADER
-from training.certification.imports import apply_completions_plan, parse_completions_csv
-from training.people.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
-from training.people.org_import import ORG_HEADER
-from training.people.roster_import import ROSTER_HEADER
+from training.imports.completions import HEADER as COMPLETIONS_HEADER
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
+from training.imports.org import ORG_HEADER
+from training.imports.roster import ROSTER_HEADER
 
 PLAUSIBLE = st.sampled_from(["AGY", "admin", "OFFICER ", "AGY-U1", "AGY-U2", "E-2", "E-9", "OFFICER", "TEST-BASICS", "Ana", "Reyes",
                              "ana@agency.test", "officer@agency.test", "2024-02-29", "2025-01-31", "80", "100",

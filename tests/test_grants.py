@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import make_user
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.assignments.service import GrantRefused, extend_assignment, grant_exemption
 from training.audit.models import AuditEvent
-from training.certification.status import course_states
+from training.records.status import course_states
 from training.people.models import User
 
 TODAY = date(2026, 3, 10)

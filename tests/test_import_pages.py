@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from tests.helpers import login, make_org, make_user
-from training.assignments.models import Assignment, StandingRule
-from training.certification.models import Completion
+from training.records.models import Assignment, StandingRule
+from training.records.models import Completion
 from training.people.models import Agency, Unit, User
 
 ROSTER = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"

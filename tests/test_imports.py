@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from tests.helpers import make_org, make_user
 from training.audit.models import AuditEvent
-from training.people.import_rules import find_loops, materialised_paths
-from training.people.imports import ImportRefused, apply_roster_plan, parse_roster_csv
+from training.imports.rules import find_loops, materialised_paths
+from training.imports import ImportRefused, apply_roster_plan, parse_roster_csv
 from training.people.models import Agency, Unit, User
-from training.people.roster_import import supervisor_levels
+from training.imports.roster import supervisor_levels
 from training.people.service import unit_path
 
 ORG_HEADER = "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code\n"

@@ -5,12 +5,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.helpers import answer_form, latest_attempt, login, make_user, open_all_lessons
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.models import AuditEvent
 from training.catalog.models import Question
-from training.certification.models import Attempt, Completion
-from training.certification.rules import expiry_date
-from training.certification.service import today_for
+from training.records.models import Attempt, Completion
+from training.records.rules import expiry_date
+from training.clock import today_for
 
 CODE = "TEST-BASICS"
 

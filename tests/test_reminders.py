@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from tests.helpers import login, make_org, make_user
 from tests.test_assign import add_unit
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.assignments.service import grant_exemption
-from training.certification.service import record_completion
+from training.records.service import record_completion
 from training.db import utcnow
 from training.jobs import JobLock, exclusive
 from training.reminders import delivery

@@ -18,7 +18,7 @@ from tests.conftest import Mailbox, free_port
 from tests.helpers import make_org, make_user, write_course
 from tests.scratch import scratch_database
 from training import create_app, migrate
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.catalog.service import course_by_code, sync_courses
 from training.db import unit_of_work
 

@@ -4,8 +4,8 @@ import random
 import pytest
 
 from tests.helpers import d
-from training.certification.rules import (certification_status, draw_questions, expiry_date,
-                                          names_match, score_answers, shuffled_order)
+from training.learn.rules import draw_questions, names_match, score_answers, shuffled_order
+from training.records.rules import certification_status, expiry_date
 
 
 @pytest.mark.parametrize("completed, months, expected", [

@@ -5,7 +5,7 @@ import pytest
 
 from tests.helpers import answer_form, latest_attempt, login, make_org, make_user, open_all_lessons
 from tests.proof_helpers import certify
-from training.certification.codes import display
+from training.records.codes import display
 
 
 def rows(page: str, caption: str) -> list[str]:

@@ -6,12 +6,12 @@ from sqlalchemy import func, select
 
 from tests.helpers import login, make_org, make_user
 from tests.proof_helpers import certify, today
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.models import AuditEvent
-from training.certification.codes import display, normalise
-from training.certification.models import Completion
-from training.certification.rules import add_months
-from training.certification.status import course_states
+from training.records.codes import display, normalise
+from training.records.models import Completion
+from training.records.rules import add_months
+from training.records.status import course_states
 from training.people.models import User
 
 
@@ -122,7 +122,7 @@ def test_revoking_a_renewal_falls_back_to_the_previous_cycle_and_reopens_its_ass
 
 
 def test_a_revocation_leaves_past_statuses_as_they_were(session, officer, course):
-    from training.certification.proof import revoke as revoke_completion
+    from training.records.proof import revoke as revoke_completion
     completion = certify(session, officer, course, days_ago=10)
     admin = make_user(session, "admin@agency.test", role="admin")
     revoke_completion(session, completion, admin, "Entered for the wrong officer")
@@ -162,8 +162,8 @@ def test_a_reason_is_required(client, session, officer, course):
 
 
 def test_an_import_does_not_renew_from_a_revoked_completion(session, officer, course):
-    from training.certification.imports import apply_completions_plan, parse_completions_csv
-    from training.certification.proof import revoke as revoke_completion
+    from training.imports.completions import apply_completions_plan, parse_completions_csv
+    from training.records.proof import revoke as revoke_completion
     revoked = certify(session, officer, course, days_ago=380)          # expired 15 days ago
     revoke_completion(session, revoked, make_user(session, "admin@agency.test", role="admin"), "Wrong officer")
     earlier = today(officer) - timedelta(days=20)

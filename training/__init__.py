@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 import config as settings
 from training import db, security
+from training.commands import megabytes
 from training.extensions import csrf, login_manager
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,21 +58,16 @@ def register_request_checks(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
 
 
-def register_blueprints(app: Flask) -> None:
-    from training.admin.views import bp as admin_bp
-    from training.assignments.views import bp as manage_bp
-    from training.auth.views import bp as auth_bp
-    from training.audit.views import bp as audit_bp
-    from training.certification.proof_views import bp as proof_bp
-    from training.certification.views import bp as learn_bp
-    from training.people.import_views import bp as imports_bp
-    from training.people.views import bp as people_bp
-    from training.reminders.views import bp as reminders_bp
-    from training.reports.views import bp as reports_bp
+BLUEPRINT_PACKAGES = ("auth", "learn", "records", "people", "assignments", "imports", "reports", "audit", "admin",
+                      "reminders")
 
-    for blueprint in (auth_bp, learn_bp, proof_bp, people_bp, manage_bp, imports_bp, reports_bp, audit_bp,
-                      admin_bp, reminders_bp):
-        app.register_blueprint(blueprint)
+
+def register_blueprints(app: Flask) -> None:
+    """Each feature package's `views.bp`, named like its package and rendering from templates/<package>/."""
+    from importlib import import_module
+
+    for package in BLUEPRINT_PACKAGES:
+        app.register_blueprint(import_module(f"training.{package}.views").bp)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -95,10 +91,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, page(
         400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
         specific_from=()))
-
-
-def megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:g} MB"
 
 
 def register_commands(app: Flask) -> None:

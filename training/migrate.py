@@ -1,17 +1,19 @@
 """Alembic, configured from the app rather than an ini file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask
 
-from training import BASE_DIR
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(app: Flask) -> AlembicConfig:
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
-    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s")
     cfg.set_main_option("sqlalchemy.url", app.config["DATABASE_URL"].replace("%", "%%"))
     return cfg
 

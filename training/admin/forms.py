@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from training.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from training.people.import_rules import email_problem
+from training.imports.rules import email_problem
 from training.people.models import ROLES
 
 ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ROLES]

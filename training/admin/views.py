@@ -10,21 +10,22 @@ from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.admin.service import reset_second_factor, resolve_codes, save_account, save_org_entry
 from training.assignments.service import apply_standing_rules
 from training.auth import second_factor
-from training.auth.access import roles_required
+from training.access import ADMINS
+from training.auth.guards import roles_required
 from training.auth.service import AccountError
-from training.certification.service import today_for
+from training.clock import today_for
 from training.db import db
 from training.params import page_number
-from training.people.csvfile import ImportRefused
+from training.imports.csvfile import ImportRefused
 from training.people.models import Agency, Unit, User
-from training.people.org_import import OrgAgency, OrgUnit
+from training.imports.org import OrgAgency, OrgUnit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
 
 
 @bp.route("/users")
-@roles_required("admin")
+@roles_required(*ADMINS)
 def users():
     session = db()
     query = (request.args.get("q") or "").strip()
@@ -60,7 +61,7 @@ def _account_values(session, user: User) -> dict:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(*ADMINS)
 def account(user_id: int | None = None):
     session = db()
     user = session.get(User, user_id) if user_id is not None else None
@@ -90,7 +91,7 @@ def account(user_id: int | None = None):
 
 
 @bp.route("/users/<int:user_id>/two-step", methods=["POST"])
-@roles_required("admin")
+@roles_required(*ADMINS)
 def reset_two_step(user_id: int):
     """For a lost phone: the account sets up two-step sign-in again at its next sign-in."""
     session = db()
@@ -104,7 +105,7 @@ def reset_two_step(user_id: int):
 
 
 @bp.route("/org")
-@roles_required("admin")
+@roles_required(*ADMINS)
 def org():
     session = db()
     agencies = session.scalars(select(Agency).order_by(Agency.code)).all()
@@ -129,7 +130,7 @@ def _saved(form, agency: OrgAgency, unit: OrgUnit | None) -> str | None:
 
 @bp.route("/org/agencies/new", methods=["GET", "POST"])
 @bp.route("/org/agencies/<code>", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(*ADMINS)
 def agency(code: str | None = None):
     existing = db().scalar(select(Agency).where(Agency.code == code)) if code else None
     if code and existing is None:
@@ -152,7 +153,7 @@ def agency(code: str | None = None):
 
 @bp.route("/org/units/new", methods=["GET", "POST"])
 @bp.route("/org/units/<code>", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(*ADMINS)
 def unit(code: str | None = None):
     session = db()
     existing = session.scalar(select(Unit).where(Unit.code == code)) if code else None

@@ -6,7 +6,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from training.cli import fail, parse_date
+from training.commands import fail, parse_date
 from training.db import unit_of_work
 
 
@@ -21,7 +21,7 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
     """Assign a course to an officer, a unit (with its sub-units) or an agency."""
     from training.assignments.service import assign_course
     from training.catalog.service import course_by_code
-    from training.people.targets import UnknownTarget, officers_of
+    from training.assignments.targets import UnknownTarget, officers_of
 
     if due < date.today():
         fail(f"the due date {due.isoformat()} is in the past")
@@ -39,3 +39,6 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
         click.echo(f"{len(result.already_certified)} already hold a valid certification: not assigned.")
     if result.already_assigned:
         click.echo(f"{len(result.already_assigned)} already have an open assignment: not assigned again.")
+
+
+COMMANDS = (assign,)

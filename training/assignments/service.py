@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment, Exemption, StandingRule
+from training.records.models import Assignment, Exemption, StandingRule
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
-from training.certification.models import Completion
+from training.records.models import Completion
 from training.db import utcnow
 from training.people.models import Unit, User
 from training.people.service import subtree_ids

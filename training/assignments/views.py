@@ -8,41 +8,40 @@ from wtforms.fields.choices import SelectChoice
 
 from training.assignments import service
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
-from training.assignments.models import Assignment, StandingRule
+from training.records.models import Assignment, StandingRule
 from training.audit.service import record
-from training.auth.access import roles_required
+from training.access import (MANAGERS, may_act_on_agency, may_act_on_officer, may_act_on_unit,
+                             units_in_scope)
+from training.auth.guards import roles_required
 from training.auth.views import safe_next
 from training.catalog.models import Course
 from training.catalog.service import course_by_code, course_choices
-from training.certification.forms import EmptyForm
-from training.certification.service import today_for
+from training.forms import EmptyForm
+from training.clock import today_for
 from training.db import db
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
-from training.people.service import agency_in_scope, unit_in_scope, units_in_scope, user_in_scope
-from training.people.targets import officers_of
-from training.people.views import officer_or_404
+from training.assignments.targets import officers_of
 from training.reminders.delivery import deliver
 from training.reminders.service import queue_nudges
 
-bp = Blueprint("manage", __name__)
-ACTORS = ("coordinator", "admin")
+bp = Blueprint("assignments", __name__)
 
 
 def _target_in_scope(target: str, code: str) -> bool:
     session = db()
     if target == "unit":
         unit = session.scalar(select(Unit).where(Unit.code == code))
-        return unit is not None and unit_in_scope(session, current_user, unit)
+        return unit is not None and may_act_on_unit(session, current_user, unit)
     if target == "officer":
         user = session.scalar(select(User).where(User.employee_id == code))
-        return user is not None and user_in_scope(session, current_user, user)
+        return user is not None and may_act_on_officer(session, current_user, user)
     agency = session.scalar(select(Agency).where(Agency.code == code))
-    return agency is not None and agency_in_scope(current_user, agency.id)
+    return agency is not None and may_act_on_agency(current_user, agency.id)
 
 
 @bp.route("/assign", methods=["GET", "POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def assign():
     session = db()
     form = AssignForm(target=request.args.get("target", "unit"), code=request.args.get("code", ""))
@@ -63,11 +62,11 @@ def assign():
                                                               reason=reason, actor_id=current_user.id)))
             session.commit()
     status = 422 if form.errors else 200
-    return render_template("manage/assign.html", form=form, results=results), status
+    return render_template("assignments/assign.html", form=form, results=results), status
 
 
 @bp.route("/rules", methods=["GET", "POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def rules():
     session = db()
     units = units_in_scope(session, current_user)
@@ -95,17 +94,17 @@ def rules():
     rows = session.execute(select(StandingRule, Unit, Course).join(Unit, Unit.id == StandingRule.unit_id)
                            .join(Course, Course.id == StandingRule.course_id)
                            .where(StandingRule.unit_id.in_(in_scope)).order_by(Unit.path, Course.code)).all()
-    return render_template("manage/rules.html", form=form, rows=rows, delete_form=EmptyForm()), \
+    return render_template("assignments/rules.html", form=form, rows=rows, delete_form=EmptyForm()), \
         422 if form.errors else 200
 
 
 @bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def delete_rule(rule_id: int):
     session = db()
     rule = session.get(StandingRule, rule_id)
     if rule is None or not EmptyForm().validate_on_submit() \
-            or not unit_in_scope(session, current_user, session.get(Unit, rule.unit_id)):
+            or not may_act_on_unit(session, current_user, session.get(Unit, rule.unit_id)):
         abort(404)
     record(session, "standing_rule.deleted", actor_id=current_user.id, target=f"unit:{rule.unit_id}",
            course_id=rule.course_id)
@@ -116,14 +115,14 @@ def delete_rule(rule_id: int):
 
 
 def _acting_on(user_id: int) -> User:
-    user = officer_or_404(user_id)
-    if not user_in_scope(db(), current_user, user):
+    user = db().get(User, user_id)
+    if user is None or not may_act_on_officer(db(), current_user, user):
         abort(404)
     return user
 
 
 @bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/extend", methods=["POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def extend(user_id: int, assignment_id: int):
     user = _acting_on(user_id)
     assignment = db().get(Assignment, assignment_id)
@@ -144,7 +143,7 @@ def extend(user_id: int, assignment_id: int):
 
 
 @bp.route("/officers/<int:user_id>/exemptions", methods=["POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def exempt(user_id: int):
     user = _acting_on(user_id)
     form = ExemptForm()
@@ -165,14 +164,14 @@ def exempt(user_id: int):
 
 
 @bp.route("/remind", methods=["POST"])
-@roles_required(*ACTORS)
+@roles_required(*MANAGERS)
 def remind():
     session = db()
     if not EmptyForm().validate_on_submit():
         abort(400)
     ids = row_ids(request.form.getlist("officer"))
     users = list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
-    allowed = [u.id for u in users if user_in_scope(session, current_user, u)]
+    allowed = [u.id for u in users if may_act_on_officer(session, current_user, u)]
     back = safe_next(request.form.get("next"))
     if not allowed:
         flash("Select at least one officer to remind.", "error")

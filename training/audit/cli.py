@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from training.cli import fail
+from training.commands import fail
 from training.db import unit_of_work
 
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -21,3 +21,6 @@ def verify() -> None:
         fail(f"audit chain broken at event {report.broken.event_id}: {report.broken.problem} "
              f"({report.checked} event(s) before it are intact).")
     click.echo(f"OK: {report.checked} audit event(s), chain intact; last hash {report.last_hash}.")
+
+
+COMMANDS = (audit_cli,)

@@ -1,20 +1,17 @@
 """Reading the audit trail: filters, scope, pages and the CSV export."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, String, cast, func, literal, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from training.audit.models import AuditEvent
 from training.people.models import User
-from training.people.service import scope_filter
-from training.reports.service import neutralise
+from training.access import event_filter
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash")
@@ -39,11 +36,7 @@ def events_query(session: Session, viewer: User, filters: AuditFilters) -> Selec
     """
     actor = aliased(User, name="actor")
     stmt = select(AuditEvent, actor.email).outerjoin(actor, actor.id == AuditEvent.actor_id)
-    scope = scope_filter(session, viewer)
-    if scope:
-        people = select(User.id).where(*scope)
-        targets = select(literal("user:") + cast(User.id, String)).where(*scope)
-        stmt = stmt.where(or_(AuditEvent.actor_id.in_(people), AuditEvent.target.in_(targets)))
+    stmt = stmt.where(*event_filter(session, viewer, actor_id=AuditEvent.actor_id, target=AuditEvent.target))
     if filters.actor:
         stmt = stmt.where(actor.email.icontains(filters.actor.strip(), autoescape=True))
     if filters.action:
@@ -84,17 +77,3 @@ def csv_rows(session: Session, viewer: User, filters: AuditFilters, up_to_id: in
         yield (event.id, event.at.isoformat(timespec="microseconds"), email, event.action, event.target,
                json.dumps(event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
                event.prev_hash, event.hash)
-
-
-def csv_chunks(rows: Iterator[tuple], batch: int = 1000) -> Iterator[str]:
-    """CSV text, header first, every cell neutralised against spreadsheet formulas; CRLF line ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([neutralise(v) for v in row])
-        if n % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()

@@ -9,12 +9,13 @@ from flask_login import current_user
 from training.audit import trail
 from training.audit.forms import AuditFilterForm
 from training.audit.service import record
-from training.auth.access import roles_required
+from training.access import AUDITORS
+from training.spreadsheet import csv_chunks
+from training.auth.guards import roles_required
 from training.db import db
 from training.params import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-READERS = ("compliance", "admin")
 
 
 def _filters() -> tuple[AuditFilterForm, trail.AuditFilters | None]:
@@ -28,7 +29,7 @@ def _filters() -> tuple[AuditFilterForm, trail.AuditFilters | None]:
 
 
 @bp.route("")
-@roles_required(*READERS)
+@roles_required(*AUDITORS)
 def events():
     form, filters = _filters()
     if filters is None:
@@ -40,7 +41,7 @@ def events():
 
 
 @bp.route("/export.csv")
-@roles_required(*READERS)
+@roles_required(*AUDITORS)
 def export():
     _form, filters = _filters()
     if filters is None:
@@ -52,11 +53,6 @@ def export():
     record(session, "export.audit", actor_id=current_user.id, target="audit", format="csv",
            filters=filters.as_dict(), rows=rows, up_to_event=up_to)
     session.commit()
-    body = stream_with_context(_with_bom(trail.csv_chunks(trail.csv_rows(session, current_user, filters, up_to))))
+    body = stream_with_context(csv_chunks(trail.CSV_COLUMNS, trail.csv_rows(session, current_user, filters, up_to)))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="audit-{date.today().isoformat()}.csv"'})
-
-
-def _with_bom(chunks):
-    yield "\ufeff"
-    yield from chunks

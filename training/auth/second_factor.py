@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from training.auth.access import STAFF_ROLES
+from training.access import SECOND_FACTOR_REQUIRED
 from training.auth.models import RecoveryCode
 from training.people.models import User
 
@@ -31,7 +31,7 @@ def required(user: User, config: Mapping) -> bool:
 
     The documented demo sign-ins are let off only where the settings allow it (never in production).
     """
-    if user.role not in STAFF_ROLES:
+    if user.role not in SECOND_FACTOR_REQUIRED:
         return False
     return not (user.demo_account and config.get("DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR"))
 

@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment, Exemption
+from training.records.models import Assignment, Exemption
 from training.catalog.content import CourseContent, LessonContent, QuestionContent
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
-from training.certification.models import Completion
-from training.certification.rules import expiry_date
+from training.records.models import Completion
+from training.records.rules import expiry_date
 from training.db import advance_sequences, utcnow
 from training.people.models import Agency, Unit, User
 

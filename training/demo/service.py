@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.auth.service import hash_password
 from training.catalog.models import Course
 from training.catalog.service import current_version
-from training.certification.models import Completion
-from training.certification.rules import expiry_date
+from training.records.models import Completion
+from training.records.rules import expiry_date
 from training.demo.scale import seed_scale
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path

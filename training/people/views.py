@@ -6,18 +6,20 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from training.assignments.forms import ExemptForm, ExtendForm
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.assignments.service import grants_for
-from training.auth.access import STAFF_ROLES, roles_required
+from training.access import (MANAGERS, STAFF, AUDITORS, is_in, may_act_on_officer, may_see_officer,
+                             may_see_progress, may_see_unit, units_in_scope)
+from training.auth.guards import roles_required
 from training.catalog.service import course_choices
-from training.certification.forms import EmptyForm
-from training.certification.rules import STATUSES
-from training.certification.service import today_for
-from training.certification.status import course_states
+from training.forms import EmptyForm
+from training.records.rules import STATUSES
+from training.clock import today_for
+from training.records.status import course_states
 from training.db import db
-from training.people import progress as prog
+from training.reports import progress as prog
 from training.people.models import Unit, User
-from training.people.service import subtree_ids, unit_in_scope, units_in_scope, user_in_scope
+from training.people.service import subtree_ids
 
 bp = Blueprint("people", __name__)
 
@@ -30,17 +32,17 @@ def _filters() -> dict:
 
 
 @bp.route("/units")
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF)
 def units():
     return render_template("people/units.html", units=units_in_scope(db(), current_user))
 
 
 @bp.route("/units/<code>")
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF)
 def unit(code: str):
     session = db()
     unit = session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None or not unit_in_scope(session, current_user, unit):
+    if unit is None or not may_see_unit(session, current_user, unit):
         abort(404)
     sub_units = list(session.scalars(select(Unit).where(Unit.id.in_(subtree_ids(session, unit))).order_by(Unit.path)))
     sub = next((u for u in sub_units if u.code == request.args.get("sub")), unit)
@@ -57,7 +59,7 @@ def unit(code: str):
                            progress=prog.progress(session, today_for(current_user), *where, **_filters()),
                            sub_units=sub_units, sub=sub, supervisors=supervisors, supervisor_id=supervisor_id,
                            filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
-                           can_act=current_user.role in ("coordinator", "admin"))
+                           can_act=is_in(current_user, MANAGERS))
 
 
 @bp.route("/team")
@@ -75,12 +77,9 @@ def officer_or_404(user_id: int) -> User:
     """An officer the current user may see: in their scope, or one of their direct reports."""
     session = db()
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not may_see_progress(session, current_user, user):
         abort(404)
-    if user.supervisor_id == current_user.id or (
-            current_user.role in STAFF_ROLES and user_in_scope(session, current_user, user)):
-        return user
-    abort(404)
+    return user
 
 
 @bp.route("/officers/<int:user_id>")
@@ -92,13 +91,13 @@ def officer(user_id: int):
     states = list(course_states(session, today, User.id == user.id))
     open_assignments = {a.course_id: a for a in session.scalars(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.closed_at.is_(None)))}
-    in_scope = current_user.role in STAFF_ROLES and user_in_scope(session, current_user, user)
-    can_act = current_user.role in ("coordinator", "admin") and in_scope
+    in_scope = may_see_officer(session, current_user, user)
+    can_act = may_act_on_officer(session, current_user, user)
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
                            open_assignments=open_assignments, can_act=can_act, grants=grants_for(session, user.id),
-                           can_see_transcript=in_scope, can_certify=current_user.role in ("compliance", "admin"),
+                           can_see_transcript=in_scope, can_certify=is_in(current_user, AUDITORS),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 
 

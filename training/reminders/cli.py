@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from training.cli import fail, parse_date
+from training.commands import fail, parse_date
 
 reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
 
@@ -41,3 +41,6 @@ def reminders_run(as_of: date | None, wait: int) -> None:
              "the rest stays pending for the next delivery")
     if counts["errors"]:
         fail("some messages were not accepted; they are retried later (see the outbox page)")
+
+
+COMMANDS = (reminders_cli,)

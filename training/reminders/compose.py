@@ -9,11 +9,11 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.catalog.models import Course
-from training.certification.status import CourseState, course_states
+from training.records.status import CourseState, course_states
 from training.people.models import User
-from training.people.service import scope_filter
+from training.access import scope_filter
 from training.reminders.mail import Letter, due_date_event
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
@@ -61,8 +61,8 @@ class Composer:
 
     def render(self, name: str, **context) -> tuple[str, str]:
         context.update(base_url=self.base_url, on=self.on)
-        return (self.jinja.get_template(f"mail/{name}.txt").render(**context),
-                self.jinja.get_template(f"mail/{name}.html").render(**context))
+        return (self.jinja.get_template(f"reminders/mail/{name}.txt").render(**context),
+                self.jinja.get_template(f"reminders/mail/{name}.html").render(**context))
 
     def reminder(self, row: OutboxMessage, user: User, course: Course) -> Letter:
         days = (row.due_on - self.on).days

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from training.assignments.models import Assignment, Exemption
+from training.records.models import Assignment, Exemption
 from training.db import days_between, insert_ignoring_conflicts, utcnow
 from training.people.models import Unit, User
 from training.reminders.models import Escalation, OutboxMessage

@@ -6,8 +6,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from training.auth.access import roles_required
-from training.certification.forms import EmptyForm
+from training.access import ADMINS
+from training.auth.guards import roles_required
+from training.forms import EmptyForm
 from training.db import db
 from training.params import page_number
 from training.reminders.models import OutboxMessage
@@ -47,7 +48,7 @@ def mine():
 
 
 @bp.route("/admin/outbox")
-@roles_required("admin")
+@roles_required(*ADMINS)
 def outbox():
     session = db()
     status = request.args.get("status", "failed")
@@ -64,7 +65,7 @@ def outbox():
 
 
 @bp.route("/admin/outbox/<int:message_id>/retry", methods=["POST"])
-@roles_required("admin")
+@roles_required(*ADMINS)
 def retry(message_id: int):
     session = db()
     if not EmptyForm().validate_on_submit():

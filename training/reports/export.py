@@ -7,7 +7,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from training.reports.filters import Roster
-from training.reports.service import Counted, csv_chunks, roster_rows
+from training.reports.service import ROSTER_COLUMNS, Counted, roster_rows
+from training.spreadsheet import csv_chunks
 from training.reports.xlsx import write_xlsx
 
 FORMATS = ("csv", "xlsx")
@@ -25,9 +26,8 @@ def write_roster(session: Session, roster: Roster, fmt: str, path: Path, who: st
     """Write the roster to `path`; returns the number of rows."""
     rows = Counted(roster_rows(session, roster))
     if fmt == "csv":
-        # UTF-8 with a byte-order mark, so spreadsheets read accents right.
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            for chunk in csv_chunks(rows):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in csv_chunks(ROSTER_COLUMNS, rows):
                 handle.write(chunk)
     elif fmt == "xlsx":
         write_xlsx(path, rows, lambda: sheet_notes(roster, rows.count, who))

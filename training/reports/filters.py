@@ -9,10 +9,11 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from training.catalog.models import Course
-from training.certification.rules import STATUSES
-from training.certification.status import course_states_query, status_expression
+from training.records.rules import STATUSES
+from training.records.status import course_states_query, status_expression
 from training.people.models import Agency, Unit, User
-from training.people.service import scope_filter, subtree_ids, unit_in_scope
+from training.access import may_see_agency, may_see_unit, scope_filter
+from training.people.service import subtree_ids
 
 
 class FilterError(ValueError):
@@ -67,17 +68,6 @@ class Roster:
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + "." + extension
 
 
-def agency_visible(session: Session, viewer: User | None, agency: Agency) -> bool:
-    if viewer is None or viewer.role == "admin":
-        return True
-    if viewer.role not in ("coordinator", "compliance"):
-        return False
-    if viewer.scope_unit_id is not None:
-        scope = session.get(Unit, viewer.scope_unit_id)
-        return scope is not None and scope.agency_id == agency.id
-    return viewer.agency_id in (None, agency.id)
-
-
 def build_roster(session: Session, viewer: User | None, filters: RosterFilters, today: date) -> Roster:
     """Check `filters` and build the roster query, always inside the viewer's scope.
 
@@ -97,14 +87,14 @@ def build_roster(session: Session, viewer: User | None, filters: RosterFilters, 
         agency = session.scalar(select(Agency).where(Agency.code == filters.agency))
         if agency is None:
             raise FilterError("agency", f"no agency with the code '{filters.agency}'")
-        if not agency_visible(session, viewer, agency):
+        if not may_see_agency(session, viewer, agency):
             raise OutOfScope(f"agency {agency.code} is outside your scope")
         where.append(User.agency_id == agency.id)
     if filters.unit:
         unit = session.scalar(select(Unit).where(Unit.code == filters.unit))
         if unit is None:
             raise FilterError("unit", f"no unit with the code '{filters.unit}'")
-        if viewer is not None and not unit_in_scope(session, viewer, unit):
+        if not may_see_unit(session, viewer, unit):
             raise OutOfScope(f"unit {unit.code} is outside your scope")
         if agency is not None and unit.agency_id != agency.id:
             raise FilterError("unit", f"unit {unit.code} is not in agency {agency.code}")

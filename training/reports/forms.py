@@ -5,7 +5,7 @@ from wtforms import DateField, Form, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from training.certification.rules import STATUSES
+from training.records.rules import STATUSES
 from training.reports.filters import RosterFilters
 
 _DATE = "Enter a date like 2026-09-30."

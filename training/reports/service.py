@@ -1,36 +1,18 @@
 """Roster exports: builders that yield rows; callers choose the format and the sink."""
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 from collections.abc import Iterable, Iterator
-from datetime import date
 
 from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
 from training.audit.service import record
-from training.certification.status import CourseState, run_states
+from training.records.status import CourseState, run_states
 from training.reports.filters import Roster
 
 ROSTER_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "course_code",
                   "course_title", "course_version", "status", "due_on", "completed_on", "score",
                   "expires_on")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """A cell value no spreadsheet will run as a formula (numbers and dates pass as they are)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_STARTS) else value
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def roster_row(state: CourseState) -> tuple:
     return (state.employee_id, state.last_name, state.first_name, state.agency_code, state.unit_code,
             state.course_code, state.course_title, state.course_version, state.status, state.due_on,
@@ -62,20 +44,3 @@ def record_export(session: Session, roster: Roster, fmt: str, rows: int, *, acto
     return record(session, "export.roster", actor_id=actor_id, target=roster.file_name(fmt), format=fmt,
                   filters=roster.filters.used(), as_of=roster.on.isoformat(), rows=rows, complete=complete,
                   via=via, **details)
-
-
-def csv_chunks(rows: Iterable[tuple], batch: int = 2000) -> Iterator[str]:
-    """CSV text in chunks, header first, every cell neutralised; CRLF line ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(ROSTER_COLUMNS)
-    rows = iter(rows)
-    while True:
-        block = [[neutralise(v) for v in row] for row in itertools.islice(rows, batch)]
-        if not block:
-            break
-        writer.writerows(block)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()

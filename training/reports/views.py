@@ -10,27 +10,27 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from training.auth.access import STAFF_ROLES, roles_required
+from training.access import AUDITORS, STAFF, may_see_agency, scope_filter, units_in_scope
+from training.auth.guards import roles_required
 from training.catalog.models import Course
-from training.certification.service import today_for
+from training.clock import today_for
 from training.db import db
 from training.people.models import Agency
-from training.people.service import scope_filter, units_in_scope
 from training.reports.dashboard import SHOWN, dashboard
 from training.reports.export import write_roster
-from training.reports.filters import FilterError, OutOfScope, Roster, agency_visible, build_roster
+from training.reports.filters import FilterError, OutOfScope, Roster, build_roster
 from training.reports.forms import RosterForm
 from training.reports.models import ComplianceSnapshot as Snap
-from training.reports.service import Counted, csv_chunks, record_export, roster_rows
+from training.reports.service import ROSTER_COLUMNS, Counted, record_export, roster_rows
+from training.spreadsheet import csv_chunks
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-EXPORT_ROLES = ("compliance", "admin")
 
 
 def _agencies() -> list[Agency]:
     session = db()
     agencies = session.scalars(select(Agency).order_by(Agency.code))
-    return [a for a in agencies if agency_visible(session, current_user, a)]
+    return [a for a in agencies if may_see_agency(session, current_user, a)]
 
 
 def _form() -> RosterForm:
@@ -47,13 +47,13 @@ def _form() -> RosterForm:
 
 
 @bp.route("/roster")
-@roles_required(*EXPORT_ROLES)
+@roles_required(*AUDITORS)
 def roster_page():
     return render_template("reports/roster.html", form=_form(), refusal=None)
 
 
 @bp.route("/roster/download")
-@roles_required(*EXPORT_ROLES)
+@roles_required(*AUDITORS)
 def roster_download():
     form = _form()
     if not form.validate():
@@ -73,7 +73,7 @@ def roster_download():
 
 
 @bp.route("/roster.csv")
-@roles_required(*EXPORT_ROLES)
+@roles_required(*AUDITORS)
 def roster_csv():
     """The CSV file straight from a link (the same filters as the page, in the query string)."""
     return roster_download()
@@ -88,8 +88,7 @@ def _streamed_csv(roster: Roster) -> Response:
     def body():
         complete = False
         try:
-            yield "\ufeff"   # UTF-8 byte-order mark, so spreadsheets read accents right
-            yield from csv_chunks(rows)
+            yield from csv_chunks(ROSTER_COLUMNS, rows)
             complete = True
         finally:
             session.rollback()   # end the read; the event gets a short transaction of its own
@@ -116,7 +115,7 @@ def _xlsx(roster: Roster) -> Response:
 
 
 @bp.route("/compliance")
-@roles_required(*STAFF_ROLES)
+@roles_required(*STAFF)
 def compliance():
     session = db()
     agencies = _agencies()

@@ -7,11 +7,13 @@ from flask_login import current_user, login_required
 from training.catalog.models import Course, CourseVersion
 from training.catalog.render import render_markdown
 from training.catalog.service import course_by_code, current_version
-from training.certification import service
-from training.certification.forms import AcknowledgeForm, EmptyForm
-from training.certification.models import Attempt
-from training.certification.proof_views import render_transcript
-from training.certification.status import course_states
+from training.clock import today_for
+from training.learn import service
+from training.forms import EmptyForm
+from training.learn.forms import AcknowledgeForm
+from training.records.models import Attempt
+from training.records.views import render_transcript
+from training.records.status import course_states
 from training.db import db
 from training.people.models import User
 
@@ -36,7 +38,7 @@ def _attempt_or_404(attempt_id: int) -> Attempt:
 @bp.route("/")
 @login_required
 def dashboard():
-    today = service.today_for(current_user)
+    today = today_for(current_user)
     states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
     return render_template("learn/dashboard.html", states=states, today=today)
 

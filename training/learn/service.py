@@ -4,31 +4,24 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment
 from training.audit.service import record
-from training.catalog.models import Course, CourseVersion, Lesson, Question
-from training.certification import rules
-from training.certification.models import Attempt, Completion, LessonView
+from training.catalog.models import CourseVersion, Lesson, Question
+from training.learn import rules
+from training.records.models import Attempt, Completion, LessonView
+from training.clock import today_for
 from training.db import utcnow
+from training.records.service import record_completion
 from training.people.models import User
 
 
 class QuizError(Exception):
     """A refusal to show to the officer; nothing was changed."""
-
-
-def today_for(user: User, now: datetime | None = None) -> date:
-    """Today's date in the officer's agency time zone."""
-    now = now or datetime.now(timezone.utc)
-    tz = ZoneInfo(user.agency.time_zone) if user.agency else timezone.utc
-    return now.astimezone(tz).date()
 
 
 @dataclass
@@ -156,45 +149,6 @@ def missed_questions(session: Session, attempt: Attempt) -> list[Question]:
 
 def completion_for(session: Session, attempt: Attempt) -> Completion | None:
     return session.scalar(select(Completion).where(Completion.attempt_id == attempt.id))
-
-
-def latest_completion(session: Session, user_id: int, course_id: int,
-                      before: date | None = None) -> Completion | None:
-    """The officer's latest completion of the course that still certifies (revoked ones do not)."""
-    stmt = select(Completion).where(Completion.user_id == user_id, Completion.course_id == course_id,
-                                    Completion.revoked_on.is_(None))
-    if before is not None:
-        stmt = stmt.where(Completion.completed_on <= before)
-    return session.scalar(stmt.order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1))
-
-
-def record_completion(session: Session, user: User, course: Course, completed_on: date, *,
-                      version_id: int | None, score: int | None, source: str,
-                      attempt_id: int | None = None, acknowledged_name: str | None = None,
-                      actor_id: int | None = None) -> Completion:
-    """Certify an officer for a course and close the open assignment."""
-    previous = latest_completion(session, user.id, course.id, before=completed_on)
-    expires_on = rules.expiry_date(
-        completed_on, course.recurrence_months,
-        previous_expires_on=previous.expires_on if previous else None,
-        renewal_window_days=course.renewal_window_days,
-        renew_from_expiry=course.renew_from_expiry)
-    completion = Completion(
-        user_id=user.id, course_id=course.id, version_id=version_id, attempt_id=attempt_id,
-        completed_on=completed_on, expires_on=expires_on, score=score, source=source,
-        acknowledged_name=acknowledged_name,
-        acknowledged_at=utcnow() if acknowledged_name else None)
-    session.add(completion)
-    session.flush()
-    session.execute(
-        update(Assignment).where(Assignment.user_id == user.id, Assignment.course_id == course.id,
-                                 Assignment.closed_at.is_(None))
-        .values(closed_at=utcnow(), completion_id=completion.id)
-        .execution_options(synchronize_session=False))
-    record(session, "completion.recorded", actor_id=actor_id or user.id, target=f"user:{user.id}",
-           course=course.code, completed_on=completed_on.isoformat(),
-           expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)
-    return completion
 
 
 def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,

@@ -13,9 +13,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from training.audit.service import record
-from training.people.bulk import Progress, expire_loaded
-from training.people.csvfile import ImportRefused, Problem, read_csv
-from training.people.import_rules import find_loops, is_time_zone, materialised_paths, missing, too_long
+from training.imports.bulk import Progress, expire_loaded
+from training.imports.csvfile import ImportRefused, Problem, read_csv
+from training.imports.rules import find_loops, is_time_zone, materialised_paths, missing, too_long
 from training.people.models import Agency, Unit
 
 ORG_HEADER = ("agency_code", "agency_name", "time_zone", "unit_code", "unit_name", "parent_unit_code")

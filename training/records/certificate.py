@@ -9,7 +9,7 @@ from pathlib import Path
 import segno
 from fpdf import FPDF
 
-from training.certification import codes
+from training.records import codes
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 INK = (27, 27, 27)

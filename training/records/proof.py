@@ -7,28 +7,16 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.service import record
-from training.certification import codes, rules
-from training.certification.models import Attempt, Completion
-from training.certification.service import today_for
+from training.records import codes, rules
+from training.records.models import Attempt, Completion
+from training.clock import today_for
 from training.db import utcnow
 from training.people.models import User
-from training.people.service import user_in_scope
-
-TRANSCRIPT_ROLES = ("coordinator", "compliance", "admin")
-CERTIFICATE_ROLES = ("compliance", "admin")
-
 
 class RevokeRefused(ValueError):
     """A refused revocation; nothing was changed."""
-
-
-def may_see_records(session: Session, viewer: User, officer: User, staff_roles: tuple[str, ...]) -> bool:
-    """Officers see their own records; the given staff roles those of officers in their scope."""
-    if viewer.id == officer.id:
-        return True
-    return viewer.role in staff_roles and user_in_scope(session, viewer, officer)
 
 
 def superseded_clause(completion) -> ColumnElement[bool]:

@@ -8,22 +8,21 @@ importing the same file twice is harmless.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from training.assignments.models import Assignment
+from training.records.models import Assignment
 from training.audit.service import record, record_many
 from training.catalog.models import Course
-from training.certification import rules
-from training.certification.models import Completion
+from training.records import rules
+from training.records.models import Completion
 from training.db import utcnow
-from training.people.bulk import chunks
-from training.people.csvfile import Problem, read_csv
-from training.people.import_rules import missing
+from training.imports.bulk import Progress, chunks
+from training.imports.csvfile import Problem, read_csv
+from training.imports.rules import missing
 from training.people.models import User
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
@@ -164,17 +163,18 @@ def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[da
 
 
 def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str, actor_id: int | None = None,
-                           progress: Callable[[int], object] | None = None) -> int:
+                           progress: Progress = None) -> int:
     """Write a plan without problems; returns the number of completions added.
 
     Closes each open assignment the officer's newest imported completion of that
     course fulfils (completed on or after the day it was assigned). `progress` is
-    called with the number of rows written since its last call.
+    called now and then with the number of rows written so far.
     """
     if not plan.ok:
         raise ValueError(f"the import has {len(plan.problems)} problem(s); nothing was written")
     now = utcnow()
     codes = dict(session.execute(select(Course.id, Course.code)).all())
+    done = 0
     for batch in chunks(plan.records, CHUNK):
         # render_nulls: an empty score stays NULL in one executemany instead of splitting the batch.
         ids = session.scalars(
@@ -191,8 +191,9 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
                          "expires_on": r.expires_on.isoformat(), "score": r.score, "source": "import",
                          "file": source, "line": r.line, "completion_id": completion_id}}
             for r, completion_id in zip(batch, ids)], actor_id=actor_id)
+        done += len(batch)
         if progress:
-            progress(len(batch))
+            progress(done)
     closing = _assignments_to_close(session, plan.records)
     if closing:
         session.execute(update(Assignment), [{"id": assignment_id, "closed_at": now, "completion_id": completion_id}

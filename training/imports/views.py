@@ -10,16 +10,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from training.assignments.service import apply_standing_rules
-from training.auth.access import roles_required
-from training.certification.forms import EmptyForm
-from training.certification.imports import apply_completions_plan, parse_completions_csv
-from training.certification.service import today_for
+from training.access import MANAGERS, may_see_officer, may_see_place
+from training.auth.guards import roles_required
+from training.forms import EmptyForm
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.clock import today_for
 from training.db import db
-from training.people.csvfile import Problem
-from training.people.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
+from training.imports.csvfile import Problem
+from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.people.models import User
-from training.people.service import place_in_scope, user_in_scope
-from training.people.uploads import discard_upload, read_upload, save_upload
+from training.imports.uploads import discard_upload, read_upload, save_upload
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -40,12 +40,12 @@ def _roster_scope(plan) -> list[Problem]:
     problems: list[Problem] = [
         (row.line, f"unit {row.unit} of agency {row.agency} is outside your scope")
         for row in [*plan.to_add, *(c.row for c in plan.to_change)]
-        if not place_in_scope(session, current_user, row.agency_id, row.unit_id)]
+        if not may_see_place(session, current_user, row.agency_id, row.unit_id)]
     problems += [(row.line, f"only an administrator can give the role '{row.role}'")
                  for row in [*plan.to_add, *(c.row for c in plan.to_change)] if row.role not in (None, "officer")]
     lines = {c.user_id: c.row.line for c in plan.to_change} | {d.user_id: 0 for d in plan.to_deactivate}
     for user in session.scalars(select(User).where(User.id.in_(list(lines)))):
-        if not user_in_scope(session, current_user, user):
+        if not may_see_officer(session, current_user, user):
             problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) is in a unit outside your scope"))
         elif user.role != "officer" and current_user.role != "admin":
             problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) has the role '{user.role}'; "
@@ -67,7 +67,7 @@ def _parse_completions(data: bytes, _full: bool):
         users = {u.id: u for u in session.scalars(select(User).where(
             User.id.in_({r.user_id for r in plan.records})))}
         plan.problems.extend((r.line, f"officer {users[r.user_id].employee_id} is outside your scope")
-                             for r in plan.records if not user_in_scope(session, current_user, users[r.user_id]))
+                             for r in plan.records if not may_see_officer(session, current_user, users[r.user_id]))
     return plan
 
 
@@ -133,7 +133,7 @@ def _folder() -> Path:
 
 
 @bp.route("/<name>", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@roles_required(*MANAGERS)
 def upload(name: str):
     kind = _kind(name)
     if request.method == "GET":
@@ -158,7 +158,7 @@ def upload(name: str):
 
 
 @bp.route("/<name>/confirm", methods=["POST"])
-@roles_required("coordinator", "admin")
+@roles_required(*MANAGERS)
 def confirm(name: str):
     kind = _kind(name)
     if not EmptyForm().validate_on_submit():

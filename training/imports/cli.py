@@ -1,4 +1,4 @@
-"""`flask --app app org import FILE` and `flask --app app roster import FILE [--dry-run] [--full]`."""
+"""`flask --app app org import FILE`, `roster import FILE [--dry-run] [--full]` and `completions import FILE [--dry-run]`."""
 from __future__ import annotations
 
 import sys
@@ -11,9 +11,9 @@ import click
 from flask.cli import AppGroup
 
 from training.assignments.service import apply_standing_rules
-from training.cli import read_import
+from training.commands import fail, read_import
 from training.db import unit_of_work
-from training.people.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
+from training.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
                                      parse_roster_csv)
 
 PROGRESS_FROM_ROWS = 1000
@@ -109,3 +109,34 @@ def show_plan(plan) -> None:
             click.echo(f"  {item.describe()}")
     if not plan.full:
         click.echo("Without --full, officers missing from the file are left as they are.")
+
+
+completions_cli = AppGroup("completions", help="Completion records.")
+
+@completions_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report what would be added; write nothing.")
+def import_completions(file: Path, dry_run: bool) -> None:
+    """Add historical completions from a CSV file: employee_id,course_code,completed_on,score.
+
+    Records already in Rollcall (same officer, course and date) are skipped, so a
+    file can be imported again safely. Any problem means nothing is imported.
+    """
+    from training.imports.completions import apply_completions_plan, parse_completions_csv
+
+    with unit_of_work() as session:
+        plan = parse_completions_csv(session, read_import(file), date.today())
+        if not plan.ok:
+            for line, message in plan.problems:
+                click.echo(f"{file}:{line}: {message}", err=True)
+            fail(f"{len(plan.problems)} problem(s) found; nothing was imported.")
+        if dry_run:
+            click.echo(f"Dry run: {len(plan.records)} completion(s) would be added, "
+                       f"{plan.already_recorded} already recorded. Nothing was written.")
+            return
+        with progress_bar("Importing completions", len(plan.records)) as progress:
+            added = apply_completions_plan(session, plan, file.name, progress=progress)
+    click.echo(f"Imported {added} completion(s); {plan.already_recorded} already recorded, skipped.")
+
+
+COMMANDS = (org_cli, roster_cli, completions_cli)

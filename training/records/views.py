@@ -4,17 +4,18 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from training.access import AUDITORS, STAFF, may_revoke, may_see_records
 from training.audit.service import record
-from training.auth.access import roles_required
-from training.certification import codes, proof
-from training.certification.certificate import CertificateFacts, certificate_pdf, verify_url
-from training.certification.forms import RevokeForm
-from training.certification.models import Completion
-from training.certification.service import today_for
+from training.auth.guards import roles_required
+from training.records import codes, proof
+from training.records.certificate import CertificateFacts, certificate_pdf, verify_url
+from training.records.forms import RevokeForm
+from training.records.models import Completion
+from training.clock import today_for
 from training.db import db
 from training.people.models import User
 
-bp = Blueprint("proof", __name__)
+bp = Blueprint("records", __name__)
 
 
 def render_transcript(officer: User):
@@ -24,16 +25,15 @@ def render_transcript(officer: User):
     return render_template(
         "records/transcript.html", officer=officer, lines=lines, attempts=attempts, today=today,
         own=officer.id == current_user.id,
-        can_download=proof.may_see_records(session, current_user, officer, proof.CERTIFICATE_ROLES),
-        can_revoke=current_user.role in proof.CERTIFICATE_ROLES
-        and proof.may_see_records(session, current_user, officer, proof.CERTIFICATE_ROLES))
+        can_download=may_see_records(session, current_user, officer, AUDITORS),
+        can_revoke=may_revoke(session, current_user, officer))
 
 
 @bp.route("/officers/<int:user_id>/transcript")
 @login_required
 def transcript(user_id: int):
     officer = db().get(User, user_id)
-    if officer is None or not proof.may_see_records(db(), current_user, officer, proof.TRANSCRIPT_ROLES):
+    if officer is None or not may_see_records(db(), current_user, officer, STAFF):
         abort(404)
     return render_transcript(officer)
 
@@ -43,7 +43,7 @@ def _completion_for(completion_id: int, roles: tuple[str, ...]) -> Completion:
     session = db()
     completion = session.get(Completion, completion_id)
     officer = session.get(User, completion.user_id) if completion else None
-    if officer is None or not proof.may_see_records(session, current_user, officer, roles):
+    if officer is None or not may_see_records(session, current_user, officer, roles):
         abort(404)
     return completion
 
@@ -51,7 +51,7 @@ def _completion_for(completion_id: int, roles: tuple[str, ...]) -> Completion:
 @bp.route("/completions/<int:completion_id>/certificate.pdf")
 @login_required
 def certificate(completion_id: int):
-    completion = _completion_for(completion_id, proof.CERTIFICATE_ROLES)
+    completion = _completion_for(completion_id, AUDITORS)
     if completion.revoked_on is not None:
         return render_template("errors.html", code=410, title="Certificate revoked",
                                message=f"This certificate was revoked on {completion.revoked_on.isoformat()} "
@@ -73,9 +73,9 @@ def certificate(completion_id: int):
 
 
 @bp.route("/completions/<int:completion_id>/revoke", methods=["GET", "POST"])
-@roles_required(*proof.CERTIFICATE_ROLES)
+@roles_required(*AUDITORS)
 def revoke(completion_id: int):
-    completion = _completion_for(completion_id, proof.CERTIFICATE_ROLES)
+    completion = _completion_for(completion_id, AUDITORS)
     session = db()
     officer = session.get(User, completion.user_id)
     form = RevokeForm()

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from training.audit.service import record
 from training.db import utcnow
-from training.people.bulk import Progress, chunks, expire_loaded
-from training.people.csvfile import ImportRefused, Problem, read_csv
-from training.people.import_rules import email_problem, find_loops, missing, too_long
+from training.imports.bulk import Progress, chunks, expire_loaded
+from training.imports.csvfile import ImportRefused, Problem, read_csv
+from training.imports.rules import email_problem, find_loops, missing, too_long
 from training.people.models import ROLES, Agency, Unit, User
 
 ROSTER_HEADER = ("employee_id", "first_name", "last_name", "email", "agency", "unit", "supervisor_employee_id")

@@ -7,11 +7,9 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
-STAFF_ROLES = ("coordinator", "compliance", "admin")
-
 
 def roles_required(*roles: str) -> Callable:
-    """Allow signed-in users whose role is one of `roles`; others get 403."""
+    """Allow signed-in users whose role is one of `roles` (a group from `training.access`); others get 403."""
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         @login_required

@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import ColumnElement
 
-from training.certification.rules import STATUSES
-from training.certification.status import CourseState, course_states
+from training.records.rules import STATUSES
+from training.records.status import CourseState, course_states
 from training.people.models import User
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}

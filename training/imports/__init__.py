@@ -10,9 +10,9 @@ session that made it.
 `progress`, where accepted, is called now and then with the number of rows
 handled so far.
 """
-from training.people.csvfile import ImportRefused, Problem
-from training.people.org_import import OrgPlan, OrgResult, apply_org_plan, check_org_plan, parse_org_csv
-from training.people.roster_import import RosterPlan, apply_roster_plan, parse_roster_csv
+from training.imports.csvfile import ImportRefused, Problem
+from training.imports.org import OrgPlan, OrgResult, apply_org_plan, check_org_plan, parse_org_csv
+from training.imports.roster import RosterPlan, apply_roster_plan, parse_roster_csv
 
 __all__ = ["ImportRefused", "OrgPlan", "OrgResult", "Problem", "RosterPlan", "apply_org_plan", "apply_roster_plan",
            "check_org_plan", "parse_org_csv", "parse_roster_csv"]

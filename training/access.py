@@ -1,0 +1,159 @@
+"""Who may see and do what: the roles, their named groups, and scope. The one home of these rules.
+
+Scope: administrators reach everyone; coordinators and compliance staff their
+agency, or their unit subtree when they have one (department-level staff, with
+neither, reach every agency); officers only themselves. The operator at the
+command line (`viewer` None where a function accepts it) reaches everything.
+
+Seeing is scope; acting also needs a role that acts. Views check the role group
+(`auth.guards.roles_required`) and then ask these functions about the object.
+"""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, String, cast, false, literal, or_, select
+from sqlalchemy.orm import Session
+
+from training.people.models import Agency, Unit, User
+from training.people.service import subtree_ids
+
+ROLES = ("officer", "coordinator", "compliance", "admin")
+
+# Named groups of roles; every role check in the site uses one of these.
+STAFF = ("coordinator", "compliance", "admin")      # see the people in their scope, their progress and transcripts
+MANAGERS = ("coordinator", "admin")                 # assign, extend, exempt, set rules, import rosters
+AUDITORS = ("compliance", "admin")                  # export rosters, read the audit trail, hold and revoke certificates
+ADMINS = ("admin",)                                 # accounts, roles, the org chart, the outbox
+SECOND_FACTOR_REQUIRED = STAFF                      # must sign in with a second factor
+SCOPED = ("coordinator", "compliance")              # staff whose reach is an agency or a unit subtree
+
+
+def is_in(user: User, group: tuple[str, ...]) -> bool:
+    return user.role in group
+
+
+def _scope_unit(session: Session, viewer: User) -> Unit | None:
+    return session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id is not None else None
+
+
+def scope_filter(session: Session, viewer: User, *, agency_id=User.agency_id, unit_id=User.unit_id,
+                 user_id=User.id) -> list[ColumnElement[bool]]:
+    """SQL conditions limiting rows to what `viewer` may see: on User, or on the columns given.
+
+    Officers see only their own rows (nothing, where rows are not about one person: `user_id=None`).
+    """
+    if viewer.role == "admin":
+        return []
+    if viewer.role in SCOPED:
+        if viewer.scope_unit_id is not None:
+            unit = _scope_unit(session, viewer)
+            if unit is None:
+                return [false()]
+            return [unit_id.in_(subtree_ids(session, unit))]
+        if viewer.agency_id is not None:
+            return [agency_id == viewer.agency_id]
+        return []
+    return [user_id == viewer.id] if user_id is not None else [false()]
+
+
+def event_filter(session: Session, viewer: User, *, actor_id, target) -> list[ColumnElement[bool]]:
+    """SQL conditions on audit events (their actor and target columns): the events done by, or done to,
+    someone the viewer may see."""
+    scope = scope_filter(session, viewer)
+    if not scope:
+        return []
+    people = select(User.id).where(*scope)
+    targets = select(literal("user:") + cast(User.id, String)).where(*scope)
+    return [or_(actor_id.in_(people), target.in_(targets))]
+
+
+def may_see_agency(session: Session, viewer: User | None, agency: Agency) -> bool:
+    """Whether any part of the agency is within the viewer's scope."""
+    if viewer is None or viewer.role == "admin":
+        return True
+    if viewer.role not in SCOPED:
+        return False
+    if viewer.scope_unit_id is not None:
+        scope = _scope_unit(session, viewer)
+        return scope is not None and scope.agency_id == agency.id
+    return viewer.agency_id in (None, agency.id)
+
+
+def _covers_agency(viewer: User, agency_id: int | None) -> bool:
+    """Whether the viewer's scope is the whole agency, or more (`agency_id` None: every agency)."""
+    if viewer.role == "admin":
+        return True
+    return viewer.role in SCOPED and viewer.scope_unit_id is None and viewer.agency_id in (None, agency_id)
+
+
+def may_act_on_agency(viewer: User, agency_id: int) -> bool:
+    """Whole-agency work (assigning to every officer of it) needs a managing role and the whole agency."""
+    return viewer.role in MANAGERS and _covers_agency(viewer, agency_id)
+
+
+def may_see_unit(session: Session, viewer: User | None, unit: Unit) -> bool:
+    """Whether the unit is within the viewer's scope."""
+    if viewer is None or viewer.role == "admin":
+        return True
+    if viewer.role not in SCOPED:
+        return False
+    if viewer.agency_id is not None and unit.agency_id != viewer.agency_id:
+        return False
+    if viewer.scope_unit_id is not None:
+        scope = _scope_unit(session, viewer)
+        return scope is not None and unit.path.startswith(scope.path)
+    return True
+
+
+def may_see_place(session: Session, viewer: User, agency_id: int | None, unit_id: int | None) -> bool:
+    """Whether a place in the organisation (an agency, and a unit of it or none) is within the viewer's scope."""
+    if viewer.role == "admin":
+        return True
+    if unit_id is not None:
+        return may_see_unit(session, viewer, session.get(Unit, unit_id))
+    return _covers_agency(viewer, agency_id)
+
+
+def may_act_on_unit(session: Session, viewer: User, unit: Unit) -> bool:
+    """Whether the viewer may assign to, or set rules for, the unit and its sub-units."""
+    return viewer.role in MANAGERS and may_see_unit(session, viewer, unit)
+
+
+def may_see_officer(session: Session, viewer: User, officer: User) -> bool:
+    """Whether staff may see this person: one in their scope."""
+    return viewer.role in STAFF and may_see_place(session, viewer, officer.agency_id, officer.unit_id)
+
+
+def may_see_progress(session: Session, viewer: User, officer: User) -> bool:
+    """Whether the viewer may see this person's progress: staff in scope, or the person's supervisor."""
+    return officer.supervisor_id == viewer.id or may_see_officer(session, viewer, officer)
+
+
+def may_act_on_officer(session: Session, viewer: User, officer: User) -> bool:
+    """Whether the viewer may assign, extend or exempt for this person."""
+    return viewer.role in MANAGERS and may_see_officer(session, viewer, officer)
+
+
+def may_see_records(session: Session, viewer: User, officer: User, group: tuple[str, ...] = STAFF) -> bool:
+    """Officers see their own records; staff of `group` those of officers in their scope."""
+    if viewer.id == officer.id:
+        return True
+    return viewer.role in group and may_see_officer(session, viewer, officer)
+
+
+def may_revoke(session: Session, viewer: User, officer: User) -> bool:
+    """Whether the viewer may revoke this officer's certificates."""
+    return viewer.role in AUDITORS and may_see_officer(session, viewer, officer)
+
+
+def units_in_scope(session: Session, viewer: User) -> list[Unit]:
+    """Units the viewer may open, in tree order."""
+    stmt = select(Unit).order_by(Unit.path)
+    if viewer.role != "admin":
+        if viewer.role not in SCOPED:
+            return []
+        if viewer.agency_id is not None:
+            stmt = stmt.where(Unit.agency_id == viewer.agency_id)
+        if viewer.scope_unit_id is not None:
+            scope = _scope_unit(session, viewer)
+            stmt = stmt.where(Unit.path.startswith(scope.path if scope else "\0"))
+    return list(session.scalars(stmt))

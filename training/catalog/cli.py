@@ -1,0 +1,34 @@
+"""`flask --app app courses sync`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from training.commands import fail
+from training.db import unit_of_work
+
+courses_cli = AppGroup("courses", help="Course content.")
+
+
+@courses_cli.command("sync")
+def courses_sync() -> None:
+    """Validate courses/ and quizzes/, then load a new version of each changed course."""
+    from training.catalog.service import ContentInvalid, sync_courses
+
+    cfg = current_app.config
+    try:
+        with unit_of_work() as session:
+            result = sync_courses(session, Path(cfg["COURSES_DIR"]), Path(cfg["QUIZZES_DIR"]))
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        fail(f"{len(exc.errors)} problem(s) found; nothing was loaded.")
+    for created in result.created:
+        click.echo(f"new version: {created}")
+    click.echo(f"{len(result.created)} course version(s) created, {len(result.unchanged)} unchanged.")
+
+
+COMMANDS = (courses_cli,)

@@ -1,0 +1,1 @@
+"""An officer taking a module: lessons, quizzes, acknowledgement."""

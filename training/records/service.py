@@ -1,0 +1,53 @@
+"""Recording a completion: the certification it gives and the assignment it closes."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from training.audit.service import record
+from training.catalog.models import Course
+from training.db import utcnow
+from training.people.models import User
+from training.records import rules
+from training.records.models import Assignment, Completion
+
+
+def latest_completion(session: Session, user_id: int, course_id: int,
+                      before: date | None = None) -> Completion | None:
+    """The officer's latest completion of the course that still certifies (revoked ones do not)."""
+    stmt = select(Completion).where(Completion.user_id == user_id, Completion.course_id == course_id,
+                                    Completion.revoked_on.is_(None))
+    if before is not None:
+        stmt = stmt.where(Completion.completed_on <= before)
+    return session.scalar(stmt.order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1))
+
+
+def record_completion(session: Session, user: User, course: Course, completed_on: date, *,
+                      version_id: int | None, score: int | None, source: str,
+                      attempt_id: int | None = None, acknowledged_name: str | None = None,
+                      actor_id: int | None = None) -> Completion:
+    """Certify an officer for a course and close the open assignment."""
+    previous = latest_completion(session, user.id, course.id, before=completed_on)
+    expires_on = rules.expiry_date(
+        completed_on, course.recurrence_months,
+        previous_expires_on=previous.expires_on if previous else None,
+        renewal_window_days=course.renewal_window_days,
+        renew_from_expiry=course.renew_from_expiry)
+    completion = Completion(
+        user_id=user.id, course_id=course.id, version_id=version_id, attempt_id=attempt_id,
+        completed_on=completed_on, expires_on=expires_on, score=score, source=source,
+        acknowledged_name=acknowledged_name,
+        acknowledged_at=utcnow() if acknowledged_name else None)
+    session.add(completion)
+    session.flush()
+    session.execute(
+        update(Assignment).where(Assignment.user_id == user.id, Assignment.course_id == course.id,
+                                 Assignment.closed_at.is_(None))
+        .values(closed_at=utcnow(), completion_id=completion.id)
+        .execution_options(synchronize_session=False))
+    record(session, "completion.recorded", actor_id=actor_id or user.id, target=f"user:{user.id}",
+           course=course.code, completed_on=completed_on.isoformat(),
+           expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)
+    return completion

@@ -1,0 +1,51 @@
+"""`flask --app app export roster ...`."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from training.commands import fail, parse_date
+from training.db import unit_of_work
+from training.records.rules import STATUSES
+
+export_cli = AppGroup("export", help="Exports for compliance staff.")
+
+
+@export_cli.command("roster")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@click.option("--agency", help="Agency code.")
+@click.option("--unit", help="Unit code; its sub-units are included.")
+@click.option("--course", help="Course code.")
+@click.option("--status", type=click.Choice(STATUSES), help="Status on the as-of day.")
+@click.option("--completed-from", callback=parse_date, help="Latest completion on or after DATE.")
+@click.option("--completed-to", callback=parse_date, help="Latest completion on or before DATE.")
+@click.option("--expiring-before", callback=parse_date, help="Certification expiring before DATE (not on it).")
+@click.option("--as-of", callback=parse_date, help="The roster as it stood at the end of DATE (default today).")
+def export_roster(fmt: str, out: Path, as_of: date | None, **filters) -> None:
+    """Write the roster: one row per officer and required course."""
+    import getpass
+
+    from training.reports.export import write_roster
+    from training.reports.filters import FilterError, RosterFilters, build_roster
+    from training.reports.service import record_export
+
+    partial = out.with_name(out.name + ".part")
+    try:
+        with unit_of_work() as session:
+            roster = build_roster(session, None, RosterFilters(as_of=as_of, **filters), date.today())
+            who = f"{getpass.getuser()} (command line)"
+            rows = write_roster(session, roster, fmt, partial, who)
+            record_export(session, roster, fmt, rows, actor_id=None, via="cli", out=str(out), os_user=who)
+        partial.replace(out)
+    except FilterError as exc:
+        fail(f"--{exc.field.replace('_', '-')}: {exc}")
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Wrote {rows} rows to {out}.")
+
+
+COMMANDS = (export_cli,)
