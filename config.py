@@ -48,7 +48,8 @@ class Config:
     THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
     THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")
     # Behind reverse proxies: how many of them append X-Forwarded-For (the client address the throttle and the
-    # audit trail see) and set X-Forwarded-Proto. 0 (directly exposed): the headers are ignored, as anyone can send them.
+    # audit trail see) and set X-Forwarded-Proto. 0 (directly exposed): the headers are ignored, as anyone can
+    # send them.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
     PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
     # Strict-Transport-Security: only where the site is served over HTTPS.
@@ -58,14 +59,13 @@ class Config:
     # Files given to the import commands: years of completion records run to a few hundred MB.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
 
-    # Days before expiry from which a certification counts as "expiring".
-    EXPIRING_DAYS = 30
     # Hour of the day (server local time) at which the daily jobs run.
     DAILY_JOB_HOUR = int(os.environ.get("DAILY_JOB_HOUR", "6"))
-    # Reminders: days before the due date; every N days while overdue; the escalation ladder.
-    REMINDER_DAYS_BEFORE = os.environ.get("REMINDER_DAYS_BEFORE", "30,14,7,1")
-    REMINDER_OVERDUE_EVERY_DAYS = int(os.environ.get("REMINDER_OVERDUE_EVERY_DAYS", "7"))
-    REMINDER_ESCALATIONS = os.environ.get("REMINDER_ESCALATIONS", "7:supervisor,14:coordinator")
+    # Reminders: days before the due date ("30,14,7,1"); every N days while overdue (7); the escalation ladder
+    # ("7:supervisor,14:coordinator"). Unset, each keeps its default in training/reminders/rules.py.
+    REMINDER_DAYS_BEFORE = os.environ.get("REMINDER_DAYS_BEFORE")
+    REMINDER_OVERDUE_EVERY_DAYS = os.environ.get("REMINDER_OVERDUE_EVERY_DAYS")
+    REMINDER_ESCALATIONS = os.environ.get("REMINDER_ESCALATIONS")
     # A message the mail server refused this many times is marked failed and shown to administrators.
     REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "8"))
     # Minutes between deliveries of the outbox.

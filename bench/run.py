@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 import config  # noqa: E402
 from training import create_app, migrate  # noqa: E402
 from training.catalog.service import sync_courses  # noqa: E402
-from training.records.status import course_states_query  # noqa: E402
 from training.db import unit_of_work  # noqa: E402
 from training.demo.scale import seed_scale  # noqa: E402
 from training.demo.service import DEMO_PASSWORD, seed_demo  # noqa: E402
 from training.jobs import count_compliance, daily_sweep, run_daily  # noqa: E402
 from training.people.models import Agency, Unit, User  # noqa: E402
+from training.records.status import course_states_query  # noqa: E402
 from training.reminders.delivery import deliver  # noqa: E402
 from training.reminders.models import OutboxMessage  # noqa: E402
 from training.reminders.rules import Schedule  # noqa: E402

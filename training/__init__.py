@@ -86,8 +86,8 @@ def register_error_handlers(app: Flask) -> None:
         "errors.html", code=413, title="File too large",
         message=f"The upload is larger than the {megabytes(app.config['MAX_CONTENT_LENGTH'])} allowed. "
                 f"Split the file into smaller ones and upload each."), 413))
-    app.register_error_handler(500, page(500, "Something went wrong",
-                                         "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
+    app.register_error_handler(500, page(
+        500, "Something went wrong", "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
     app.register_error_handler(CSRFError, page(
         400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
         specific_from=()))

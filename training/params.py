@@ -34,7 +34,8 @@ def refuse_nul_characters() -> None:
     """No text with a NUL character reaches the database (PostgreSQL cannot store one): say where it was."""
     if any("\x00" in str(v) for v in (request.view_args or {}).values()) or any(
             "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        abort(400, "The address contains a NUL character (\\x00), which Rollcall cannot store. Remove it and try again.")
+        abort(400, "The address contains a NUL character (\\x00), which Rollcall cannot store. "
+                   "Remove it and try again.")
     for name, value in [*request.form.items(multi=True),
                         *((name, f.filename or "") for name, f in request.files.items(multi=True))]:
         if "\x00" in name or "\x00" in value:

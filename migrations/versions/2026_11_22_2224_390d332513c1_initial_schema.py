@@ -1,12 +1,11 @@
 """initial schema
 
 Revision ID: 390d332513c1
-Revises: 
+Revises:
 Create Date: 2026-11-22 22:24:41.445356
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '390d332513c1'
 down_revision = None

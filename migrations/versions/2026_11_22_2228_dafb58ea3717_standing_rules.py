@@ -4,9 +4,8 @@ Revision ID: dafb58ea3717
 Revises: 390d332513c1
 Create Date: 2026-11-22 22:28:41.789992
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'dafb58ea3717'
 down_revision = '390d332513c1'

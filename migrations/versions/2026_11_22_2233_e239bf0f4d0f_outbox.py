@@ -4,9 +4,8 @@ Revision ID: e239bf0f4d0f
 Revises: dafb58ea3717
 Create Date: 2026-11-22 22:33:04.516114
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'e239bf0f4d0f'
 down_revision = 'dafb58ea3717'

@@ -5,8 +5,6 @@ Revises: e239bf0f4d0f
 Create Date: 2026-11-22 23:02:00.516596
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = '9bbfd131c605'
 down_revision = 'e239bf0f4d0f'

@@ -9,9 +9,8 @@ import hashlib
 import json
 import secrets
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '5c1e7a2b9d40'
 down_revision = '9bbfd131c605'

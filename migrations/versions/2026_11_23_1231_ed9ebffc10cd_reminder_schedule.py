@@ -4,9 +4,8 @@ Revision ID: ed9ebffc10cd
 Revises: 5c1e7a2b9d40
 Create Date: 2026-11-23 12:19:10.202953
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'ed9ebffc10cd'
 down_revision = '5c1e7a2b9d40'

@@ -4,9 +4,8 @@ Revision ID: d74306b4881d
 Revises: ed9ebffc10cd
 Create Date: 2026-11-23 13:13:38.092074
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'd74306b4881d'
 down_revision = 'ed9ebffc10cd'

@@ -6,9 +6,8 @@ Revision ID: 2ac376cd5556
 Revises: d74306b4881d
 Create Date: 2026-11-23 12:59:06.932984
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '2ac376cd5556'
 down_revision = 'd74306b4881d'

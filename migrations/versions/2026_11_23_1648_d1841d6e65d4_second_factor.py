@@ -6,9 +6,8 @@ Revision ID: d1841d6e65d4
 Revises: 2ac376cd5556
 Create Date: 2026-11-23 16:48:12.332174
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'd1841d6e65d4'
 down_revision = '2ac376cd5556'

@@ -11,8 +11,8 @@ from training.auth.service import AccountError, find_by_email, hash_password, no
 from training.auth.sessions import end_all_sessions
 from training.db import utcnow
 from training.imports.csvfile import ImportRefused
-from training.people.models import ROLES, Agency, Unit, User
 from training.imports.org import OrgAgency, OrgPlan, OrgResult, OrgUnit, apply_org_plan, org_row_problems
+from training.people.models import ROLES, Agency, Unit, User
 
 FIELDS = ("email", "first_name", "last_name", "employee_id", "role", "agency_id", "unit_id", "scope_unit_id",
           "active")

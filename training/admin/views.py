@@ -6,19 +6,19 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
+from training.access import ADMINS
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.admin.service import reset_second_factor, resolve_codes, save_account, save_org_entry
 from training.assignments.service import apply_standing_rules
 from training.auth import second_factor
-from training.access import ADMINS
 from training.auth.guards import roles_required
 from training.auth.service import AccountError
 from training.clock import today_for
 from training.db import db
-from training.params import page_number
 from training.imports.csvfile import ImportRefused
-from training.people.models import Agency, Unit, User
 from training.imports.org import OrgAgency, OrgUnit
+from training.params import page_number
+from training.people.models import Agency, Unit, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50

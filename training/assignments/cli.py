@@ -20,8 +20,8 @@ from training.db import unit_of_work
 def assign(course_code: str, officer: str | None, unit: str | None, agency: str | None, due: date) -> None:
     """Assign a course to an officer, a unit (with its sub-units) or an agency."""
     from training.assignments.service import assign_course
-    from training.catalog.service import course_by_code
     from training.assignments.targets import UnknownTarget, officers_of
+    from training.catalog.service import course_by_code
 
     if due < date.today():
         fail(f"the due date {due.isoformat()} is in the past")

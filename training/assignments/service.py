@@ -7,14 +7,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from training.records.models import Assignment, Exemption, StandingRule
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
-from training.records.models import Completion
 from training.db import utcnow
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
+from training.records.models import Assignment, Completion, Exemption, StandingRule
 
 
 def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:

@@ -6,22 +6,21 @@ from flask_login import current_user
 from sqlalchemy import delete, select
 from wtforms.fields.choices import SelectChoice
 
+from training.access import MANAGERS, may_act_on_agency, may_act_on_officer, may_act_on_unit, units_in_scope
 from training.assignments import service
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
-from training.records.models import Assignment, StandingRule
+from training.assignments.targets import officers_of
 from training.audit.service import record
-from training.access import (MANAGERS, may_act_on_agency, may_act_on_officer, may_act_on_unit,
-                             units_in_scope)
 from training.auth.guards import roles_required
 from training.auth.views import safe_next
 from training.catalog.models import Course
 from training.catalog.service import course_by_code, course_choices
-from training.forms import EmptyForm
 from training.clock import today_for
 from training.db import db
+from training.forms import EmptyForm
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
-from training.assignments.targets import officers_of
+from training.records.models import Assignment, StandingRule
 from training.reminders.delivery import deliver
 from training.reminders.service import queue_nudges
 

@@ -9,9 +9,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from training.access import event_filter
 from training.audit.models import AuditEvent
 from training.people.models import User
-from training.access import event_filter
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash")

@@ -6,14 +6,14 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
+from training.access import AUDITORS
 from training.audit import trail
 from training.audit.forms import AuditFilterForm
 from training.audit.service import record
-from training.access import AUDITORS
-from training.spreadsheet import csv_chunks
 from training.auth.guards import roles_required
 from training.db import db
 from training.params import page_number
+from training.spreadsheet import csv_chunks
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

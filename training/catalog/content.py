@@ -97,7 +97,7 @@ def _read_yaml(path: Path, problems: _Problems) -> dict | None:
         problems.add(path, None, "is not UTF-8 text")
         return None
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problems.add(path, mark.line + 1 if mark else None, f"invalid YAML: {exc.problem}")
@@ -278,7 +278,8 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseConte
             continue
         line = item.get(LINE_KEY)
         if question.key in seen:
-            problems.add(quiz_file, line, f"question id '{question.key}' is used twice (first on line {seen[question.key]})")
+            problems.add(quiz_file, line,
+                         f"question id '{question.key}' is used twice (first on line {seen[question.key]})")
             continue
         seen[question.key] = line
         course.questions.append(question)

@@ -6,4 +6,4 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table"
 
 
 def render_markdown(text: str) -> Markup:
-    return Markup(_md.render(text))  # noqa: S704 - html is disabled, so the output is escaped
+    return Markup(_md.render(text))

@@ -68,8 +68,9 @@ def sync_course(session: Session, content: CourseContent) -> CourseVersion | Non
     )
     session.add(version)
     session.flush()
-    session.add_all(Lesson(version_id=version.id, position=i, slug=l.slug, title=l.title, body_md=l.body_md)
-                    for i, l in enumerate(content.lessons, start=1))
+    session.add_all(Lesson(version_id=version.id, position=i, slug=lesson.slug, title=lesson.title,
+                                   body_md=lesson.body_md)
+                    for i, lesson in enumerate(content.lessons, start=1))
     session.add_all(Question(version_id=version.id, key=q.key, lesson_slug=q.lesson, stem=q.stem,
                              choices=q.choices, answer_index=q.answer_index,
                              explanation=q.explanation, source=q.source)

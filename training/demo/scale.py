@@ -16,14 +16,13 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from training.records.models import Assignment, Exemption
 from training.catalog.content import CourseContent, LessonContent, QuestionContent
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
-from training.records.models import Completion
-from training.records.rules import expiry_date
 from training.db import advance_sequences, utcnow
 from training.people.models import Agency, Unit, User
+from training.records.models import Assignment, Completion, Exemption
+from training.records.rules import expiry_date
 
 AGENCIES = [  # code, name, time zone, share of officers
     ("CBP", "Border Protection (demo)", "America/Chicago", 0.30),
@@ -147,7 +146,8 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
     for code, *_ in AGENCIES:
         for role in ("coordinator", "compliance"):
             staff.append({"email": f"{role}-{code.lower()}@demo.test", "password_hash": password_hash, "role": role,
-                          "first_name": role.capitalize(), "last_name": code, "employee_id": f"{role[:4].upper()}-{code}",
+                          "first_name": role.capitalize(), "last_name": code,
+                          "employee_id": f"{role[:4].upper()}-{code}",
                           "agency_id": agency_ids[code], "unit_id": None, "supervisor_id": None,
                           "scope_unit_id": None, "active": True, "created_at": now, "demo_account": True})
     session.execute(insert(User), staff)

@@ -9,15 +9,14 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from training.records.models import Assignment
 from training.auth.service import hash_password
 from training.catalog.models import Course
 from training.catalog.service import current_version
-from training.records.models import Completion
-from training.records.rules import expiry_date
 from training.demo.scale import seed_scale
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
+from training.records.models import Assignment, Completion
+from training.records.rules import expiry_date
 
 SMALL_DEMO = 200
 Progress = Callable[[str, int], None]

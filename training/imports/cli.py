@@ -1,4 +1,5 @@
-"""`flask --app app org import FILE`, `roster import FILE [--dry-run] [--full]` and `completions import FILE [--dry-run]`."""
+"""`flask --app app org import FILE`, `roster import FILE [--dry-run] [--full]`,
+`completions import FILE [--dry-run]`."""
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,7 @@ from flask.cli import AppGroup
 from training.assignments.service import apply_standing_rules
 from training.commands import fail, read_import
 from training.db import unit_of_work
-from training.imports import (ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv,
-                                     parse_roster_csv)
+from training.imports import ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv, parse_roster_csv
 
 PROGRESS_FROM_ROWS = 1000
 SHOWN = 20

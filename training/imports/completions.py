@@ -14,16 +14,15 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from training.records.models import Assignment
 from training.audit.service import record, record_many
 from training.catalog.models import Course
-from training.records import rules
-from training.records.models import Completion
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks
 from training.imports.csvfile import Problem, read_csv
 from training.imports.rules import missing
 from training.people.models import User
+from training.records import rules
+from training.records.models import Assignment, Completion
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -1,25 +1,26 @@
 """Imports in the site: upload, preview every change and problem, then confirm."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from training.assignments.service import apply_standing_rules
 from training.access import MANAGERS, may_see_officer, may_see_place
+from training.assignments.service import apply_standing_rules
 from training.auth.guards import roles_required
-from training.forms import EmptyForm
-from training.imports.completions import apply_completions_plan, parse_completions_csv
 from training.clock import today_for
 from training.db import db
-from training.imports.csvfile import Problem
+from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
-from training.people.models import User
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.imports.csvfile import Problem
 from training.imports.uploads import discard_upload, read_upload, save_upload
+from training.people.models import User
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from training.audit.service import record
 from training.catalog.models import CourseVersion, Lesson, Question
-from training.learn import rules
-from training.records.models import Attempt, Completion, LessonView
 from training.clock import today_for
 from training.db import utcnow
-from training.records.service import record_completion
+from training.learn import rules
 from training.people.models import User
+from training.records.models import Attempt, Completion, LessonView
+from training.records.service import record_completion
 
 
 class QuizError(Exception):

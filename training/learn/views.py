@@ -8,14 +8,14 @@ from training.catalog.models import Course, CourseVersion
 from training.catalog.render import render_markdown
 from training.catalog.service import course_by_code, current_version
 from training.clock import today_for
-from training.learn import service
-from training.forms import EmptyForm
-from training.learn.forms import AcknowledgeForm
-from training.records.models import Attempt
-from training.records.views import render_transcript
-from training.records.status import course_states
 from training.db import db
+from training.forms import EmptyForm
+from training.learn import service
+from training.learn.forms import AcknowledgeForm
 from training.people.models import User
+from training.records.models import Attempt
+from training.records.status import course_states
+from training.records.views import render_transcript
 
 bp = Blueprint("learn", __name__)
 
@@ -59,7 +59,7 @@ def course(code: str):
 def lesson(code: str, slug: str):
     course, version = _course_or_404(code)
     lessons = version.lessons
-    index = next((i for i, l in enumerate(lessons) if l.slug == slug), None)
+    index = next((i for i, lesson in enumerate(lessons) if lesson.slug == slug), None)
     if index is None:
         abort(404, f"{course.title} has no lesson called {slug}.")
     service.open_lesson(db(), current_user, lessons[index])
@@ -133,7 +133,7 @@ def result(attempt_id: int):
         else:
             status = 422
     missed = service.missed_questions(db(), attempt)
-    lessons = {l.slug: l for l in attempt.version.lessons}
+    lessons = {lesson.slug: lesson for lesson in attempt.version.lessons}
     return render_template("learn/result.html", attempt=attempt, completion=completion, form=form,
                            missed=missed, lessons=lessons, retry_form=EmptyForm()), status
 

@@ -5,21 +5,30 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from training.access import (
+    AUDITORS,
+    MANAGERS,
+    STAFF,
+    is_in,
+    may_act_on_officer,
+    may_see_officer,
+    may_see_progress,
+    may_see_unit,
+    units_in_scope,
+)
 from training.assignments.forms import ExemptForm, ExtendForm
-from training.records.models import Assignment
 from training.assignments.service import grants_for
-from training.access import (MANAGERS, STAFF, AUDITORS, is_in, may_act_on_officer, may_see_officer,
-                             may_see_progress, may_see_unit, units_in_scope)
 from training.auth.guards import roles_required
 from training.catalog.service import course_choices
-from training.forms import EmptyForm
-from training.records.rules import STATUSES
 from training.clock import today_for
-from training.records.status import course_states
 from training.db import db
-from training.reports import progress as prog
+from training.forms import EmptyForm
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
+from training.records.models import Assignment
+from training.records.rules import STATUSES
+from training.records.status import course_states
+from training.reports import progress as prog
 
 bp = Blueprint("people", __name__)
 

@@ -1,1 +1,2 @@
-"""The system of record: assignments, completions, certifications and their status; transcripts, certificates, public verification."""
+"""The system of record: assignments, completions, certifications and their status;
+transcripts, certificates, public verification."""

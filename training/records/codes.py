@@ -6,14 +6,14 @@ import re
 import secrets
 
 CODE_LENGTH = 16   # base32 characters: 16 x 5 = 80 bits
-_ALPHABET = re.compile(r"[A-Z2-7]{16}")
+_ALPHABET = re.compile(rf"[A-Z2-7]{{{CODE_LENGTH}}}")
 # Characters people type for the base32 letters they resemble.
 _LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
 
 
 def new_code() -> str:
     """A fresh code from the operating system's random source (stored without dashes)."""
-    return base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+    return base64.b32encode(secrets.token_bytes(CODE_LENGTH * 5 // 8)).decode("ascii")
 
 
 def display(code: str) -> str:

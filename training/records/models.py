@@ -7,8 +7,8 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.models import Course, CourseVersion
-from training.records.codes import new_code
 from training.db import Base, utcnow
+from training.records.codes import new_code
 
 
 class LessonView(Base):
@@ -73,9 +73,6 @@ class Completion(Base):
 
     # Serves "the latest completion of this officer for this course" with one seek.
     __table_args__ = (Index("ix_completions_latest", "user_id", "course_id", "completed_on", "id"),)
-
-REASONS = ("individual", "unit", "agency", "standing_rule", "annual_renewal", "new_hire", "demo")
-
 
 class Assignment(Base):
     __tablename__ = "assignments"

@@ -7,13 +7,13 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from training.records.models import Assignment
 from training.audit.service import record
-from training.records import codes, rules
-from training.records.models import Attempt, Completion
 from training.clock import today_for
 from training.db import utcnow
 from training.people.models import User
+from training.records import codes, rules
+from training.records.models import Assignment, Attempt, Completion
+
 
 class RevokeRefused(ValueError):
     """A refused revocation; nothing was changed."""

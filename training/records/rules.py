@@ -53,9 +53,6 @@ def certification_status(on: date, *, expires_on: date | None = None,
     return None
 
 
-VERIFICATION_STATES = ("valid", "expiring", "expired", "superseded", "revoked")
-
-
 def verification_state(on: date, expires_on: date, *, revoked: bool = False, superseded: bool = False,
                        expiring_days: int = EXPIRING_DAYS) -> str:
     """What a verification page says of one certificate on a day; first match wins."""

@@ -12,11 +12,10 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
-from training.records.models import Assignment, Exemption
 from training.catalog.models import Course, CourseVersion
-from training.records.models import Completion
-from training.records.rules import EXPIRING_DAYS, certification_status
 from training.people.models import Agency, Unit, User
+from training.records.models import Assignment, Completion, Exemption
+from training.records.rules import EXPIRING_DAYS, certification_status
 
 
 class CourseState(NamedTuple):

@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 from training.access import AUDITORS, STAFF, may_revoke, may_see_records
 from training.audit.service import record
 from training.auth.guards import roles_required
+from training.clock import today_for
+from training.db import db
+from training.people.models import User
 from training.records import codes, proof
 from training.records.certificate import CertificateFacts, certificate_pdf, verify_url
 from training.records.forms import RevokeForm
 from training.records.models import Completion
-from training.clock import today_for
-from training.db import db
-from training.people.models import User
 
 bp = Blueprint("records", __name__)
 

@@ -1,19 +1,19 @@
 """What each queued message says, written from the records as they stand when it is sent."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from training.records.models import Assignment
-from training.catalog.models import Course
-from training.records.status import CourseState, course_states
-from training.people.models import User
 from training.access import scope_filter
+from training.catalog.models import Course
+from training.people.models import User
+from training.records.models import Assignment
+from training.records.status import CourseState, course_states
 from training.reminders.mail import Letter, due_date_event
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule

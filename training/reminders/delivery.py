@@ -28,10 +28,6 @@ class DeliveryReport:
     # Why the mail server could not be reached, when it could not; the rest waits for the next delivery.
     unreachable: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return not self.counts["errors"] and self.unreachable is None
-
 
 def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, force: bool = False,
             ids: list[int] | None = None) -> DeliveryReport:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
-from typing import Mapping
 
 import icalendar
 
@@ -33,7 +33,7 @@ def due_date_event(uid: str, summary: str, due_on: date, url: str, description: 
     cal.add("method", "PUBLISH")
     event = icalendar.Event()
     event.add("uid", uid)
-    event.add("dtstamp", datetime.now(timezone.utc))
+    event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", due_on)
     event.add("dtend", due_on + timedelta(days=1))
     event.add("summary", summary)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 DEFAULT_DAYS_BEFORE = (30, 14, 7, 1)
 DEFAULT_OVERDUE_EVERY = 7
-DEFAULT_ESCALATIONS = "7:supervisor,14:coordinator"
+DEFAULT_ESCALATIONS = ((7, "supervisor"), (14, "coordinator"))
 ESCALATION_ROLES = ("supervisor", "coordinator")
 
 
@@ -16,7 +16,7 @@ class Schedule:
 
     days_before: tuple[int, ...] = DEFAULT_DAYS_BEFORE
     overdue_every: int = DEFAULT_OVERDUE_EVERY
-    escalations: tuple[tuple[int, str], ...] = ((7, "supervisor"), (14, "coordinator"))
+    escalations: tuple[tuple[int, str], ...] = DEFAULT_ESCALATIONS
 
     def __post_init__(self) -> None:
         if not self.days_before or any(d < 1 for d in self.days_before):
@@ -27,9 +27,12 @@ class Schedule:
 
     @classmethod
     def from_config(cls, config) -> Schedule:
-        return cls(days_before=parse_days(config.get("REMINDER_DAYS_BEFORE", "30,14,7,1")),
-                   overdue_every=int(config.get("REMINDER_OVERDUE_EVERY_DAYS", DEFAULT_OVERDUE_EVERY)),
-                   escalations=parse_escalations(config.get("REMINDER_ESCALATIONS", DEFAULT_ESCALATIONS)))
+        """The schedule the settings give; each one left unset keeps the default above."""
+        days, every, ladder = (config.get(name) for name in (
+            "REMINDER_DAYS_BEFORE", "REMINDER_OVERDUE_EVERY_DAYS", "REMINDER_ESCALATIONS"))
+        return cls(days_before=parse_days(days) if days else DEFAULT_DAYS_BEFORE,
+                   overdue_every=int(every) if every else DEFAULT_OVERDUE_EVERY,
+                   escalations=parse_escalations(ladder) if ladder else DEFAULT_ESCALATIONS)
 
 
 def parse_days(text: str | tuple[int, ...]) -> tuple[int, ...]:

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from training.records.models import Assignment, Exemption
 from training.audit.service import record
-from training.records.status import course_states
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
+from training.records.models import Assignment, Exemption
+from training.records.status import course_states
 from training.reminders.compose import OPEN_STATUSES
 from training.reminders.mail import Letter
 from training.reminders.models import OFFICER_KINDS, OutboxMessage

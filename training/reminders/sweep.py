@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from training.records.models import Assignment, Exemption
 from training.db import days_between, insert_ignoring_conflicts, utcnow
 from training.people.models import Unit, User
+from training.records.models import Assignment, Exemption
 from training.reminders.models import Escalation, OutboxMessage
 from training.reminders.rules import Schedule
 

@@ -8,8 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from training.access import ADMINS
 from training.auth.guards import roles_required
-from training.forms import EmptyForm
 from training.db import db
+from training.forms import EmptyForm
 from training.params import page_number
 from training.reminders.models import OutboxMessage
 from training.reminders.service import retry_failed, status_counts

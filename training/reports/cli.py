@@ -10,12 +10,13 @@ from flask.cli import AppGroup
 from training.commands import fail, parse_date
 from training.db import unit_of_work
 from training.records.rules import STATUSES
+from training.reports.export import FORMATS
 
 export_cli = AppGroup("export", help="Exports for compliance staff.")
 
 
 @export_cli.command("roster")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
 @click.option("--agency", help="Agency code.")
 @click.option("--unit", help="Unit code; its sub-units are included.")

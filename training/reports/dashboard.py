@@ -12,12 +12,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, delete, func, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from training.records.models import Assignment, Exemption
 from training.catalog.models import Course
-from training.records.models import Completion
-from training.records.status import course_states_query, end_of, not_revoked_by, status_expression
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
+from training.records.models import Assignment, Completion, Exemption
+from training.records.status import course_states_query, end_of, not_revoked_by, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
 
 HORIZONS = (30, 60, 90)

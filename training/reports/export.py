@@ -1,15 +1,15 @@
 """Writing a checked roster to a file, as CSV or XLSX."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from training.reports.filters import Roster
 from training.reports.service import ROSTER_COLUMNS, Counted, roster_rows
-from training.spreadsheet import csv_chunks
 from training.reports.xlsx import write_xlsx
+from training.spreadsheet import csv_chunks
 
 FORMATS = ("csv", "xlsx")
 
@@ -18,7 +18,7 @@ def sheet_notes(roster: Roster, rows: int, who: str) -> dict[str, str]:
     """What the Filters sheet says: each filter (or that there were none), the day, the count, who and when."""
     notes = {name: value for name, value in roster.filters.used().items() if name != "as_of"} or {"filters": "none"}
     notes.update({"as_of": roster.on.isoformat(), "rows": str(rows), "exported_by": who,
-                  "exported_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                  "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     return notes
 
 

@@ -8,12 +8,12 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
+from training.access import may_see_agency, may_see_unit, scope_filter
 from training.catalog.models import Course
+from training.people.models import Agency, Unit, User
+from training.people.service import subtree_ids
 from training.records.rules import STATUSES
 from training.records.status import course_states_query, status_expression
-from training.people.models import Agency, Unit, User
-from training.access import may_see_agency, may_see_unit, scope_filter
-from training.people.service import subtree_ids
 
 
 class FilterError(ValueError):

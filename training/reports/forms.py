@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from training.records.rules import STATUSES
+from training.reports.export import FORMATS
 from training.reports.filters import RosterFilters
 
 _DATE = "Enter a date like 2026-09-30."
@@ -31,7 +32,7 @@ class RosterForm(Form):
             field = getattr(self, name)
             if field.errors:
                 field.errors = [_DATE]
-        if self.format.data not in ("csv", "xlsx"):
+        if self.format.data not in FORMATS:
             self.format.errors = ["Choose CSV or XLSX."]
             ok = False
         return ok

@@ -7,9 +7,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement
 
+from training.people.models import User
 from training.records.rules import STATUSES
 from training.records.status import CourseState, course_states
-from training.people.models import User
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
 PAGE_SIZE = 100
