@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from tests.helpers import make_user
 from training.records.models import Assignment
-from training.assignments.service import GrantRefused, extend_assignment, grant_exemption
+from training.assignments.service import Refused, extend_assignment, grant_exemption
 from training.audit.models import AuditEvent
 from training.records.status import course_states
 from training.people.models import User
@@ -39,9 +39,9 @@ def test_extension_refusals_change_nothing(session, course, officer):
     assignment = Assignment(user_id=officer.id, course_id=course.id, due_on=TODAY, reason="individual")
     session.add(assignment)
     session.flush()
-    with pytest.raises(GrantRefused, match="reason"):
+    with pytest.raises(Refused, match="reason"):
         extend_assignment(session, assignment, TODAY + timedelta(days=5), " ", actor_id=None)
-    with pytest.raises(GrantRefused, match="after the current one"):
+    with pytest.raises(Refused, match="after the current one"):
         extend_assignment(session, assignment, TODAY - timedelta(days=1), "Court appearance", actor_id=None)
     assert assignment.due_on == TODAY
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.extended")) is None
@@ -56,5 +56,5 @@ def test_exemption_wins_while_active_and_ends_on_its_date(session, course, offic
     assert (state.status, state.exempt_until) == ("exempt", TODAY + timedelta(days=1))
     (after,) = course_states(session, TODAY + timedelta(days=2), User.id == officer.id)
     assert after.status == "overdue"
-    with pytest.raises(GrantRefused, match="end on or after"):
+    with pytest.raises(Refused, match="end on or after"):
         grant_exemption(session, officer.id, course.id, TODAY, TODAY - timedelta(days=1), "Deployed", actor_id=None)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 import config as settings
 from training import db, security
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    """Every error answer first discards what the request changed: a failed request writes nothing."""
     def page(code: int, title: str, message: str, specific_from=(400, 404)):
         def handler(error):
             # A view may say what exactly was wrong or not found (abort(404, "No module has the code X.")).
@@ -79,18 +81,33 @@ def register_error_handlers(app: Flask) -> None:
             return render_template("errors.html", code=code, title=title, message=specific), code
         return handler
 
-    app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
-    app.register_error_handler(403, page(403, "Not allowed", "Your role does not give access to this page."))
-    app.register_error_handler(404, page(404, "Not found", "There is nothing at this address."))
-    app.register_error_handler(413, lambda error: (render_template(
-        "errors.html", code=413, title="File too large",
-        message=f"The upload is larger than the {megabytes(app.config['MAX_CONTENT_LENGTH'])} allowed. "
-                f"Split the file into smaller ones and upload each."), 413))
-    app.register_error_handler(500, page(
-        500, "Something went wrong", "Nothing was saved. Try again, and tell an administrator if it keeps happening."))
-    app.register_error_handler(CSRFError, page(
-        400, "Form expired", "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
-        specific_from=()))
+    def too_large(_error):
+        return render_template(
+            "errors.html", code=413, title="File too large",
+            message=f"The upload is larger than the {megabytes(app.config['MAX_CONTENT_LENGTH'])} allowed. "
+                    f"Split the file into smaller ones and upload each."), 413
+
+    handlers = {
+        400: page(400, "Bad request", "The request could not be understood."),
+        403: page(403, "Not allowed", "Your role does not give access to this page."),
+        404: page(404, "Not found", "There is nothing at this address."),
+        413: too_large,
+        500: page(500, "Something went wrong",
+                  "Nothing was saved. Try again, and tell an administrator if it keeps happening."),
+        CSRFError: page(400, "Form expired",
+                        "The form expired or was sent from elsewhere. Go back, reload the page and try again.",
+                        specific_from=()),
+        HTTPException: lambda error: error,   # any other error status, answered as Werkzeug words it
+    }
+    for key, handler in handlers.items():
+        app.register_error_handler(key, _discarding(handler))
+
+
+def _discarding(handler):
+    def discard_then_answer(error):
+        db.discard_request_changes()
+        return handler(error)
+    return discard_then_answer
 
 
 def register_commands(app: Flask) -> None:

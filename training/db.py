@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.after_request(_commit_request)
     app.teardown_appcontext(_close_session)
 
 
@@ -66,6 +67,26 @@ def db() -> Session:
     if "db_session" not in g:
         g.db_session = sessionmaker_for(current_app)()
     return g.db_session
+
+
+def _commit_request(response):
+    """The request's unit of work: what a view changed is committed before its answer goes out.
+
+    A view that fails (an exception, or an abort to an error page) has its changes
+    discarded first by the error handler (`discard_request_changes`), so nothing is
+    half written.
+    """
+    session = g.get("db_session")
+    if session is not None:
+        session.commit()
+    return response
+
+
+def discard_request_changes() -> None:
+    """Roll back what the current request changed: it is answering with an error."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def _close_session(exc: BaseException | None) -> None:

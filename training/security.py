@@ -25,8 +25,6 @@ def enforce_session() -> None:
     idle, hours = config["SESSION_IDLE_MINUTES"], config["SESSION_MAX_HOURS"]
     reason = check_session(db(), session.get("sid"), int(user_id) if str(user_id).isdigit() else -1, utcnow(),
                            timedelta(minutes=idle), timedelta(hours=hours))
-    if db().dirty:
-        db().commit()
     if reason is not None:
         logout_user()
         session.clear()

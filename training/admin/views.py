@@ -82,7 +82,6 @@ def account(user_id: int | None = None):
             session.rollback()
         else:
             apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
-            session.commit()
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
     status = 422 if (error or form.errors) else 200
@@ -99,7 +98,6 @@ def reset_two_step(user_id: int):
     if user is None:
         abort(404)
     reset_second_factor(session, user, actor_id=current_user.id)
-    session.commit()
     flash(f"Two-step sign-in was reset for {user.email}; every session of the account was signed out.", "success")
     return redirect(url_for(".account", user_id=user.id))
 
@@ -123,7 +121,6 @@ def _saved(form, agency: OrgAgency, unit: OrgUnit | None) -> str | None:
         said = "; ".join(message for _, message in exc.problems)
         return said[:1].upper() + said[1:] + "."
     apply_standing_rules(db(), today_for(current_user))   # a unit moved under a rule brings its officers along
-    db().commit()
     flash(f"Saved {unit.code if unit else agency.code}.", "success")
     return None
 

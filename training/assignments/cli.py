@@ -19,12 +19,10 @@ from training.db import unit_of_work
 @with_appcontext
 def assign(course_code: str, officer: str | None, unit: str | None, agency: str | None, due: date) -> None:
     """Assign a course to an officer, a unit (with its sub-units) or an agency."""
-    from training.assignments.service import assign_course
+    from training.assignments.service import Refused, assign_course
     from training.assignments.targets import UnknownTarget, officers_of
     from training.catalog.service import course_by_code
 
-    if due < date.today():
-        fail(f"the due date {due.isoformat()} is in the past")
     with unit_of_work() as session:
         course = course_by_code(session, course_code)
         if course is None:
@@ -33,7 +31,10 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
             officers, reason = officers_of(session, officer=officer, unit=unit, agency=agency)
         except UnknownTarget as exc:
             fail(str(exc))
-        result = assign_course(session, course, officers, due, date.today(), reason=reason)
+        try:
+            result = assign_course(session, course, officers, due, date.today(), reason=reason)
+        except Refused as exc:
+            fail(str(exc))
     click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}.")
     if result.already_certified:
         click.echo(f"{len(result.already_certified)} already hold a valid certification: not assigned.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, func, insert, literal, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
@@ -49,6 +49,10 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
     return created
 
 
+class Refused(ValueError):
+    """A refused assignment, extension or exemption; nothing was changed. Views and commands show its words."""
+
+
 @dataclass
 class AssignResult:
     assigned: list[int] = field(default_factory=list)
@@ -61,8 +65,11 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
     """Assign `course` to every active officer selected by `officers` (a select of user ids).
 
     An officer who holds a certification valid on `on`, or who already has an
-    open assignment for the course, is reported and left alone.
+    open assignment for the course, is reported and left alone. A due date
+    before `on` is refused.
     """
+    if due_on < on:
+        raise Refused(f"the due date {due_on.isoformat()} is in the past")
     targets = officers.subquery()
     rows = session.execute(
         select(User.id,
@@ -92,14 +99,10 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
     return result
 
 
-class GrantRefused(ValueError):
-    """A refused extension or exemption; nothing was changed."""
-
-
 def _require_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) < 5:
-        raise GrantRefused("give a reason of at least a few words; it is kept in the audit trail")
+        raise Refused("give a reason of at least a few words; it is kept in the audit trail")
     return reason
 
 
@@ -108,9 +111,9 @@ def extend_assignment(session: Session, assignment: Assignment, new_due_on: date
     """Move an open assignment's due date later, with the reason on record."""
     reason = _require_reason(reason)
     if assignment.closed_at is not None:
-        raise GrantRefused("this assignment is already complete")
+        raise Refused("this assignment is already complete")
     if new_due_on <= assignment.due_on:
-        raise GrantRefused(f"the new due date must be after the current one ({assignment.due_on.isoformat()})")
+        raise Refused(f"the new due date must be after the current one ({assignment.due_on.isoformat()})")
     previous = assignment.due_on
     assignment.due_on = new_due_on
     record(session, "assignment.extended", actor_id=actor_id, target=f"user:{assignment.user_id}",
@@ -124,7 +127,7 @@ def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: d
     """Exempt an officer from a course between two dates, with the reason on record."""
     reason = _require_reason(reason)
     if ends_on < starts_on:
-        raise GrantRefused("the exemption must end on or after the day it starts")
+        raise Refused("the exemption must end on or after the day it starts")
     exemption = Exemption(user_id=user_id, course_id=course_id, starts_on=starts_on, ends_on=ends_on,
                           reason=reason, granted_by_id=actor_id)
     session.add(exemption)
@@ -167,6 +170,27 @@ def grants_for(session: Session, user_id: int) -> list[Grant]:
             select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
             .where(AuditEvent.action == "assignment.extended", AuditEvent.target == f"user:{user_id}"))]
     return sorted(grants, key=lambda g: g.granted_at, reverse=True)
+
+
+def create_standing_rule(session: Session, unit: Unit, course: Course, days_to_complete: int, on: date, *,
+                         actor_id: int | None) -> dict[str, int]:
+    """Require `course` of everyone in the unit's subtree, and assign it now to those who need it."""
+    if session.scalar(select(StandingRule.id).where(StandingRule.unit_id == unit.id,
+                                                    StandingRule.course_id == course.id)) is not None:
+        raise Refused(f"{unit.code} already has a rule for {course.code}")
+    session.add(StandingRule(unit_id=unit.id, course_id=course.id, days_to_complete=days_to_complete,
+                             created_by_id=actor_id))
+    record(session, "standing_rule.created", actor_id=actor_id, target=f"unit:{unit.code}", course=course.code,
+           days=days_to_complete)
+    session.flush()
+    return apply_standing_rules(session, on)
+
+
+def delete_standing_rule(session: Session, rule: StandingRule, *, actor_id: int | None) -> None:
+    """Stop requiring a rule's course; the assignments it made stay open."""
+    record(session, "standing_rule.deleted", actor_id=actor_id, target=f"unit:{rule.unit_id}",
+           course_id=rule.course_id)
+    session.execute(delete(StandingRule).where(StandingRule.id == rule.id))
 
 
 def apply_standing_rules(session: Session, on: date) -> dict[str, int]:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from training.access import MANAGERS, may_act_on_agency, may_act_on_officer, may_act_on_unit, units_in_scope
 from training.assignments import service
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
 from training.assignments.targets import officers_of
-from training.audit.service import record
 from training.auth.guards import roles_required
 from training.auth.views import safe_next
 from training.catalog.models import Course
@@ -49,17 +48,19 @@ def assign():
     if form.validate_on_submit():
         code = form.code.data.strip()
         today = today_for(current_user)
-        if form.due_on.data < today:
-            form.due_on.errors.append("The due date is in the past.")
-        elif not _target_in_scope(form.target.data, code):
+        if not _target_in_scope(form.target.data, code):
             form.code.errors.append(f"No {form.target.data} with code {code} is within your scope.")
         else:
             officers, reason = officers_of(session, **{form.target.data: code})
-            for course_code in form.courses.data:
-                course = course_by_code(session, course_code)
-                results.append((course, service.assign_course(session, course, officers, form.due_on.data, today,
-                                                              reason=reason, actor_id=current_user.id)))
-            session.commit()
+            try:
+                for course_code in form.courses.data:
+                    course = course_by_code(session, course_code)
+                    results.append((course, service.assign_course(session, course, officers, form.due_on.data,
+                                                                  today, reason=reason, actor_id=current_user.id)))
+            except service.Refused as exc:
+                session.rollback()
+                results = []
+                form.due_on.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
     status = 422 if form.errors else 200
     return render_template("assignments/assign.html", form=form, results=results), status
 
@@ -75,17 +76,12 @@ def rules():
     if form.validate_on_submit():
         unit = next(u for u in units if u.code == form.unit.data)
         course = course_by_code(session, form.course.data)
-        exists = session.scalar(select(StandingRule).where(StandingRule.unit_id == unit.id,
-                                                           StandingRule.course_id == course.id))
-        if exists:
-            form.unit.errors.append(f"{unit.code} already has a rule for {course.code}.")
+        try:
+            created = service.create_standing_rule(session, unit, course, form.days.data, today_for(current_user),
+                                                   actor_id=current_user.id)
+        except service.Refused as exc:
+            form.unit.errors.append(f"{exc}.")
         else:
-            session.add(StandingRule(unit_id=unit.id, course_id=course.id, days_to_complete=form.days.data,
-                                     created_by_id=current_user.id))
-            record(session, "standing_rule.created", actor_id=current_user.id, target=f"unit:{unit.code}",
-                   course=course.code, days=form.days.data)
-            created = service.apply_standing_rules(session, today_for(current_user))
-            session.commit()
             flash(f"Rule saved: everyone in {unit.code} must hold {course.code}. "
                   f"{sum(created.values())} officer(s) assigned now.", "success")
             return redirect(url_for(".rules"))
@@ -105,10 +101,7 @@ def delete_rule(rule_id: int):
     if rule is None or not EmptyForm().validate_on_submit() \
             or not may_act_on_unit(session, current_user, session.get(Unit, rule.unit_id)):
         abort(404)
-    record(session, "standing_rule.deleted", actor_id=current_user.id, target=f"unit:{rule.unit_id}",
-           course_id=rule.course_id)
-    session.execute(delete(StandingRule).where(StandingRule.id == rule.id))
-    session.commit()
+    service.delete_standing_rule(session, rule, actor_id=current_user.id)
     flash("Rule removed. Assignments it made stay open.", "info")
     return redirect(url_for(".rules"))
 
@@ -133,10 +126,9 @@ def extend(user_id: int, assignment_id: int):
     else:
         try:
             service.extend_assignment(db(), assignment, form.due_on.data, form.reason.data, actor_id=current_user.id)
-        except service.GrantRefused as exc:
+        except service.Refused as exc:
             flash(f"Not extended: {exc}.", "error")
         else:
-            db().commit()
             flash(f"Due date moved to {form.due_on.data.isoformat()}.", "success")
     return redirect(url_for("people.officer", user_id=user.id))
 
@@ -154,10 +146,9 @@ def exempt(user_id: int):
         try:
             service.grant_exemption(db(), user.id, course.id, form.starts_on.data, form.ends_on.data,
                                     form.reason.data, actor_id=current_user.id)
-        except service.GrantRefused as exc:
+        except service.Refused as exc:
             flash(f"Not exempted: {exc}.", "error")
         else:
-            db().commit()
             flash(f"Exempt from {course.title} until {form.ends_on.data.isoformat()}.", "success")
     return redirect(url_for("people.officer", user_id=user.id))
 
@@ -177,7 +168,7 @@ def remind():
         return redirect(back)
     today = today_for(current_user)
     queued, nothing = queue_nudges(session, allowed, today, current_user.id)
-    session.commit()
+    session.commit()   # delivery reads the queued messages from the database, so they must be there first
     report = deliver(current_app._get_current_object(), on=today, force=True, ids=queued)
     sent, waiting = report.counts["sent"], len(queued) - report.counts["sent"] - report.counts["cancelled"]
     message = f"Reminder sent to {sent} officer(s)."

@@ -52,7 +52,6 @@ def export():
     rows = trail.count(session, current_user, filters, up_to)
     record(session, "export.audit", actor_id=current_user.id, target="audit", format="csv",
            filters=filters.as_dict(), rows=rows, up_to_event=up_to)
-    session.commit()
     body = stream_with_context(csv_chunks(trail.CSV_COLUMNS, trail.csv_rows(session, current_user, filters, up_to)))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="audit-{date.today().isoformat()}.csv"'})

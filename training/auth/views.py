@@ -52,7 +52,7 @@ def _throttled(limits: dict[str, int], email: str, template: str, **context):
     if not throttle.store().over_limit(session_db, limits, now, window):
         return None
     record(session_db, "auth.sign_in_throttled", target=email[:200], ip=request.remote_addr)
-    session_db.commit()
+    session_db.commit()   # kept whatever happens while answering: a refusal must be on record
     flash(_held("Too many attempts", now, window), "error")
     return render_template(template, **context), 429
 
@@ -66,7 +66,7 @@ def _failed(limits: dict[str, int], action: str, email: str, actor_id: int | Non
     session_db = db()
     throttle.store().count_failure(session_db, tuple(limits), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"])
     record(session_db, action, actor_id=actor_id, target=email[:200], ip=request.remote_addr)
-    session_db.commit()
+    session_db.commit()   # the failure counts even if answering fails: the throttle must not be outrun
 
 
 def _signed_in(user, **details) -> None:
@@ -100,7 +100,6 @@ def login():
             session[PENDING] = {"user": user.id, "since": time.time(), "next": target}
             return redirect(url_for(".code" if second_factor.enrolled(user) else ".enrol"))
         _signed_in(user)
-        db().commit()
         return redirect(target)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
@@ -147,7 +146,6 @@ def code():
             left = second_factor.recovery_codes_left(db(), user)
             flash(f"You used a recovery code; {left} left. Make new ones from Two-step sign-in.",
                   "warning" if left > 2 else "error")
-        db().commit()
         return redirect(target)
     return render_template("auth/code.html", form=form), 400 if form.errors else 200
 
@@ -173,7 +171,6 @@ def enrol():
         target = session[PENDING]["next"]
         record(db(), "user.second_factor_enrolled", actor_id=user.id, target=f"user:{user.id}")
         _signed_in(user, factor="code")
-        db().commit()
         return recovery_codes_page(codes, target)
     status = 400 if form.errors else 200
     return render_template("auth/enrol.html", form=form, **enrolment_page(user)), status
@@ -184,7 +181,6 @@ def enrol():
 def logout():
     end_session(db(), session.get("sid"), utcnow())
     record(db(), "auth.signed_out", actor_id=current_user.id, target=f"user:{current_user.id}")
-    db().commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
@@ -206,7 +202,6 @@ def password():
             end_all_sessions(db(), user.id, utcnow())
             _start_session(user)
             record(db(), "user.password_changed", actor_id=user.id, target=f"user:{user.id}")
-            db().commit()
             flash("Your password was changed. Every other session of your account was signed out.", "success")
             return redirect(url_for("learn.dashboard"))
     status = 422 if (error or form.errors) else 200
@@ -256,7 +251,6 @@ def setup():
             end_all_sessions(db(), user.id, utcnow())
             _start_session(user)
             record(db(), "user.second_factor_enrolled", actor_id=user.id, target=f"user:{user.id}")
-            db().commit()
             return recovery_codes_page(codes, url_for(".two_step"))
         return render_template("auth/enrol.html", form=form, error=NOT_CONFIRMED, **enrolment_page(user)), 422
     return render_template("auth/enrol.html", form=form, **enrolment_page(user)), 400 if form.errors else 200
@@ -285,7 +279,6 @@ def new_recovery_codes():
         return redirect(url_for(".two_step"))
     codes = second_factor.new_recovery_codes(db(), user)
     record(db(), "user.recovery_codes_renewed", actor_id=user.id, target=f"user:{user.id}")
-    db().commit()
     return recovery_codes_page(codes, url_for(".two_step"))
 
 
@@ -302,6 +295,5 @@ def turn_off():
         return redirect(url_for(".two_step"))
     second_factor.remove(db(), user)
     record(db(), "user.second_factor_removed", actor_id=user.id, target=f"user:{user.id}")
-    db().commit()
     flash("Two-step sign-in is off. Your password alone now signs you in.", "success")
     return redirect(url_for(".two_step"))

@@ -175,7 +175,7 @@ def confirm(name: str):
         return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=None,
                                full=False, filename=filename, sections=kind.summary(plan), form=EmptyForm()), 422
     counts = kind.apply(plan, filename)
-    db().commit()
+    db().commit()   # the upload is deleted only once what it held is safely written
     discard_upload(_folder(), current_user.id, token)
     flash(f"{kind.title} imported from {filename}: " + ", ".join(f"{v} {k}" for k, v in counts.items()
                                                                    if isinstance(v, int)) + ".", "success")

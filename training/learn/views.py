@@ -63,7 +63,6 @@ def lesson(code: str, slug: str):
     if index is None:
         abort(404, f"{course.title} has no lesson called {slug}.")
     service.open_lesson(db(), current_user, lessons[index])
-    db().commit()
     return render_template("learn/lesson.html", course=course, version=version, lesson=lessons[index],
                            body=render_markdown(lessons[index].body_md),
                            previous=lessons[index - 1] if index else None,
@@ -81,7 +80,6 @@ def start_quiz(code: str):
     except service.QuizError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".course", code=code))
-    db().commit()
     return redirect(url_for(".attempt", attempt_id=attempt.id))
 
 
@@ -103,7 +101,6 @@ def attempt(attempt_id: int):
         except service.QuizError as exc:
             error = str(exc)
         else:
-            db().commit()
             return redirect(url_for(".result", attempt_id=attempt.id))
     return render_template("learn/quiz.html", attempt=attempt, form=form, error=error,
                            questions=service.attempt_questions(db(), attempt),
@@ -127,7 +124,6 @@ def result(attempt_id: int):
                 form.full_name.errors.append(str(exc))
                 status = 422
             else:
-                db().commit()
                 flash(f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}.", "success")
                 return redirect(url_for(".result", attempt_id=attempt.id))
         else:

@@ -66,7 +66,6 @@ def certificate(completion_id: int):
         verify_url(current_app.config["BASE_URL"], completion.verification_code))
     record(session, "certificate.downloaded", actor_id=current_user.id, target=f"user:{officer.id}",
            completion_id=completion.id, course=completion.course.code)
-    session.commit()
     name = f"certificate-{completion.course.code}-{completion.completed_on.isoformat()}.pdf"
     return Response(certificate_pdf(facts), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -87,7 +86,6 @@ def revoke(completion_id: int):
             except proof.RevokeRefused as exc:
                 form.reason.errors.append(str(exc))
             else:
-                session.commit()
                 flash(f"Revoked the {completion.course.title} certificate of {officer.full_name} "
                       f"completed on {completion.completed_on.isoformat()}.", "success")
                 return redirect(url_for(".transcript", user_id=officer.id))

@@ -76,6 +76,5 @@ def retry(message_id: int):
     except ValueError as exc:
         flash(f"Not retried: {exc}.", "error")
     else:
-        session.commit()
         flash(f"Message {row.id} to {row.recipient.email} is queued again; the next delivery sends it.", "success")
     return redirect(url_for("reminders.outbox", status="failed"))

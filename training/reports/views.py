@@ -93,7 +93,7 @@ def _streamed_csv(roster: Roster) -> Response:
         finally:
             session.rollback()   # end the read; the event gets a short transaction of its own
             record_export(session, roster, "csv", rows.count, actor_id=actor_id, via="web", complete=complete)
-            session.commit()
+            session.commit()   # the stream outlives the request's unit of work
 
     return Response(stream_with_context(body()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{roster.file_name("csv")}"'})
@@ -106,7 +106,6 @@ def _xlsx(roster: Roster) -> Response:
     try:
         count = write_roster(session, roster, "xlsx", Path(name), who=current_user.email)
         record_export(session, roster, "xlsx", count, actor_id=current_user.id, via="web")
-        session.commit()
         # Closed by the response; the name goes now, the data when it is closed.
         stream = open(name, "rb")  # noqa: SIM115
     finally:
