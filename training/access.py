@@ -10,7 +10,7 @@ Seeing is scope; acting also needs a role that acts. Views check the role group
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, String, cast, false, literal, or_, select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from training.people.models import Agency, Unit, User
@@ -55,15 +55,11 @@ def scope_filter(session: Session, viewer: User, *, agency_id=User.agency_id, un
     return [user_id == viewer.id] if user_id is not None else [false()]
 
 
-def event_filter(session: Session, viewer: User, *, actor_id, target) -> list[ColumnElement[bool]]:
-    """SQL conditions on audit events (their actor and target columns): the events done by, or done to,
-    someone the viewer may see."""
-    scope = scope_filter(session, viewer)
-    if not scope:
-        return []
-    people = select(User.id).where(*scope)
-    targets = select(literal("user:") + cast(User.id, String)).where(*scope)
-    return [or_(actor_id.in_(people), target.in_(targets))]
+def event_filter(session: Session, viewer: User, *, agency_id, unit_id, subject_id) -> list[ColumnElement[bool]]:
+    """SQL conditions on audit events (the columns saying what each concerns): the events done to a person,
+    unit or agency in the viewer's scope. Who did them does not matter; an event that concerns nothing in
+    particular (a content sync, an org chart import) is for administrators and department-level staff."""
+    return scope_filter(session, viewer, agency_id=agency_id, unit_id=unit_id, user_id=subject_id)
 
 
 def may_see_agency(session: Session, viewer: User | None, agency: Agency) -> bool:

@@ -28,11 +28,12 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
         if course is None:
             fail(f"no course has code {course_code}")
         try:
-            officers, reason = officers_of(session, officer=officer, unit=unit, agency=agency)
+            target = officers_of(session, officer=officer, unit=unit, agency=agency)
         except UnknownTarget as exc:
             fail(str(exc))
         try:
-            result = assign_course(session, course, officers, due, date.today(), reason=reason)
+            result = assign_course(session, course, target.officers, due, date.today(), reason=target.reason,
+                                   about=target.about)
         except Refused as exc:
             fail(str(exc))
     click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}.")

@@ -11,7 +11,7 @@ from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
 from training.db import utcnow
-from training.people.models import Unit, User
+from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
 from training.records.models import Assignment, Completion, Exemption, StandingRule
 
@@ -61,7 +61,7 @@ class AssignResult:
 
 
 def assign_course(session: Session, course: Course, officers: Select, due_on: date, on: date, *,
-                  reason: str, actor_id: int | None = None) -> AssignResult:
+                  reason: str, actor_id: int | None = None, about: User | Unit | Agency | None = None) -> AssignResult:
     """Assign `course` to every active officer selected by `officers` (a select of user ids).
 
     An officer who holds a certification valid on `on`, or who already has an
@@ -93,7 +93,7 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
         session.execute(insert(Assignment), [
             {"user_id": u, "course_id": course.id, "due_on": due_on, "reason": reason,
              "assigned_by_id": actor_id, "created_at": now} for u in result.assigned])
-    record(session, "assignment.created", actor_id=actor_id, target=f"course:{course.code}",
+    record(session, "assignment.created", actor_id=actor_id, target=f"course:{course.code}", about=about,
            reason=reason, due_on=due_on.isoformat(), assigned=len(result.assigned),
            already_certified=len(result.already_certified), already_assigned=len(result.already_assigned))
     return result
@@ -180,7 +180,8 @@ def create_standing_rule(session: Session, unit: Unit, course: Course, days_to_c
         raise Refused(f"{unit.code} already has a rule for {course.code}")
     session.add(StandingRule(unit_id=unit.id, course_id=course.id, days_to_complete=days_to_complete,
                              created_by_id=actor_id))
-    record(session, "standing_rule.created", actor_id=actor_id, target=f"unit:{unit.code}", course=course.code,
+    record(session, "standing_rule.created", actor_id=actor_id, target=f"unit:{unit.code}", about=unit,
+           course=course.code,
            days=days_to_complete)
     session.flush()
     return apply_standing_rules(session, on)
@@ -188,7 +189,8 @@ def create_standing_rule(session: Session, unit: Unit, course: Course, days_to_c
 
 def delete_standing_rule(session: Session, rule: StandingRule, *, actor_id: int | None) -> None:
     """Stop requiring a rule's course; the assignments it made stay open."""
-    record(session, "standing_rule.deleted", actor_id=actor_id, target=f"unit:{rule.unit_id}",
+    unit = session.get(Unit, rule.unit_id)
+    record(session, "standing_rule.deleted", actor_id=actor_id, target=f"unit:{unit.code}", about=unit,
            course_id=rule.course_id)
     session.execute(delete(StandingRule).where(StandingRule.id == rule.id))
 

@@ -1,6 +1,8 @@
 """Selecting officers by employee id, unit subtree or agency."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -12,22 +14,29 @@ class UnknownTarget(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class Target:
+    officers: Select          # user ids
+    reason: str               # the assignment reason to record
+    about: User | Unit | Agency
+
+
 def officers_of(session: Session, *, officer: str | None = None, unit: str | None = None,
-                agency: str | None = None) -> tuple[Select, str]:
-    """A select of user ids for exactly one target, and the reason to record for it."""
+                agency: str | None = None) -> Target:
+    """The officers of exactly one target, the reason to record for assigning to them, and the target itself."""
     if sum(x is not None for x in (officer, unit, agency)) != 1:
         raise UnknownTarget("name exactly one of an officer, a unit or an agency")
     if officer is not None:
-        user_id = session.scalar(select(User.id).where(User.employee_id == officer))
-        if user_id is None:
+        user = session.scalar(select(User).where(User.employee_id == officer))
+        if user is None:
             raise UnknownTarget(f"no officer has employee id {officer}")
-        return select(User.id).where(User.id == user_id), "individual"
+        return Target(select(User.id).where(User.id == user.id), "individual", user)
     if unit is not None:
         found = session.scalar(select(Unit).where(Unit.code == unit))
         if found is None:
             raise UnknownTarget(f"no unit has code {unit}")
-        return select(User.id).where(User.unit_id.in_(subtree_ids(session, found))), "unit"
-    agency_id = session.scalar(select(Agency.id).where(Agency.code == agency))
-    if agency_id is None:
+        return Target(select(User.id).where(User.unit_id.in_(subtree_ids(session, found))), "unit", found)
+    found = session.scalar(select(Agency).where(Agency.code == agency))
+    if found is None:
         raise UnknownTarget(f"no agency has code {agency}")
-    return select(User.id).where(User.agency_id == agency_id), "agency"
+    return Target(select(User.id).where(User.agency_id == found.id), "agency", found)

@@ -51,12 +51,13 @@ def assign():
         if not _target_in_scope(form.target.data, code):
             form.code.errors.append(f"No {form.target.data} with code {code} is within your scope.")
         else:
-            officers, reason = officers_of(session, **{form.target.data: code})
+            target = officers_of(session, **{form.target.data: code})
             try:
                 for course_code in form.courses.data:
                     course = course_by_code(session, course_code)
-                    results.append((course, service.assign_course(session, course, officers, form.due_on.data,
-                                                                  today, reason=reason, actor_id=current_user.id)))
+                    results.append((course, service.assign_course(
+                        session, course, target.officers, form.due_on.data, today, reason=target.reason,
+                        actor_id=current_user.id, about=target.about)))
             except service.Refused as exc:
                 session.rollback()
                 results = []

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from training.access import event_filter
+from training.access import event_filter, scope_filter
 from training.audit.models import AuditEvent
 from training.people.models import User
 
@@ -29,16 +29,21 @@ class AuditFilters:
 
 
 def events_query(session: Session, viewer: User, filters: AuditFilters) -> Select:
-    """(event, actor email) rows the viewer may read, newest first.
+    """(event, actor) rows the viewer may read, newest first.
 
     Administrators (and department-level compliance staff) read everything; others the
-    events done by, or done to, an officer in their scope.
+    events about a person, unit or agency in their scope, whoever did them. An actor
+    outside the viewer's scope is shown by role only, never by address.
     """
     actor = aliased(User, name="actor")
-    stmt = select(AuditEvent, actor.email).outerjoin(actor, actor.id == AuditEvent.actor_id)
-    stmt = stmt.where(*event_filter(session, viewer, actor_id=AuditEvent.actor_id, target=AuditEvent.target))
+    in_scope = scope_filter(session, viewer, agency_id=actor.agency_id, unit_id=actor.unit_id, user_id=actor.id)
+    shown = case((and_(*in_scope), actor.email), else_=actor.role + literal(" outside your scope")) \
+        if in_scope else actor.email
+    stmt = select(AuditEvent, shown.label("actor")).outerjoin(actor, actor.id == AuditEvent.actor_id)
+    stmt = stmt.where(*event_filter(session, viewer, agency_id=AuditEvent.agency_id, unit_id=AuditEvent.unit_id,
+                                    subject_id=AuditEvent.subject_id))
     if filters.actor:
-        stmt = stmt.where(actor.email.icontains(filters.actor.strip(), autoescape=True))
+        stmt = stmt.where(shown.icontains(filters.actor.strip(), autoescape=True))
     if filters.action:
         stmt = stmt.where(AuditEvent.action == filters.action)
     if filters.date_from:
@@ -53,7 +58,7 @@ def actions(session: Session) -> list[str]:
 
 
 def page(session: Session, viewer: User, filters: AuditFilters, number: int) -> tuple[list, bool]:
-    """One page of (event, actor email) rows and whether an older page follows."""
+    """One page of (event, actor) rows and whether an older page follows."""
     number = max(number, 1)
     rows = session.execute(events_query(session, viewer, filters)
                            .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()

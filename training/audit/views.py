@@ -9,7 +9,7 @@ from flask_login import current_user
 from training.access import AUDITORS
 from training.audit import trail
 from training.audit.forms import AuditFilterForm
-from training.audit.service import record
+from training.audit.service import record, within_scope_of
 from training.auth.guards import roles_required
 from training.db import db
 from training.params import page_number
@@ -50,7 +50,8 @@ def export():
     # Fixed before the export's own event is written, so the count and the rows agree.
     up_to = trail.last_event_id(session)
     rows = trail.count(session, current_user, filters, up_to)
-    record(session, "export.audit", actor_id=current_user.id, target="audit", format="csv",
+    record(session, "export.audit", actor_id=current_user.id, target="audit",
+           about=within_scope_of(session, current_user.id), format="csv",
            filters=filters.as_dict(), rows=rows, up_to_event=up_to)
     body = stream_with_context(csv_chunks(trail.CSV_COLUMNS, trail.csv_rows(session, current_user, filters, up_to)))
     return Response(body, mimetype="text/csv", headers={

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from training.audit.service import record, record_many
+from training.audit.service import record, record_many, within_scope_of
 from training.catalog.models import Course
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks
@@ -197,7 +197,8 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     if closing:
         session.execute(update(Assignment), [{"id": assignment_id, "closed_at": now, "completion_id": completion_id}
                                              for assignment_id, completion_id in closing])
-    record(session, "completion.imported", actor_id=actor_id, target=("file:" + source)[:200], file=source,
+    record(session, "completion.imported", actor_id=actor_id, target=("file:" + source)[:200],
+           about=within_scope_of(session, actor_id), file=source,
            added=len(plan.records), already_recorded=plan.already_recorded, assignments_closed=len(closing))
     return len(plan.records)
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from training.audit.service import record
+from training.audit.service import record, within_scope_of
 from training.imports.bulk import Progress, expire_loaded
 from training.imports.csvfile import ImportRefused, Problem, read_csv
 from training.imports.rules import find_loops, is_time_zone, materialised_paths, missing, too_long
@@ -183,7 +183,7 @@ def apply_org_plan(session: Session, plan: OrgPlan, actor_id: int | None = None,
     _write_agencies(session, plan, result)
     _write_units(session, plan, result)
     _rewrite_paths(session, result)
-    record(session, action, actor_id=actor_id, target="org", source=source,
+    record(session, action, actor_id=actor_id, target="org", about=within_scope_of(session, actor_id), source=source,
            agencies=sorted(plan.agencies), units=sorted(plan.units), **asdict(result))
     session.flush()
     expire_loaded(session, Agency, Unit)

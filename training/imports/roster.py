@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from training.audit.service import record
+from training.audit.service import record, within_scope_of
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks, expire_loaded
 from training.imports.csvfile import ImportRefused, Problem, read_csv
@@ -298,7 +298,8 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
     _bulk_update(session, [_changed_columns(change, ids) for change in plan.to_change], advance)
     _bulk_update(session, [dict(id=d.user_id, active=False) for d in plan.to_deactivate], advance)
     counts = plan.counts()
-    record(session, "roster.imported", actor_id=actor_id, target="roster", source=source, full=plan.full,
+    record(session, "roster.imported", actor_id=actor_id, target="roster", about=within_scope_of(session, actor_id),
+           source=source, full=plan.full,
            rows=plan.rows, **counts,
            role_changes=[[c.row.employee_id, *c.changes["role"]] for c in plan.to_change if "role" in c.changes])
     session.flush()

@@ -135,7 +135,7 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     if not closed:
         return False
     session.refresh(attempt)
-    record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}",
+    record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}", about=user,
            course=attempt.course.code, version=attempt.version.number,
            score=score.percent, passed=passed)
     return True

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from training.audit.service import record
+from training.audit.service import record, within_scope_of
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
 from training.records.models import Assignment, Exemption
@@ -37,7 +37,8 @@ def queue_nudges(session: Session, user_ids: list[int], on: date, actor_id: int 
         stmt = insert_ignoring_conflicts(session, OutboxMessage).values(rows)
         queued = list(session.scalars(stmt.on_conflict_do_nothing(index_elements=["key"])
                                       .returning(OutboxMessage.id)))
-    record(session, "reminder.nudged", actor_id=actor_id, target="officers", selected=len(user_ids),
+    record(session, "reminder.nudged", actor_id=actor_id, target="officers",
+           about=within_scope_of(session, actor_id), selected=len(user_ids),
            queued=len(queued), nothing_due=len(user_ids) - len(due))
     return queued, len(user_ids) - len(due)
 
@@ -128,7 +129,7 @@ def retry_failed(session: Session, row: OutboxMessage, actor_id: int) -> None:
     if row.status != "failed":
         raise ValueError("only a failed message can be retried")
     row.status, row.attempts, row.next_attempt_at, row.claimed_at = "pending", 0, None, None
-    record(session, "outbox.retried", actor_id=actor_id, target=f"outbox:{row.id}", kind=row.kind,
+    record(session, "outbox.retried", actor_id=actor_id, target=f"outbox:{row.id}", about=row.recipient, kind=row.kind,
            recipient_id=row.user_id, last_error=row.last_error)
 
 

@@ -41,6 +41,7 @@ class Counted:
 def record_export(session: Session, roster: Roster, fmt: str, rows: int, *, actor_id: int | None,
                   via: str, complete: bool = True, **details) -> AuditEvent:
     """The audit event of one export: who, the filters, the day and the row count."""
-    return record(session, "export.roster", actor_id=actor_id, target=roster.file_name(fmt), format=fmt,
+    return record(session, "export.roster", actor_id=actor_id, target=roster.file_name(fmt),
+                  about=roster.unit or roster.agency, format=fmt,
                   filters=roster.filters.used(), as_of=roster.on.isoformat(), rows=rows, complete=complete,
                   via=via, **details)
