@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 import config
-from tests.helpers import make_org, make_user, write_course
+from tests.support.factories import make_org, make_user, write_course
 from training import create_app, migrate
 from training.catalog.service import sync_courses
 from training.db import make_engine

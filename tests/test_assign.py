@@ -3,20 +3,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import make_org, make_user
+from tests.support.factories import add_unit, make_org, make_user
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.certification.models import Completion
 from training.people.models import Unit
-from training.people.service import unit_path
-
-
-def add_unit(session, agency, code, parent=None):
-    unit = Unit(agency_id=agency.id, code=code, name=code, parent_id=parent.id if parent else None)
-    session.add(unit)
-    session.flush()
-    unit.path = unit_path(parent, unit.id)
-    return unit
 
 
 def tree(session):
@@ -133,7 +124,7 @@ def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once
 
 
 def test_moves_made_by_an_administrator_meet_the_standing_rules_at_once(client, session, course):
-    from tests.helpers import login
+    from tests.support.pages import login
     from training.assignments.models import StandingRule
 
     agency, people = tree(session)

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from tests.helpers import make_user
+from tests.support.factories import make_user
 from training.certification.codes import new_code, normalise
 from training.certification.imports import apply_completions_plan, parse_completions_csv
 from training.certification.models import Completion

@@ -4,7 +4,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import d, make_user
+from tests.support.dates import d
+from tests.support.factories import make_user
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.certification.imports import apply_completions_plan, parse_completions_csv

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import write_course
+from tests.support.factories import write_course
 from training.catalog.content import load_content
 from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import ContentInvalid, sync_courses

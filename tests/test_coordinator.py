@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.test_assign import add_unit
+from tests.support.factories import add_unit, make_org, make_user
+from tests.support.pages import login
 from training.assignments.models import Assignment, Exemption, StandingRule
 from training.certification.models import Completion
 from training.certification.service import today_for

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, literal, select
 
-from tests.helpers import login
-from tests.roster_world import build_world
+from tests.support.pages import login
+from tests.support.roster_world import build_world
 from training.certification.rules import certification_status
 from training.certification.service import record_completion
 from training.certification.status import course_states, status_expression
@@ -131,7 +131,7 @@ def test_figures_change_when_the_daily_job_counts_again(client, session, world, 
 
 
 def test_no_figures_before_the_first_count(client, session, course):
-    from tests.helpers import make_org, make_user
+    from tests.support.factories import make_org, make_user
     agency, _ = make_org(session, "ZZZ")
     make_user(session, "c@z.test", role="compliance", agency=agency)
     session.commit()

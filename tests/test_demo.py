@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlalchemy import func, select, text
 
-from tests.helpers import make_user
+from tests.support.factories import make_user
 from training.certification.status import course_states
 from training.demo.scale import AGENCIES, seed_scale
 from training.people.models import Agency, Unit, User

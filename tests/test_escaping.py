@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from tests.fuzz import FUZZ, NASTY
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.fuzz import FUZZ, NASTY
+from tests.support.pages import login
 from training.assignments.models import Assignment
 from training.catalog.models import Course, CourseVersion
 from training.certification.certificate import CertificateFacts, certificate_pdf

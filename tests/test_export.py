@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import login, make_org, make_user
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.certification.models import Completion

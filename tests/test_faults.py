@@ -41,8 +41,8 @@ from sqlalchemy import func, select
 import config
 from bench.officer import Officer, Site
 from tests.conftest import Mailbox, free_port
-from tests.helpers import PASSWORD, make_org, make_user, write_course
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
+from tests.support.factories import PASSWORD, make_org, make_user, write_course
 from training import create_app, migrate
 from training.audit.chain import walk
 from training.audit.models import AuditEvent
@@ -53,7 +53,7 @@ from training.db import make_engine, unit_of_work
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 CODE = "TEST-BASICS"
-# The right choice of every question of the test course (tests/helpers.py: write_course).
+# The right choice of every question of the test course (tests/support/factories.py: write_course).
 ANSWERS = {CODE: {f"Right {n}" for n in range(1, 25)}}
 
 
@@ -156,11 +156,11 @@ def chain_is_whole(engine) -> bool:
 # --- a worker killed mid-request --------------------------------------------------------------------
 
 def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tmp_path):
-    with scratch_database(tmp_path, "faults_worker") as url:
+    with committed_database(tmp_path, "faults_worker") as url:
         seed(url, tmp_path, ["kill@agency.test"])
         engine = make_engine(url)
         try:
-            with gunicorn(url, tmp_path, app="tests.fault_app:app",
+            with gunicorn(url, tmp_path, app="tests.support.fault_app:app",
                           env={"FAULT_STALL_DIR": str(tmp_path)}) as server:
                 officer = Officer(Site(server.base_url, timeout=60), "kill@agency.test", PASSWORD, ANSWERS,
                                   rng=random.Random(7), accuracy=0.8)

@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.fuzz import FUZZ, NASTY, TEXT, rolled_back, row_counts
-from tests.helpers import write_course
+from tests.support.factories import write_course
+from tests.support.fuzz import FUZZ, NASTY, TEXT, rolled_back, row_counts
 from training.catalog.content import load_content
 
 DEEP = "[" * 5000 + "]" * 5000

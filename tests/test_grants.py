@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import make_user
+from tests.support.factories import make_user
 from training.assignments.models import Assignment
 from training.assignments.service import GrantRefused, extend_assignment, grant_exemption
 from training.audit.models import AuditEvent

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.pages import login
 from tests.test_auth import _every_view
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

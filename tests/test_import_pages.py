@@ -4,7 +4,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
 from training.assignments.models import Assignment, StandingRule
 from training.certification.models import Completion
 from training.people.models import Agency, Unit, User

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import make_org, make_user
+from tests.support.factories import make_org, make_user
 from training.audit.models import AuditEvent
 from training.people.import_rules import find_loops, materialised_paths
 from training.people.imports import ImportRefused, apply_roster_plan, parse_roster_csv

@@ -7,8 +7,8 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.test_assign import add_unit
+from tests.support.factories import add_unit, make_org, make_user
+from tests.support.pages import login
 from training.assignments.models import Assignment
 from training.assignments.service import grant_exemption
 from training.certification.service import record_completion

@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 
 import config
 from tests.conftest import Mailbox, free_port
-from tests.helpers import make_org, make_user, write_course
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
+from tests.support.factories import make_org, make_user, write_course
 from training import create_app, migrate
 from training.assignments.models import Assignment
 from training.catalog.service import course_by_code, sync_courses
@@ -46,7 +46,7 @@ def seed(url: str, tmp_path: Path) -> None:
 
 
 def test_two_processes_started_together_send_each_reminder_once(tmp_path):
-    with scratch_database(tmp_path, "reminders_parallel") as url:
+    with committed_database(tmp_path, "reminders_parallel") as url:
         outputs, codes, mailbox = run_two_processes(url, tmp_path)
     assert codes == [0, 0], outputs
     recipients = sorted(m["To"] for m in mailbox.messages)

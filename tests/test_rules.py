@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from tests.helpers import d
+from tests.support.dates import d
 from training.certification.rules import (certification_status, draw_questions, expiry_date,
                                           names_match, score_answers, shuffled_order)
 

@@ -3,7 +3,8 @@ from datetime import date
 
 from sqlalchemy import event, select
 
-from tests.helpers import PASSWORD, login
+from tests.support.factories import PASSWORD
+from tests.support.pages import login
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
 from training.db import Base

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from tests.helpers import answer_form, latest_attempt, login, make_org, make_user, open_all_lessons
-from tests.proof_helpers import certify
+from tests.support.factories import certify, make_org, make_user
+from tests.support.pages import answer_form, latest_attempt, login, open_all_lessons
 from training.certification.codes import display
 
 

@@ -4,8 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.proof_helpers import certify, today
+from tests.support.dates import today
+from tests.support.factories import certify, make_org, make_user
+from tests.support.pages import login
 from training.assignments.models import Assignment
 from training.audit.models import AuditEvent
 from training.certification.codes import display, normalise

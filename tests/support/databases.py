@@ -13,7 +13,9 @@ from training.db import make_engine
 
 
 @contextmanager
-def scratch_database(tmp_path: Path, name: str) -> Iterator[str]:
+def committed_database(tmp_path: Path, name: str) -> Iterator[str]:
+    """The URL of a database of the test's own whose commits are real, for other connections and processes to see:
+    a SQLite file in `tmp_path`, or on PostgreSQL the schema `name` of the test database, dropped afterwards."""
     if os.environ.get("ROLLCALL_TEST_DB") != "postgresql":
         yield f"sqlite:///{tmp_path / (name + '.db')}"
         return

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.helpers import make_user
+from tests.support.factories import make_user
 from training.assignments.models import Assignment, StandingRule
 from training.audit.models import AuditEvent
 from training.catalog.models import Course

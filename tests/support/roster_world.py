@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from tests.helpers import make_org, make_user
+from tests.support.factories import make_org, make_user
 from training.assignments.models import Assignment, Exemption
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
