@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support.factories import write_course
+from tests.support.paths import ROOT
 from training.catalog.content import load_content
 from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import ContentInvalid, sync_courses
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = {"UOF-DEADLY-FORCE", "UOF-DE-ESCALATION", "UOF-DUTY-TO-INTERVENE", "UOF-IMPLICIT-BIAS"}
 
 

@@ -12,7 +12,7 @@ from wtforms.fields.core import UnboundField
 from tests.support.factories import make_user
 from tests.support.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
 from tests.support.pages import login
-from tests.test_auth import VIEW_ROLES
+from tests.support.views import VIEW_ROLES
 from training.auth import second_factor
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import threading
 from datetime import date
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -15,6 +14,7 @@ import config
 from tests.support.databases import committed_database
 from tests.support.factories import PASSWORD, make_user
 from tests.support.pages import login
+from tests.support.paths import ROOT
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import second_factor
@@ -26,7 +26,6 @@ from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.people.models import User
 
 STAFF_PAGE = "/units"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def staff(session, org, email="lead@agency.test", role="coordinator", secret=None) -> User:

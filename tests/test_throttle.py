@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 import config
-from tests.conftest import REDIS_URL
 from tests.support.databases import committed_database
 from tests.support.factories import make_org, make_user
 from tests.support.pages import login
+from tests.support.redis_space import REDIS_URL
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import throttle
