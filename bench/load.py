@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.officer import Officer, Site  # noqa: E402
-from bench.run import free_port  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 from training.demo.service import DEMO_PASSWORD  # noqa: E402
 
 BIN = Path(sys.executable).parent

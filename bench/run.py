@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 from training import create_app, migrate  # noqa: E402
 from training.catalog.service import sync_courses  # noqa: E402
 from training.certification.status import course_states_query  # noqa: E402
@@ -267,12 +268,6 @@ def bench_sweep(app, engine) -> dict:
 
 def messages(queued) -> int:
     return sum(n for kind, n in queued.items() if not kind.startswith(("assignments", "escalated")))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 15) -> None:
