@@ -4,18 +4,23 @@
   and after its commit: gunicorn starts another, the site answers again, the
   attempt is recorded wholly or not at all, and the officer's second try counts
   exactly once. Runs on the suite's database kind (a SQLite file, or a schema of
-  the PostgreSQL test database), served by gunicorn in production settings.
+  the PostgreSQL test database), served by gunicorn in production settings: each
+  kind recovers from a writer killed mid-transaction in its own way, so this one
+  runs in both passes (marked each_database).
 - The database restarted under load: a PostgreSQL server of the test's own
   (initdb in a temporary folder, never the machine's shared one) is restarted,
   then stopped as by a crash and started again, while officers take quizzes
   through gunicorn, and restarted once more while nobody uses the site.
   Requests fail only while it is down; the same worker processes answer again
-  at once; every submission the officers were told succeeded is there once. It brings its own server, so it runs once, in the
-  default (SQLite) pass.
+  at once; every submission the officers were told succeeded is there once.
+  It brings its own server: the suite's database kind does not matter to it.
 - The mail server stopped in the middle of a delivery and started again: every
   message arrives exactly once, sent by the scheduler's next delivery runs.
   (A mail server down for a whole run is tests/test_reminders.py::
   test_smtp_down_keeps_the_message_pending_until_it_is_back.)
+
+All are marked `faults`: `make test` runs them in the PostgreSQL pass, and in the
+SQLite pass only the each_database one, or all of them when there is no PostgreSQL pass.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 import config
@@ -47,6 +53,7 @@ from training.catalog.service import sync_courses
 from training.certification.models import Attempt
 from training.db import make_engine, unit_of_work
 
+pytestmark = pytest.mark.faults
 CODE = "TEST-BASICS"
 # The right choice of every question of the test course (tests/support/factories.py: write_course).
 ANSWERS = {CODE: {f"Right {n}" for n in range(1, 25)}}
@@ -84,6 +91,7 @@ def chain_is_whole(engine) -> bool:
 
 # --- a worker killed mid-request --------------------------------------------------------------------
 
+@pytest.mark.each_database
 def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tmp_path):
     with committed_database(tmp_path, "faults_worker") as url:
         seed(url, tmp_path, ["kill@agency.test"])
@@ -179,6 +187,7 @@ def take_quizzes(officer: Officer, traffic: Traffic, stop: threading.Event) -> N
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_the_database_restarted_under_load_loses_nothing_and_the_site_recovers_by_itself(tmp_path):
     if not PG_BIN:
         missing("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -61,6 +62,7 @@ def apply_edit(courses: Path, quizzes: Path, edit) -> None:
         (folder / "lessons" / key).write_bytes(value)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(edit=edits())
 @example(edit=("course value", "title", '"\\0"'))
