@@ -1,11 +1,11 @@
-# Rollcall: `make run` serves the demo, `make test` runs the suite.
+# Rollcall: `make run` serves the demo, `make test` runs the suite, `make test-fast` its quick part.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 PORT   ?= 5000
 
-.PHONY: install run test test-deps bench load clean
+.PHONY: install run test test-fast test-deps lint bench load clean
 
 install: $(VENV)/.installed static/vendor/.installed
 
@@ -37,19 +37,36 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
-# The suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+# pytest's exit status 5 means no test was selected: it never fails a target here.
+PYTEST   := $(BIN)/pytest
+NONE_OK  := || [ $$? -eq 5 ]
+# The SQLite pass when a PostgreSQL pass follows: the browser and fault tests run there, except those whose
+# check depends on the database kind (each_database).
+SQLITE_BESIDE_POSTGRESQL := not browser and (not faults or each_database)
+
+# The suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set, and then the browser and fault tests
+# run in that pass only. Without TEST_DATABASE_URL the SQLite pass runs them all.
 test: install test-deps
-	$(BIN)/pytest
+	ROLLCALL_TEST_DB=sqlite $(PYTEST) $(if $(TEST_DATABASE_URL),-m "$(SQLITE_BESIDE_POSTGRESQL)") $(NONE_OK)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL =="; \
-	  ROLLCALL_TEST_DB=postgresql $(BIN)/pytest; \
+	  ROLLCALL_TEST_DB=postgresql $(PYTEST) $(NONE_OK); \
 	fi
+
+# The quick inner loop, on SQLite: no browser, fault or slow tests (pytest.ini says which carry them).
+test-fast: install test-deps
+	ROLLCALL_TEST_DB=sqlite $(PYTEST) -q -m "not browser and not faults and not slow" $(NONE_OK)
+
+# ruff (pyproject.toml) over the whole tree, and the import contracts: layered domain packages, no cycles.
+lint: test-deps
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL);
 # the test dependencies bring the loopback SMTP server the delivery is measured against.
 bench: install test-deps
 	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # Officers at the site at once, over HTTP: gunicorn and the scheduler on PostgreSQL (LOAD_DATABASE_URL,
 # whose schema is dropped and made again; LOAD_OFFICERS, LOAD_DURATION, LOAD_THINK ... in bench/load.py).
@@ -57,7 +74,7 @@ bench: install test-deps
 LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/rc_load
 
 load: install test-deps
-	LOAD_DATABASE_URL='$(LOAD_DATABASE_URL)' $(BIN)/python bench/load.py
+	LOAD_DATABASE_URL='$(LOAD_DATABASE_URL)' $(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

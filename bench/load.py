@@ -38,12 +38,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.officer import Officer, Site
+from tests.support.net import free_port
+from training.demo.service import DEMO_PASSWORD
 
-from bench.officer import Officer, Site  # noqa: E402
-from bench.run import free_port  # noqa: E402
-from training.demo.service import DEMO_PASSWORD  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BIN = Path(sys.executable).parent
 URL = os.environ.get("LOAD_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/rc_load"
@@ -186,7 +185,7 @@ def visit(email: str, base_url: str, answers: dict[str, set[str]], ledger: Ledge
                     ledger.acknowledged.add(attempt_id)
             pause()
             officer.dashboard()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding; the officer carries on
             if not getattr(exc, "recorded", False):
                 ledger.problem(f"{email}: {type(exc).__name__}: {exc}")
             time.sleep(1)
@@ -292,15 +291,16 @@ def check_database(engine, ledger: Ledger, mailbox: Mailbox) -> tuple[dict, list
                                      .where(AuditEvent.action == "auth.signed_in"))
         outbox = dict(conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     submitted = {row.id: row.score for row in rows if row.submitted_at is not None}
-    half = [row.id for row in rows if (row.submitted_at is None) != (row.score is None)
-            or (row.submitted_at is None) != (row.answers is None) or (row.submitted_at is None) != (row.passed is None)]
+    half = [row.id for row in rows
+            if len({row.submitted_at is None, row.score is None, row.answers is None, row.passed is None}) > 1]
     if half:
         problems.append(f"attempts half written: {half[:10]}")
     told = set(ledger.submitted)
     lost = told - set(submitted)
     extra = set(submitted) - told - ledger.unsure
     if lost:
-        problems.append(f"{len(lost)} submissions the officers were told succeeded are not recorded: {sorted(lost)[:10]}")
+        problems.append(f"{len(lost)} submissions the officers were told succeeded are not recorded: "
+                        f"{sorted(lost)[:10]}")
     if extra:
         problems.append(f"{len(extra)} attempts are recorded as submitted that no officer was told about: "
                         f"{sorted(extra)[:10]}")
@@ -320,7 +320,8 @@ def check_database(engine, ledger: Ledger, mailbox: Mailbox) -> tuple[dict, list
         problems.append(f"{ledger.signed_in} sign-ins succeeded; {sessions} server-side sessions and "
                         f"{sign_in_events} sign-in events are recorded")
     if outbox.get("sent", 0) != mailbox.count:
-        problems.append(f"the outbox marks {outbox.get('sent', 0)} messages sent; the mail server received {mailbox.count}")
+        problems.append(f"the outbox marks {outbox.get('sent', 0)} messages sent; "
+                        f"the mail server received {mailbox.count}")
     figures = {"attempts_submitted_told": len(told), "attempts_submitted_recorded": len(submitted),
                "attempts_open": len(rows) - len(submitted), "submitted_events": sum(events.values()),
                "acknowledged_told": len(ledger.acknowledged), "completions_recorded": sum(completions.values()),
@@ -353,7 +354,8 @@ def main() -> int:
     mail_server.start()
     gunicorn, gunicorn_log = start("gunicorn", [
         str(BIN / "gunicorn"), "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
-        "--bind", f"127.0.0.1:{web_port}", "--keep-alive", str(KEEP_ALIVE), "--timeout", "60", "--graceful-timeout", "20",
+        "--bind", f"127.0.0.1:{web_port}", "--keep-alive", str(KEEP_ALIVE), "--timeout", "60",
+        "--graceful-timeout", "20",
         "--preload", "--no-control-socket", "--access-logfile", str(LOGS / "access.log"),
         "--access-logformat", "%(m)s %(U)s %(s)s %(M)s", "app:app"], env)
     scheduler, scheduler_log = start("scheduler", [str(BIN / "flask"), "--app", "app", "scheduler", "run"], env)

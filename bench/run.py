@@ -22,21 +22,21 @@ from pathlib import Path
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import config
+from tests.support.net import free_port
+from training import create_app, migrate
+from training.catalog.service import sync_courses
+from training.db import unit_of_work
+from training.demo.scale import seed_scale
+from training.demo.service import DEMO_PASSWORD, seed_demo
+from training.jobs import count_compliance, daily_sweep, run_daily
+from training.people.models import Agency, Unit, User
+from training.records.status import course_states_query
+from training.reminders.delivery import deliver
+from training.reminders.models import OutboxMessage
+from training.reminders.rules import Schedule
 
-import config  # noqa: E402
-from training import create_app, migrate  # noqa: E402
-from training.catalog.service import sync_courses  # noqa: E402
-from training.db import unit_of_work  # noqa: E402
-from training.demo.scale import seed_scale  # noqa: E402
-from training.demo.service import DEMO_PASSWORD, seed_demo  # noqa: E402
-from training.jobs import count_compliance, daily_sweep, run_daily  # noqa: E402
-from training.people.models import Agency, Unit, User  # noqa: E402
-from training.records.status import course_states_query  # noqa: E402
-from training.reminders.delivery import deliver  # noqa: E402
-from training.reminders.models import OutboxMessage  # noqa: E402
-from training.reminders.rules import Schedule  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OFFICERS = int(os.environ.get("BENCH_OFFICERS", "100000"))
 URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / f'bench-{OFFICERS}.db'}"
@@ -104,7 +104,8 @@ def bench_dashboard(app, engine) -> dict:
         medians.append(time_get(client, "/"))
     with statements(engine) as counted:
         client.get("/")
-    return {"dashboard_p50_ms": round(percentile(medians, 50), 2), "dashboard_p95_ms": round(percentile(medians, 95), 2),
+    return {"dashboard_p50_ms": round(percentile(medians, 50), 2),
+            "dashboard_p95_ms": round(percentile(medians, 95), 2),
             "dashboard_statements": counted["n"], "dashboard_officers_sampled": len(sample)}
 
 
@@ -136,7 +137,8 @@ def bench_unit_view(app, engine) -> dict:
     with statements(engine) as counted:
         client.get(f"/units/{code}")
     return {"unit_view_unit": code, "unit_view_officers": size,
-            "unit_view_p50_ms": round(percentile(samples, 50), 2), "unit_view_p95_ms": round(percentile(samples, 95), 2),
+            "unit_view_p50_ms": round(percentile(samples, 50), 2),
+            "unit_view_p95_ms": round(percentile(samples, 95), 2),
             "unit_view_statements": counted["n"]}
 
 
@@ -203,10 +205,10 @@ def baseline_dump(app, engine) -> float | None:
     else:
         raw = engine.raw_connection()
         try:
-            with raw.cursor() as cursor, open(target, "wb") as handle:
-                with cursor.copy(f"COPY ({query}) TO STDOUT WITH CSV HEADER") as copy:
-                    for block in copy:
-                        handle.write(block)
+            with raw.cursor() as cursor, open(target, "wb") as handle, \
+                    cursor.copy(f"COPY ({query}) TO STDOUT WITH CSV HEADER") as copy:
+                for block in copy:
+                    handle.write(block)
         finally:
             raw.close()
     return time.perf_counter() - started
@@ -267,12 +269,6 @@ def bench_sweep(app, engine) -> dict:
 
 def messages(queued) -> int:
     return sum(n for kind, n in queued.items() if not kind.startswith(("assignments", "escalated")))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 15) -> None:

@@ -1,38 +1,21 @@
 """Fixtures: one database per run (SQLite, or PostgreSQL with ROLLCALL_TEST_DB=postgresql),
-migrated with Alembic; every test inside an outer transaction that is rolled back."""
+migrated with Alembic; every test inside an outer transaction that is rolled back.
+What the fixtures build with, and everything else the tests share, is in tests/support."""
 from __future__ import annotations
 
-import os
-
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 import config
-from tests.helpers import make_org, make_user, write_course
-from training import create_app, migrate
+from tests.support.databases import reset_database, suite_database_url
+from tests.support.factories import make_org, make_user, write_course
+from tests.support.mail import Mailbox, start_mail_server
+from tests.support.needs import missing
+from tests.support.net import free_port
+from tests.support.redis_space import REDIS_URL, RedisSpace
+from training import create_app
 from training.catalog.service import sync_courses
 from training.db import make_engine
-
-
-def _database_url(tmp_path_factory) -> str:
-    if os.environ.get("ROLLCALL_TEST_DB") == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.exit("ROLLCALL_TEST_DB=postgresql needs TEST_DATABASE_URL", returncode=2)
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-
-
-def reset_database(url: str) -> None:
-    """An empty database at the latest migration."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    migrate.upgrade(create_app(config.TestConfig, DATABASE_URL=url))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,7 +32,7 @@ def cheap_password_hashing():
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    url = _database_url(tmp_path_factory)
+    url = suite_database_url(tmp_path_factory)
     reset_database(url)
     return url
 
@@ -120,45 +103,6 @@ def officer(session, org):
     return user
 
 
-class Mailbox:
-    """What a loopback SMTP server received."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse = False
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            return "451 Try again later"
-        import email
-        from email import policy
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-class RedisSpace:
-    """A key prefix of one test's own in the test Redis database."""
-
-    def __init__(self, client, prefix: str):
-        self.client, self.prefix = client, prefix
-
-    def counts(self) -> dict[str, int]:
-        """Every key under the prefix (prefix removed) and its count."""
-        return {key.decode().removeprefix(self.prefix): int(self.client.get(key))
-                for key in self.client.scan_iter(match=f"{self.prefix}*")}
-
-
 @pytest.fixture
 def redis_space():
     """Redis at TEST_REDIS_URL (database 15 by default), keys under a prefix of this test's own, deleted after.
@@ -172,11 +116,8 @@ def redis_space():
         client.ping()
     except redis.RedisError as exc:
         client.close()
-        message = (f"Redis at {REDIS_URL} is not reachable ({exc}): start redis-server on 127.0.0.1:6379, "
-                   f"or set TEST_REDIS_URL")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Redis at {REDIS_URL} is not reachable ({exc}): start redis-server on 127.0.0.1:6379, "
+                f"or set TEST_REDIS_URL")
     space = RedisSpace(client, f"rollcall-test:{uuid.uuid4().hex}:")
     yield space
     for key in client.scan_iter(match=f"{space.prefix}*"):
@@ -193,12 +134,9 @@ def unused_port() -> int:
 @pytest.fixture
 def smtp(app):
     """A real SMTP server on loopback; the app is pointed at it."""
-    from aiosmtpd.controller import Controller
-
     port = free_port()
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller = start_mail_server(mailbox, port)
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="rollcall@test.invalid")
     yield mailbox
     controller.stop()

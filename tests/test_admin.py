@@ -2,7 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.pages import login
 from training.audit.models import AuditEvent
 from training.people.models import User
 
@@ -121,8 +122,7 @@ def test_admin_adds_and_edits_agencies_and_units_in_the_site(client, session, ad
      "An agency with code OTH already exists"),
 ])
 def test_bad_org_changes_are_refused_and_nothing_saved(client, session, admin, org, path, values, message):
-    from tests.helpers import make_org
-    from tests.test_assign import add_unit
+    from tests.support.factories import add_unit, make_org
     from training.people.models import Agency, Unit
     add_unit(session, org[0], "AGY-SUB", org[1])
     make_org(session, "OTH")

@@ -12,9 +12,9 @@ from pathlib import Path
 import grimp
 
 import config
+from tests.support.paths import ROOT
 from training import BLUEPRINT_PACKAGES, create_app
 
-ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 SHARED_TEMPLATES = {"base.html", "errors.html", "_macros.html"}
 

@@ -3,20 +3,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import make_org, make_user
-from training.records.models import Assignment
+from tests.support.factories import add_unit, make_org, make_user
 from training.audit.models import AuditEvent
-from training.records.models import Completion
 from training.people.models import Unit
-from training.people.service import unit_path
-
-
-def add_unit(session, agency, code, parent=None):
-    unit = Unit(agency_id=agency.id, code=code, name=code, parent_id=parent.id if parent else None)
-    session.add(unit)
-    session.flush()
-    unit.path = unit_path(parent, unit.id)
-    return unit
+from training.records.models import Assignment, Completion
 
 
 def tree(session):
@@ -85,8 +75,8 @@ def test_single_officer_and_refusals(runner, session, course):
 
 
 def test_standing_rule_reaches_officers_who_join_later(session, course):
-    from training.records.models import StandingRule
     from training.assignments.service import apply_standing_rules
+    from training.records.models import StandingRule
 
     agency, people = tree(session)
     mid = session.scalar(select(Unit).where(Unit.code == "MID"))
@@ -109,8 +99,8 @@ def test_standing_rule_reaches_officers_who_join_later(session, course):
 
 
 def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once(runner, session, course, tmp_path):
-    from training.records.models import StandingRule
     from training.assignments.service import apply_standing_rules
+    from training.records.models import StandingRule
 
     _, people = tree(session)
     mid = session.scalar(select(Unit).where(Unit.code == "MID"))
@@ -133,7 +123,7 @@ def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once
 
 
 def test_moves_made_by_an_administrator_meet_the_standing_rules_at_once(client, session, course):
-    from tests.helpers import login
+    from tests.support.pages import login
     from training.records.models import StandingRule
 
     agency, people = tree(session)

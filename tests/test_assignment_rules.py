@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.pages import login
 from training.assignments.service import Refused, assign_course, create_standing_rule
 from training.people.models import User
 from training.records.models import Assignment, StandingRule

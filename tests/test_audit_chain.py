@@ -1,7 +1,7 @@
 """The audit trail's hash chain and `flask --app app audit verify`."""
 from sqlalchemy import delete, select, update
 
-from tests.helpers import make_user
+from tests.support.factories import make_user
 from training.audit.chain import GENESIS, event_hash, walk
 from training.audit.models import AuditEvent
 from training.audit.service import record
@@ -66,7 +66,7 @@ def test_a_rewritten_hash_still_breaks_the_next_link(session):
 
 
 def test_events_written_by_the_app_chain_across_requests(client, session, officer):
-    from tests.helpers import login
+    from tests.support.pages import login
     login(client, officer.email)
     client.post("/logout")
     make_user(session, "x@agency.test")

@@ -2,7 +2,7 @@
 import threading
 
 import config
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
 from training import create_app, migrate
 from training.audit.chain import walk
 from training.audit.service import record
@@ -12,7 +12,7 @@ WRITERS, TRANSACTIONS, EVENTS = 4, 10, 3
 
 
 def test_parallel_writers_keep_the_chain(tmp_path):
-    with scratch_database(tmp_path, "audit_concurrency") as url:
+    with committed_database(tmp_path, "audit_concurrency") as url:
         app = create_app(config.TestConfig, DATABASE_URL=url)
         migrate.upgrade(app)
         start, failures = threading.Barrier(WRITERS), []

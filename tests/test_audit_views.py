@@ -6,7 +6,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import login, make_org, make_user
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
 from training.audit import service as audit_service
 from training.audit.chain import walk
 from training.audit.models import AuditEvent

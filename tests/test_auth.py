@@ -3,7 +3,9 @@ import pytest
 from sqlalchemy import select
 
 import config
-from tests.helpers import PASSWORD, login, make_user
+from tests.support.factories import PASSWORD, make_user
+from tests.support.pages import login
+from tests.support.views import EVERYONE, VIEW_ROLES, every_view
 from training import create_app
 from training.audit.models import AuditEvent
 
@@ -89,53 +91,10 @@ def test_passwords_are_hashed_with_argon2(session, officer):
     assert PASSWORD not in officer.password_hash
 
 
-# Who may reach each view; every view of the app must be listed, so a new one is classified here.
-EVERYONE = {"officer", "coordinator", "compliance", "admin"}
-VIEW_ROLES = {
-    "admin.account": {"admin"}, "admin.agency": {"admin"}, "admin.org": {"admin"}, "admin.unit": {"admin"},
-    "admin.users": {"admin"}, "admin.reset_two_step": {"admin"},
-    "imports.confirm": {"coordinator", "admin"}, "imports.upload": {"coordinator", "admin"},
-    "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
-    "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
-    "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
-    "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
-    "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
-    "reports.roster_download": {"compliance", "admin"},
-    "reports.compliance": {"coordinator", "compliance", "admin"},
-    "people.team": EVERYONE, "people.officer": EVERYONE,
-    "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
-    "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
-    "auth.logout": EVERYONE, "auth.password": EVERYONE, "auth.two_step": EVERYONE, "auth.setup": EVERYONE,
-    "auth.new_recovery_codes": EVERYONE, "auth.turn_off": EVERYONE,
-    # The second sign-in step: without a password just given in this browser, it sends back to sign-in.
-    "auth.code": EVERYONE, "auth.enrol": EVERYONE,
-    "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
-    # Open to every role; whose records one sees is the scope check inside the view.
-    "records.transcript": EVERYONE, "records.certificate": EVERYONE,
-    "records.revoke": {"compliance", "admin"},
-    "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
-}
-# Views anyone may open without signing in: a third party checking a certificate.
-PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
-URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
-              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
-
-
-def _every_view(app):
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint in PUBLIC:
-            continue
-        path = rule.rule
-        for name in rule.arguments:
-            path = path.replace(f"<int:{name}>", str(URL_VALUES[name])).replace(f"<{name}>", str(URL_VALUES[name]))
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield rule.endpoint, method, path
-
-
 def test_every_view_is_classified_and_anonymous_visitors_are_sent_to_sign_in(app, client, course):
-    views = list(_every_view(app))
+    views = list(every_view(app))
     unclassified = {endpoint for endpoint, _, _ in views} - set(VIEW_ROLES)
-    assert not unclassified, f"add these views to VIEW_ROLES: {unclassified}"
+    assert not unclassified, f"add these views to VIEW_ROLES in tests/support/views.py: {unclassified}"
     for endpoint, method, path in views:
         response = client.open(path, method=method)
         assert response.status_code == 302 and response.location.startswith("/login"), (endpoint, method)
@@ -147,6 +106,6 @@ def test_roles_are_checked_on_the_server_for_every_view(app, client, session, or
     make_user(session, f"{role}@agency.test", role=role, agency=agency, unit=unit)
     session.commit()
     login(client, f"{role}@agency.test")
-    for endpoint, method, path in _every_view(app):
+    for endpoint, method, path in every_view(app):
         if role not in VIEW_ROLES[endpoint]:
             assert client.open(path, method=method).status_code == 403, (endpoint, method, path)

@@ -14,61 +14,38 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import config
-from tests.conftest import free_port, reset_database
+from tests.support.databases import database_of_its_own, reset_database
+from tests.support.needs import require_file
+from tests.support.net import free_port
+from tests.support.paths import ROOT
 from training import create_app
-from training.records.models import Assignment
 from training.assignments.service import daily_assignments
 from training.auth.service import create_user
 from training.catalog.models import Course, Question
 from training.catalog.service import sync_courses
-from training.records.models import Attempt, Completion
 from training.db import unit_of_work
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.jobs import count_compliance, run_daily
 from training.people.models import User
+from training.records.models import Assignment, Attempt, Completion
 from training.reminders.delivery import deliver
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 
 
-def _require(path: Path | str, how: str) -> None:
-    if Path(path).exists():
-        return
-    message = f"{path} is missing: {how}"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _browser_database(tmp_path_factory) -> str:
-    """A database of its own: the live server commits for real."""
-    if os.environ.get("ROLLCALL_TEST_DB") == "postgresql":
-        url = make_url(os.environ["TEST_DATABASE_URL"])
-        name = f"{url.database}_browser"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return url.set(database=name).render_as_string(hide_password=False)
-    return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
-
-
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
-    _require(CHROMIUM, "install Debian's browser with 'apt-get install -y chromium' to run browser tests")
-    _require(AXE, "run 'make install' to fetch axe-core")
-    url = _browser_database(tmp_path_factory)
+    require_file(CHROMIUM, "install Debian's browser with 'apt-get install -y chromium' to run browser tests")
+    require_file(AXE, "run 'make install' to fetch axe-core")
+    url = database_of_its_own(tmp_path_factory, "browser")
     reset_database(url)
     app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="browser-test-secret")
     with unit_of_work(app) as session:
@@ -296,7 +273,7 @@ def _coordinator_imports_and_assigns(app, page, base, check, *, first_id: int, u
     check()
     page.locator(f"main li:has-text('({unit})')").get_by_role("link").click()
     page.get_by_role("heading", name=re.compile(rf"\({unit}\)$")).wait_for()
-    for eid, first, last in people:
+    for _eid, first, last in people:
         row = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"{last}, {first}"))
         assert re.search(rf"assigned\s+due {due_on.isoformat()}", row.inner_text(), re.IGNORECASE), row.inner_text()
     check()

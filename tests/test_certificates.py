@@ -6,8 +6,9 @@ import pypdf
 import pytest
 import zxingcpp
 
-from tests.helpers import login, make_org, make_user
-from tests.proof_helpers import certify, today
+from tests.support.dates import today
+from tests.support.factories import certify, make_org, make_user
+from tests.support.pages import login
 from training.records.codes import display
 
 

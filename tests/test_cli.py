@@ -4,10 +4,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from training.records.models import Assignment
 from training.assignments.service import create_renewal_assignments
-from training.records.models import Completion
 from training.people.models import User
+from training.records.models import Assignment, Completion
 
 
 def test_courses_sync_refuses_bad_content_with_file_and_line(runner, app):

@@ -3,12 +3,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from tests.helpers import make_user
-from training.records.codes import new_code, normalise
-from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.records.models import Completion
+from tests.support.factories import make_user
 from training.demo.scale import seed_scale
 from training.demo.service import seed_demo
+from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.records.codes import new_code, normalise
+from training.records.models import Completion
 
 
 def assert_all_coded(session, expected_at_least: int) -> None:

@@ -4,14 +4,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import d, make_user
-from training.records.models import Assignment
+from tests.support.dates import d
+from tests.support.factories import make_user
 from training.audit.models import AuditEvent
 from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.records.models import Completion
+from training.people.models import User
+from training.records.models import Assignment, Completion
 from training.records.service import record_completion
 from training.records.status import course_states
-from training.people.models import User
 
 HEADER = "employee_id,course_code,completed_on,score"
 TODAY = date.today()

@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import write_course
+from tests.support.factories import write_course
+from tests.support.paths import ROOT
 from training.catalog.content import load_content
 from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import ContentInvalid, sync_courses
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = {"UOF-DEADLY-FORCE", "UOF-DE-ESCALATION", "UOF-DUTY-TO-INTERVENE", "UOF-IMPLICIT-BIAS"}
 
 
@@ -93,5 +93,7 @@ def test_sync_makes_versions_only_on_change(tmp_path, session):
     replace_in(quizzes / "TEST-BASICS.yaml", "Question number 3?", "Question number three?")
     assert sync_courses(session, courses, quizzes).created == ["TEST-BASICS v2"]
     v1, v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number))
-    stems = lambda v: {q.stem for q in session.scalars(select(Question).where(Question.version_id == v.id))}
+    def stems(v):
+        return {q.stem for q in session.scalars(select(Question).where(Question.version_id == v.id))}
+
     assert "Question number 3?" in stems(v1) and "Question number three?" in stems(v2)

@@ -5,11 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.test_assign import add_unit
-from training.records.models import Assignment, Exemption, StandingRule
-from training.records.models import Completion
+from tests.support.factories import add_unit, make_org, make_user
+from tests.support.pages import login
 from training.clock import today_for
+from training.records.models import Assignment, Completion, Exemption, StandingRule
 from training.reminders.models import OutboxMessage
 
 

@@ -5,12 +5,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, literal, select
 
-from tests.helpers import login
-from tests.roster_world import build_world
+from tests.support.pages import login
+from tests.support.roster_world import build_world
+from training.people.models import User
 from training.records.rules import certification_status
 from training.records.service import record_completion
 from training.records.status import course_states, status_expression
-from training.people.models import User
 from training.reports.dashboard import dashboard, month_ends, refresh_snapshot
 from training.reports.models import ComplianceSnapshot as Snap
 
@@ -131,7 +131,7 @@ def test_figures_change_when_the_daily_job_counts_again(client, session, world, 
 
 
 def test_no_figures_before_the_first_count(client, session, course):
-    from tests.helpers import make_org, make_user
+    from tests.support.factories import make_org, make_user
     agency, _ = make_org(session, "ZZZ")
     make_user(session, "c@z.test", role="compliance", agency=agency)
     session.commit()

@@ -3,10 +3,10 @@ from datetime import date
 
 from sqlalchemy import func, select, text
 
-from tests.helpers import make_user
-from training.records.status import course_states
+from tests.support.factories import make_user
 from training.demo.scale import AGENCIES, seed_scale
 from training.people.models import Agency, Unit, User
+from training.records.status import course_states
 
 
 def test_scale_seed_builds_the_organisation_and_leaves_ids_for_new_rows(session, course):

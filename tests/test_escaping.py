@@ -11,14 +11,15 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from tests.fuzz import FUZZ, NASTY
-from tests.helpers import login, make_user
-from training.records.models import Assignment
+from tests.support.factories import make_user
+from tests.support.fuzz import FUZZ, NASTY
+from tests.support.pages import login
 from training.catalog.models import Course, CourseVersion
-from training.records.certificate import CertificateFacts, certificate_pdf
-from training.records.service import record_completion
 from training.catalog.service import current_version
 from training.people.models import Unit
+from training.records.certificate import CertificateFacts, certificate_pdf
+from training.records.models import Assignment
+from training.records.service import record_completion
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import login, make_org, make_user
-from training.records.models import Assignment
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
 from training.audit.models import AuditEvent
-from training.records.models import Completion
 from training.clock import today_for
+from training.records.models import Assignment, Completion
 from training.reports.service import ROSTER_COLUMNS
 from training.spreadsheet import neutralise
 

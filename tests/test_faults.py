@@ -4,33 +4,32 @@
   and after its commit: gunicorn starts another, the site answers again, the
   attempt is recorded wholly or not at all, and the officer's second try counts
   exactly once. Runs on the suite's database kind (a SQLite file, or a schema of
-  the PostgreSQL test database), served by gunicorn in production settings.
+  the PostgreSQL test database), served by gunicorn in production settings: each
+  kind recovers from a writer killed mid-transaction in its own way, so this one
+  runs in both passes (marked each_database).
 - The database restarted under load: a PostgreSQL server of the test's own
   (initdb in a temporary folder, never the machine's shared one) is restarted,
   then stopped as by a crash and started again, while officers take quizzes
   through gunicorn, and restarted once more while nobody uses the site.
   Requests fail only while it is down; the same worker processes answer again
-  at once; every submission the officers were told succeeded is there once. It brings its own server, so it runs once, in the
-  default (SQLite) pass.
+  at once; every submission the officers were told succeeded is there once.
+  It brings its own server: the suite's database kind does not matter to it.
 - The mail server stopped in the middle of a delivery and started again: every
   message arrives exactly once, sent by the scheduler's next delivery runs.
   (A mail server down for a whole run is tests/test_reminders.py::
   test_smtp_down_keeps_the_message_pending_until_it_is_back.)
+
+All are marked `faults`: `make test` runs them in the PostgreSQL pass, and in the
+SQLite pass only the each_database one, or all of them when there is no PostgreSQL pass.
 """
 from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,31 +39,24 @@ from sqlalchemy import func, select
 
 import config
 from bench.officer import Officer, Site
-from tests.conftest import Mailbox, free_port
-from tests.helpers import PASSWORD, make_org, make_user, write_course
-from tests.scratch import scratch_database
+from tests.support.databases import PG_BIN, committed_database, private_postgres
+from tests.support.factories import PASSWORD, make_org, make_user, write_course
+from tests.support.mail import StoppingMailbox, start_mail_server
+from tests.support.needs import missing
+from tests.support.net import free_port
+from tests.support.servers import gunicorn
+from tests.support.waiting import wait_for
 from training import create_app, migrate
 from training.audit.chain import walk
 from training.audit.models import AuditEvent
 from training.catalog.service import sync_courses
-from training.records.models import Attempt
 from training.db import make_engine, unit_of_work
+from training.records.models import Attempt
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+pytestmark = pytest.mark.faults
 CODE = "TEST-BASICS"
-# The right choice of every question of the test course (tests/helpers.py: write_course).
+# The right choice of every question of the test course (tests/support/factories.py: write_course).
 ANSWERS = {CODE: {f"Right {n}" for n in range(1, 25)}}
-
-
-def wait_for(condition: Callable[[], object], seconds: float, what: str) -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"waited {seconds} s for {what}")
 
 
 def seed(url: str, tmp_path: Path, emails: list[str]) -> None:
@@ -78,62 +70,6 @@ def seed(url: str, tmp_path: Path, emails: list[str]) -> None:
         for n, email in enumerate(emails):
             make_user(session, email, agency=agency, unit=unit, employee_id=f"F{n}")
     app.extensions["db_engine"].dispose()
-
-
-@dataclass
-class Gunicorn:
-    base_url: str
-    process: subprocess.Popen
-    log: Path
-
-    def workers(self) -> set[int]:
-        """The master's live child processes."""
-        found = set()
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid and fields[0] != "Z":
-                found.add(int(stat.parent.name))
-        return found
-
-    def answers(self) -> bool:
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/login", timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-
-@contextmanager
-def gunicorn(url: str, tmp_path: Path, *, workers: int = 2, app: str = "app:app",
-             env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
-    """The site under gunicorn in production settings (CSRF on, secure cookies), as `make load` runs it."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [str(GUNICORN), "--workers", str(workers), "--worker-class", "gthread", "--threads", "2",
-         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "5", "--preload",
-         "--no-control-socket", app],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "DATABASE_URL": url, "ROLLCALL_ENV": "production", "SECRET_KEY": "fault-test-secret",
-             **(env or {})})
-    server = Gunicorn(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_for(lambda: server.answers() and len(server.workers()) == workers or process.poll() is not None,
-                 60, "gunicorn to answer")
-        assert process.poll() is None, log.read_text()
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def submissions(engine, attempt_id: int) -> tuple[tuple, int]:
@@ -155,12 +91,13 @@ def chain_is_whole(engine) -> bool:
 
 # --- a worker killed mid-request --------------------------------------------------------------------
 
+@pytest.mark.each_database
 def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tmp_path):
-    with scratch_database(tmp_path, "faults_worker") as url:
+    with committed_database(tmp_path, "faults_worker") as url:
         seed(url, tmp_path, ["kill@agency.test"])
         engine = make_engine(url)
         try:
-            with gunicorn(url, tmp_path, app="tests.fault_app:app",
+            with gunicorn(url, tmp_path, app="tests.support.fault_app:app",
                           env={"FAULT_STALL_DIR": str(tmp_path)}) as server:
                 officer = Officer(Site(server.base_url, timeout=60), "kill@agency.test", PASSWORD, ANSWERS,
                                   rng=random.Random(7), accuracy=0.8)
@@ -175,13 +112,13 @@ def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tm
                     def submit(sheet=sheet, where=where, outcome=outcome):
                         try:
                             outcome.append(officer.submit(sheet, headers={"X-Fault-Stall": where}))
-                        except Exception as exc:  # noqa: BLE001 - what the officer's browser saw
+                        except Exception as exc:
                             outcome.append(exc)
 
                     sending = threading.Thread(target=submit)
                     sending.start()
                     marker = tmp_path / f"{where}.pid"
-                    pid = int(wait_for(lambda: marker.exists() and marker.read_text(), 30, f"the {where} stall"))
+                    pid = int(wait_for(lambda marker=marker: marker.exists() and marker.read_text(), 30, f"the {where} stall"))
                     assert pid in before
                     # While the worker waits, another connection sees the attempt as it was, or as committed.
                     expected_now = (((False, None, None, False), 0) if where == "before-commit"
@@ -192,7 +129,7 @@ def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tm
                     assert isinstance(outcome[0], OSError), outcome   # no answer: the connection dropped
 
                     # The master starts another worker; the site answers; nothing was half written.
-                    wait_for(lambda: len(server.workers()) == len(before) and pid not in server.workers(), 30,
+                    wait_for(lambda before=before, pid=pid: len(server.workers()) == len(before) and pid not in server.workers(), 30,
                              "gunicorn to replace the killed worker")
                     assert server.process.poll() is None
                     assert wait_for(server.answers, 30, "the site to answer")
@@ -215,49 +152,6 @@ def test_a_worker_killed_mid_submission_is_replaced_and_the_retry_counts_once(tm
 
 
 # --- the database restarted under load --------------------------------------------------------------
-
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-
-
-@dataclass
-class PrivatePostgres:
-    url: str
-    pg_ctl: Callable[..., None]
-    log: Path
-
-
-@contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL server of the test's own, in a temporary folder, on a free port; removed afterwards.
-
-    initdb refuses to run as root: as root, the server runs as the postgres user.
-    """
-    bin_dir = PG_BIN[-1].parent
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="rollcall-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data, log, port = root / "data", root / "server.log", free_port()
-    options = f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-
-    def run(*args: str) -> None:
-        done = subprocess.run(as_owner + [*args], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"{args}: {done.stdout}{done.stderr}"
-
-    def pg_ctl(*args: str) -> None:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", *args)
-
-    try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-            "--locale=C", "--no-sync")
-        pg_ctl("start")
-        yield PrivatePostgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", pg_ctl, log)
-    finally:
-        if (data / "postmaster.pid").exists():
-            subprocess.run(as_owner + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                           capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
-
 
 @dataclass
 class Traffic:
@@ -284,22 +178,20 @@ def take_quizzes(officer: Officer, traffic: Traffic, stop: threading.Event) -> N
                 try:
                     officer.submit(sheet)
                     break
-                except Exception:  # noqa: BLE001 - the same answers go again: a submission counts once
+                except Exception:
                     time.sleep(0.05)
             with traffic.lock:
                 traffic.submitted[attempt_id] = sheet.percent
                 traffic.submitted_at.append((time.monotonic(), officer.email))
-        except Exception:  # noqa: BLE001 - a failed step is tried again
+        except Exception:
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_the_database_restarted_under_load_loses_nothing_and_the_site_recovers_by_itself(tmp_path):
     if not PG_BIN:
-        message = ("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin: "
-                   "install them with 'apt-get install -y postgresql'")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin: "
+                "install them with 'apt-get install -y postgresql'")
     emails = [f"restart{n}@agency.test" for n in range(3)]
     with private_postgres() as postgres:
         seed(postgres.url, tmp_path, emails)
@@ -377,39 +269,9 @@ def test_the_database_restarted_under_load_loses_nothing_and_the_site_recovers_b
 
 # --- the mail server stopped mid-delivery -----------------------------------------------------------
 
-class StoppingMailbox(Mailbox):
-    """Accepts messages; during the `stop_at`-th it shuts the whole server down before answering."""
-
-    def __init__(self, stop_at: int | None = None):
-        super().__init__()
-        self.stop_at = stop_at
-        self.seen = 0
-        self.controller = None
-        self.stopping: threading.Thread | None = None
-
-    async def handle_DATA(self, server, session, envelope):
-        self.seen += 1
-        if self.seen == self.stop_at:
-            # The server goes down with this message in hand: the connection drops, no reply is sent.
-            self.stopping = threading.Thread(target=self.controller.stop)
-            self.stopping.start()
-            server.transport.close()
-            return "421 Shutting down"
-        return await super().handle_DATA(server, session, envelope)
-
-
-def start_mail_server(mailbox: StoppingMailbox, port: int):
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    mailbox.controller = controller
-    controller.start()
-    return controller
-
-
 def test_the_mail_server_stopped_mid_delivery_then_back_gets_every_message_once(app, session, course, monkeypatch):
-    from training.records.models import Assignment
     from training.jobs import run_daily
+    from training.records.models import Assignment
     from training.reminders import delivery
     from training.reminders.models import OutboxMessage
     from training.scheduler import delivery_job
@@ -427,7 +289,7 @@ def test_the_mail_server_stopped_mid_delivery_then_back_gets_every_message_once(
     port = free_port()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="rollcall@test.invalid")
     first = StoppingMailbox(stop_at=3)
-    start_mail_server(first, port)
+    first.controller = start_mail_server(first, port)
     delivery_job(app)   # the scheduler's delivery: two accepted, then the server is gone
     first.stopping.join(10)
     assert len(first.messages) == 2
@@ -436,7 +298,7 @@ def test_the_mail_server_stopped_mid_delivery_then_back_gets_every_message_once(
 
     delivery_job(app)   # the next run, the server still down: the four wait for their back-off
     second = StoppingMailbox()
-    start_mail_server(second, port)
+    second.controller = start_mail_server(second, port)
     try:
         delivery_job(app)   # the server is back, but the retries wait for their back-off
         assert second.messages == []

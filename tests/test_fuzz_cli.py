@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz import FUZZ, NASTY, build_world
+from tests.support.fuzz import FUZZ, NASTY, build_world
 
 COMMANDS = st.sampled_from(["reminders", "export", "assign"])
 DAY = st.one_of(st.dates().map(str), NASTY)

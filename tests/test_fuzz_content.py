@@ -4,11 +4,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests.fuzz import FUZZ, NASTY, TEXT, rolled_back, row_counts
-from tests.helpers import write_course
+from tests.support.factories import write_course
+from tests.support.fuzz import FUZZ, NASTY, TEXT, rolled_back, row_counts
 from training.catalog.content import load_content
 
 DEEP = "[" * 5000 + "]" * 5000
@@ -61,6 +62,7 @@ def apply_edit(courses: Path, quizzes: Path, edit) -> None:
         (folder / "lessons" / key).write_bytes(value)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(edit=edits())
 @example(edit=("course value", "title", '"\\0"'))

@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
-from tests.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
-from tests.helpers import login, make_user
-from tests.test_auth import VIEW_ROLES
-from training.auth import second_factor
+from tests.support.factories import make_user
+from tests.support.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
+from tests.support.pages import login
+from tests.support.views import VIEW_ROLES
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
 from training.learn.forms import AcknowledgeForm
 from training.records.forms import RevokeForm

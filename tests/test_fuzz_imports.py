@@ -9,11 +9,11 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz import FUZZ, NASTY, TEXT, build_world, rolled_back, row_counts
-from tests.helpers import login
+from tests.support.fuzz import FUZZ, NASTY, TEXT, build_world, rolled_back, row_counts
+from tests.support.pages import login
+from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.completions import HEADER as COMPLETIONS_HEADER
 from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.org import ORG_HEADER
 from training.imports.roster import ROSTER_HEADER
 

@@ -4,12 +4,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import make_user
-from training.records.models import Assignment
+from tests.support.factories import make_user
 from training.assignments.service import Refused, extend_assignment, grant_exemption
 from training.audit.models import AuditEvent
-from training.records.status import course_states
 from training.people.models import User
+from training.records.models import Assignment
+from training.records.status import course_states
 
 TODAY = date(2026, 3, 10)
 

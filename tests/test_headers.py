@@ -1,13 +1,14 @@
 """Security headers on every response, and templates the Content-Security-Policy can hold to."""
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import login, make_user
-from tests.test_auth import _every_view
+from tests.support.factories import make_user
+from tests.support.pages import login
+from tests.support.paths import ROOT
+from tests.support.views import every_view
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = ROOT / "templates"
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -33,7 +34,7 @@ def test_every_page_of_a_signed_in_walk_has_the_headers(app, client, session, or
     session.commit()
     login(client, f"{role}@agency.test")
     walked = 0
-    for endpoint, method, path in _every_view(app):
+    for endpoint, method, path in every_view(app):
         if method == "GET" and endpoint != "auth.logout":
             assert_protected(client.get(path), path)
             walked += 1

@@ -4,10 +4,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from training.records.models import Assignment, StandingRule
-from training.records.models import Completion
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
 from training.people.models import Agency, Unit, User
+from training.records.models import Assignment, Completion, StandingRule
 
 ROSTER = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
 

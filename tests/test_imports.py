@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import make_org, make_user
+from tests.support.factories import make_org, make_user
 from training.audit.models import AuditEvent
-from training.imports.rules import find_loops, materialised_paths
 from training.imports import ImportRefused, apply_roster_plan, parse_roster_csv
-from training.people.models import Agency, Unit, User
 from training.imports.roster import supervisor_levels
+from training.imports.rules import find_loops, materialised_paths
+from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
 
 ORG_HEADER = "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code\n"

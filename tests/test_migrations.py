@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session
 
 import config
-import training.models  # noqa: F401
-from tests.scratch import scratch_database
+import training.models  # noqa: F401 - registers every table on the metadata
+from tests.support.databases import committed_database
 from training import create_app, migrate
 from training.audit.chain import walk
 from training.db import Base, make_engine
@@ -22,7 +22,7 @@ def test_models_and_migrations_agree(engine):
 
 def test_upgrade_backfills_codes_and_the_audit_chain(tmp_path):
     """Rows written before the certificates revision get codes and a verified chain."""
-    with scratch_database(tmp_path, "migration_backfill") as url:
+    with committed_database(tmp_path, "migration_backfill") as url:
         _upgrade_and_check(url)
 
 

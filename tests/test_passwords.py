@@ -2,7 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.pages import login
 from training.auth.passwords import common_passwords, password_problem
 from training.demo.service import DEMO_PASSWORD
 from training.people.models import User

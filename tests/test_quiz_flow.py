@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.helpers import answer_form, latest_attempt, login, make_user, open_all_lessons
-from training.records.models import Assignment
+from tests.support.factories import make_user
+from tests.support.pages import answer_form, latest_attempt, login, open_all_lessons
 from training.audit.models import AuditEvent
 from training.catalog.models import Question
-from training.records.models import Attempt, Completion
-from training.records.rules import expiry_date
 from training.clock import today_for
+from training.records.models import Assignment, Attempt, Completion
+from training.records.rules import expiry_date
 
 CODE = "TEST-BASICS"
 
@@ -28,8 +28,8 @@ def start(client, session, officer):
 
 
 def test_dashboard_lists_modules_with_status_soonest_first(client, session, officer, course, app):
+    from tests.support.factories import write_course
     from training.catalog.service import sync_courses
-    from tests.helpers import write_course
     root = app.config["COURSES_DIR"].parent
     write_course(root, code="TEST-OTHER")
     sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])

@@ -7,13 +7,13 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.test_assign import add_unit
-from training.records.models import Assignment
+from tests.support.factories import add_unit, make_org, make_user
+from tests.support.pages import login
 from training.assignments.service import grant_exemption
-from training.records.service import record_completion
 from training.db import utcnow
 from training.jobs import JobLock, exclusive
+from training.records.models import Assignment
+from training.records.service import record_completion
 from training.reminders import delivery
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage

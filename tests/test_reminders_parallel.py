@@ -11,18 +11,17 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 import config
-from tests.conftest import Mailbox, free_port
-from tests.helpers import make_org, make_user, write_course
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
+from tests.support.factories import make_org, make_user, write_course
+from tests.support.mail import Mailbox, start_mail_server
+from tests.support.net import free_port
+from tests.support.paths import ROOT
 from training import create_app, migrate
-from training.records.models import Assignment
 from training.catalog.service import course_by_code, sync_courses
 from training.db import unit_of_work
+from training.records.models import Assignment
 
-ROOT = Path(__file__).resolve().parent.parent
 DUE = date(2026, 12, 15)
 OFFICERS = 40
 
@@ -46,7 +45,7 @@ def seed(url: str, tmp_path: Path) -> None:
 
 
 def test_two_processes_started_together_send_each_reminder_once(tmp_path):
-    with scratch_database(tmp_path, "reminders_parallel") as url:
+    with committed_database(tmp_path, "reminders_parallel") as url:
         outputs, codes, mailbox = run_two_processes(url, tmp_path)
     assert codes == [0, 0], outputs
     recipients = sorted(m["To"] for m in mailbox.messages)
@@ -57,8 +56,7 @@ def test_two_processes_started_together_send_each_reminder_once(tmp_path):
 def run_two_processes(url: str, tmp_path: Path):
     seed(url, tmp_path)
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller = start_mail_server(mailbox, port)
     try:
         env = {**os.environ, "DATABASE_URL": url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
                "MAIL_FROM": "rollcall@test.invalid", "ROLLCALL_ENV": "development"}

@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import login
-from tests.roster_world import build_world
+from tests.support.pages import login
+from tests.support.roster_world import build_world
 from training.audit.models import AuditEvent
 from training.reports.service import ROSTER_COLUMNS
 

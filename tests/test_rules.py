@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from tests.helpers import d
+from tests.support.dates import d
 from training.learn.rules import draw_questions, names_match, score_answers, shuffled_order
 from training.records.rules import certification_status, expiry_date
 
@@ -57,7 +57,7 @@ def test_status_first_match_wins(kwargs, expected):
 
 
 def test_scoring_rounds_down_and_lists_misses():
-    key = {q: 0 for q in range(1, 11)}
+    key = dict.fromkeys(range(1, 11), 0)
     eight_right = {q: (0 if q <= 8 else 1) for q in key}
     score = score_answers(list(key), eight_right, key)
     assert (score.correct, score.total, score.percent, score.missed) == (8, 10, 80, (9, 10))

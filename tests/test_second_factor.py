@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import threading
 from datetime import date
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -12,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import config
-from tests.helpers import PASSWORD, login, make_user
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
+from tests.support.factories import PASSWORD, make_user
+from tests.support.pages import login
+from tests.support.paths import ROOT
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import second_factor
@@ -25,7 +26,6 @@ from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.people.models import User
 
 STAFF_PAGE = "/units"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def staff(session, org, email="lead@agency.test", role="coordinator", secret=None) -> User:
@@ -187,7 +187,7 @@ def test_the_page_asked_for_before_sign_in_is_reached_after_the_code(client, ses
 
 
 def test_racing_requests_cannot_both_use_one_recovery_code(tmp_path):
-    with scratch_database(tmp_path, "recovery_race") as url:
+    with committed_database(tmp_path, "recovery_race") as url:
         app = create_app(config.TestConfig, DATABASE_URL=url)
         migrate.upgrade(app)
         with unit_of_work(app) as session:
@@ -293,7 +293,7 @@ def test_a_new_role_signs_the_account_out_so_the_next_sign_in_asks_for_the_secon
 
 def test_demo_sign_ins_skip_the_second_factor_except_in_production(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "production-test-secret")
-    with scratch_database(tmp_path, "demo_second_factor") as url:
+    with committed_database(tmp_path, "demo_second_factor") as url:
         for settings, landing in ((config.Config, "/"), (config.ProductionConfig(), "/login/enrol")):
             app = create_app(settings, DATABASE_URL=url, WTF_CSRF_ENABLED=False, SESSION_COOKIE_SECURE=False)
             if landing == "/":

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 import config
-from tests.helpers import PASSWORD, login, make_user
+from tests.support.factories import PASSWORD, make_user
+from tests.support.pages import login
 from training import create_app
 from training.audit.models import AuditEvent
 from training.auth.models import SignInFailure, UserSession

@@ -3,7 +3,8 @@ from datetime import date
 
 from sqlalchemy import event, select
 
-from tests.helpers import PASSWORD, login
+from tests.support.factories import PASSWORD
+from tests.support.pages import login
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
 from training.db import Base
@@ -16,7 +17,10 @@ from training.reports.dashboard import refresh_snapshot
 
 def count_statements(connection, action) -> int:
     counted = []
-    listener = lambda *args: counted.append(1)  # noqa: E731
+
+    def listener(*_args):
+        counted.append(1)
+
     event.listen(connection, "before_cursor_execute", listener)
     try:
         action()
@@ -37,14 +41,14 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     client = app.test_client()
     login(client, officer.email)
     for path in ["/", "/history", "/courses/TEST-BASICS"]:
-        pages[path] = count_statements(connection, lambda: client.get(path))
+        pages[path] = count_statements(connection, lambda path=path: client.get(path))
     client = app.test_client()
     login(client, supervisor.email)
     pages["/team"] = count_statements(connection, lambda: client.get("/team"))
     client = app.test_client()
     login(client, f"coordinator-{agency.code.lower()}@demo.test")
     for path in [f"/units/{hq.code}", f"/officers/{officer.id}"]:
-        pages[path] = count_statements(connection, lambda: assert_ok(client.get(path)))
+        pages[path] = count_statements(connection, lambda path=path: assert_ok(client.get(path)))
     client = app.test_client()
     login(client, f"compliance-{agency.code.lower()}@demo.test")
     pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())

@@ -5,16 +5,16 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import config
-from tests.conftest import REDIS_URL
-from tests.helpers import login, make_org, make_user
-from tests.scratch import scratch_database
+from tests.support.databases import committed_database
+from tests.support.factories import make_org, make_user
+from tests.support.pages import login
+from tests.support.redis_space import REDIS_URL
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import throttle
-from training.auth.models import SignInFailure
 from training.db import unit_of_work, utcnow
 
 
@@ -114,7 +114,7 @@ def test_a_correct_password_clears_the_account_count(client, officer):
 
 def test_two_app_instances_on_one_database_share_the_count(tmp_path, store_settings):
     """Two processes (two apps, two engines) sharing one database and store: failures in either count for both."""
-    with scratch_database(tmp_path, "throttle_shared") as url:
+    with committed_database(tmp_path, "throttle_shared") as url:
         apps = _apps_on_one_database(url, store_settings, 2)
         try:
             one, two = (each.test_client() for each in apps)
@@ -130,7 +130,7 @@ def test_workers_counting_at_once_lose_no_count(tmp_path, store_settings):
     """Four workers, each its own app (engine, Redis connections and store), count failures for one address at
     the same moment: every one counts."""
     workers, failures = 4, 25
-    with scratch_database(tmp_path, "throttle_parallel") as url:
+    with committed_database(tmp_path, "throttle_parallel") as url:
         apps = _apps_on_one_database(url, store_settings, workers)
         now, window, address = utcnow(), 15, "address:192.0.2.9"
         start, errors = threading.Barrier(workers), []

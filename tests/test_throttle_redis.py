@@ -7,8 +7,8 @@ import redis
 from sqlalchemy import select
 
 import config
-from tests.conftest import REDIS_URL
-from tests.helpers import login
+from tests.support.pages import login
+from tests.support.redis_space import REDIS_URL
 from training import create_app
 from training.auth import throttle
 from training.auth.models import SignInFailure

@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from tests.helpers import answer_form, latest_attempt, login, make_org, make_user, open_all_lessons
-from tests.proof_helpers import certify
+from tests.support.factories import certify, make_org, make_user
+from tests.support.pages import answer_form, latest_attempt, login, open_all_lessons
+from tests.support.paths import ROOT
 from training.records.codes import display
 
 
@@ -40,8 +41,7 @@ def test_officer_sees_every_record_of_their_own(client, session, officer, course
 
 
 def test_print_stylesheet_hides_navigation():
-    from pathlib import Path
-    css = (Path(__file__).resolve().parent.parent / "static" / "app.css").read_text()
+    css = (ROOT / "static" / "app.css").read_text()
     media = css.split("@media print", 1)[1]
     assert ".rc-header" in media and ".usa-footer" in media and ".rc-no-print" in media and "display: none" in media
 

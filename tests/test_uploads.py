@@ -3,8 +3,9 @@ import io
 
 import pytest
 
-from tests.fuzz import row_counts
-from tests.helpers import login, make_user
+from tests.support.factories import make_user
+from tests.support.fuzz import row_counts
+from tests.support.pages import login
 
 HEADERS = {"roster": "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n",
            "completions": "employee_id,course_code,completed_on,score\n",

@@ -4,15 +4,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import login, make_org, make_user
-from tests.proof_helpers import certify, today
-from training.records.models import Assignment
+from tests.support.dates import today
+from tests.support.factories import certify, make_org, make_user
+from tests.support.pages import login
 from training.audit.models import AuditEvent
+from training.people.models import User
 from training.records.codes import display, normalise
-from training.records.models import Completion
+from training.records.models import Assignment, Completion
 from training.records.rules import add_months
 from training.records.status import course_states
-from training.people.models import User
 
 
 def verify_page(client, completion) -> tuple[int, str]:

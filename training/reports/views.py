@@ -107,7 +107,7 @@ def _xlsx(roster: Roster) -> Response:
         count = write_roster(session, roster, "xlsx", Path(name), who=current_user.email)
         record_export(session, roster, "xlsx", count, actor_id=current_user.id, via="web")
         # Closed by the response; the name goes now, the data when it is closed.
-        stream = open(name, "rb")  # noqa: SIM115
+        stream = open(name, "rb")  # noqa: SIM115 - the response closes it
     finally:
         os.unlink(name)
     return send_file(stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -9,15 +9,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.helpers import make_user
-from training.records.models import Assignment, StandingRule
+from tests.support.factories import make_user
 from training.audit.models import AuditEvent
 from training.catalog.models import Course
-from training.records.models import Attempt, Completion
-from training.learn.service import start_attempt
-from training.records.service import record_completion
 from training.catalog.service import current_version
+from training.learn.service import start_attempt
 from training.people.models import Agency, Unit, User
+from training.records.models import Assignment, Attempt, Completion, StandingRule
+from training.records.service import record_completion
 from training.reminders.models import OutboxMessage
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True,

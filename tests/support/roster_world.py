@@ -15,18 +15,17 @@ T is today (UTC); P = T - 200 days is the past day the as-of tests look at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import make_org, make_user
-from training.records.models import Assignment, Exemption
+from tests.support.factories import make_org, make_user
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
-from training.records.models import Completion
 from training.demo.scale import synthetic_course
 from training.people.models import Unit
 from training.people.service import unit_path
+from training.records.models import Assignment, Completion, Exemption
 
 
 @dataclass
@@ -44,7 +43,7 @@ def at(day: date) -> datetime:
 
 
 def build_world(session, course: Course) -> World:
-    t = datetime.now(timezone.utc).date()
+    t = datetime.now(UTC).date()
     aaa, u1 = make_org(session, "AAA", tz="Etc/UTC")
     bbb, b1 = make_org(session, "BBB", tz="Etc/UTC")
     sub = Unit(agency_id=aaa.id, parent_id=u1.id, code="AAA-SUB", name="Sub-unit")

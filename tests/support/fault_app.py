@@ -5,7 +5,7 @@ everything it writes flushed to the database but not committed; with
 `X-Fault-Stall: after-commit` it stops just after the commit, before the answer
 goes out. Either way the worker writes its process id to
 `$FAULT_STALL_DIR/<where>.pid` and waits there to be killed. Every other request
-is served as usual. Served by gunicorn: `gunicorn tests.fault_app:app`.
+is served as usual. Served by gunicorn: `gunicorn tests.support.fault_app:app`.
 """
 from __future__ import annotations
 

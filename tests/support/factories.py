@@ -1,16 +1,16 @@
-"""Builders shared by the tests."""
+"""Records the tests build: course content on disk, agencies, units, accounts, completions."""
 from __future__ import annotations
 
-import re
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 from training.auth.service import create_user
-from training.records.models import Attempt
+from training.catalog.service import current_version
+from training.clock import today_for
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
+from training.records.models import Completion
+from training.records.service import record_completion
 
 PASSWORD = "correct-horse-battery"
 
@@ -52,6 +52,14 @@ def make_org(session, code: str = "AGY", tz: str = "America/New_York") -> tuple[
     return agency, unit
 
 
+def add_unit(session, agency: Agency, code: str, parent: Unit | None = None) -> Unit:
+    unit = Unit(agency_id=agency.id, code=code, name=code, parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    unit.path = unit_path(parent, unit.id)
+    return unit
+
+
 def make_user(session, email: str, role: str = "officer", agency: Agency | None = None,
               unit: Unit | None = None, first: str = "Pat", last: str = "Doe", **fields) -> User:
     """Staff made here sign in with a password alone, as the demo sign-ins do (outside production);
@@ -62,31 +70,11 @@ def make_user(session, email: str, role: str = "officer", agency: Agency | None 
                        employee_id=fields.pop("employee_id", email.split("@")[0].upper()), **fields)
 
 
-def login(client, email: str, password: str = PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
-
-
-def answer_form(session, attempt: Attempt, correct: int) -> dict[str, str]:
-    """A filled answer sheet with the first `correct` answers right and the rest wrong."""
-    from training.catalog.models import Question
-
-    form = {}
-    for n, item in enumerate(attempt.items):
-        question = session.get(Question, item["question_id"])
-        right = item["order"].index(question.answer_index)
-        form[f"q{question.id}"] = str(right if n < correct else (right + 1) % len(item["order"]))
-    return form
-
-
-def latest_attempt(session, user: User) -> Attempt:
-    return session.scalar(select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.id.desc()).limit(1))
-
-
-def open_all_lessons(client, code: str) -> None:
-    page = client.get(f"/courses/{code}").get_data(as_text=True)
-    for href in re.findall(rf'href="(/courses/{code}/lessons/[^"]+)"', page):
-        assert client.get(href).status_code == 200
-
-
-def d(text: str) -> date:
-    return date.fromisoformat(text)
+def certify(session, officer, course, days_ago: int, score: int = 90, source: str = "quiz") -> Completion:
+    """A completion `days_ago` days before the officer's today, as the quiz would record it."""
+    version = current_version(session, course)
+    completion = record_completion(session, officer, course, today_for(officer) - timedelta(days=days_ago),
+                                   version_id=version.id if source == "quiz" else None, score=score,
+                                   source=source)
+    session.commit()
+    return completion

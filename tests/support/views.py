@@ -1,0 +1,45 @@
+"""Every view of the app and the roles that may reach it."""
+
+# Who may reach each view; every view of the app must be listed (tests/test_auth.py checks it),
+# so a new one is classified here.
+EVERYONE = {"officer", "coordinator", "compliance", "admin"}
+VIEW_ROLES = {
+    "admin.account": {"admin"}, "admin.agency": {"admin"}, "admin.org": {"admin"}, "admin.unit": {"admin"},
+    "admin.users": {"admin"}, "admin.reset_two_step": {"admin"},
+    "imports.confirm": {"coordinator", "admin"}, "imports.upload": {"coordinator", "admin"},
+    "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
+    "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
+    "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
+    "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
+    "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
+    "reports.roster_download": {"compliance", "admin"},
+    "reports.compliance": {"coordinator", "compliance", "admin"},
+    "people.team": EVERYONE, "people.officer": EVERYONE,
+    "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
+    "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.start_quiz": EVERYONE,
+    "auth.logout": EVERYONE, "auth.password": EVERYONE, "auth.two_step": EVERYONE, "auth.setup": EVERYONE,
+    "auth.new_recovery_codes": EVERYONE, "auth.turn_off": EVERYONE,
+    # The second sign-in step: without a password just given in this browser, it sends back to sign-in.
+    "auth.code": EVERYONE, "auth.enrol": EVERYONE,
+    "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
+    # Open to every role; whose records one sees is the scope check inside the view.
+    "records.transcript": EVERYONE, "records.certificate": EVERYONE,
+    "records.revoke": {"compliance", "admin"},
+    "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
+}
+# Views anyone may open without signing in: a third party checking a certificate.
+PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
+URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
+              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
+
+
+def every_view(app):
+    """(endpoint, method, path) of every view a sign-in is needed for, with made-up values in the path."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint in PUBLIC:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", str(URL_VALUES[name])).replace(f"<{name}>", str(URL_VALUES[name]))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
