@@ -6,6 +6,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from training.clock import server_today
 from training.commands import fail, parse_date
 from training.db import unit_of_work
 
@@ -23,8 +24,9 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
     from training.assignments.targets import UnknownTarget, officers_of
     from training.catalog.service import course_by_code
 
-    if due < date.today():
-        fail(f"the due date {due.isoformat()} is in the past")
+    today = server_today()
+    if due < today:
+        fail(f"the due date {due.isoformat()} is in the past (today is {today.isoformat()}, the server's day)")
     with unit_of_work() as session:
         course = course_by_code(session, course_code)
         if course is None:
@@ -33,8 +35,9 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
             officers, reason = officers_of(session, officer=officer, unit=unit, agency=agency)
         except UnknownTarget as exc:
             fail(str(exc))
-        result = assign_course(session, course, officers, due, date.today(), reason=reason)
-    click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}.")
+        result = assign_course(session, course, officers, due, today, reason=reason)
+    click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}; "
+               f"certifications checked as of {today.isoformat()} (the server's day).")
     if result.already_certified:
         click.echo(f"{len(result.already_certified)} already hold a valid certification: not assigned.")
     if result.already_assigned:
