@@ -59,7 +59,8 @@ class Config:
     # Files given to the import commands: years of completion records run to a few hundred MB.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
 
-    # Hour of the day (server local time) at which the daily jobs run.
+    # Hour of each agency's own day (in its time zone; the server's for officers of no agency) from which the
+    # daily job, run every hour, sweeps that agency for the day (training/scheduler.py).
     DAILY_JOB_HOUR = int(os.environ.get("DAILY_JOB_HOUR", "6"))
     # Reminders: days before the due date ("30,14,7,1"); every N days while overdue (7); the escalation ladder
     # ("7:supervisor,14:coordinator"). Unset, each keeps its default in training/reminders/rules.py.

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from tests.support.factories import add_unit, make_org, make_user
 from training.audit.models import AuditEvent
+from training.clock import agency_today
 from training.people.models import Unit
 from training.records.models import Assignment, Completion
 
@@ -102,7 +103,7 @@ def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once
     from training.assignments.service import apply_standing_rules
     from training.records.models import StandingRule
 
-    _, people = tree(session)
+    agency, people = tree(session)
     mid = session.scalar(select(Unit).where(Unit.code == "MID"))
     session.add(StandingRule(unit_id=mid.id, course_id=course.id, days_to_complete=45))
     session.flush()
@@ -116,7 +117,8 @@ def test_an_officer_moved_by_roster_import_into_a_ruled_unit_is_assigned_at_once
     assert result.exit_code == 0, result.output
     assert "1 changed" in result.output and "1 assigned by standing rules" in result.output
     assignment = session.scalar(select(Assignment).where(Assignment.user_id == people["other"].id))
-    assert (assignment.due_on, assignment.reason) == (date.today() + timedelta(days=45), "standing_rule")
+    # Due counted from the agency's own day, as the daily job counts it.
+    assert (assignment.due_on, assignment.reason) == (agency_today(agency) + timedelta(days=45), "standing_rule")
     again = runner.invoke(args=["roster", "import", str(roster)])
     assert "0 assigned by standing rules" in again.output
     assert assigned_ids(session, course) == {people["mid"].id, people["leaf"].id, people["other"].id}

@@ -1,5 +1,5 @@
 """Pages, the export and the sweep issue as many SQL statements for 1,000 officers as for 10."""
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import event, select
 
@@ -7,6 +7,7 @@ from tests.support.factories import PASSWORD
 from tests.support.pages import login
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
+from training.clock import local_days
 from training.db import Base
 from training.demo.scale import seed_scale
 from training.jobs import daily_sweep
@@ -60,6 +61,13 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     # The daily sweep: renewals, standing rules, then reminders and escalations (twice: the second queues nothing).
     pages["sweep"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))
     pages["sweep again"] = count_statements(connection, lambda: daily_sweep(session, date.today(), Schedule()))
+    # Each agency on its own day: at 08:00 UTC Honolulu and Anchorage are still on the day before the others.
+    days = local_days(session, datetime.combine(date.today(), time(8), tzinfo=UTC))
+    assert len(days) == 2
+    pages["sweep by agency day"] = count_statements(connection, lambda: daily_sweep(session, days, Schedule()))
+    pages["sweep by agency day again"] = count_statements(connection, lambda: daily_sweep(session, days, Schedule()))
+    pages["snapshot by agency day"] = count_statements(
+        connection, lambda: [refresh_snapshot(session, day.on, day.agency_ids) for day in days])
     return pages
 
 
@@ -82,4 +90,7 @@ def test_statement_counts_do_not_grow_with_officers(app, session, connection, co
     empty_database(app, session)
     large = measure(app, session, connection, 1000)
     assert small == large, (small, large)
-    assert all(count < 25 for count in large.values()), large
+    # Once per distinct day, and no more.
+    assert large["sweep by agency day again"] == 2 * large["sweep again"], large
+    assert large["snapshot by agency day"] <= 2 * large["compliance snapshot"], large
+    assert all(count < 25 for name, count in large.items() if "by agency day" not in name), large

@@ -10,7 +10,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
+from training.clock import LocalDay, days_of
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
-from training.reports.dashboard import refresh_snapshot
+from training.reports.dashboard import counted_days, refresh_snapshot
 
 LOCK_NAME = "rollcall-jobs"
 
@@ -96,23 +97,48 @@ def exclusive(app: Flask, *, wait: float = 0, poll: float = 0.5) -> Iterator[boo
             lock.release()
 
 
-def daily_sweep(session: Session, on: date, schedule: Schedule) -> Counter:
-    """Annual renewals and standing rules, then the reminders and escalations that have fallen due."""
-    assigned = daily_assignments(session, on)
-    counts = sweep(session, on, schedule)
-    for part, created in assigned.items():
-        counts[f"assignments-{part}"] += sum(created.values())
+def daily_sweep(session: Session, on: date | Sequence[LocalDay], schedule: Schedule) -> Counter:
+    """Annual renewals and standing rules, then the reminders and escalations that have fallen due.
+
+    `on`: one day for every agency (an operator's --as-of), or the days of
+    `clock.local_days`, each swept for its own agencies: the set-based passes run
+    once per distinct day, however many agencies and officers.
+    """
+    counts: Counter = Counter()
+    for day in days_of(on):
+        assigned = daily_assignments(session, day.on, day.agency_ids)
+        counts.update(sweep(session, day.on, schedule, day.agency_ids))
+        for part, created in assigned.items():
+            counts[f"assignments-{part}"] += sum(created.values())
     return +counts  # without the kinds of which nothing was queued
 
 
-def run_daily(app: Flask, on: date) -> Counter:
+def run_daily(app: Flask, on: date | Sequence[LocalDay]) -> Counter:
     with unit_of_work(app) as session:
         counts = daily_sweep(session, on, Schedule.from_config(app.config))
         purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
         return counts
 
 
-def count_compliance(app: Flask, on: date) -> None:
-    """The figures of the compliance dashboard, counted once a day."""
+def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None) -> None:
+    """The figures of the compliance dashboard, counted once a day for each agency, on its own day.
+
+    Given the days of `clock.local_days`, an agency already counted on its day is
+    left as it is, so a job that runs every hour counts each agency once a day.
+    `earliest`, the earliest day any agency is on, holds back the month ends that
+    have not passed everywhere (see `refresh_snapshot`). A date given for everyone
+    counts everyone again.
+    """
+    days = days_of(on)
+    if not days:
+        return
+    earliest = earliest or min(day.on for day in days)
     with unit_of_work(app) as session:
-        refresh_snapshot(session, on)
+        counted = counted_days(session) if any(day.agency_ids is not None for day in days) else {}
+        for day in days:
+            agency_ids = day.agency_ids
+            if agency_ids is not None:
+                agency_ids = [i for i in agency_ids if counted.get(i) != day.on]
+                if not agency_ids:
+                    continue
+            refresh_snapshot(session, day.on, agency_ids, earliest=earliest)

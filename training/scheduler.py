@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from training import clock
+from training.db import unit_of_work
 from training.jobs import count_compliance, exclusive, run_daily
 from training.reminders.delivery import deliver
 
@@ -24,14 +25,29 @@ JOB_DEFAULTS = {
 
 
 def daily_job(app: Flask) -> None:
-    """Renewals, standing rules and the reminder sweep for today, the dashboard's figures, then a delivery."""
+    """Renewals, standing rules and the reminder sweep, the dashboard's figures, then a delivery.
+
+    Run every hour. Each agency is swept for its own calendar day (in its time
+    zone; officers of no agency on the server's day) once its clock has reached
+    DAILY_JOB_HOUR that day, and in every run after that until its next day
+    reaches the hour; before the hour the agency is left out, so no agency is
+    ever swept for an earlier day than it was. A second sweep on the same day
+    queues and assigns nothing new (the outbox's unique keys, one open assignment
+    per officer and course), and picks up what fell due since; a day missed is
+    caught up by the next. The dashboard's figures are counted once for each
+    agency's day.
+    """
     with exclusive(app) as held:
         if not held:
             log.info("daily sweep skipped: another process holds the jobs lock")
             return
-        today = date.today()
-        log.info("daily sweep: %s", dict(run_daily(app, today)))
-        count_compliance(app, today)
+        now = clock.current_instant()
+        with unit_of_work(app) as session:
+            days = clock.local_days(session, now, from_hour=app.config["DAILY_JOB_HOUR"])
+            earliest = min(day.on for day in clock.local_days(session, now))
+        if days:
+            log.info("daily sweep for %s: %s", clock.describe(days), dict(run_daily(app, days)))
+            count_compliance(app, days, earliest=earliest)
         log.info("delivery: %s", dict(deliver(app).counts))
 
 
@@ -45,11 +61,14 @@ def delivery_job(app: Flask) -> None:
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
-    """The jobs live in code and in memory: no shared job store, which would run them twice or lose them."""
+    """The jobs live in code and in memory: no shared job store, which would run them twice or lose them.
+
+    The daily job runs at the start of every hour: the agencies' days begin at
+    different hours of the server's (see `daily_job`).
+    """
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=JOB_DEFAULTS)
-    scheduler.add_job(daily_job, "cron", hour=app.config["DAILY_JOB_HOUR"], args=[app], id="daily",
-                      replace_existing=True)
+    scheduler.add_job(daily_job, "cron", minute=0, args=[app], id="daily", replace_existing=True)
     scheduler.add_job(delivery_job, "interval", minutes=app.config["DELIVERY_INTERVAL_MINUTES"], args=[app],
                       id="delivery", replace_existing=True)
     # Catch up at start, so a process that was down at the scheduled hour loses nothing.

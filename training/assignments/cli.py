@@ -6,6 +6,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from training.clock import server_today
 from training.commands import fail, parse_date
 from training.db import unit_of_work
 
@@ -23,6 +24,7 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
     from training.assignments.targets import UnknownTarget, officers_of
     from training.catalog.service import course_by_code
 
+    today = server_today()
     with unit_of_work() as session:
         course = course_by_code(session, course_code)
         if course is None:
@@ -32,11 +34,12 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
         except UnknownTarget as exc:
             fail(str(exc))
         try:
-            result = assign_course(session, course, target.officers, due, date.today(), reason=target.reason,
+            result = assign_course(session, course, target.officers, due, today, reason=target.reason,
                                    about=target.about)
         except Refused as exc:
-            fail(str(exc))
-    click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}.")
+            fail(f"{exc} (today is {today.isoformat()}, the server's day)")
+    click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}; "
+               f"certifications checked as of {today.isoformat()} (the server's day).")
     if result.already_certified:
         click.echo(f"{len(result.already_certified)} already hold a valid certification: not assigned.")
     if result.already_assigned:

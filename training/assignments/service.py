@@ -1,6 +1,7 @@
 """Creating assignments."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -10,17 +11,26 @@ from sqlalchemy.orm import Session
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
+from training.clock import of_agencies
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
 from training.records.models import Assignment, Completion, Exemption, StandingRule
 
 
-def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
+def _restriction(agency_ids: Sequence[int | None] | None) -> dict:
+    """What an audit event says about whose day a daily pass ran for."""
+    return {} if agency_ids is None else {"agency_ids": list(agency_ids)}
+
+
+def create_renewal_assignments(session: Session, on: date,
+                               agency_ids: Sequence[int | None] | None = None) -> dict[str, int]:
     """Open an assignment due on `expires_on` for each certification inside its renewal window.
 
     Set-based: one INSERT ... SELECT per course, whatever the number of officers.
     A certification whose window opened on a day this did not run is caught up.
+    With `agency_ids` (None among them: officers of no agency), only their
+    officers, whose day `on` is.
     """
     created: dict[str, int] = {}
     courses = session.execute(select(Course.id, Course.code, Course.renewal_window_days)
@@ -35,7 +45,8 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
             select(Completion.user_id, literal(course_id), latest_expiry, literal("annual_renewal"),
                    literal(utcnow()))
             .join(User, and_(User.id == Completion.user_id, User.active.is_(True)))
-            .where(Completion.course_id == course_id, Completion.revoked_on.is_(None), ~has_open)
+            .where(Completion.course_id == course_id, Completion.revoked_on.is_(None), ~has_open,
+                   *of_agencies(User.agency_id, agency_ids))
             .group_by(Completion.user_id)
             .having(latest_expiry <= threshold)
         )
@@ -45,7 +56,8 @@ def create_renewal_assignments(session: Session, on: date) -> dict[str, int]:
         if count:
             created[code] = count
     if created:
-        record(session, "assignment.renewals_created", target="courses", on=on.isoformat(), created=created)
+        record(session, "assignment.renewals_created", target="courses", on=on.isoformat(), created=created,
+               **_restriction(agency_ids))
     return created
 
 
@@ -195,17 +207,20 @@ def delete_standing_rule(session: Session, rule: StandingRule, *, actor_id: int 
     session.execute(delete(StandingRule).where(StandingRule.id == rule.id))
 
 
-def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
+def apply_standing_rules(session: Session, on: date,
+                         agency_ids: Sequence[int | None] | None = None) -> dict[str, int]:
     """Assign each rule's course to officers in its unit subtree who neither hold it nor have it open.
 
     One INSERT ... SELECT per rule, however many officers; run daily and after
     roster changes, so an officer who joins or moves into the unit is caught.
+    With `agency_ids`, only the rules of those agencies' units, for their officers,
+    whose day `on` is.
     """
     created: dict[str, int] = {}
     rules = session.execute(
         select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, Unit, Course.code)
         .join(Unit, Unit.id == StandingRule.unit_id).join(Course, Course.id == StandingRule.course_id)
-        .where(Course.active.is_(True))).all()
+        .where(Course.active.is_(True), *of_agencies(Unit.agency_id, agency_ids))).all()
     for _rule_id, course_id, days, unit, course_code in rules:
         certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
                                    Completion.completed_on <= on, Completion.expires_on >= on,
@@ -216,7 +231,7 @@ def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
             select(User.id, literal(course_id), literal(on + timedelta(days=days)), literal("standing_rule"),
                    literal(utcnow()))
             .where(User.active.is_(True), User.unit_id.in_(subtree_ids(session, unit)),
-                   ~certified, ~has_open)
+                   *of_agencies(User.agency_id, agency_ids), ~certified, ~has_open)
         )
         count = len(session.execute(insert(Assignment).from_select(
             ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
@@ -225,11 +240,12 @@ def apply_standing_rules(session: Session, on: date) -> dict[str, int]:
             created[f"{unit.code}:{course_code}"] = count
     if created:
         record(session, "assignment.standing_rules_applied", target="standing_rules", on=on.isoformat(),
-               created=created)
+               created=created, **_restriction(agency_ids))
     return created
 
 
-def daily_assignments(session: Session, on: date) -> dict[str, dict[str, int]]:
-    """The daily assignment pass: annual renewals, then standing rules."""
-    return {"renewals": create_renewal_assignments(session, on),
-            "standing_rules": apply_standing_rules(session, on)}
+def daily_assignments(session: Session, on: date,
+                      agency_ids: Sequence[int | None] | None = None) -> dict[str, dict[str, int]]:
+    """The daily assignment pass: annual renewals, then standing rules (for the officers of `agency_ids`)."""
+    return {"renewals": create_renewal_assignments(session, on, agency_ids),
+            "standing_rules": apply_standing_rules(session, on, agency_ids)}

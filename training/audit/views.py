@@ -1,8 +1,6 @@
 """The audit trail for compliance staff and administrators: filtered pages and a CSV export."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
@@ -11,6 +9,7 @@ from training.audit import trail
 from training.audit.forms import AuditFilterForm
 from training.audit.service import record, within_scope_of
 from training.auth.guards import roles_required
+from training.clock import today_for
 from training.db import db
 from training.params import page_number
 from training.spreadsheet import csv_chunks
@@ -55,4 +54,4 @@ def export():
            filters=filters.as_dict(), rows=rows, up_to_event=up_to)
     body = stream_with_context(csv_chunks(trail.CSV_COLUMNS, trail.csv_rows(session, current_user, filters, up_to)))
     return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="audit-{date.today().isoformat()}.csv"'})
+        "Content-Disposition": f'attachment; filename="audit-{today_for(current_user).isoformat()}.csv"'})

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 from flask.cli import AppGroup
 
+from training.clock import server_today
 from training.commands import fail
 from training.db import unit_of_work
 
@@ -22,7 +22,7 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
     from training.assignments.service import daily_assignments
     from training.demo.service import DEMO_ACCOUNTS, DEMO_PASSWORD, AlreadySeeded, is_empty, seed_demo
 
-    today = date.today()
+    today = server_today()
     try:
         with unit_of_work() as session:
             if if_empty and not is_empty(session):
@@ -38,7 +38,7 @@ def demo_seed(officers: int, seed: int, if_empty: bool) -> None:
     except AlreadySeeded as exc:
         fail(str(exc))
     click.echo(f"Seeded {result.officers} officers, {result.completions} completions, "
-               f"{result.assignments} assignments.")
+               f"{result.assignments} assignments, as of {today.isoformat()} (the server's day).")
     click.echo(f"Demo sign-ins (password {DEMO_PASSWORD}): " + ", ".join(a[0] for a in DEMO_ACCOUNTS))
 
 

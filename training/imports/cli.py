@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from training.assignments.service import apply_standing_rules
+from training.clock import describe, local_days, server_today
 from training.commands import fail, read_import
 from training.db import unit_of_work
 from training.imports import ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv, parse_roster_csv
@@ -82,14 +82,18 @@ def roster_import(file: Path, dry_run: bool, full: bool) -> None:
             work = len(plan.to_add) + len(plan.to_change) + len(plan.to_deactivate)
             with progress_bar("Writing", work if rows > PROGRESS_FROM_ROWS else 0) as progress:
                 counts = apply_roster_plan(session, plan, source=file.name, progress=progress)
-            # Newcomers and officers who moved are held to their new unit's standing rules at once.
-            counts["assigned by standing rules"] = sum(apply_standing_rules(session, date.today()).values())
+            # Newcomers and officers who moved are held to their new unit's standing rules at once, due counted
+            # from each agency's own day, as the daily job counts it.
+            days = local_days(session)
+            counts["assigned by standing rules"] = sum(sum(apply_standing_rules(session, day.on, day.agency_ids)
+                                                           .values()) for day in days)
     if not plan.ok:
         refuse(file, plan.problems)
     if dry_run:
         show_plan(plan)
         return
     click.echo(f"Imported {file.name}: {summary(counts)}.")
+    click.echo(f"Standing rules applied as of {describe(days)}.")
 
 
 def summary(counts: dict[str, int]) -> str:
@@ -124,8 +128,10 @@ def import_completions(file: Path, dry_run: bool) -> None:
     """
     from training.imports.completions import apply_completions_plan, parse_completions_csv
 
+    today = server_today()
+    click.echo(f"Completion dates checked against {today.isoformat()} (the server's day).")
     with unit_of_work() as session:
-        plan = parse_completions_csv(session, read_import(file), date.today())
+        plan = parse_completions_csv(session, read_import(file), today)
         if not plan.ok:
             for line, message in plan.problems:
                 click.echo(f"{file}:{line}: {message}", err=True)

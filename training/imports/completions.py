@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from training.audit.service import record, record_many, within_scope_of
 from training.catalog.models import Course
+from training.clock import local_date
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks
 from training.imports.csvfile import Problem, read_csv
 from training.imports.rules import missing
-from training.people.models import User
+from training.people.models import Agency, User
 from training.records import rules
 from training.records.models import Assignment, Completion
 
@@ -205,7 +206,8 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
 
 def _assignments_to_close(session: Session, records: list[ImportedCompletion]) -> list[tuple[int, int]]:
     """(assignment id, completion id) for each open assignment that the officer's newest
-    imported completion of the course fulfils: completed on or after the day it was assigned."""
+    imported completion of the course fulfils: completed on or after the day it was assigned (in the
+    officer's agency's time zone, the one the completion's day is in)."""
     newest: dict[Pair, date] = {}
     for rec in records:
         pair = (rec.user_id, rec.course_id)
@@ -214,12 +216,14 @@ def _assignments_to_close(session: Session, records: list[ImportedCompletion]) -
     course_ids = {course_id for _, course_id in newest}
     fulfilled: dict[Pair, int] = {}   # pair -> open assignment id
     for user_ids in chunks(sorted({user_id for user_id, _ in newest}), CHUNK):
-        for assignment_id, user_id, course_id, created_at in session.execute(
-                select(Assignment.id, Assignment.user_id, Assignment.course_id, Assignment.created_at)
+        for assignment_id, user_id, course_id, created_at, time_zone in session.execute(
+                select(Assignment.id, Assignment.user_id, Assignment.course_id, Assignment.created_at,
+                       Agency.time_zone)
+                .join(User, User.id == Assignment.user_id).outerjoin(Agency, Agency.id == User.agency_id)
                 .where(Assignment.closed_at.is_(None), Assignment.user_id.in_(user_ids),
                        Assignment.course_id.in_(course_ids))):
             day = newest.get((user_id, course_id))
-            if day is not None and day >= created_at.date():
+            if day is not None and day >= local_date(created_at, time_zone):
                 fulfilled[(user_id, course_id)] = assignment_id
     # The completions were just inserted; an imported day is never a day already recorded.
     closing = []

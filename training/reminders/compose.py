@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from training.access import scope_filter
 from training.catalog.models import Course
+from training.clock import server_zone_name, today_for
 from training.people.models import User
 from training.records.models import Assignment
 from training.records.status import CourseState, course_states
@@ -24,17 +25,25 @@ DIGEST_LIMIT = 200
 
 
 class Composer:
-    """Writes the letters for a batch of outbox rows; None for a row with nothing left to say."""
+    """Writes the letters for a batch of outbox rows; None for a row with nothing left to say.
 
-    def __init__(self, session: Session, jinja: Environment, config: Mapping, on: date):
-        self.session, self.jinja, self.on = session, jinja, on
+    Each letter counts the days from its recipient's own day (their agency's, at
+    `now`), or from `on` when one day is given for everyone (an operator's --as-of).
+    """
+
+    def __init__(self, session: Session, jinja: Environment, config: Mapping, on: date | None = None,
+                 now: datetime | None = None):
+        self.session, self.jinja, self.on, self.now = session, jinja, on, now
         self.base_url = config["BASE_URL"].rstrip("/")
         self.schedule = Schedule.from_config(config)
+
+    def day_for(self, user: User) -> date:
+        return self.on or today_for(user, self.now)
 
     def letters(self, rows: list[OutboxMessage]) -> dict[int, Letter | None]:
         users = self._load(User, {r.user_id for r in rows}, selectinload(User.agency))
         courses = self._load(Course, {r.course_id for r in rows if r.course_id})
-        nudge_states = self._open_states([r.user_id for r in rows if r.kind == "nudge"])
+        nudge_states = self._open_states({users[r.user_id] for r in rows if r.kind == "nudge"})
         letters: dict[int, Letter | None] = {}
         for row in rows:
             user = users[row.user_id]
@@ -51,21 +60,26 @@ class Composer:
             return {}
         return {o.id: o for o in self.session.scalars(select(model).where(model.id.in_(ids)).options(*options))}
 
-    def _open_states(self, user_ids: list[int]) -> dict[int, list[CourseState]]:
+    def _open_states(self, users: set[User]) -> dict[int, list[CourseState]]:
+        """Open states of the officers, read once for each day they are on (at most a few)."""
+        by_day: dict[date, list[int]] = {}
+        for user in users:
+            by_day.setdefault(self.day_for(user), []).append(user.id)
         states: dict[int, list[CourseState]] = {}
-        if user_ids:
-            for state in course_states(self.session, self.on, User.id.in_(user_ids), order_by_due=True):
+        for on, user_ids in by_day.items():
+            for state in course_states(self.session, on, User.id.in_(user_ids), order_by_due=True):
                 if state.status in OPEN_STATUSES:
                     states.setdefault(state.user_id, []).append(state)
         return states
 
-    def render(self, name: str, **context) -> tuple[str, str]:
-        context.update(base_url=self.base_url, on=self.on)
+    def render(self, name: str, on: date, **context) -> tuple[str, str]:
+        context.update(base_url=self.base_url, on=on)
         return (self.jinja.get_template(f"reminders/mail/{name}.txt").render(**context),
                 self.jinja.get_template(f"reminders/mail/{name}.html").render(**context))
 
     def reminder(self, row: OutboxMessage, user: User, course: Course) -> Letter:
-        days = (row.due_on - self.on).days
+        on = self.day_for(user)
+        days = (row.due_on - on).days
         if days > 1:
             subject = f"{course.title}: due in {days} days"
         elif days >= 0:
@@ -73,8 +87,8 @@ class Composer:
         else:
             subject = f"Overdue: {course.title} was due on {long_date(row.due_on)}"
         url = f"{self.base_url}/courses/{course.code}"
-        time_zone = user.agency.time_zone if user.agency else "UTC"
-        text, html = self.render("reminder", user=user, course=course, due_on=row.due_on, days=days, url=url,
+        time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
+        text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
                                  time_zone=time_zone, long_date=long_date)
         calendar = due_date_event(
             uid=f"rollcall-{user.id}-{course.id}-{row.due_on.isoformat()}@{urlsplit(self.base_url).hostname}",
@@ -86,31 +100,33 @@ class Composer:
     def nudge(self, user: User, states: list[CourseState]) -> Letter | None:
         if not states:
             return None
-        text, html = self.render("nudge", user=user, states=states)
+        text, html = self.render("nudge", self.day_for(user), user=user, states=states)
         return Letter(user.email, "Rollcall: training you need to complete", text, html)
 
     def digest(self, row: OutboxMessage, recipient: User) -> Letter | None:
         role = row.kind.removeprefix("escalation-")
         step = min(days for days, r in self.schedule.escalations if r == role)
-        overdue = self.overdue_in_care(recipient, role, step)
+        on = self.day_for(recipient)
+        overdue = self.overdue_in_care(recipient, role, step, on)
         if not overdue:
             return None
         subject = (f"Rollcall: {len(overdue)} overdue training record(s) "
                    f"{'in your team' if role == 'supervisor' else 'in your units'}")
-        text, html = self.render("escalation", recipient=recipient, role=role, step=step,
+        text, html = self.render("escalation", on, recipient=recipient, role=role, step=step,
                                  overdue=overdue[:DIGEST_LIMIT], more=max(0, len(overdue) - DIGEST_LIMIT))
         return Letter(recipient.email, subject, text, html)
 
-    def overdue_in_care(self, recipient: User, role: str, step: int) -> list[tuple[CourseState, int]]:
-        """(state, days overdue) of the recipient's officers overdue by `step` days or more, longest first."""
+    def overdue_in_care(self, recipient: User, role: str, step: int, on: date) -> list[tuple[CourseState, int]]:
+        """(state, days overdue) on `on` of the recipient's officers overdue by `step` days or more, longest
+        first."""
         care = ([User.supervisor_id == recipient.id] if role == "supervisor"
                 else scope_filter(self.session, recipient))
         # Narrowed to the recipient's people first, so a digest reads their records, not everyone's.
         late = (select(Assignment.user_id).join(User, User.id == Assignment.user_id)
-                .where(*care, Assignment.closed_at.is_(None), Assignment.due_on <= self.on - timedelta(days=step)))
-        states = course_states(self.session, self.on, *care, User.id.in_(late))
-        found = [(s, (self.on - s.due_on).days) for s in states
-                 if s.status == "overdue" and (self.on - s.due_on).days >= step]
+                .where(*care, Assignment.closed_at.is_(None), Assignment.due_on <= on - timedelta(days=step)))
+        states = course_states(self.session, on, *care, User.id.in_(late))
+        found = [(s, (on - s.due_on).days) for s in states
+                 if s.status == "overdue" and (on - s.due_on).days >= step]
         return sorted(found, key=lambda pair: (-pair[1], pair[0].last_name, pair[0].first_name))
 
 

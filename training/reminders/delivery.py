@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from flask import Flask
 
+from training.clock import every_agency_on, local_days
 from training.db import unit_of_work, utcnow
 from training.reminders import mail
 from training.reminders.compose import Composer
@@ -31,16 +32,21 @@ class DeliveryReport:
 
 def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, force: bool = False,
             ids: list[int] | None = None) -> DeliveryReport:
-    """Send what is pending (only `ids`, when given), in batches over one SMTP connection each."""
-    now, on = now or utcnow(), on or date.today()
+    """Send what is pending (only `ids`, when given), in batches over one SMTP connection each.
+
+    Reminders still pending are checked, and letters written, on each recipient's own
+    day at `now` (their agency's; see training/clock.py), or on `on` for everyone.
+    """
+    as_at, now = now, now or utcnow()
     report = DeliveryReport()
     with unit_of_work(app) as session:
-        report.counts["cancelled"] += cancel_stale(session, on)
+        for day in [every_agency_on(on)] if on is not None else local_days(session, as_at):
+            report.counts["cancelled"] += cancel_stale(session, day.on, day.agency_ids)
     after_id = 0
     while True:
         with unit_of_work(app) as session:
             rows = claim(session, now, after_id=after_id, force=force, ids=ids, limit=BATCH)
-            letters = Composer(session, app.jinja_env, app.config, on).letters(rows) if rows else {}
+            letters = Composer(session, app.jinja_env, app.config, on, as_at).letters(rows) if rows else {}
         if not rows:
             return report
         after_id = rows[-1].id

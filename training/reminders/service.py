@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from training.audit.service import record, within_scope_of
+from training.clock import of_agencies
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
 from training.records.models import Assignment, Exemption
@@ -47,12 +49,13 @@ def _is_officer_reminder():
     return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
 
 
-def cancel_stale(session: Session, on: date) -> int:
+def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None) -> int:
     """Cancel pending officer reminders that no longer apply.
 
     The assignment was completed, extended to another date or withdrawn, the
-    officer is exempt or has left, or a later reminder for the same due date
-    has been queued: one UPDATE, whatever path changed the records.
+    officer is exempt on `on` or has left, or a later reminder for the same due
+    date has been queued: one UPDATE, whatever path changed the records. With
+    `agency_ids`, only the reminders of their officers, whose day `on` is.
     """
     still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
                                 Assignment.course_id == OutboxMessage.course_id,
@@ -60,12 +63,14 @@ def cancel_stale(session: Session, on: date) -> int:
     exempt = exists().where(Exemption.user_id == OutboxMessage.user_id, Exemption.course_id == OutboxMessage.course_id,
                             Exemption.starts_on <= on, Exemption.ends_on >= on)
     active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
+    theirs = ([exists().where(User.id == OutboxMessage.user_id, *of_agencies(User.agency_id, agency_ids))]
+              if agency_ids is not None else [])
     later = aliased(OutboxMessage, name="later")
     superseded = exists().where(later.user_id == OutboxMessage.user_id, later.course_id == OutboxMessage.course_id,
                                 later.due_on == OutboxMessage.due_on, later.id > OutboxMessage.id)
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "pending", _is_officer_reminder(),
+        .where(OutboxMessage.status == "pending", _is_officer_reminder(), *theirs,
                or_(~still_open, exempt, ~active, superseded))
         .values(status="cancelled", claimed_at=None)
         .execution_options(synchronize_session=False))

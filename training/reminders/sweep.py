@@ -2,21 +2,28 @@
 
 Set-based: a fixed number of INSERT ... SELECT statements whatever the number of
 officers. Every row has a unique key, so a second sweep on the same day queues
-nothing, and a sweep after a missed day queues the latest reminder once.
+nothing, and a sweep after a missed day queues the latest reminder once. Given
+`agency_ids`, a sweep is for the officers of those agencies alone (None among
+them: officers of no agency), whose calendar day `on` is; the daily job sweeps
+each group of agencies on the same day once (see training/clock.py).
 """
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from training.clock import of_agencies
 from training.db import days_between, insert_ignoring_conflicts, utcnow
 from training.people.models import Unit, User
 from training.records.models import Assignment, Exemption
 from training.reminders.models import Escalation, OutboxMessage
 from training.reminders.rules import Schedule
+
+AgencyIds = Sequence[int | None] | None
 
 
 def _text(value) -> object:
@@ -28,10 +35,11 @@ def _exempt_on(on: date):
                           Exemption.starts_on <= on, Exemption.ends_on >= on)
 
 
-def _open_assignments(on: date):
-    """Open assignments of active officers who are not exempt on `on`."""
+def _open_assignments(on: date, agency_ids: AgencyIds):
+    """Open assignments of active officers (of `agency_ids`) who are not exempt on `on`."""
     return (select().select_from(Assignment).join(User, User.id == Assignment.user_id)
-            .where(Assignment.closed_at.is_(None), User.active.is_(True), ~_exempt_on(on)))
+            .where(Assignment.closed_at.is_(None), User.active.is_(True), ~_exempt_on(on),
+                   *of_agencies(User.agency_id, agency_ids)))
 
 
 def officer_kind_sql(due_on, on: date, schedule: Schedule):
@@ -43,13 +51,13 @@ def officer_kind_sql(due_on, on: date, schedule: Schedule):
     return case((days_left >= 0, before), else_=overdue)
 
 
-def queue_officer_reminders(session: Session, on: date, schedule: Schedule) -> Counter:
+def queue_officer_reminders(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
     """Queue, for each open assignment, the latest reminder to the officer that has fallen due."""
     kind = officer_kind_sql(Assignment.due_on, on, schedule)
     key = (_text(Assignment.user_id) + ":" + _text(Assignment.course_id) + ":"
            + _text(Assignment.due_on) + ":" + kind)
     now = utcnow()
-    rows = (_open_assignments(on)
+    rows = (_open_assignments(on, agency_ids)
             .add_columns(key, kind, Assignment.user_id, Assignment.course_id, Assignment.due_on,
                          literal(on, Date), literal("pending"), literal(0), literal(now))
             .where(Assignment.due_on <= on + timedelta(days=max(schedule.days_before))))
@@ -67,11 +75,11 @@ def _count_label(kind: str) -> str:
     return kind
 
 
-def escalate(session: Session, on: date, schedule: Schedule) -> Counter:
+def escalate(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
     """Record each overdue assignment reaching a step of the ladder, once; then one digest per recipient."""
     counts: Counter = Counter()
     for step_days, role in schedule.escalations:
-        rows = (_open_assignments(on)
+        rows = (_open_assignments(on, agency_ids)
                 .add_columns(Assignment.user_id, Assignment.course_id, Assignment.due_on, literal(step_days),
                              literal(role), literal(on, Date))
                 .where(Assignment.due_on <= on - timedelta(days=step_days)))
@@ -81,23 +89,24 @@ def escalate(session: Session, on: date, schedule: Schedule) -> Counter:
                 .returning(Escalation.id))
         counts[f"escalated-{role}"] += len(session.scalars(stmt).all())
     for role in sorted({role for _, role in schedule.escalations}):
-        counts[f"escalation-{role}"] += _queue_digests(session, on, role)
+        counts[f"escalation-{role}"] += _queue_digests(session, on, role, agency_ids)
     return counts
 
 
-def _recipients(on: date, role: str):
+def _recipients(on: date, role: str, agency_ids: AgencyIds):
     """Ids of those who get a digest today: the supervisors, or the coordinators whose scope holds,
-    officers escalated today at a step of `role`."""
+    officers (of `agency_ids`) escalated today at a step of `role`."""
     officer = aliased(User, name="officer")
+    theirs = of_agencies(officer.agency_id, agency_ids)
     if role == "supervisor":
         return (select(officer.supervisor_id).select_from(Escalation)
                 .join(officer, officer.id == Escalation.user_id)
                 .join(User, and_(User.id == officer.supervisor_id, User.active.is_(True)))
-                .where(Escalation.decided_on == on, Escalation.role == role).distinct())
+                .where(Escalation.decided_on == on, Escalation.role == role, *theirs).distinct())
     # Few coordinators, many escalations: start from the coordinators and look for one officer of theirs.
     officer_unit, scope_unit = aliased(Unit, name="officer_unit"), aliased(Unit, name="scope_unit")
     in_scope = (select(Escalation.id).join(officer, officer.id == Escalation.user_id)
-                .where(Escalation.decided_on == on, Escalation.role == role)
+                .where(Escalation.decided_on == on, Escalation.role == role, *theirs)
                 .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
                 .where(officer.agency_id == User.agency_id,
                        or_(User.scope_unit_id.is_(None), officer_unit.path.startswith(scope_unit.path))))
@@ -106,9 +115,9 @@ def _recipients(on: date, role: str):
                    in_scope.exists()))
 
 
-def _queue_digests(session: Session, on: date, role: str) -> int:
+def _queue_digests(session: Session, on: date, role: str, agency_ids: AgencyIds) -> int:
     kind = f"escalation-{role}"
-    recipients = _recipients(on, role).subquery()
+    recipients = _recipients(on, role, agency_ids).subquery()
     recipient_id = recipients.c[0]
     rows = select(literal(f"{kind}:") + _text(recipient_id) + literal(f":{on.isoformat()}"), literal(kind),
                   recipient_id, literal(on, Date), literal("pending"), literal(0),
@@ -119,8 +128,9 @@ def _queue_digests(session: Session, on: date, role: str) -> int:
     return len(session.scalars(stmt).all())
 
 
-def sweep(session: Session, on: date, schedule: Schedule) -> Counter:
-    """Queue every reminder and escalation digest that has fallen due on `on`; counts by kind."""
-    counts = queue_officer_reminders(session, on, schedule)
-    counts.update(escalate(session, on, schedule))
+def sweep(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
+    """Queue every reminder and escalation digest that has fallen due on `on` (for the officers of
+    `agency_ids`); counts by kind."""
+    counts = queue_officer_reminders(session, on, schedule, agency_ids)
+    counts.update(escalate(session, on, schedule, agency_ids))
     return counts

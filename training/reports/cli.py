@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from training.clock import server_today
 from training.commands import fail, parse_date
 from training.db import unit_of_work
 from training.records.rules import STATUSES
@@ -25,7 +26,8 @@ export_cli = AppGroup("export", help="Exports for compliance staff.")
 @click.option("--completed-from", callback=parse_date, help="Latest completion on or after DATE.")
 @click.option("--completed-to", callback=parse_date, help="Latest completion on or before DATE.")
 @click.option("--expiring-before", callback=parse_date, help="Certification expiring before DATE (not on it).")
-@click.option("--as-of", callback=parse_date, help="The roster as it stood at the end of DATE (default today).")
+@click.option("--as-of", callback=parse_date,
+              help="The roster as it stood at the end of DATE (default today, the server's day).")
 def export_roster(fmt: str, out: Path, as_of: date | None, **filters) -> None:
     """Write the roster: one row per officer and required course."""
     import getpass
@@ -35,9 +37,10 @@ def export_roster(fmt: str, out: Path, as_of: date | None, **filters) -> None:
     from training.reports.service import record_export
 
     partial = out.with_name(out.name + ".part")
+    today = server_today()
     try:
         with unit_of_work() as session:
-            roster = build_roster(session, None, RosterFilters(as_of=as_of, **filters), date.today())
+            roster = build_roster(session, None, RosterFilters(as_of=as_of, **filters), today)
             who = f"{getpass.getuser()} (command line)"
             rows = write_roster(session, roster, fmt, partial, who)
             record_export(session, roster, fmt, rows, actor_id=None, via="cli", out=str(out), os_user=who)
@@ -46,7 +49,8 @@ def export_roster(fmt: str, out: Path, as_of: date | None, **filters) -> None:
         fail(f"--{exc.field.replace('_', '-')}: {exc}")
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"Wrote {rows} rows to {out}.")
+    day = f"{as_of.isoformat()} (given)" if as_of else f"{today.isoformat()} (the server's day)"
+    click.echo(f"Wrote {rows} rows to {out}, as of {day}.")
 
 
 COMMANDS = (export_cli,)

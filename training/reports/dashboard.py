@@ -6,6 +6,7 @@ valid certification, among those not exempt.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import ColumnElement, Date, Integer, and_, case, delete, func, i
 from sqlalchemy.orm import Session
 
 from training.catalog.models import Course
+from training.clock import of_agencies
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Completion, Exemption
@@ -45,6 +47,7 @@ class Tally:
 
 @dataclass
 class Dashboard:
+    # The latest day counted; each agency's statuses are counted on its own day, so some may be a day behind.
     on: date
     overall: Tally
     agencies: list[Tally]
@@ -54,6 +57,8 @@ class Dashboard:
     trend: list[tuple[date, float | None]]
     # When the daily job counted these figures.
     counted_at: datetime | None = None
+    # The earliest day counted, where agencies in the scope are on different days.
+    first_day: date | None = None
 
     @property
     def expiring_rows(self) -> list[tuple[str, int]]:
@@ -66,12 +71,22 @@ def compliance_rate(valid: int, required: int, exempt: int) -> float | None:
 
 
 def dashboard(session: Session, scope: list[ColumnElement[bool]]) -> Dashboard | None:
-    """The latest figures counted for the scope (conditions on ComplianceSnapshot); None before the first count."""
-    taken = session.execute(select(Snap.day, Snap.taken_at).where(Snap.kind == "status")
-                            .order_by(Snap.day.desc()).limit(1)).first()
-    if taken is None:
-        return None
-    mine = [Snap.kind == "status", Snap.day == taken.day, *scope]
+    """The latest figures counted for the scope (conditions on ComplianceSnapshot); None before the first count.
+
+    Each agency's statuses are those of its last count, on its own day; the trend
+    runs to the month ends counted for everyone.
+    """
+    def days(*where):
+        return session.execute(select(func.min(Snap.day), func.max(Snap.day), func.max(Snap.taken_at))
+                               .where(Snap.kind == "status", *where)).one()
+
+    taken = days(*scope)
+    if taken[0] is None:
+        taken = days()
+        if taken[0] is None:
+            return None
+    first_day, last_day, taken_at = taken
+    mine = [Snap.kind == "status", *scope]
 
     def by(column, names: dict, unnamed: str) -> list[Tally]:
         tallies: dict[str, Tally] = {}
@@ -92,28 +107,39 @@ def dashboard(session: Session, scope: list[ColumnElement[bool]]) -> Dashboard |
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
     soon = session.execute(select(func.sum(Snap.expiring_30), func.sum(Snap.expiring_60), func.sum(Snap.expiring_90))
                            .where(*mine)).one()
-    ends = month_ends(taken.day)
+    ends = month_ends(first_day)
     months = {day: compliance_rate(valid - exempt_valid, required, exempt)
               for day, required, valid, exempt, exempt_valid in session.execute(
                   select(Snap.day, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
                          func.sum(Snap.exempt_valid))
                   .where(Snap.kind == "month", Snap.day.in_(ends), *scope).group_by(Snap.day))}
-    return Dashboard(taken.day, overall, agencies, units, courses,
+    return Dashboard(last_day, overall, agencies, units, courses,
                      {days: n or 0 for days, n in zip(HORIZONS, soon)},
-                     [(end, months.get(end)) for end in ends], counted_at=taken.taken_at)
+                     [(end, months.get(end)) for end in ends], counted_at=taken_at, first_day=first_day)
 
 
-def refresh_snapshot(session: Session, on: date) -> None:
-    """Count today's statuses, and each of the last twelve month ends not yet counted, into the snapshot table.
+def counted_days(session: Session) -> dict[int | None, date]:
+    """The day each agency's statuses were last counted on (None: officers of no agency)."""
+    return dict(session.execute(select(Snap.agency_id, func.max(Snap.day)).where(Snap.kind == "status")
+                                .group_by(Snap.agency_id)).all())
 
-    The daily job runs this; a month end, once counted, stays as it was.
+
+def refresh_snapshot(session: Session, on: date, agency_ids: Sequence[int | None] | None = None, *,
+                     earliest: date | None = None) -> None:
+    """Count the statuses on `on`, and each of the last twelve month ends not yet counted, into the snapshot table.
+
+    The daily job runs this. With `agency_ids` (None among them: officers of no
+    agency), only their officers' statuses are counted again, on their day `on`.
+    A month end is counted for everyone at once, and only when it has passed
+    everywhere: it must be before `earliest`, the earliest day any agency is on
+    (default `on`). A month end, once counted, stays as it was.
     """
-    session.execute(delete(Snap).where(Snap.kind == "status"))
+    session.execute(delete(Snap).where(Snap.kind == "status", *of_agencies(Snap.agency_id, agency_ids)))
     session.execute(insert(Snap).from_select(
         ["kind", "day", "agency_id", "unit_id", "course_id", "status", "pairs", "expiring_30", "expiring_60",
-         "expiring_90", "taken_at"], status_counts(on)))
+         "expiring_90", "taken_at"], status_counts(on, agency_ids)))
     counted = set(session.scalars(select(Snap.day).where(Snap.kind == "month").distinct()))
-    missing = [end for end in month_ends(on) if end not in counted]
+    missing = [end for end in month_ends(earliest or on) if end not in counted]
     if missing:
         now = utcnow()
         rows = [{"kind": "month", "day": end, "agency_id": agency_id, "unit_id": unit_id, "course_id": course_id,
@@ -125,9 +151,10 @@ def refresh_snapshot(session: Session, on: date) -> None:
             session.execute(insert(Snap), rows)
 
 
-def status_counts(on: date):
-    """Rows for the snapshot: pairs by agency, unit, module and status, and expiring within 30, 60, 90 days."""
-    facts = course_states_query(on).order_by(None).subquery("facts")
+def status_counts(on: date, agency_ids: Sequence[int | None] | None = None):
+    """Rows for the snapshot: pairs by agency, unit, module and status, and expiring within 30, 60, 90 days
+    (of the officers of `agency_ids`, when given)."""
+    facts = course_states_query(on, *of_agencies(User.agency_id, agency_ids)).order_by(None).subquery("facts")
     status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
 
     def expiring_within(days: int):
