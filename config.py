@@ -59,6 +59,8 @@ class Config:
     # Files given to the import commands: years of completion records run to a few hundred MB.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
 
+    # The longest exemption a coordinator grants an officer; longer ones, and any for staff, need an administrator.
+    EXEMPTION_MAX_DAYS = int(os.environ.get("EXEMPTION_MAX_DAYS", "365"))
     # Hour of each agency's own day (in its time zone; the server's for officers of no agency) from which the
     # daily job, run every hour, sweeps that agency for the day (training/scheduler.py).
     DAILY_JOB_HOUR = int(os.environ.get("DAILY_JOB_HOUR", "6"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import make_org, make_user
+from tests.support.factories import make_org, make_user
 from training import clock
 from training.clock import (
     agency_today,

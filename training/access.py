@@ -5,8 +5,11 @@ agency, or their unit subtree when they have one (department-level staff, with
 neither, reach every agency); officers only themselves. The operator at the
 command line (`viewer` None where a function accepts it) reaches everything.
 
-Seeing is scope; acting also needs a role that acts. Views check the role group
-(`auth.guards.roles_required`) and then ask these functions about the object.
+Seeing is scope; acting also needs a role that acts, and never on one's own
+records: nobody records a completion, grants an exemption or an extension,
+revokes a certificate or closes an assignment for themselves. Views check the
+role group (`auth.guards.roles_required`) and then ask these functions about
+the object; services refuse acts on oneself (`forbid_own`) whoever calls them.
 """
 from __future__ import annotations
 
@@ -27,8 +30,53 @@ SECOND_FACTOR_REQUIRED = STAFF                      # must sign in with a second
 SCOPED = ("coordinator", "compliance")              # staff whose reach is an agency or a unit subtree
 
 
+# The account fields that decide what a person may see and do: a change to any of them ends every session of
+# the account, so the new access starts with a new sign-in (and its second factor).
+ACCESS_FIELDS = ("role", "agency_id", "scope_unit_id", "active")
+
+
+class Forbidden(PermissionError):
+    """An act the rules do not allow this person; nothing was changed. Its words are shown as they are."""
+
+
 def is_in(user: User, group: tuple[str, ...]) -> bool:
     return user.role in group
+
+
+def forbid_own(actor_id: int | None, officer_id: int, act: str) -> None:
+    """Separation of duties: nobody does `act` (e.g. 'grant an extension') for themselves."""
+    if actor_id is not None and actor_id == officer_id:
+        raise Forbidden(f"you cannot {act} for yourself; another coordinator or an administrator must")
+
+
+def changes_access(changed: set[str] | dict) -> bool:
+    """Whether an account change touches what the account may see and do."""
+    return any(field in changed for field in ACCESS_FIELDS)
+
+
+def may_give_role(viewer: User | None, role: str | None) -> bool:
+    """Only administrators (and the operator at the command line) make or change staff accounts' roles."""
+    return role in (None, "officer") or viewer is None or viewer.role in ADMINS
+
+
+def may_change_account(session: Session, viewer: User | None, account: User) -> bool:
+    """An import may change an officer in the viewer's scope; a staff account only an administrator; never
+    one's own account."""
+    if viewer is None:
+        return True
+    if account.id == viewer.id:
+        return False
+    return may_see_officer(session, viewer, account) and (account.role == "officer" or viewer.role in ADMINS)
+
+
+def may_supervise(supervisor_agency_id: int | None, officer_agency_id: int | None) -> bool:
+    """A supervisor belongs to the officer's agency."""
+    return supervisor_agency_id == officer_agency_id
+
+
+def exemption_needs_admin(officer: User, days: int, max_days: int) -> bool:
+    """Exemptions for staff, or longer than `max_days`, are an administrator's to grant."""
+    return officer.role != "officer" or days > max_days
 
 
 def _scope_unit(session: Session, viewer: User) -> Unit | None:
@@ -125,8 +173,8 @@ def may_see_progress(session: Session, viewer: User, officer: User) -> bool:
 
 
 def may_act_on_officer(session: Session, viewer: User, officer: User) -> bool:
-    """Whether the viewer may assign, extend or exempt for this person."""
-    return viewer.role in MANAGERS and may_see_officer(session, viewer, officer)
+    """Whether the viewer may assign, extend or exempt for this person: never themselves."""
+    return viewer.id != officer.id and viewer.role in MANAGERS and may_see_officer(session, viewer, officer)
 
 
 def may_see_records(session: Session, viewer: User, officer: User, group: tuple[str, ...] = STAFF) -> bool:
@@ -137,8 +185,25 @@ def may_see_records(session: Session, viewer: User, officer: User, group: tuple[
 
 
 def may_revoke(session: Session, viewer: User, officer: User) -> bool:
-    """Whether the viewer may revoke this officer's certificates."""
-    return viewer.role in AUDITORS and may_see_officer(session, viewer, officer)
+    """Whether the viewer may revoke this officer's certificates: never their own."""
+    return viewer.id != officer.id and viewer.role in AUDITORS and may_see_officer(session, viewer, officer)
+
+
+def name_for(session: Session, viewer: User | None, person: User | None) -> str:
+    """How a person is named to the viewer: by name within their scope, by role alone outside it."""
+    if person is None:
+        return "system"
+    if viewer is None or viewer.id == person.id or may_see_place(session, viewer, person.agency_id, person.unit_id):
+        return person.full_name
+    return f"{person.role} outside your scope"
+
+
+def place_check(session: Session, viewer: User | None):
+    """`may_see_place` for many rows at once: a function of (agency_id, unit_id), its lookups done once."""
+    if viewer is None or viewer.role == "admin":
+        return lambda _agency_id, _unit_id: True
+    units = {u.id for u in units_in_scope(session, viewer)}
+    return lambda agency_id, unit_id: unit_id in units if unit_id is not None else _covers_agency(viewer, agency_id)
 
 
 def units_in_scope(session: Session, viewer: User) -> list[Unit]:

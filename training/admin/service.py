@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from training.access import changes_access
 from training.audit.service import record
 from training.auth import second_factor
 from training.auth.passwords import password_problem
@@ -70,8 +71,8 @@ def save_account(session: Session, user: User | None, values: dict, password: st
         user.password_hash = hash_password(password)
         changed["password"] = ["(set)", "(changed)"]
     session.flush()
-    if not created and ("password" in changed or "role" in changed or not user.active):
-        # A new password, a new role or a deactivation signs the account out everywhere.
+    if not created and ("password" in changed or changes_access(changed)):
+        # A new password, or a change of what the account may see and do, signs it out everywhere.
         end_all_sessions(session, user.id, utcnow())
     if changed:
         action = "user.created" if created else "user.updated"

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from training.access import ADMINS, Forbidden, exemption_needs_admin, forbid_own, name_for
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
@@ -120,7 +121,8 @@ def _require_reason(reason: str) -> str:
 
 def extend_assignment(session: Session, assignment: Assignment, new_due_on: date, reason: str, *,
                       actor_id: int | None) -> Assignment:
-    """Move an open assignment's due date later, with the reason on record."""
+    """Move an open assignment's due date later, with the reason on record; never one's own."""
+    forbid_own(actor_id, assignment.user_id, "grant an extension")
     reason = _require_reason(reason)
     if assignment.closed_at is not None:
         raise Refused("this assignment is already complete")
@@ -135,11 +137,22 @@ def extend_assignment(session: Session, assignment: Assignment, new_due_on: date
 
 
 def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: date, ends_on: date,
-                    reason: str, *, actor_id: int | None) -> Exemption:
-    """Exempt an officer from a course between two dates, with the reason on record."""
+                    reason: str, *, actor_id: int | None, max_days: int | None = None) -> Exemption:
+    """Exempt an officer from a course between two dates, with the reason on record.
+
+    Never one's own; one for staff, or longer than `max_days`, only an administrator
+    (or the operator at the command line, `actor_id` None) grants.
+    """
+    forbid_own(actor_id, user_id, "grant an exemption")
     reason = _require_reason(reason)
     if ends_on < starts_on:
         raise Refused("the exemption must end on or after the day it starts")
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    days = (ends_on - starts_on).days + 1
+    if actor is not None and actor.role not in ADMINS and max_days is not None \
+            and exemption_needs_admin(session.get(User, user_id), days, max_days):
+        raise Forbidden(f"an exemption of {days} days, or one for a staff member, needs an administrator "
+                        f"(coordinators grant up to {max_days} days for officers)")
     exemption = Exemption(user_id=user_id, course_id=course_id, starts_on=starts_on, ends_on=ends_on,
                           reason=reason, granted_by_id=actor_id)
     session.add(exemption)
@@ -161,23 +174,24 @@ class Grant:
     granted_by: str
 
 
-def grants_for(session: Session, user_id: int) -> list[Grant]:
+def grants_for(session: Session, user_id: int, viewer: User | None = None) -> list[Grant]:
     """Every extension and exemption given to an officer, newest first, with reason and grantor.
 
-    Exemptions are rows of their own; an extension lives on as its audit event.
+    Exemptions are rows of their own; an extension lives on as its audit event. Grantors
+    outside the viewer's scope are named by role alone.
     """
     titles = dict(session.execute(select(Course.id, Course.title)).all())
     grants = [
         Grant(e.created_at, "Exemption", titles.get(e.course_id, "?"),
               f"exempt {e.starts_on.isoformat()} to {e.ends_on.isoformat()}", e.reason,
-              by.full_name if by else "system")
+              name_for(session, viewer, by))
         for e, by in session.execute(
             select(Exemption, User).outerjoin(User, User.id == Exemption.granted_by_id)
             .where(Exemption.user_id == user_id))]
     grants += [
         Grant(event.at, "Extension", titles.get(event.details.get("course_id"), "?"),
               f"due {event.details.get('previous_due_on')} moved to {event.details.get('due_on')}",
-              event.details.get("reason", ""), by.full_name if by else "system")
+              event.details.get("reason", ""), name_for(session, viewer, by))
         for event, by in session.execute(
             select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
             .where(AuditEvent.action == "assignment.extended", AuditEvent.target == f"user:{user_id}"))]

@@ -6,10 +6,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from training.access import MANAGERS, may_act_on_agency, may_act_on_officer, may_act_on_unit, units_in_scope
+from training.access import (
+    MANAGERS,
+    Forbidden,
+    may_act_on_agency,
+    may_act_on_officer,
+    may_act_on_unit,
+    may_see_officer,
+    units_in_scope,
+)
 from training.assignments import service
 from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
 from training.assignments.targets import officers_of
+from training.audit.service import record_refusal
 from training.auth.guards import roles_required
 from training.auth.views import safe_next
 from training.catalog.models import Course
@@ -108,8 +117,9 @@ def delete_rule(rule_id: int):
 
 
 def _acting_on(user_id: int) -> User:
+    """An officer in the current user's scope (the service refuses acts on oneself, with a reason)."""
     user = db().get(User, user_id)
-    if user is None or not may_act_on_officer(db(), current_user, user):
+    if user is None or not may_see_officer(db(), current_user, user):
         abort(404)
     return user
 
@@ -129,6 +139,9 @@ def extend(user_id: int, assignment_id: int):
             service.extend_assignment(db(), assignment, form.due_on.data, form.reason.data, actor_id=current_user.id)
         except service.Refused as exc:
             flash(f"Not extended: {exc}.", "error")
+        except Forbidden as exc:
+            record_refusal(db(), current_user.id, user, "extension", str(exc))
+            flash(f"Not extended: {exc}.", "error")
         else:
             flash(f"Due date moved to {form.due_on.data.isoformat()}.", "success")
     return redirect(url_for("people.officer", user_id=user.id))
@@ -146,8 +159,12 @@ def exempt(user_id: int):
         course = course_by_code(db(), form.course.data)
         try:
             service.grant_exemption(db(), user.id, course.id, form.starts_on.data, form.ends_on.data,
-                                    form.reason.data, actor_id=current_user.id)
+                                    form.reason.data, actor_id=current_user.id,
+                                    max_days=current_app.config["EXEMPTION_MAX_DAYS"])
         except service.Refused as exc:
+            flash(f"Not exempted: {exc}.", "error")
+        except Forbidden as exc:
+            record_refusal(db(), current_user.id, user, "exemption", str(exc))
             flash(f"Not exempted: {exc}.", "error")
         else:
             flash(f"Exempt from {course.title} until {form.ends_on.data.isoformat()}.", "success")

@@ -66,6 +66,12 @@ def record(session: Session, action: str, *, actor_id: int | None = None, target
     return event
 
 
+def record_refusal(session: Session, actor_id: int | None, officer: User, act: str, reason: str) -> AuditEvent:
+    """A refused act on a person's records, kept on the trail of the person it concerned."""
+    return record(session, "access.refused", actor_id=actor_id, target=f"user:{officer.id}", about=officer, act=act,
+                  reason=reason[:500])
+
+
 def record_many(session: Session, action: str, events: list[dict], *, actor_id: int | None = None) -> None:
     """Append many events of one action at once, each {"target": "user:ID", "details": {...}}, chained in order."""
     now = utcnow()

@@ -16,20 +16,34 @@ users_cli = AppGroup("users", help="Accounts.")
 @click.option("--last-name", prompt=True)
 @click.option("--role", type=click.Choice(["officer", "coordinator", "compliance", "admin"]), default="admin",
               show_default=True)
+@click.option("--agency", "agency_code", help="Agency code: the officer's agency, or the staff member's scope.")
+@click.option("--unit", "unit_code", help="Unit code (of that agency): the officer's unit, or the unit subtree a "
+                                          "coordinator or compliance user is limited to.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_create(email: str, first_name: str, last_name: str, role: str, password: str) -> None:
-    """Create an account (the first administrator, say)."""
+def users_create(email: str, first_name: str, last_name: str, role: str, agency_code: str | None,
+                 unit_code: str | None, password: str) -> None:
+    """Create an account (the first administrator, say), with the scope a coordinator or compliance user needs."""
+    from training.access import SCOPED
+    from training.admin.service import resolve_codes
     from training.audit.service import record
     from training.auth.service import AccountError, create_user
 
+    scoped = role in SCOPED
     try:
         with unit_of_work() as session:
+            place = resolve_codes(session, agency_code, unit_code, unit_code if scoped else None)
             user = create_user(session, email=email, password=password, first_name=first_name,
-                               last_name=last_name, role=role)
-            record(session, "user.created", target=f"user:{user.id}", role=role, via="cli")
+                               last_name=last_name, role=role, **place)
+            record(session, "user.created", target=f"user:{user.id}", role=role, via="cli", agency=agency_code,
+                   unit=unit_code)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(f"Created {role} {email}.")
+    if scoped:
+        reach = (f"unit {unit_code} and the units below it" if unit_code else
+                 f"agency {agency_code}" if agency_code else "every agency (department level)")
+        click.echo(f"Created {role} {email}; sees and acts within {reach}.")
+    else:
+        click.echo(f"Created {role} {email}.")
 
 
 COMMANDS = (users_cli,)

@@ -34,8 +34,14 @@ def end_session(session: Session, token: str | None, now: datetime) -> None:
 
 def end_all_sessions(session: Session, user_id: int, now: datetime) -> None:
     """Every open session of the account ends: its cookies stop working on every browser."""
-    session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-                    .values(ended_at=now))
+    end_sessions_of(session, [user_id], now)
+
+
+def end_sessions_of(session: Session, user_ids: list[int], now: datetime) -> None:
+    """Every open session of these accounts ends, in one statement per thousand accounts."""
+    for start in range(0, len(user_ids), 1000):
+        session.execute(update(UserSession).where(UserSession.user_id.in_(user_ids[start:start + 1000]),
+                                                  UserSession.ended_at.is_(None)).values(ended_at=now))
 
 
 def why_ended(row: UserSession | None, user_id: int, now: datetime, idle: timedelta, absolute: timedelta) -> str | None:

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from training.access import forbid_own, scope_filter
 from training.audit.service import record, record_many, within_scope_of
 from training.catalog.models import Course
 from training.clock import local_date
@@ -54,16 +55,25 @@ class CompletionsPlan:
         return not self.problems
 
 
-def parse_completions_csv(session: Session, data: bytes, today: date) -> CompletionsPlan:
-    """Check a completions file against the database and plan what to add."""
+def parse_completions_csv(session: Session, data: bytes, today: date, viewer: User | None = None) -> CompletionsPlan:
+    """Check a completions file against the database and plan what to add.
+
+    `viewer` is the staff member uploading (None: the operator at the command line): an
+    officer outside their scope is not found, as if unknown, and their own record is refused.
+    """
     csv_file = read_csv(data, HEADER, extra_columns=True)
     plan = CompletionsPlan(problems=list(csv_file.problems))
-    users = dict(session.execute(select(User.employee_id, User.id).where(User.employee_id.is_not(None))).all())
+    scope = scope_filter(session, viewer) if viewer is not None else []
+    users = dict(session.execute(select(User.employee_id, User.id).where(User.employee_id.is_not(None), *scope))
+                 .all())
+    unknown = "no officer in your scope has" if scope else "no officer has"
     courses = {c.code: c for c in session.scalars(select(Course))}
 
     seen: dict[tuple[int, int, date], int] = {}
     for line, cells in csv_file.rows:
-        problems = _row_problems(cells, users, courses, today)
+        problems = _row_problems(cells, users, courses, today, unknown)
+        if not problems and viewer is not None and users[cells["employee_id"]] == viewer.id:
+            problems = ["this row is your own completion; another coordinator or an administrator must record it"]
         if problems:
             plan.problems.extend((line, message) for message in problems)
             continue
@@ -93,12 +103,12 @@ def parse_completions_csv(session: Session, data: bytes, today: date) -> Complet
 
 
 def _row_problems(cells: dict[str, str], users: dict[str, int], courses: dict[str, Course],
-                  today: date) -> list[str]:
+                  today: date, unknown: str) -> list[str]:
     if message := missing(cells, HEADER[:3]):
         return [message]
     problems = []
     if cells["employee_id"] not in users:
-        problems.append(f"no officer has employee_id '{cells['employee_id']}'")
+        problems.append(f"{unknown} employee_id '{cells['employee_id']}'")
     if cells["course_code"] not in courses:
         problems.append(f"no course has code '{cells['course_code']}' "
                         f"(known codes: {', '.join(sorted(courses)) or 'none yet'})")
@@ -172,6 +182,8 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     """
     if not plan.ok:
         raise ValueError(f"the import has {len(plan.problems)} problem(s); nothing was written")
+    for rec in plan.records:
+        forbid_own(actor_id, rec.user_id, "record a completion")
     now = utcnow()
     codes = dict(session.execute(select(Course.id, Course.code)).all())
     done = 0

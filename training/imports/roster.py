@@ -16,13 +16,17 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from training.access import changes_access, may_change_account, may_give_role, may_supervise, place_check
 from training.audit.service import record, within_scope_of
+from training.auth.sessions import end_sessions_of
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks, expire_loaded
 from training.imports.csvfile import ImportRefused, Problem, read_csv
 from training.imports.rules import email_problem, find_loops, missing, too_long
 from training.people.models import ROLES, Agency, Unit, User
 
+# How a message names someone the uploader may not see: never by name, id or address.
+OUTSIDE = "a person outside your scope"
 ROSTER_HEADER = ("employee_id", "first_name", "last_name", "email", "agency", "unit", "supervisor_employee_id")
 ROSTER_REQUIRED = ROSTER_HEADER[:6]
 ROSTER_LIMITS = {"employee_id": 64, "first_name": 100, "last_name": 100, "email": 254,
@@ -106,9 +110,13 @@ class _Known:
     by_id: dict[int, Any]
     by_employee_id: dict[str, Any]
     by_email: dict[str, Any]
+    in_scope: Callable[[int | None, int | None], bool]   # (agency id, unit id): within the uploader's scope
+
+    def visible(self, person: Any) -> bool:
+        return self.in_scope(person.agency_id, person.unit_id)
 
     @classmethod
-    def load(cls, session: Session) -> _Known:
+    def load(cls, session: Session, in_scope: Callable[[int | None, int | None], bool]) -> _Known:
         agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
         units = {code: (unit_id, agency_id) for unit_id, code, agency_id
                  in session.execute(select(Unit.id, Unit.code, Unit.agency_id))}
@@ -118,28 +126,36 @@ class _Known:
         return cls(agencies, {v: k for k, v in agencies.items()}, units,
                    {unit_id: code for code, (unit_id, _) in units.items()}, people,
                    {p.id: p for p in people}, {p.employee_id: p for p in people if p.employee_id},
-                   {p.email.lower(): p for p in people})
+                   {p.email.lower(): p for p in people}, in_scope)
 
 
-def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress: Progress = None) -> RosterPlan:
+def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress: Progress = None,
+                     viewer: User | None = None) -> RosterPlan:
     """Check a roster file against the database and work out who is added, changed and (full) deactivated.
 
     A person is matched by employee_id; an existing account without one (made by
     hand) is matched by email. With `full`, active officers of the agencies named
     in the file who are not in it are deactivated (never deleted).
+
+    `viewer` is the staff member uploading (None: the operator at the command line):
+    rows may only place people within their scope and change accounts they may
+    change, and nothing about a person outside their scope is said, only that a
+    row names one.
     """
     csv_file = read_csv(data, ROSTER_HEADER, extra_columns=True)
     plan = RosterPlan(full=full, rows=len(csv_file.rows), problems=list(csv_file.problems))
     if not csv_file.header:
         return plan
-    known = _Known.load(session)
+    known = _Known.load(session, place_check(session, viewer))
     rows, in_file = _check_rows(csv_file.rows, known, plan.problems, progress)
+    _check_scope(session, viewer, rows, known, plan.problems)
     matched = _match_people(rows, known, plan.problems)
+    _check_accounts(session, viewer, rows, matched, known, plan.problems)
     if full:
         agencies = {row.agency_id for row in rows}
         kept = {person.id for person in matched.values() if person is not None}
         plan.to_deactivate = [Departure(p.id, p.employee_id, f"{p.first_name} {p.last_name}", p.email)
-                              for p in known.people if p.active and p.role == "officer"
+                              for p in known.people if p.active and p.role == "officer" and known.visible(p)
                               and p.agency_id in agencies and p.id not in kept]
     _check_supervisors(plan, rows, in_file, matched, known)
     _check_supervisor_loops(plan, rows, matched, known)
@@ -208,9 +224,12 @@ def _match_people(rows: list[RosterRow], known: _Known, problems: list[Problem])
         if person is None and holder is not None and holder.employee_id is None:
             person = holder   # an account made by hand now joins the roster
         if holder is not None and holder is not person:
-            who = f"{holder.employee_id} " if holder.employee_id else ""
-            problems.append((row.line, f"email {row.email} is already used by {who}({holder.first_name} "
-                                       f"{holder.last_name}) in Rollcall"))
+            if known.visible(holder):
+                who = f"{holder.employee_id} " if holder.employee_id else ""
+                problems.append((row.line, f"email {row.email} is already used by {who}({holder.first_name} "
+                                           f"{holder.last_name}) in Rollcall"))
+            else:
+                problems.append((row.line, f"email {row.email} is already used by {OUTSIDE}"))
         matched[row.employee_id] = person
     return matched
 
@@ -223,7 +242,17 @@ def _check_supervisors(plan: RosterPlan, rows: list[RosterRow], in_file: set[str
         if boss is None:
             continue
         person = matched.get(boss) if boss in in_file else known.by_employee_id.get(boss)
-        if boss not in in_file:
+        if boss in in_file:
+            boss_agency = next(r.agency for r in rows if r.employee_id == boss)
+            if boss_agency != row.agency:
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} is in agency {boss_agency} in this "
+                                                f"file, not {row.agency}; a supervisor belongs to the officer's "
+                                                f"agency"))
+        elif person is not None and not known.visible(person):
+            if not may_supervise(person.agency_id, row.agency_id) or not person.active or boss in leaving:
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} names {OUTSIDE} who cannot "
+                                                f"supervise this officer"))
+        else:
             if person is None:
                 plan.problems.append((row.line, f"supervisor_employee_id {boss} is neither in this file nor "
                                                 f"an officer in Rollcall"))
@@ -235,6 +264,11 @@ def _check_supervisors(plan: RosterPlan, rows: list[RosterRow], in_file: set[str
                 plan.problems.append((row.line, f"supervisor_employee_id {boss} ({person.first_name} "
                                                 f"{person.last_name}) is not in this file, so this full import "
                                                 f"would deactivate them"))
+            elif not may_supervise(person.agency_id, row.agency_id):
+                plan.problems.append((row.line, f"supervisor_employee_id {boss} ({person.first_name} "
+                                                f"{person.last_name}) belongs to agency "
+                                                f"{known.agency_codes.get(person.agency_id, '(none)')}, not "
+                                                f"{row.agency}; a supervisor belongs to the officer's agency"))
         if person is not None:
             plan.known_ids[boss] = person.id
 
@@ -243,6 +277,7 @@ def _check_supervisor_loops(plan: RosterPlan, rows: list[RosterRow], matched: di
                             known: _Known) -> None:
     """Supervisor chains must end: the file's supervisors, and the database's for people not in the file."""
     key_of = {p.id: p.employee_id or f"account #{p.id}" for p in known.people}
+    hidden = {key_of[p.id] for p in known.people if not known.visible(p)}
     key_of.update((person.id, employee_id) for employee_id, person in matched.items() if person is not None)
     boss_of = {key_of[p.id]: key_of.get(p.supervisor_id) for p in known.people}
     boss_of.update((row.employee_id, row.supervisor) for row in rows)
@@ -251,9 +286,39 @@ def _check_supervisor_loops(plan: RosterPlan, rows: list[RosterRow], matched: di
         lines = [line_of[key] for key in loop if key in line_of]
         if not lines:
             continue
+        shown = [key if key in line_of or key not in hidden else OUTSIDE for key in loop]
         message = (f"{loop[0]} cannot be their own supervisor" if len(loop) == 2
-                   else f"supervisors go round in a loop: {' → '.join(loop)}")
+                   else f"supervisors go round in a loop: {' → '.join(shown)}")
         plan.problems.append((min(lines), message))
+
+
+def _check_scope(session: Session, viewer: User | None, rows: list[RosterRow], known: _Known,
+                 problems: list[Problem]) -> None:
+    """Each row places its person within the uploader's scope, with a role the uploader may give."""
+    for row in rows:
+        if not known.in_scope(row.agency_id, row.unit_id):
+            problems.append((row.line, f"unit {row.unit} of agency {row.agency} is outside your scope"))
+        if not may_give_role(viewer, row.role):
+            problems.append((row.line, f"only an administrator can give the role '{row.role}'"))
+
+
+def _check_accounts(session: Session, viewer: User | None, rows: list[RosterRow], matched: dict[str, Any],
+                    known: _Known, problems: list[Problem]) -> None:
+    """The existing accounts the file would change are ones the uploader may change; nobody changes their own."""
+    if viewer is None:
+        return
+    for row in rows:
+        person = matched.get(row.employee_id)
+        if person is None:
+            continue
+        if person.id == viewer.id:
+            problems.append((row.line, "this row is your own account; another coordinator or an administrator "
+                                       "must change it"))
+        elif not may_change_account(session, viewer, person):
+            said = (f"employee_id {row.employee_id} names {OUTSIDE}" if not known.visible(person)
+                    else f"{row.employee_id} has the role '{person.role}'; only an administrator can change "
+                         f"that account")
+            problems.append((row.line, said))
 
 
 CHANGEABLE = ("employee_id", "first_name", "last_name", "email", "agency", "unit", "supervisor_employee_id", "role",
@@ -297,6 +362,10 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
     ids.update((change.row.employee_id, change.user_id) for change in plan.to_change)
     _bulk_update(session, [_changed_columns(change, ids) for change in plan.to_change], advance)
     _bulk_update(session, [dict(id=d.user_id, active=False) for d in plan.to_deactivate], advance)
+    # A new role or agency, or a deactivation, signs the account out everywhere (training/access.py).
+    end_sessions_of(session, [c.user_id for c in plan.to_change
+                              if changes_access({COLUMN_OF.get(name, name) for name in c.changes})]
+                    + [d.user_id for d in plan.to_deactivate], now)
     counts = plan.counts()
     record(session, "roster.imported", actor_id=actor_id, target="roster", about=within_scope_of(session, actor_id),
            source=source, full=plan.full,

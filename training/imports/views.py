@@ -8,9 +8,8 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from training.access import MANAGERS, may_see_officer, may_see_place
+from training.access import MANAGERS
 from training.assignments.service import apply_standing_rules
 from training.auth.guards import roles_required
 from training.clock import today_for
@@ -18,9 +17,7 @@ from training.db import db
 from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.imports.csvfile import Problem
 from training.imports.uploads import discard_upload, read_upload, save_upload
-from training.people.models import User
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -35,41 +32,12 @@ class Kind:
     summary: Callable[[Any], list[tuple[str, list[str]]]]   # plan -> [(heading, lines)]
 
 
-def _roster_scope(plan) -> list[Problem]:
-    """Rows a coordinator may not write: a place outside their scope, or an officer who is now in one."""
-    session = db()
-    problems: list[Problem] = [
-        (row.line, f"unit {row.unit} of agency {row.agency} is outside your scope")
-        for row in [*plan.to_add, *(c.row for c in plan.to_change)]
-        if not may_see_place(session, current_user, row.agency_id, row.unit_id)]
-    problems += [(row.line, f"only an administrator can give the role '{row.role}'")
-                 for row in [*plan.to_add, *(c.row for c in plan.to_change)] if row.role not in (None, "officer")]
-    lines = {c.user_id: c.row.line for c in plan.to_change} | {d.user_id: 0 for d in plan.to_deactivate}
-    for user in session.scalars(select(User).where(User.id.in_(list(lines)))):
-        if not may_see_officer(session, current_user, user):
-            problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) is in a unit outside your scope"))
-        elif user.role != "officer" and current_user.role != "admin":
-            problems.append((lines[user.id], f"{user.employee_id} ({user.full_name}) has the role '{user.role}'; "
-                                             f"only an administrator can change that account"))
-    return problems
-
-
 def _parse_roster(data: bytes, full: bool):
-    plan = parse_roster_csv(db(), data, full=full)
-    if plan.ok:
-        plan.problems.extend(_roster_scope(plan))
-    return plan
+    return parse_roster_csv(db(), data, full=full, viewer=current_user)
 
 
 def _parse_completions(data: bytes, _full: bool):
-    session = db()
-    plan = parse_completions_csv(session, data, today_for(current_user))
-    if plan.ok and current_user.role != "admin":
-        users = {u.id: u for u in session.scalars(select(User).where(
-            User.id.in_({r.user_id for r in plan.records})))}
-        plan.problems.extend((r.line, f"officer {users[r.user_id].employee_id} is outside your scope")
-                             for r in plan.records if not may_see_officer(session, current_user, users[r.user_id]))
-    return plan
+    return parse_completions_csv(db(), data, today_for(current_user), viewer=current_user)
 
 
 def _parse_org(data: bytes, _full: bool):

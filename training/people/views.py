@@ -105,7 +105,8 @@ def officer(user_id: int):
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
-                           open_assignments=open_assignments, can_act=can_act, grants=grants_for(session, user.id),
+                           open_assignments=open_assignments, can_act=can_act,
+                           grants=grants_for(session, user.id, current_user),
                            can_see_transcript=in_scope, can_certify=is_in(current_user, AUDITORS),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from training.access import forbid_own
 from training.audit.service import record
 from training.clock import today_for
 from training.db import utcnow
@@ -89,6 +90,7 @@ def verify(session: Session, text: str) -> Verification | None:
 def revoke(session: Session, completion: Completion, actor: User, reason: str) -> None:
     """Withdraw a certificate. It no longer certifies: the assignment it closed opens again
     (or, if it closed none, a new one is due today), unless another is already open."""
+    forbid_own(actor.id, completion.user_id, "revoke a certificate")
     reason = " ".join((reason or "").split())
     if len(reason) < 5:
         raise RevokeRefused("Give a reason of at least a few words.")

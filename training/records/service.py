@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from training.access import forbid_own
 from training.audit.service import record
 from training.catalog.models import Course
 from training.db import utcnow
@@ -28,7 +29,8 @@ def record_completion(session: Session, user: User, course: Course, completed_on
                       version_id: int | None, score: int | None, source: str,
                       attempt_id: int | None = None, acknowledged_name: str | None = None,
                       actor_id: int | None = None) -> Completion:
-    """Certify an officer for a course and close the open assignment."""
+    """Certify an officer for a course and close the open assignment; nobody records their own."""
+    forbid_own(actor_id, user.id, "record a completion")
     previous = latest_completion(session, user.id, course.id, before=completed_on)
     expires_on = rules.expiry_date(
         completed_on, course.recurrence_months,

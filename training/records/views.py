@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from training.access import AUDITORS, STAFF, may_revoke, may_see_records
-from training.audit.service import record
+from training.access import AUDITORS, STAFF, Forbidden, may_revoke, may_see_records
+from training.audit.service import record, record_refusal
 from training.auth.guards import roles_required
 from training.clock import today_for
 from training.db import db
@@ -85,6 +85,9 @@ def revoke(completion_id: int):
                 proof.revoke(session, completion, current_user, form.reason.data)
             except proof.RevokeRefused as exc:
                 form.reason.errors.append(str(exc))
+            except Forbidden as exc:
+                record_refusal(session, current_user.id, officer, "revocation", str(exc))
+                form.reason.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             else:
                 flash(f"Revoked the {completion.course.title} certificate of {officer.full_name} "
                       f"completed on {completion.completed_on.isoformat()}.", "success")
