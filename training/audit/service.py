@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from training.access import SCOPED
 from training.audit.chain import link, link_many
 from training.audit.models import AuditEvent
 from training.db import utcnow
@@ -37,7 +38,7 @@ def concern(about: User | Unit | Agency | None) -> Concern:
 def within_scope_of(session: Session, actor_id: int | None) -> Concern:
     """For work done over a staff member's whole scope (an import, an export): their agency, or unit subtree."""
     actor = session.get(User, actor_id) if actor_id is not None else None
-    if actor is None or actor.role not in ("coordinator", "compliance"):
+    if actor is None or actor.role not in SCOPED:
         return NOBODY
     return Concern(None, actor.agency_id, actor.scope_unit_id)
 

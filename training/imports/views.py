@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from training.access import MANAGERS
+from training.access import ADMINS, MANAGERS
 from training.assignments.service import apply_standing_rules
 from training.auth.guards import roles_required
 from training.clock import today_for
@@ -71,19 +71,19 @@ def _first(items, describe=lambda x: x.describe(), limit=50):
 
 KINDS = {
     "roster": Kind("Roster", "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id",
-                   ("coordinator", "admin"), _parse_roster, _apply_roster,
+                   MANAGERS, _parse_roster, _apply_roster,
                    lambda p: [(f"{len(p.to_add)} to add", _first(p.to_add)),
                               (f"{len(p.to_change)} to change", _first(p.to_change)),
                               (f"{len(p.to_deactivate)} to deactivate", _first(p.to_deactivate)),
                               (f"{p.unchanged} unchanged", [])]),
     "completions": Kind("Completion records", "employee_id,course_code,completed_on,score",
-                        ("coordinator", "admin"), _parse_completions, _apply_completions,
+                        MANAGERS, _parse_completions, _apply_completions,
                         lambda p: [(f"{len(p.records)} to add", _first(
                             p.records, lambda r: f"line {r.line}: completed {r.completed_on.isoformat()}"
                                           + (f", score {r.score}" if r.score is not None else ""))),
                                    (f"{p.already_recorded} already recorded", [])]),
     "org": Kind("Org chart", "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code",
-                ("admin",), _parse_org, _apply_org,
+                ADMINS, _parse_org, _apply_org,
                 lambda p: [(f"{len(p.agencies)} agencies", []), (f"{len(p.units)} units", [])]),
 }
 

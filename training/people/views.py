@@ -14,6 +14,7 @@ from training.access import (
     may_see_officer,
     may_see_progress,
     may_see_unit,
+    place_check,
     units_in_scope,
 )
 from training.assignments.forms import ExemptForm, ExtendForm
@@ -56,8 +57,10 @@ def unit(code: str):
     sub_units = list(session.scalars(select(Unit).where(Unit.id.in_(subtree_ids(session, unit))).order_by(Unit.path)))
     sub = next((u for u in sub_units if u.code == request.args.get("sub")), unit)
     reports = select(User.supervisor_id).where(User.unit_id.in_([u.id for u in sub_units]))
-    supervisors = list(session.scalars(
-        select(User).where(User.id.in_(reports)).order_by(User.last_name, User.first_name)))
+    in_scope = place_check(session, current_user)
+    supervisors = [s for s in session.scalars(select(User).where(User.id.in_(reports))
+                                              .order_by(User.last_name, User.first_name))
+                   if in_scope(s.agency_id, s.unit_id)]
     supervisor_id = request.args.get("supervisor", type=int)
     where = [User.unit_id.in_([u.id for u in sub_units if u.path.startswith(sub.path)])]
     if supervisor_id in {s.id for s in supervisors}:

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from training.access import may_see_agency, may_see_unit, scope_filter
+from training.access import ADMINS, may_see_agency, may_see_unit, scope_filter
 from training.catalog.models import Course
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
@@ -118,7 +118,7 @@ def build_roster(session: Session, viewer: User | None, filters: RosterFilters, 
         stmt = stmt.where(cols.completed_on <= filters.completed_to)
     if filters.expiring_before:
         stmt = stmt.where(cols.expires_on < filters.expiring_before)
-    if agency is None and unit is None and viewer is not None and viewer.role != "admin":
+    if agency is None and unit is None and viewer is not None and viewer.role not in ADMINS:
         agency = viewer.agency
         unit = session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id else None
     return Roster(filters, on, stmt, agency, unit)
