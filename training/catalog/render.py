@@ -5,5 +5,20 @@ from markupsafe import Markup
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+def _table_open(renderer, tokens, idx, options, env):
+    # A wide table scrolls inside a region of its own, which a keyboard can focus and a screen reader names.
+    env["tables"] = env.get("tables", 0) + 1
+    return (f'<div class="rc-table-wrap" role="region" tabindex="0" aria-label="Table {env["tables"]}">'
+            + renderer.renderToken(tokens, idx, options, env))
+
+
+def _table_close(renderer, tokens, idx, options, env):
+    return renderer.renderToken(tokens, idx, options, env) + "</div>"
+
+
+_md.add_render_rule("table_open", _table_open)
+_md.add_render_rule("table_close", _table_close)
+
+
 def render_markdown(text: str) -> Markup:
-    return Markup(_md.render(text))
+    return Markup(_md.render(text, {}))
