@@ -78,7 +78,8 @@ def record_refusal(session: Session, key: str, now: datetime, minutes: int, acti
     start = window_start(now, minutes)
     first = session.execute(insert_ignoring_conflicts(session, ThrottleRefusal)
                             .values(key=key[:300], window_start=start, count=1, last_at=now)
-                            .on_conflict_do_nothing(index_elements=["key", "window_start"])).rowcount == 1
+                            .on_conflict_do_nothing(index_elements=["key", "window_start"])
+                            .returning(ThrottleRefusal.count)).first() is not None
     if first:
         audit_event = record(session, action, window_start=f"{start:%Y-%m-%dT%H:%M}", **event)
         session.flush()
