@@ -13,7 +13,14 @@ def _bool(name: str, default: bool = False) -> bool:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me")
+    # Signs the session cookie. Unset (outside production): a random key of this installation's own, made once
+    # under instance/ (training/auth/keys.py); a key written here would be readable by anyone.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # Fernet keys that encrypt second-factor secrets at rest, comma-separated, newest first. Unset (outside
+    # production): one made once under instance/, like SECRET_KEY.
+    ENCRYPTION_KEYS = os.environ.get("ENCRYPTION_KEYS") or None
+    # Production refuses to start without SECRET_KEY and ENCRYPTION_KEYS instead of making them.
+    REQUIRE_CONFIGURED_KEYS = False
     DATABASE_URL = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'rollcall.db'}"
     )
@@ -30,8 +37,9 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_HTTPONLY = True
-    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Flask-Login's remember cookie is never issued nor honoured (training/security.py); this keeps
+    # Flask-Login from ever setting one on its own.
+    REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     # Sessions live on the server: they end after this long without a request, and this long after sign-in.
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
@@ -44,6 +52,8 @@ class Config:
     DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = True
     # Minutes between a right password and the one-time code that must follow it.
     SECOND_FACTOR_MINUTES = 5
+    # Minutes a key offered for setting up an authenticator waits, on the server, for the code that confirms it.
+    SECOND_FACTOR_SETUP_MINUTES = 10
     # Where those failures are counted: unset, the database; a redis:// URL, that Redis (keys under the prefix).
     THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
     THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")
@@ -79,19 +89,23 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
+    ENCRYPTION_KEYS = "dGVzdC1lbmNyeXB0aW9uLWtleS0wMS0tLS0tLS0tLS0="
     # Tests that use Redis say so; a developer's THROTTLE_REDIS_URL is not the suite's.
     THROTTLE_REDIS_URL = None
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
     HSTS = True
     DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = False
+    REQUIRE_CONFIGURED_KEYS = True
 
     def __init__(self) -> None:
-        if not os.environ.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production")
+        # Read when the settings are made, not when this module was imported.
+        for name in ("SECRET_KEY", "ENCRYPTION_KEYS"):
+            if not os.environ.get(name):
+                raise RuntimeError(f"{name} must be set in production")
+            setattr(self, name, os.environ[name])
 
 
 def from_environment() -> type[Config] | Config:

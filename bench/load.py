@@ -35,6 +35,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -339,6 +340,7 @@ def main() -> int:
     (LOGS / "access.log").unlink(missing_ok=True)
     smtp_port, web_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": URL, "ROLLCALL_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+           "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "MAIL_FROM": "rollcall@load.invalid",
            "DELIVERY_INTERVAL_MINUTES": "1", "PYTHONUNBUFFERED": "1"}
     base_url = f"http://127.0.0.1:{web_port}"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
-from tests.support.factories import make_user
+from tests.support.factories import make_user, set_authenticator
 from tests.support.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
 from tests.support.pages import login
 from tests.support.views import VIEW_ROLES
@@ -106,7 +106,7 @@ def awaiting_code(client, session, org, enrolled: bool) -> None:
     agency, unit = org
     user = make_user(session, "second-step@agency.test", role="coordinator", agency=agency, unit=unit,
                      demo_account=False)
-    user.totp_secret = second_factor.new_secret() if enrolled else None
+    set_authenticator(user, second_factor.new_secret() if enrolled else None)
     session.commit()
     assert login(client, user.email).location == ("/login/code" if enrolled else "/login/enrol")
 

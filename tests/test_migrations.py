@@ -1,6 +1,8 @@
 """The migrations build exactly the schema the models describe, and backfill what they add."""
+import hashlib
 from datetime import date, datetime
 
+import pyotp
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,7 +13,11 @@ import training.models  # noqa: F401 - registers every table on the metadata
 from tests.support.databases import committed_database
 from training import create_app, migrate
 from training.audit.chain import walk
-from training.db import Base, make_engine
+from training.auth import second_factor
+from training.auth.keys import keyring
+from training.auth.models import RecoveryCode
+from training.db import Base, make_engine, utcnow
+from training.people.models import User
 
 
 def test_models_and_migrations_agree(engine):
@@ -58,3 +64,36 @@ def _upgrade_and_check(url: str) -> None:
         migrate.upgrade(app)
     finally:
         engine.dispose()
+
+
+def test_upgrade_encrypts_existing_second_factor_secrets_and_every_code_keeps_working(tmp_path):
+    """Secrets stored in the clear and recovery codes kept as bare SHA-256 before the secrets-at-rest revision."""
+    with committed_database(tmp_path, "migration_secrets") as url:
+        app = create_app(config.TestConfig, DATABASE_URL=url)
+        migrate.upgrade(app, "4f0a9c2e7b31")
+        engine = make_engine(url)
+        secret, code = pyotp.random_base32(), "a1b2c3-d4e5f6"
+        bare = hashlib.sha256(b"a1b2c3d4e5f6").hexdigest()
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO users (id, email, role, first_name, last_name, active, demo_account, "
+                                 "created_at, totp_secret) VALUES (1, 'a@x.test', 'coordinator', 'A', 'B', :t, :f, "
+                                 ":at, :secret)"), {"t": True, "f": False, "at": datetime(2025, 1, 1), "secret": secret})
+            conn.execute(sa.text("INSERT INTO recovery_codes (user_id, code_hash) VALUES (1, :bare)"), {"bare": bare})
+        try:
+            migrate.upgrade(app)
+            keys = keyring(app)
+            with Session(engine) as session:
+                user = session.get(User, 1)
+                assert secret not in user.totp_secret_encrypted and keys.decrypt(user.totp_secret_encrypted) == secret
+                assert session.scalar(sa.select(RecoveryCode.code_hash)) != bare
+                assert second_factor.check(session, user, pyotp.TOTP(secret).now(), utcnow(), keys) == "code"
+                assert second_factor.check(session, user, code, utcnow(), keys) == "recovery code"
+                session.rollback()
+            migrate.downgrade(app, "4f0a9c2e7b31")
+            with engine.connect() as conn:
+                assert conn.scalar(sa.text("SELECT totp_secret FROM users")) == secret
+                assert conn.scalar(sa.text("SELECT code_hash FROM recovery_codes")) == bare
+            migrate.upgrade(app)
+        finally:
+            engine.dispose()
+            app.extensions["db_engine"].dispose()

@@ -1,9 +1,10 @@
 """Two-step sign-in: staff need an authenticator code after their password; recovery codes stand in once each."""
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pyotp
 import pytest
@@ -12,13 +13,13 @@ from sqlalchemy.exc import OperationalError
 
 import config
 from tests.support.databases import committed_database
-from tests.support.factories import PASSWORD, make_user
+from tests.support.factories import KEYS, PASSWORD, make_user, set_authenticator
 from tests.support.pages import login
 from tests.support.paths import ROOT
 from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.auth import second_factor
-from training.auth.models import RecoveryCode
+from training.auth.models import RecoveryCode, SecondFactorSetup
 from training.auth.service import create_user
 from training.catalog.service import sync_courses
 from training.db import unit_of_work, utcnow
@@ -32,7 +33,7 @@ def staff(session, org, email="lead@agency.test", role="coordinator", secret=Non
     """A staff account that must use a second factor; with `secret`, one that has set it up."""
     agency, unit = org
     user = make_user(session, email, role=role, agency=agency, unit=unit, demo_account=False)
-    user.totp_secret = secret
+    set_authenticator(user, secret)
     session.commit()
     return user
 
@@ -84,7 +85,8 @@ def test_a_coordinator_without_a_second_factor_sets_one_up_before_reaching_any_p
     assert response.status_code == 200 and len(set(codes)) == 10
     assert client.get(STAFF_PAGE).status_code == 200
     session.expire_all()
-    assert session.get(User, user.id).totp_secret == key
+    stored = session.get(User, user.id).totp_secret_encrypted
+    assert key not in stored and KEYS.decrypt(stored) == key, "the secret is kept encrypted"
     assert session.scalar(select(func.count()).select_from(RecoveryCode)
                           .where(RecoveryCode.user_id == user.id)) == 10
     stored = session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
@@ -111,7 +113,7 @@ def test_every_staff_role_needs_the_code_after_the_password(client, session, org
 def test_an_officer_signs_in_with_a_password_alone_unless_they_chose_a_second_factor(client, session, officer):
     assert login(client, officer.email).location == "/"
     client.post("/logout")
-    officer.totp_secret = pyotp.random_base32()
+    set_authenticator(officer, pyotp.random_base32())
     session.commit()
     assert login(client, officer.email).location == "/login/code"
 
@@ -193,8 +195,8 @@ def test_racing_requests_cannot_both_use_one_recovery_code(tmp_path):
         with unit_of_work(app) as session:
             user = create_user(session, email="racer@agency.test", password=PASSWORD, first_name="R",
                                last_name="Acer", role="coordinator")
-            user.totp_secret = pyotp.random_base32()
-            codes = second_factor.new_recovery_codes(session, user)
+            set_authenticator(user, pyotp.random_base32())
+            codes = second_factor.new_recovery_codes(session, user, KEYS)
         results, barrier = [], threading.Barrier(4)
 
         def use():
@@ -202,7 +204,7 @@ def test_racing_requests_cannot_both_use_one_recovery_code(tmp_path):
                 with unit_of_work(app) as own:
                     target = own.get(User, user.id)
                     barrier.wait()
-                    results.append(second_factor.check(own, target, codes[0], utcnow()))
+                    results.append(second_factor.check(own, target, codes[0], utcnow(), KEYS))
             except OperationalError:   # SQLite refuses a second writer outright: that request fails, unused
                 results.append("refused")
 
@@ -228,7 +230,7 @@ def test_an_officer_turns_it_on_and_off_from_the_account_page(client, session, o
     off = client.post("/account/two-step/off", data={"code": code_now(secret, 1)}, follow_redirects=True)
     assert "is <strong>off</strong>" in off.get_data(as_text=True)
     session.expire_all()
-    assert session.get(User, officer.id).totp_secret is None
+    assert session.get(User, officer.id).totp_secret_encrypted is None
     assert session.scalar(select(func.count()).select_from(RecoveryCode)) == 0
 
 
@@ -255,12 +257,13 @@ def admin(session, org):
 
 
 def test_an_administrator_resets_a_lost_phone_and_the_account_is_signed_out(app, client, session, org, admin):
-    user = staff(session, org, secret=pyotp.random_base32())
-    second_factor.new_recovery_codes(session, user)
+    secret = pyotp.random_base32()
+    user = staff(session, org, secret=secret)
+    second_factor.new_recovery_codes(session, user, KEYS)
     session.commit()
     theirs = app.test_client()
     login(theirs, user.email)
-    theirs.post("/login/code", data={"code": code_now(user.totp_secret)})
+    theirs.post("/login/code", data={"code": code_now(secret)})
     assert theirs.get(STAFF_PAGE).status_code == 200
     login(client, admin.email)
     page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
@@ -269,7 +272,7 @@ def test_an_administrator_resets_a_lost_phone_and_the_account_is_signed_out(app,
     assert "was reset" in response.get_data(as_text=True)
     assert theirs.get(STAFF_PAGE).location.startswith("/login")
     session.expire_all()
-    assert session.get(User, user.id).totp_secret is None
+    assert session.get(User, user.id).totp_secret_encrypted is None
     assert session.scalar(select(func.count()).select_from(RecoveryCode)) == 0
     assert events(session, "user.second_factor_reset") == 1
     assert login(theirs, user.email).location == "/login/enrol"
@@ -293,9 +296,11 @@ def test_a_new_role_signs_the_account_out_so_the_next_sign_in_asks_for_the_secon
 
 def test_demo_sign_ins_skip_the_second_factor_except_in_production(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "production-test-secret")
+    monkeypatch.setenv("ENCRYPTION_KEYS", config.TestConfig.ENCRYPTION_KEYS)
     with committed_database(tmp_path, "demo_second_factor") as url:
         for settings, landing in ((config.Config, "/"), (config.ProductionConfig(), "/login/enrol")):
-            app = create_app(settings, DATABASE_URL=url, WTF_CSRF_ENABLED=False, SESSION_COOKIE_SECURE=False)
+            app = create_app(settings, DATABASE_URL=url, WTF_CSRF_ENABLED=False, SESSION_COOKIE_SECURE=False,
+                             SECRET_KEY="demo-test-secret", ENCRYPTION_KEYS=config.TestConfig.ENCRYPTION_KEYS)
             if landing == "/":
                 migrate.upgrade(app)
                 with unit_of_work(app) as session:
@@ -317,3 +322,65 @@ def test_wrong_codes_on_the_account_page_are_held_too(client, session, org):
     held = client.post("/account/two-step/recovery-codes", data={"code": code_now(secret, 1)}, follow_redirects=True)
     assert "Too many wrong codes" in held.get_data(as_text=True)
     assert "Your recovery codes" not in held.get_data(as_text=True)
+
+
+def _cookie_values(client) -> str:
+    """Everything the browser's session cookie holds, as text."""
+    with client.session_transaction() as cookie:
+        return repr(dict(cookie))
+
+
+@pytest.mark.parametrize("where", ["sign-in", "account page"])
+def test_the_key_being_set_up_waits_on_the_server_never_in_the_cookie(client, session, org, officer, where):
+    if where == "sign-in":
+        user, path = staff(session, org), "/login/enrol"
+        login(client, user.email)
+    else:
+        user, path = officer, "/account/two-step/setup"
+        login(client, user.email)
+    secret = shown_key(client.get(path).get_data(as_text=True))
+    assert shown_key(client.get(path).get_data(as_text=True)) == secret, "a reload offers the same key"
+    assert secret not in _cookie_values(client) and secret not in client.get_cookie("session").value
+    (row,) = session.scalars(select(SecondFactorSetup).where(SecondFactorSetup.user_id == user.id)).all()
+    assert secret not in row.secret_encrypted and KEYS.decrypt(row.secret_encrypted) == secret
+    assert client.post(path, data={"code": code_now(secret)}).status_code == 200
+    session.expire_all()
+    assert session.scalars(select(SecondFactorSetup)).all() == [], "confirmed, the waiting key is gone"
+    assert KEYS.decrypt(session.get(User, user.id).totp_secret_encrypted) == secret
+
+
+def test_a_key_not_confirmed_in_time_no_longer_works(app, client, session, officer, monkeypatch):
+    login(client, officer.email)
+    old = shown_key(client.get("/account/two-step/setup").get_data(as_text=True))
+    later = utcnow() + timedelta(minutes=app.config["SECOND_FACTOR_SETUP_MINUTES"])
+    monkeypatch.setattr("training.auth.views.utcnow", lambda: later)
+    response = client.post("/account/two-step/setup", data={"code": pyotp.TOTP(old).at(later)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "not confirmed in time" in page
+    assert shown_key(page) != old
+    session.expire_all()
+    assert session.get(User, officer.id).totp_secret_encrypted is None
+
+
+def test_a_set_up_token_works_only_for_the_account_it_was_offered_to(app, client, session, org, officer):
+    login(client, officer.email)
+    shown_key(client.get("/account/two-step/setup").get_data(as_text=True))
+    with client.session_transaction() as cookie:
+        token = cookie["second_factor_setup"]
+    other = app.test_client()
+    user = staff(session, org, email="other@agency.test")
+    login(other, user.email)
+    with other.session_transaction() as cookie:
+        cookie["second_factor_setup"] = token
+    assert second_factor.setup_secret(session, token, user, utcnow(), 10, KEYS) is None
+    assert shown_key(other.get("/login/enrol").get_data(as_text=True)) != shown_key(
+        client.get("/account/two-step/setup").get_data(as_text=True))
+
+
+def test_recovery_codes_are_kept_as_encrypted_hashes(client, session, org):
+    user = staff(session, org)
+    _, codes = enrol_at_sign_in(client, user.email)
+    stored = session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
+    bare = {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert not bare & set(stored), "not the bare SHA-256 of earlier releases"
+    assert {KEYS.decrypt(value) for value in stored} == bare

@@ -1,21 +1,28 @@
-"""Sign-in throttling: per account and per address, shared by every process through the database or Redis.
+"""Sign-in throttling: per account and per address, shared by every process through the database or Redis;
+every check of a password or a code counts, and refusals while held are recorded once per key and window.
 
 Every test that signs in runs once with each store."""
+import re
 import threading
 from datetime import datetime, timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
 import config
 from tests.support.databases import committed_database
-from tests.support.factories import make_org, make_user
+from tests.support.factories import PASSWORD, make_org, make_user
 from tests.support.pages import login
 from tests.support.redis_space import REDIS_URL
 from training import create_app, migrate
+from training.audit.chain import walk
 from training.audit.models import AuditEvent
 from training.auth import throttle
+from training.auth.models import SignInFailure, ThrottleRefusal
 from training.db import unit_of_work, utcnow
+
+NEW_PASSWORD = "a-brand-new-passphrase"
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -205,3 +212,123 @@ def test_behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own(data
         AuditEvent.action.in_(["auth.sign_in_failed", "auth.signed_in"]))).all()
     assert {e.details["ip"] for e in events if e.action == "auth.sign_in_failed"} == {"203.0.113.5"}
     assert [e.details["ip"] for e in events if e.action == "auth.signed_in"] == ["198.51.100.9"]
+
+
+def _events(session, action: str) -> list[AuditEvent]:
+    return session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def _change_password(client, current: str):
+    return client.post("/account/password", data={"current_password": current, "new_password": NEW_PASSWORD,
+                                                  "confirm": NEW_PASSWORD})
+
+
+def test_wrong_current_passwords_on_change_password_count_in_the_sign_in_throttle(app, client, session, officer):
+    login(client, officer.email)
+    for _ in range(5):
+        wrong = _change_password(client, "wrong-password-guess")
+        assert wrong.status_code == 401 and "The current password is not right." in wrong.get_data(as_text=True)
+    held = _change_password(client, PASSWORD)   # the right one waits now too, unchecked
+    assert held.status_code == 429 and "Too many attempts; try again in" in held.get_data(as_text=True)
+    assert login(app.test_client(), officer.email).status_code == 429, "the sign-in form is held for the account"
+    client.post("/logout")
+    failed = _events(session, "auth.password_check_failed")
+    assert len(failed) == 5 and {(e.subject_id, e.agency_id, e.actor_id) for e in failed} == {
+        (officer.id, officer.agency_id, officer.id)}
+    # One event for the account's window, whichever form was refused; the sign-in refusal only counts.
+    refused = _events(session, "auth.sign_in_throttled")
+    assert [(e.subject_id, e.details["form"]) for e in refused] == [(officer.id, "password")]
+    assert session.scalar(select(ThrottleRefusal.count).where(ThrottleRefusal.event_id == refused[0].id)) == 2
+
+
+def test_the_password_is_unchanged_after_a_held_change(monkeypatch, app, client, officer):
+    login(client, officer.email)
+    for _ in range(5):
+        _change_password(client, "wrong-password-guess")
+    assert _change_password(client, PASSWORD).status_code == 429
+    client.post("/logout")
+    _later(monkeypatch, 16)
+    assert login(client, officer.email, NEW_PASSWORD).status_code == 401
+    assert login(client, officer.email).status_code == 302
+
+
+def test_wrong_codes_when_setting_up_or_turning_off_the_second_factor_are_held(app, client, session, officer):
+    login(client, officer.email)
+    page = client.get("/account/two-step/setup").get_data(as_text=True)
+    secret = re.search(r'<code class="rc-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    for _ in range(2):
+        assert client.post("/account/two-step/setup", data={"code": wrong}).status_code == 401
+    assert client.post("/account/two-step/setup", data={"code": totp.now()}).status_code == 200
+    for _ in range(3):
+        refused = client.post("/account/two-step/off", data={"code": wrong}, follow_redirects=True)
+        assert "not right" in refused.get_data(as_text=True)
+    held = client.post("/account/two-step/off", data={"code": totp.at(utcnow_epoch() + 30)}, follow_redirects=True)
+    assert "Too many wrong codes; try again in" in held.get_data(as_text=True)
+    assert "is <strong>on</strong>" in client.get("/account/two-step").get_data(as_text=True)
+    failed = _events(session, "auth.second_factor_failed")
+    assert [e.details["form"] for e in failed] == ["setup"] * 2 + ["turn_off"] * 3
+    assert {e.subject_id for e in failed} == {officer.id}
+    assert [(e.subject_id, e.details["form"]) for e in _events(session, "auth.sign_in_throttled")] == [
+        (officer.id, "turn_off")]
+
+
+def utcnow_epoch() -> int:
+    return int((utcnow() - datetime(1970, 1, 1)).total_seconds())
+
+
+def test_refusals_while_held_make_one_event_per_key_and_window_with_their_count(app, client, session, officer,
+                                                                               monkeypatch):
+    for _ in range(5):
+        login(client, officer.email, "wrong-password-guess")
+    for _ in range(12):
+        assert login(client, officer.email).status_code == 429
+    (event,) = _events(session, "auth.sign_in_throttled")
+    counter = session.scalars(select(ThrottleRefusal)).one()
+    assert counter.event_id == event.id and counter.count == 12 and counter.key == f"account:{officer.email}"
+    assert event.details["window_start"] == f"{counter.window_start:%Y-%m-%dT%H:%M}"
+    assert event.details["held"] == "account" and event.subject_id == officer.id
+
+    # The next window: held again after five more failures, a new event of its own.
+    _later(monkeypatch, 16)
+    for _ in range(5):
+        login(client, officer.email, "wrong-password-guess")
+    for _ in range(3):
+        assert login(client, officer.email).status_code == 429
+    assert len(_events(session, "auth.sign_in_throttled")) == 2
+    assert sorted(c.count for c in session.scalars(select(ThrottleRefusal))) == [3, 12]
+    assert walk(session).broken is None, "the chain is only ever appended to"
+
+
+def test_a_held_address_spraying_accounts_makes_one_event(app, client, session, officer):
+    for n in range(20):
+        login(client, f"guess{n}@agency.test", "wrong-password-guess")
+    for n in range(30):
+        assert login(client, f"other{n}@agency.test", "wrong-password-guess").status_code == 429
+    assert login(client, officer.email).status_code == 429
+    (event,) = _events(session, "auth.sign_in_throttled")
+    assert event.details["held"] == "address" and event.target == "other0@agency.test"
+    assert session.scalars(select(ThrottleRefusal.count)).one() == 31
+
+
+def test_sign_in_events_about_an_existing_account_concern_it(app, client, session, officer):
+    login(client, officer.email, "wrong-password-guess")
+    login(client, "nobody@agency.test", "wrong-password-guess")
+    known, unknown = _events(session, "auth.sign_in_failed")
+    assert (known.subject_id, known.agency_id, known.unit_id) == (officer.id, officer.agency_id, officer.unit_id)
+    assert (unknown.subject_id, unknown.agency_id) == (None, None) and unknown.target == "nobody@agency.test"
+
+
+def test_what_a_client_chose_is_recorded_within_bounds(database_url, connection, session, officer):
+    """A long email (the longest the form takes) and a long forwarded address (a proxy trusted one hop too far)."""
+    app = _proxied_app(database_url, connection, PROXY_FIX_X_FOR=1)
+    client = _through_proxy(app, "x" * 500)
+    email = "a" * 240 + "@agency.test"
+    for _ in range(6):
+        login(client, email, "wrong-password-guess")
+    failed = _events(session, "auth.sign_in_failed")
+    assert failed and all(len(e.target) <= 200 and len(e.details["ip"]) <= 64 for e in failed)
+    (refused,) = _events(session, "auth.sign_in_throttled")
+    assert len(refused.target) <= 200 and len(refused.details["ip"]) <= 64
+    assert all(len(f.key) <= 300 for f in session.scalars(select(SignInFailure)))

@@ -16,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: object | None = None, **overrides) -> Flask:
-    """Build the app: settings, extensions, blueprints, error pages and commands. No side effects."""
+    """Build the app: settings, extensions, blueprints, error pages and commands. No side effects, but one:
+    outside production, a SECRET_KEY or ENCRYPTION_KEYS left unset is made once under instance/."""
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"),
                 static_folder=str(BASE_DIR / "static"), instance_path=str(BASE_DIR / "instance"))
     app.config.from_object(config or settings.from_environment())
@@ -40,6 +41,9 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from training.auth import keys
+    keys.init_app(app)   # first: the keys that sign cookies and encrypt secrets, checked before anything uses them
+
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -17,6 +17,8 @@ def alembic_config(app: Flask) -> AlembicConfig:
     cfg.set_main_option("file_template",
                         "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s")
     cfg.set_main_option("sqlalchemy.url", app.config["DATABASE_URL"].replace("%", "%%"))
+    # Migrations that encrypt or decrypt stored secrets use the app's ENCRYPTION_KEYS (training/auth/keys.py).
+    cfg.attributes["keyring"] = app.extensions.get("keyring")
     return cfg
 
 

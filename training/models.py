@@ -1,6 +1,6 @@
 """Every model, so the metadata is complete (for Alembic and tests)."""
 from training.audit.models import AuditEvent
-from training.auth.models import SignInFailure, UserSession
+from training.auth.models import RecoveryCode, SecondFactorSetup, SignInFailure, ThrottleRefusal, UserSession
 from training.catalog.models import Course, CourseVersion, Lesson, Question
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Attempt, Completion, Exemption, LessonView, StandingRule
@@ -9,4 +9,5 @@ from training.reports.models import ComplianceSnapshot
 
 __all__ = ["Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot", "Course",
            "CourseVersion", "Escalation", "Exemption", "JobLease", "Lesson", "LessonView", "OutboxMessage",
-           "Question", "SignInFailure", "StandingRule", "Unit", "User", "UserSession"]
+           "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit",
+           "User", "UserSession"]

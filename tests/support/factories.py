@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import config
+from training.auth.keys import Keyring
 from training.auth.service import create_user
 from training.catalog.service import current_version
 from training.clock import today_for
@@ -13,6 +15,8 @@ from training.records.models import Completion
 from training.records.service import record_completion
 
 PASSWORD = "correct-horse-battery"
+# The suite's ENCRYPTION_KEYS (config.TestConfig), as the apps the tests build hold them.
+KEYS = Keyring.from_setting(config.TestConfig.ENCRYPTION_KEYS)
 
 
 def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questions: int = 24,
@@ -68,6 +72,12 @@ def make_user(session, email: str, role: str = "officer", agency: Agency | None 
     return create_user(session, email=email, password=PASSWORD, first_name=first, last_name=last, role=role,
                        agency_id=agency.id if agency else None, unit_id=unit.id if unit else None,
                        employee_id=fields.pop("employee_id", email.split("@")[0].upper()), **fields)
+
+
+def set_authenticator(user: User, secret: str | None) -> User:
+    """The account's TOTP secret as the app stores it (encrypted with the suite's keys), or none."""
+    user.totp_secret_encrypted = None if secret is None else KEYS.encrypt(secret)
+    return user
 
 
 def certify(session, officer, course, days_ago: int, score: int = 90, source: str = "quiz") -> Completion:

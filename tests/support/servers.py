@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import config
 from tests.support.net import free_port
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_for
@@ -57,6 +58,7 @@ def gunicorn(url: str, tmp_path: Path, *, workers: int = 2, app: str = "app:app"
          "--no-control-socket", app],
         cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, "DATABASE_URL": url, "ROLLCALL_ENV": "production", "SECRET_KEY": "fault-test-secret",
+             "ENCRYPTION_KEYS": config.TestConfig.ENCRYPTION_KEYS,
              **(env or {})})
     server = Gunicorn(f"http://127.0.0.1:{port}", process, log)
     try:

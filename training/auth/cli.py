@@ -1,4 +1,4 @@
-"""`flask --app app users create`."""
+"""`flask --app app users create` and `flask --app app secrets rotate`."""
 from __future__ import annotations
 
 import click
@@ -46,4 +46,31 @@ def users_create(email: str, first_name: str, last_name: str, role: str, agency_
         click.echo(f"Created {role} {email}.")
 
 
-COMMANDS = (users_cli,)
+secrets_cli = AppGroup("secrets", help="Secrets stored encrypted with ENCRYPTION_KEYS.")
+
+
+@secrets_cli.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the newest of ENCRYPTION_KEYS (the first)."""
+    from training.audit.service import record
+    from training.auth.keys import keyring
+    from training.auth.second_factor import rotate_keys
+
+    keys = keyring()
+    with unit_of_work() as session:
+        done = rotate_keys(session, keys)
+        if done.unreadable:
+            shown = "; ".join(done.unreadable[:20]) + ("; ..." if len(done.unreadable) > 20 else "")
+            fail(f"{len(done.unreadable)} stored secret(s) cannot be decrypted with any of the {keys.size} key(s) in "
+                 f"ENCRYPTION_KEYS ({shown}). Put back the key they were encrypted with; nothing was changed.")
+        record(session, "secrets.rotated", via="cli", secrets=done.secrets, recovery_codes=done.recovery_codes,
+               setups=done.setups, under_older_keys=done.under_older_keys, keys=keys.size)
+    click.echo(f"Re-encrypted {done.total} stored secret(s) with the newest key: {done.secrets} second-factor "
+               f"secret(s), {done.recovery_codes} recovery code(s), {done.setups} set-up(s) in progress; "
+               f"{done.under_older_keys} had been encrypted with an older key.")
+    if keys.size > 1:
+        click.echo("Every stored secret now opens with the newest key alone: the older keys may be removed from "
+                   "ENCRYPTION_KEYS once every process runs with the new list.")
+
+
+COMMANDS = (users_cli, secrets_cli)

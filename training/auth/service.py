@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from training.auth.passwords import password_problem
+from training.auth.sessions import vouched_for
 from training.db import db
 from training.people.models import ROLES, User
 
@@ -17,6 +18,10 @@ _hasher = PasswordHasher()
 
 class AccountError(ValueError):
     pass
+
+
+class WrongPassword(AccountError):
+    """The password given to confirm a change is not the account's: it counts in the sign-in throttle."""
 
 
 def hash_password(password: str) -> str:
@@ -48,14 +53,17 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
+def password_opens(user: User | None, password: str) -> bool:
+    """Whether the password signs this account in (an active one); as slow for no account as for one."""
+    if not verify_password(user.password_hash if user else None, password):
+        return False
+    return user is not None and user.active
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with these credentials, or None (never saying which part was wrong)."""
     user = find_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    if user is None or not user.active:
-        return None
-    return user
+    return user if password_opens(user, password) else None
 
 
 def create_user(session: Session, *, email: str, password: str, first_name: str, last_name: str,
@@ -78,7 +86,12 @@ def create_user(session: Session, *, email: str, password: str, first_name: str,
 
 
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """Flask-Login's user loader: only the account whose live server-side session this request carries.
+
+    Flask-Login also calls it with the id a remember cookie names, when the session cookie holds none. Rollcall
+    never issues that cookie, and with no live session behind it the id opens nothing, whoever signed it.
+    """
+    if not user_id.isdigit() or vouched_for() != int(user_id):
         return None
     user = db().get(User, int(user_id))
     return user if user is not None and user.active else None
@@ -87,7 +100,7 @@ def load_user(user_id: str) -> User | None:
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one and the rules."""
     if not verify_password(user.password_hash, current):
-        raise AccountError("The current password is not right.")
+        raise WrongPassword("The current password is not right.")
     problem = password_problem(new, user.email)
     if problem:
         raise AccountError(problem)

@@ -5,10 +5,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import g
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
-from training.auth.models import SignInFailure, UserSession
+from training.auth.models import SecondFactorSetup, SignInFailure, UserSession
 
 # last_seen_at is written at most this often, not on every request.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -67,8 +68,20 @@ def check_session(session: Session, token: str | None, user_id: int, now: dateti
     return reason
 
 
+def vouch_for(user_id: int) -> None:
+    """This request's server-side session is live and is `user_id`'s: the one way a request is signed in."""
+    g.session_user_id = user_id
+
+
+def vouched_for() -> int | None:
+    """The account whose live server-side session this request carries, or None."""
+    return g.get("session_user_id")
+
+
 def purge(session: Session, now: datetime, absolute: timedelta, keep: timedelta = timedelta(days=1)) -> None:
-    """Forget sessions that ended, or could only have ended, and failure counts, more than `keep` ago."""
+    """Forget sessions that ended, or could only have ended, failure counts and authenticator set-ups never
+    confirmed, more than `keep` ago."""
     session.execute(delete(UserSession).where(or_(UserSession.ended_at < now - keep,
                                                   UserSession.created_at < now - absolute - keep)))
     session.execute(delete(SignInFailure).where(SignInFailure.window_start < now - keep))
+    session.execute(delete(SecondFactorSetup).where(SecondFactorSetup.created_at < now - keep))

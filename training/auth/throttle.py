@@ -14,6 +14,12 @@ When Redis is configured but fails (down, unreachable, timing out), the sign-in
 still works: that step is counted or checked in the database instead and a
 warning is logged. Counts made in the database during an outage are not carried
 over to Redis when it comes back, and the other way round.
+
+Every check of a password or a code counts here, not only the sign-in form's:
+changing one's password, and confirming changes to the second factor.
+
+Refusals while a key is held are recorded once per key and window
+(`record_refusal`), whichever store counts the failures.
 """
 from __future__ import annotations
 
@@ -27,10 +33,11 @@ import redis
 from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from training.auth.models import SignInFailure
+from training.audit.service import record
+from training.auth.models import SignInFailure, ThrottleRefusal
 from training.db import insert_ignoring_conflicts
 
 EPOCH = datetime(2000, 1, 1)
@@ -54,10 +61,44 @@ def keys_for(email: str, address: str | None) -> tuple[str, str]:
     return f"account:{email}"[:300], f"address:{address or 'unknown'}"[:300]
 
 
+def clip(text: str | None, limit: int = 200) -> str | None:
+    """Text a client chose (an email typed, an address), cut to `limit` characters before it is recorded."""
+    return None if text is None else text[:limit]
+
+
+def record_refusal(session: Session, key: str, now: datetime, minutes: int, action: str, **event) -> None:
+    """Record a request refused because `key` is held: one audit event per key and window, not one per request.
+
+    The first refusal of the window appends the event (`record(session, action, **event)`, with the window's
+    start) and a `throttle_refusals` row naming it; each later refusal in that window only adds one to that
+    row's count. The audit chain stays append-only (no chained event is ever edited) and a flood of refused
+    requests costs one event and one counter, while the count of refusals behind each event is kept.
+    Concurrent first refusals agree on one: the counter row's primary key decides which inserts it.
+    """
+    start = window_start(now, minutes)
+    first = session.execute(insert_ignoring_conflicts(session, ThrottleRefusal)
+                            .values(key=key[:300], window_start=start, count=1, last_at=now)
+                            .on_conflict_do_nothing(index_elements=["key", "window_start"])
+                            .returning(ThrottleRefusal.count)).first() is not None
+    if first:
+        audit_event = record(session, action, window_start=f"{start:%Y-%m-%dT%H:%M}", **event)
+        session.flush()
+        session.execute(update(ThrottleRefusal).where(ThrottleRefusal.key == key[:300],
+                                                      ThrottleRefusal.window_start == start)
+                        .values(event_id=audit_event.id))
+    else:
+        session.execute(update(ThrottleRefusal).where(ThrottleRefusal.key == key[:300],
+                                                      ThrottleRefusal.window_start == start)
+                        .values(count=ThrottleRefusal.count + 1, last_at=now))
+
+
 class Store(Protocol):
     """Where failures are counted. `session` is the request's database session: the database store
     writes through it (committed with the request's audit event); the Redis store uses it only when
     Redis fails."""
+
+    def held(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> list[str]:
+        """The keys that have reached their limit of failures in the current window, in the order given."""
 
     def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
         """True when any key has reached its limit of failures in the current window."""
@@ -75,11 +116,14 @@ class Store(Protocol):
 class DatabaseStore:
     """Counts in the sign_in_failures table; the daily job purges old windows."""
 
-    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+    def held(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> list[str]:
         counts = dict(session.execute(
             select(SignInFailure.key, SignInFailure.count)
             .where(SignInFailure.key.in_(limits), SignInFailure.window_start == window_start(now, minutes))).all())
-        return any(counts.get(key, 0) >= limit for key, limit in limits.items())
+        return [key for key, limit in limits.items() if counts.get(key, 0) >= limit]
+
+    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+        return bool(self.held(session, limits, now, minutes))
 
     def count_failure(self, session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
         """One atomic upsert per key; older windows of the same keys are dropped."""
@@ -126,12 +170,15 @@ class RedisStore:
             log.warning("sign-in throttle: Redis failed while %s (%s); using the database for this step", step, exc)
             return in_database()
 
-    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
-        def in_redis() -> bool:
+    def held(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> list[str]:
+        def in_redis() -> list[str]:
             counts = self.client.mget([self._key(key, now, minutes) for key in limits])
-            return any(int(count or 0) >= limit for count, limit in zip(counts, limits.values()))
+            return [key for (key, limit), count in zip(limits.items(), counts) if int(count or 0) >= limit]
         return self._or_database("checking the limits", in_redis,
-                                 lambda: self.fallback.over_limit(session, limits, now, minutes))
+                                 lambda: self.fallback.held(session, limits, now, minutes))
+
+    def over_limit(self, session: Session, limits: dict[str, int], now: datetime, minutes: int) -> bool:
+        return bool(self.held(session, limits, now, minutes))
 
     def count_failure(self, session: Session, keys: tuple[str, ...], now: datetime, minutes: int) -> None:
         end = window_start(now, minutes) + timedelta(minutes=minutes)

@@ -1,4 +1,8 @@
-"""Sign-in, sign-out and changing one's password."""
+"""Sign-in, sign-out, changing one's password and the second factor.
+
+Every check of a password or a code here counts in the sign-in throttle and is audited about the account
+it concerns; a held account or address is refused before anything is checked (training/auth/throttle.py).
+"""
 from __future__ import annotations
 
 import time
@@ -10,21 +14,36 @@ from flask_login import current_user, login_required, login_user, logout_user
 from training.audit.service import record
 from training.auth import second_factor, throttle
 from training.auth.forms import CodeForm, LoginForm, PasswordForm
-from training.auth.service import AccountError, authenticate, change_password, normalise_email
+from training.auth.keys import keyring
+from training.auth.service import (
+    AccountError,
+    WrongPassword,
+    change_password,
+    find_by_email,
+    normalise_email,
+    password_opens,
+)
 from training.auth.sessions import end_all_sessions, end_session, open_session
 from training.db import db, utcnow
 from training.people.models import User
+from training.security import client_address
 
 bp = Blueprint("auth", __name__)
-# Session keys: a sign-in waiting for its second factor, and a TOTP secret waiting to be confirmed.
-PENDING, CANDIDATE = "pending_sign_in", "totp_candidate"
+# Session keys: a sign-in waiting for its second factor, and the token naming the authenticator key offered to
+# this browser (the key itself waits on the server). Cookies of earlier releases carried the key: it is dropped.
+PENDING, SETUP, OLD_CANDIDATE = "pending_sign_in", "second_factor_setup", "totp_candidate"
 NOT_CONFIRMED = ("That code does not match. Check the authenticator holds the key shown here, that the phone's "
                  "clock is right, and enter the newest code.")
+SETUP_EXPIRED = ("The key offered before was not confirmed in time, so it no longer works. Add this new key to "
+                 "your authenticator, then enter the code it shows.")
+WRONG_CODE = "That code is not right. Use the newest code your authenticator shows, or a recovery code."
+# The longest page address kept to return to after sign-in: it travels in the session cookie.
+MAX_NEXT = 2000
 
 
 def safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the dashboard."""
-    if target:
+    if target and len(target) <= MAX_NEXT:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
                 and "\\" not in target:
@@ -39,42 +58,63 @@ def _start_session(user) -> None:
     session["sid"] = open_session(db(), user.id, utcnow())
 
 
+def _window() -> int:
+    return current_app.config["SIGN_IN_WINDOW_MINUTES"]
+
+
 def _limits(email: str) -> dict[str, int]:
-    """The throttle keys for this account and this client address, with their limits."""
+    """The throttle keys for this account and this client address, with their limits (the account's first)."""
     config = current_app.config
-    account_key, address_key = throttle.keys_for(email, request.remote_addr)
+    account_key, address_key = throttle.keys_for(normalise_email(email), client_address())
     return {account_key: config["SIGN_IN_ACCOUNT_LIMIT"], address_key: config["SIGN_IN_ADDRESS_LIMIT"]}
 
 
-def _throttled(limits: dict[str, int], email: str, template: str, **context):
-    """The refusal page when this account or address has failed too often in the window, else None."""
-    session_db, now, window = db(), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"]
-    if not throttle.store().over_limit(session_db, limits, now, window):
-        return None
-    record(session_db, "auth.sign_in_throttled", target=email[:200], ip=request.remote_addr)
+def _holding(limits: dict[str, int], email: str, account: User | None, form_name: str) -> bool:
+    """Whether this account or address is held. A refusal is recorded, once per held key and window, about
+    the account when it exists; the account's key is named when it is held, so a sprayer's refusals for many
+    accounts from one address make one event."""
+    session_db, now = db(), utcnow()
+    held = throttle.store().held(session_db, limits, now, _window())
+    if not held:
+        return False
+    account_key = next(iter(limits))
+    key = account_key if account_key in held else held[0]
+    throttle.record_refusal(session_db, key, now, _window(), "auth.sign_in_throttled", target=throttle.clip(email),
+                            about=account, ip=client_address(), form=form_name,
+                            held="account" if key == account_key else "address")
     session_db.commit()   # kept whatever happens while answering: a refusal must be on record
-    flash(_held("Too many attempts", now, window), "error")
+    return True
+
+
+def _throttled(limits: dict[str, int], email: str, account: User | None, form_name: str, template: str,
+               **context):
+    """The refusal page when this account or address has failed too often in the window, else None."""
+    if not _holding(limits, email, account, form_name):
+        return None
+    flash(_held("Too many attempts"), "error")
     return render_template(template, **context), 429
 
 
-def _held(what: str, now, window: int) -> str:
-    wait = throttle.minutes_left(now, window)
+def _held(what: str) -> str:
+    wait = throttle.minutes_left(utcnow(), _window())
     return f"{what}; try again in {wait} minute{'' if wait == 1 else 's'}."
 
 
-def _failed(limits: dict[str, int], action: str, email: str, actor_id: int | None = None) -> None:
+def _failed(limits: dict[str, int], action: str, email: str, account: User | None, actor_id: int | None = None,
+            **details) -> None:
+    """A wrong password or code: counted against the account and the address, and recorded about the account."""
     session_db = db()
-    throttle.store().count_failure(session_db, tuple(limits), utcnow(), current_app.config["SIGN_IN_WINDOW_MINUTES"])
-    record(session_db, action, actor_id=actor_id, target=email[:200], ip=request.remote_addr)
+    throttle.store().count_failure(session_db, tuple(limits), utcnow(), _window())
+    record(session_db, action, actor_id=actor_id, target=throttle.clip(email), about=account, ip=client_address(),
+           **details)
     session_db.commit()   # the failure counts even if answering fails: the throttle must not be outrun
 
 
 def _signed_in(user, **details) -> None:
     """The account is through every check: forget its failures and open its session."""
-    throttle.store().forget(db(), throttle.keys_for(normalise_email(user.email), None)[0], utcnow(),
-                            current_app.config["SIGN_IN_WINDOW_MINUTES"])
+    throttle.store().forget(db(), throttle.keys_for(normalise_email(user.email), None)[0], utcnow(), _window())
     _start_session(user)
-    record(db(), "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=request.remote_addr, **details)
+    record(db(), "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=client_address(), **details)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -85,15 +125,15 @@ def login():
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
         limits = _limits(email)
-        refusal = _throttled(limits, email, "auth/login.html", form=form)
+        account = find_by_email(db(), email)
+        refusal = _throttled(limits, email, account, "sign_in", "auth/login.html", form=form)
         if refusal:
             return refusal
-        user = authenticate(db(), form.email.data, form.password.data)
-        if user is None:
-            _failed(limits, "auth.sign_in_failed", email)
+        if not password_opens(account, form.password.data):
+            _failed(limits, "auth.sign_in_failed", email, account)
             flash("The email or password is not right.", "error")
             return render_template("auth/login.html", form=form), 401
-        target = safe_next(request.args.get("next"))
+        user, target = account, safe_next(request.args.get("next"))
         if second_factor.enrolled(user) or second_factor.required(user, current_app.config):
             # The password alone opens nothing: the account's failures stay counted until the code is right.
             session.clear()
@@ -131,14 +171,13 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         limits = _limits(user.email)
-        refusal = _throttled(limits, user.email, "auth/code.html", form=form)
+        refusal = _throttled(limits, user.email, user, "code", "auth/code.html", form=form)
         if refusal:
             return refusal
-        used = second_factor.check(db(), user, form.code.data, utcnow())
+        used = second_factor.check(db(), user, form.code.data, utcnow(), keyring())
         if used is None:
-            _failed(limits, "auth.second_factor_failed", user.email, actor_id=user.id)
-            flash("That code is not right. Use the newest code your authenticator shows, or a recovery code.",
-                  "error")
+            _failed(limits, "auth.second_factor_failed", user.email, user, actor_id=user.id, form="code")
+            flash(WRONG_CODE, "error")
             return render_template("auth/code.html", form=form), 401
         target = session[PENDING]["next"]
         _signed_in(user, factor=used)
@@ -160,20 +199,33 @@ def enrol():
         return redirect(url_for(".code"))
     form = CodeForm()
     if form.validate_on_submit():
-        limits = _limits(user.email)
-        refusal = _throttled(limits, user.email, "auth/enrol.html", form=form, **enrolment_page(user))
-        if refusal:
-            return refusal
-        codes = second_factor.enrol(db(), user, candidate_secret(), form.code.data, utcnow())
-        if codes is None:
-            _failed(limits, "auth.second_factor_failed", user.email, actor_id=user.id)
-            return render_template("auth/enrol.html", form=form, error=NOT_CONFIRMED, **enrolment_page(user)), 401
-        target = session[PENDING]["next"]
-        record(db(), "user.second_factor_enrolled", actor_id=user.id, target=f"user:{user.id}")
-        _signed_in(user, factor="code")
-        return recovery_codes_page(codes, target)
+        return _confirm_setup(user, form, "enrol", signed_in=False)
     status = 400 if form.errors else 200
     return render_template("auth/enrol.html", form=form, **enrolment_page(user)), status
+
+
+def _confirm_setup(user, form: CodeForm, form_name: str, *, signed_in: bool):
+    """A code from the authenticator confirms the key offered to this browser: the second factor is on."""
+    secret = offered_secret(user, create=False)
+    if secret is None:
+        return render_template("auth/enrol.html", form=form, error=SETUP_EXPIRED, **enrolment_page(user)), 422
+    limits = _limits(user.email)
+    if _holding(limits, user.email, user, form_name):
+        return render_template("auth/enrol.html", form=form, error=_held("Too many wrong codes"),
+                               **enrolment_page(user)), 429
+    codes = second_factor.enrol(db(), user, secret, form.code.data, utcnow(), keyring())
+    if codes is None:
+        _failed(limits, "auth.second_factor_failed", user.email, user, actor_id=user.id, form=form_name)
+        return render_template("auth/enrol.html", form=form, error=NOT_CONFIRMED, **enrolment_page(user)), 401
+    record(db(), "user.second_factor_enrolled", actor_id=user.id, target=f"user:{user.id}")
+    if signed_in:
+        # Turning the second factor on signs the account out of every other browser.
+        end_all_sessions(db(), user.id, utcnow())
+        _start_session(user)
+        return recovery_codes_page(codes, url_for(".two_step"))
+    target = session[PENDING]["next"]
+    _signed_in(user, factor="code")
+    return recovery_codes_page(codes, target)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -191,32 +243,45 @@ def logout():
 @login_required
 def password():
     form = PasswordForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        try:
-            change_password(db(), user, form.current_password.data, form.new_password.data)
-        except AccountError as exc:
-            error = str(exc)
+        limits = _limits(user.email)
+        if _holding(limits, user.email, user, "password"):
+            error, status = _held("Too many attempts"), 429
         else:
-            end_all_sessions(db(), user.id, utcnow())
-            _start_session(user)
-            record(db(), "user.password_changed", actor_id=user.id, target=f"user:{user.id}")
-            flash("Your password was changed. Every other session of your account was signed out.", "success")
-            return redirect(url_for("learn.dashboard"))
-    status = 422 if (error or form.errors) else 200
+            try:
+                change_password(db(), user, form.current_password.data, form.new_password.data)
+            except WrongPassword as exc:
+                _failed(limits, "auth.password_check_failed", user.email, user, actor_id=user.id, form="password")
+                error, status = str(exc), 401
+            except AccountError as exc:
+                error, status = str(exc), 422
+            else:
+                end_all_sessions(db(), user.id, utcnow())
+                _start_session(user)
+                record(db(), "user.password_changed", actor_id=user.id, target=f"user:{user.id}")
+                flash("Your password was changed. Every other session of your account was signed out.", "success")
+                return redirect(url_for("learn.dashboard"))
+    elif form.errors:
+        status = 422
     return render_template("auth/password.html", form=form, error=error), status
 
 
-def candidate_secret() -> str:
-    """The secret offered to this browser's authenticator until a code confirms it."""
-    if CANDIDATE not in session:
-        session[CANDIDATE] = second_factor.new_secret()
-    return session[CANDIDATE]
+def offered_secret(user, *, create: bool = True) -> str | None:
+    """The key offered to this browser's authenticator until a code confirms it (a new one when none is, or
+    with `create=False`, None). It waits on the server, encrypted, for SECOND_FACTOR_SETUP_MINUTES; the cookie
+    holds only a random token naming it."""
+    session.pop(OLD_CANDIDATE, None)
+    now, minutes, keys = utcnow(), current_app.config["SECOND_FACTOR_SETUP_MINUTES"], keyring()
+    secret = second_factor.setup_secret(db(), session.get(SETUP), user, now, minutes, keys)
+    if secret is None and create:
+        session[SETUP], secret = second_factor.start_setup(db(), user, now, keys)
+    return secret
 
 
 def enrolment_page(user) -> dict:
-    secret = candidate_secret()
+    secret = offered_secret(user)
     uri = second_factor.provisioning_uri(secret, user.email)
     return {"secret": second_factor.grouped(secret), "qr": second_factor.qr_data_uri(uri)}
 
@@ -245,27 +310,20 @@ def setup():
         return redirect(url_for(".two_step"))
     form = CodeForm()
     if form.validate_on_submit():
-        codes = second_factor.enrol(db(), user, candidate_secret(), form.code.data, utcnow())
-        if codes is not None:
-            # Turning the second factor on signs the account out of every other browser.
-            end_all_sessions(db(), user.id, utcnow())
-            _start_session(user)
-            record(db(), "user.second_factor_enrolled", actor_id=user.id, target=f"user:{user.id}")
-            return recovery_codes_page(codes, url_for(".two_step"))
-        return render_template("auth/enrol.html", form=form, error=NOT_CONFIRMED, **enrolment_page(user)), 422
+        return _confirm_setup(user, form, "setup", signed_in=True)
     return render_template("auth/enrol.html", form=form, **enrolment_page(user)), 400 if form.errors else 200
 
 
-def _confirmed(form: CodeForm, user) -> str | None:
+def _confirmed(form: CodeForm, user, form_name: str) -> str | None:
     """Changes to the second factor need a current code (or a recovery code); the refusal, else None."""
     if not form.validate_on_submit():
         return "Enter a code from your authenticator."
-    limits, window = _limits(user.email), current_app.config["SIGN_IN_WINDOW_MINUTES"]
-    if throttle.store().over_limit(db(), limits, utcnow(), window):
-        return _held("Too many wrong codes", utcnow(), window)
-    if second_factor.check(db(), user, form.code.data, utcnow()) is None:
-        _failed(limits, "auth.second_factor_failed", user.email, actor_id=user.id)
-        return "That code is not right. Use the newest code your authenticator shows, or a recovery code."
+    limits = _limits(user.email)
+    if _holding(limits, user.email, user, form_name):
+        return _held("Too many wrong codes")
+    if second_factor.check(db(), user, form.code.data, utcnow(), keyring()) is None:
+        _failed(limits, "auth.second_factor_failed", user.email, user, actor_id=user.id, form=form_name)
+        return WRONG_CODE
     return None
 
 
@@ -273,11 +331,12 @@ def _confirmed(form: CodeForm, user) -> str | None:
 @login_required
 def new_recovery_codes():
     user = current_user._get_current_object()
-    refusal = _confirmed(CodeForm(), user) if second_factor.enrolled(user) else "Set up two-step sign-in first."
+    refusal = _confirmed(CodeForm(), user, "recovery_codes") if second_factor.enrolled(user) \
+        else "Set up two-step sign-in first."
     if refusal:
         flash(refusal, "error")
         return redirect(url_for(".two_step"))
-    codes = second_factor.new_recovery_codes(db(), user)
+    codes = second_factor.new_recovery_codes(db(), user, keyring())
     record(db(), "user.recovery_codes_renewed", actor_id=user.id, target=f"user:{user.id}")
     return recovery_codes_page(codes, url_for(".two_step"))
 
@@ -289,7 +348,8 @@ def turn_off():
     if second_factor.required(user, current_app.config):
         flash("Your role requires two-step sign-in; it cannot be turned off.", "error")
         return redirect(url_for(".two_step"))
-    refusal = _confirmed(CodeForm(), user) if second_factor.enrolled(user) else "Two-step sign-in is already off."
+    refusal = _confirmed(CodeForm(), user, "turn_off") if second_factor.enrolled(user) \
+        else "Two-step sign-in is already off."
     if refusal:
         flash(refusal, "error")
         return redirect(url_for(".two_step"))

@@ -51,8 +51,9 @@ class User(UserMixin, Base):
     # For coordinators and compliance staff: the unit subtree they act on (None: the whole agency).
     scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Second factor: the TOTP secret once enrolled, and the last time step accepted (a code works once).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor: the TOTP secret once enrolled, encrypted with ENCRYPTION_KEYS (training/auth/keys.py), and
+    # the last time step accepted (a code works once).
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None]
     # One of the documented demo sign-ins: outside production it needs no second factor.
     demo_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
