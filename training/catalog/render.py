@@ -8,6 +8,7 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table"
 def _table_open(renderer, tokens, idx, options, env):
     # A wide table scrolls inside a region of its own, which a keyboard can focus and a screen reader names.
     env["tables"] = env.get("tables", 0) + 1
+    tokens[idx].attrSet("class", "usa-table usa-table--compact")
     return (f'<div class="rc-table-wrap" role="region" tabindex="0" aria-label="Table {env["tables"]}">'
             + renderer.renderToken(tokens, idx, options, env))
 
