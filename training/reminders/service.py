@@ -49,13 +49,15 @@ def _is_officer_reminder():
     return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
 
 
-def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None) -> int:
+def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None, *,
+                 user_ids: Sequence[int] | None = None) -> int:
     """Cancel pending officer reminders that no longer apply.
 
     The assignment was completed, extended to another date or withdrawn, the
     officer is exempt on `on` or has left, or a later reminder for the same due
     date has been queued: one UPDATE, whatever path changed the records. With
-    `agency_ids`, only the reminders of their officers, whose day `on` is.
+    `agency_ids`, only the reminders of their officers, whose day `on` is; with
+    `user_ids`, only theirs (right after their assignments were changed).
     """
     still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
                                 Assignment.course_id == OutboxMessage.course_id,
@@ -65,6 +67,8 @@ def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | 
     active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
     theirs = ([exists().where(User.id == OutboxMessage.user_id, *of_agencies(User.agency_id, agency_ids))]
               if agency_ids is not None else [])
+    if user_ids is not None:
+        theirs.append(OutboxMessage.user_id.in_(list(user_ids)))
     later = aliased(OutboxMessage, name="later")
     superseded = exists().where(later.user_id == OutboxMessage.user_id, later.course_id == OutboxMessage.course_id,
                                 later.due_on == OutboxMessage.due_on, later.id > OutboxMessage.id)
