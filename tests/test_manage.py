@@ -105,9 +105,9 @@ def test_withdraw_stops_counting_cancels_reminders_and_earlier_rosters_still_sho
     assert (reminder.status, other.status) == ("cancelled", "pending")
     assert assignment.closed_at is not None and assignment.completion_id is None
     assert session.scalar(select(AssignmentChange.kind)) == "withdrawn"
-    now = [s for s in course_states(session, today, User.id == officer.id)]
+    now = list(course_states(session, today, User.id == officer.id))
     assert now[0].status is None and now[0].due_on is None
-    yesterday = [s for s in course_states(session, today - timedelta(days=1), User.id == officer.id, as_of=True)]
+    yesterday = list(course_states(session, today - timedelta(days=1), User.id == officer.id, as_of=True))
     assert (yesterday[0].status, yesterday[0].due_on) == ("assigned", today + timedelta(days=7))
 
 
