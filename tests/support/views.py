@@ -10,6 +10,8 @@ VIEW_ROLES = {
     "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
     "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
     "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
+    "assignments.set_due": {"coordinator", "admin"}, "assignments.withdraw": {"coordinator", "admin"},
+    "assignments.bulk": {"coordinator", "admin"},
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},

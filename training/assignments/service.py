@@ -9,7 +9,14 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, literal, sele
 from sqlalchemy.orm import Session
 
 from training.access import ADMINS, Forbidden, exemption_needs_admin, forbid_own, name_for
-from training.assignments.manage import Refused, check_due, exempt_on, manage_assignments, require_reason
+from training.assignments.manage import (
+    KIND_LABELS,
+    Refused,
+    check_due,
+    exempt_on,
+    manage_assignments,
+    require_reason,
+)
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
@@ -17,7 +24,7 @@ from training.clock import of_agencies
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
-from training.records.models import Assignment, Completion, Exemption, StandingRule
+from training.records.models import Assignment, AssignmentChange, Completion, Exemption, StandingRule
 
 
 def _restriction(agency_ids: Sequence[int | None] | None) -> dict:
@@ -193,6 +200,66 @@ def grants_for(session: Session, user_id: int, viewer: User | None = None) -> li
             select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
             .where(AuditEvent.action == "assignment.extended", AuditEvent.target == f"user:{user_id}"))]
     return sorted(grants, key=lambda g: g.granted_at, reverse=True)
+
+
+REASONS = {"individual": "assigned to the officer", "unit": "assigned to a unit", "agency": "assigned to an agency",
+           "standing_rule": "a standing rule of the unit", "annual_renewal": "annual renewal", "new_hire": "new hire"}
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    what: str
+    terms: str
+    reason: str
+    by: str
+
+
+@dataclass
+class AssignmentHistory:
+    assignment_id: int
+    course_title: str
+    state: str                   # open, completed, withdrawn
+    due_on: date
+    entries: list[HistoryEntry]
+
+
+def history_for(session: Session, user_id: int, viewer: User | None = None) -> list[AssignmentHistory]:
+    """Every assignment of an officer, newest first, each with its story: made (when, why, by whom, due when),
+    then each correction, extension or withdrawal, with who, when and why. People outside the viewer's scope
+    are named by role alone."""
+    titles = dict(session.execute(select(Course.id, Course.title)).all())
+    changes: dict[int, list[tuple[AssignmentChange, User | None]]] = {}
+    for change, by in session.execute(select(AssignmentChange, User)
+                                      .outerjoin(User, User.id == AssignmentChange.actor_id)
+                                      .where(AssignmentChange.user_id == user_id)
+                                      .order_by(AssignmentChange.at, AssignmentChange.id)):
+        changes.setdefault(change.assignment_id, []).append((change, by))
+    stories = []
+    for assignment, by in session.execute(select(Assignment, User)
+                                          .outerjoin(User, User.id == Assignment.assigned_by_id)
+                                          .where(Assignment.user_id == user_id)
+                                          .order_by(Assignment.created_at.desc(), Assignment.id.desc())):
+        mine = changes.get(assignment.id, [])
+        first_due = mine[0][0].due_on_before if mine else assignment.due_on
+        entries = [HistoryEntry(assignment.created_at, "Assigned", f"due {first_due.isoformat()}",
+                                REASONS.get(assignment.reason, assignment.reason),
+                                name_for(session, viewer, by) if by else "the system")]
+        for change, actor in mine:
+            terms = (f"due {change.due_on_before.isoformat()} withdrawn" if change.due_on is None
+                     else f"due {change.due_on_before.isoformat()} moved to {change.due_on.isoformat()}")
+            entries.append(HistoryEntry(change.at, KIND_LABELS.get(change.kind, change.kind), terms, change.reason,
+                                        name_for(session, viewer, actor)))
+        if assignment.closed_at is None:
+            state = "open"
+        elif assignment.completion_id is not None:
+            state = "completed"
+            entries.append(HistoryEntry(assignment.closed_at, "Completed", "", "", "the officer"))
+        else:
+            state = "withdrawn"
+        stories.append(AssignmentHistory(assignment.id, titles.get(assignment.course_id, "?"), state,
+                                         assignment.due_on, entries))
+    return stories
 
 
 def create_standing_rule(session: Session, unit: Unit, course: Course, days_to_complete: int, on: date, *,

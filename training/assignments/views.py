@@ -9,14 +9,15 @@ from wtforms.fields.choices import SelectChoice
 from training.access import (
     MANAGERS,
     Forbidden,
+    act_filter,
     may_act_on_agency,
     may_act_on_officer,
     may_act_on_unit,
     may_see_officer,
     units_in_scope,
 )
-from training.assignments import service
-from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.assignments import manage, service
+from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.assignments.targets import officers_of
 from training.audit.service import record_refusal
 from training.auth.guards import roles_required
@@ -30,7 +31,7 @@ from training.params import row_ids
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, StandingRule
 from training.reminders.delivery import deliver
-from training.reminders.service import queue_nudges
+from training.reminders.service import cancel_stale, queue_nudges
 
 bp = Blueprint("assignments", __name__)
 
@@ -66,11 +67,11 @@ def assign():
                     course = course_by_code(session, course_code)
                     results.append((course, service.assign_course(
                         session, course, target.officers, form.due_on.data, today, reason=target.reason,
-                        actor_id=current_user.id, about=target.about)))
+                        actor_id=current_user.id, about=target.about, allow_far=form.confirm_far.data)))
             except service.Refused as exc:
                 session.rollback()
                 results = []
-                form.due_on.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                form.due_on.errors.append(_sentence(exc) + (_FAR_HINT if isinstance(exc, manage.FarDate) else ""))
     status = 422 if form.errors else 200
     return render_template("assignments/assign.html", form=form, results=results), status
 
@@ -124,27 +125,120 @@ def _acting_on(user_id: int) -> User:
     return user
 
 
+_FAR_HINT = " Tick the box to confirm it if it is really meant."
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _change(user_id: int, assignment_id: int, action: str):
+    """Extend, correct or withdraw one open assignment of an officer in scope, from the officer's page."""
+    session = db()
+    user = _acting_on(user_id)
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != user.id:
+        abort(404)
+    form = WithdrawForm() if action == "withdraw" else ExtendForm()
+    done = {"extend": "Not extended", "set_due": "Due date not changed", "withdraw": "Not withdrawn"}[action]
+    if not form.validate_on_submit():
+        flash("Give a reason." if action == "withdraw" else "Give a new due date and a reason.", "error")
+        return redirect(url_for("people.officer", user_id=user.id))
+    if assignment.closed_at is not None:
+        flash(f"{done}: this assignment is no longer open.", "error")
+        return redirect(url_for("people.officer", user_id=user.id))
+    due_on = None if action == "withdraw" else form.due_on.data
+    try:
+        result = manage.manage_assignments(
+            session, action, assignment.course, select(User.id).where(User.id == user.id), reason=form.reason.data,
+            today=today_for(current_user), due_on=due_on, actor_id=current_user.id,
+            allow_far=action != "withdraw" and form.confirm_far.data)
+    except manage.FarDate as exc:
+        flash(f"{done}: {exc}.{_FAR_HINT}", "error")
+    except manage.Refused as exc:
+        flash(f"{done}: {exc}.", "error")
+    except Forbidden as exc:
+        record_refusal(session, current_user.id, user, {"extend": "extension"}.get(action, action), str(exc))
+        flash(f"{done}: {exc}.", "error")
+    else:
+        if not result.changed:
+            flash(f"{done}: {next(iter(result.left_alone))}.", "error")
+        else:
+            cancel_stale(session, today_for(current_user), user_ids=[user.id])
+            flash("Assignment withdrawn." if action == "withdraw" else f"Due date moved to {due_on.isoformat()}.",
+                  "success")
+    return redirect(url_for("people.officer", user_id=user.id))
+
+
 @bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/extend", methods=["POST"])
 @roles_required(*MANAGERS)
 def extend(user_id: int, assignment_id: int):
-    user = _acting_on(user_id)
-    assignment = db().get(Assignment, assignment_id)
-    if assignment is None or assignment.user_id != user.id:
-        abort(404)
-    form = ExtendForm()
+    return _change(user_id, assignment_id, "extend")
+
+
+@bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/due", methods=["POST"])
+@roles_required(*MANAGERS)
+def set_due(user_id: int, assignment_id: int):
+    return _change(user_id, assignment_id, "set_due")
+
+
+@bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/withdraw", methods=["POST"])
+@roles_required(*MANAGERS)
+def withdraw(user_id: int, assignment_id: int):
+    return _change(user_id, assignment_id, "withdraw")
+
+
+@bp.route("/assignments/bulk", methods=["POST"])
+@roles_required(*MANAGERS)
+def bulk():
+    """One action for the officers selected on a unit's page, or for the whole unit: a fixed number of
+    statements however many officers."""
+    session = db()
+    form = BulkForm()
+    form.course.choices = course_choices(session)
+    back = safe_next(request.form.get("next"))
     if not form.validate_on_submit():
-        flash("Give a new due date and a reason.", "error")
+        problems = [e for errors in form.errors.values() for e in errors]
+        flash("Nothing was changed: " + " ".join(problems or ["choose an action, a module and give a reason."]),
+              "error")
+        return redirect(back)
+    if form.whole_unit.data:
+        unit = session.scalar(select(Unit).where(Unit.code == (form.unit.data or "").strip()))
+        if unit is None or not may_act_on_unit(session, current_user, unit):
+            abort(404)
+        officers = officers_of(session, unit=unit.code).officers
     else:
-        try:
-            service.extend_assignment(db(), assignment, form.due_on.data, form.reason.data, actor_id=current_user.id)
-        except service.Refused as exc:
-            flash(f"Not extended: {exc}.", "error")
-        except Forbidden as exc:
-            record_refusal(db(), current_user.id, user, "extension", str(exc))
-            flash(f"Not extended: {exc}.", "error")
+        ids = row_ids(request.form.getlist("officer"))
+        if not ids:
+            flash("Nothing was changed: select at least one officer, or choose the whole unit.", "error")
+            return redirect(back)
+        officers = select(User.id).where(User.id.in_(ids))
+    officers = officers.where(*act_filter(session, current_user))
+    course = course_by_code(session, form.course.data)
+    today = today_for(current_user)
+    action = form.action.data
+    try:
+        if action == "exempt":
+            if form.due_on.data is None:
+                raise manage.Refused("give the last day of the exemption")
+            result = manage.exempt_many(session, course, officers, starts_on=today, ends_on=form.due_on.data,
+                                        reason=form.reason.data, actor=current_user,
+                                        max_days=current_app.config["EXEMPTION_MAX_DAYS"])
         else:
-            flash(f"Due date moved to {form.due_on.data.isoformat()}.", "success")
-    return redirect(url_for("people.officer", user_id=user.id))
+            result = manage.manage_assignments(session, action, course, officers, reason=form.reason.data,
+                                               today=today, due_on=form.due_on.data, actor_id=current_user.id,
+                                               allow_far=form.confirm_far.data)
+    except manage.FarDate as exc:
+        flash(f"Nothing was changed: {exc}.{_FAR_HINT}", "error")
+        return redirect(back)
+    except (manage.Refused, Forbidden) as exc:
+        flash(f"Nothing was changed: {exc}.", "error")
+        return redirect(back)
+    if result.changed:
+        cancel_stale(session, today, user_ids=[c.user_id for c in result.changed])
+    flash(" ".join(result.summary()), "success" if result.changed else "info")
+    return redirect(back)
 
 
 @bp.route("/officers/<int:user_id>/exemptions", methods=["POST"])
