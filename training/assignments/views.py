@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -13,10 +13,11 @@ from training.access import (
     may_act_on_agency,
     may_act_on_officer,
     may_act_on_unit,
+    may_decide_extension,
     may_see_officer,
     units_in_scope,
 )
-from training.assignments import manage, service
+from training.assignments import manage, requests, service
 from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.assignments.targets import officers_of
 from training.audit.service import record_refusal
@@ -29,9 +30,9 @@ from training.db import db
 from training.forms import EmptyForm
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, StandingRule
+from training.records.models import Assignment, ExtensionRequest, StandingRule
 from training.reminders.delivery import deliver
-from training.reminders.service import cancel_stale, queue_nudges
+from training.reminders.service import cancel_stale, queue_extension_decision, queue_nudges
 
 bp = Blueprint("assignments", __name__)
 
@@ -292,3 +293,69 @@ def remind():
         message += f" {nothing} had nothing due."
     flash(message, "success" if not waiting else "info")
     return redirect(back)
+
+
+@bp.route("/my/assignments/<int:assignment_id>/more-time", methods=["POST"])
+@login_required
+def request_more_time(assignment_id: int):
+    """An officer asks for more time on their own open assignment."""
+    session = db()
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != current_user.id or not EmptyForm().validate_on_submit():
+        abort(404)
+    asked = request.form.get("asked_due_on") or None
+    try:
+        asked_on = _date(asked)
+        requests.request_extension(session, current_user, assignment, request.form.get("reason", ""),
+                                   today_for(current_user), asked_on)
+    except manage.Refused as exc:
+        flash(f"Not sent: {exc}.", "error")
+    else:
+        flash("Your request was sent to your supervisor. You will be told by e-mail and here.", "success")
+    return redirect(url_for("learn.dashboard"))
+
+
+def _date(value: str | None):
+    from datetime import date
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise manage.Refused(f"'{value[:20]}' is not a date like 2026-12-31") from None
+
+
+@bp.route("/requests", endpoint="requests")
+@login_required
+def requests_page():
+    waiting = requests.queue(db(), current_user)
+    return render_template("assignments/requests.html", waiting=waiting, form=EmptyForm(),
+                           today=today_for(current_user))
+
+
+@bp.route("/requests/<int:request_id>/decide", methods=["POST"])
+@login_required
+def decide(request_id: int):
+    session = db()
+    found = session.get(ExtensionRequest, request_id)
+    if found is None or not EmptyForm().validate_on_submit():
+        abort(404)
+    officer = session.get(User, found.user_id)
+    if officer.id != current_user.id and not may_decide_extension(session, current_user, officer):
+        abort(404)
+    approve = request.form.get("decision") == "approve"
+    today = today_for(current_user)
+    try:
+        requests.decide_extension(session, found, current_user, approve=approve, today=today,
+                                  due_on=_date(request.form.get("due_on")), note=request.form.get("note"),
+                                  allow_far=bool(request.form.get("confirm_far")))
+    except manage.FarDate as exc:
+        flash(f"Not decided: {exc}.{_FAR_HINT}", "error")
+    except (manage.Refused, Forbidden) as exc:
+        flash(f"Not decided: {exc}.", "error")
+    else:
+        if approve:
+            cancel_stale(session, today, user_ids=[officer.id])
+        queue_extension_decision(session, found, today, current_user.id)
+        flash(f"Request {'approved' if approve else 'refused'}; {officer.full_name} is told by e-mail.", "success")
+    return redirect(url_for(".requests"))

@@ -12,7 +12,7 @@ from training.audit.service import record, within_scope_of
 from training.clock import of_agencies
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
-from training.records.models import Assignment, Exemption
+from training.records.models import Assignment, Exemption, ExtensionRequest
 from training.records.status import course_states
 from training.reminders.compose import OPEN_STATUSES
 from training.reminders.mail import Letter
@@ -43,6 +43,15 @@ def queue_nudges(session: Session, user_ids: list[int], on: date, actor_id: int 
            about=within_scope_of(session, actor_id), selected=len(user_ids),
            queued=len(queued), nothing_due=len(user_ids) - len(due))
     return queued, len(user_ids) - len(due)
+
+
+def queue_extension_decision(session: Session, request: ExtensionRequest, on: date, actor_id: int | None) -> None:
+    """Tell the officer what was decided about their request for more time: one message per request."""
+    stmt = insert_ignoring_conflicts(session, OutboxMessage).values(
+        key=f"extension:{request.id}", kind="extension-decided", user_id=request.user_id, course_id=request.course_id,
+        due_on=request.decided_due_on, decided_on=on, created_by_id=actor_id, status="pending", attempts=0,
+        created_at=utcnow())
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
 def _is_officer_reminder():
