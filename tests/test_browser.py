@@ -559,3 +559,84 @@ def test_a_coordinator_sets_up_two_step_sign_in_and_uses_it(live_app, browser):
     page.wait_for_url(f"{base}/")
     assert "9 left" in page.content()
     assert axe.findings == {} and reflow.findings == {}, (axe.findings, reflow.findings)
+
+
+def test_coordinator_fixes_a_unit_s_due_date_extends_three_and_approves_a_request(live_app, browser):
+    """A due date typed as 2999-12-31 for a whole unit is corrected in one action, three officers are given
+    more time at once, and an officer's request for more time is approved from the queue."""
+    from training.assignments.requests import request_extension
+    from training.assignments.service import assign_course
+    from training.people.models import Agency, Unit
+    from training.people.service import unit_path
+    from training.records.models import AssignmentChange, ExtensionRequest
+
+    app, base = live_app
+    with unit_of_work(app) as session:
+        agency = session.scalar(select(Agency).where(Agency.code == "DEMO"))
+        unit = Unit(agency_id=agency.id, code="DEMO-FIX", name="Fix-up team")
+        session.add(unit)
+        session.flush()
+        unit.path = unit_path(None, unit.id)
+        officers = [create_user(session, email=f"fix{n}@demo.test", password=DEMO_PASSWORD, first_name=first,
+                                last_name="Fixer", role="officer", agency_id=agency.id, unit_id=unit.id,
+                                employee_id=f"FIX-{n}")
+                    for n, first in enumerate(["Ana", "Ben", "Cy", "Dee"])]
+        session.flush()
+        course = session.scalar(select(Course).where(Course.title == "De-escalation"))
+        ids = [o.id for o in officers]
+        today = date.today()
+        assign_course(session, course, select(User.id).where(User.id.in_(ids)), date(2999, 12, 31), today,
+                      reason="unit", allow_far=True)
+        session.flush()
+        assignment = session.scalar(select(Assignment).where(Assignment.user_id == ids[3],
+                                                             Assignment.course_id == course.id))
+        request_extension(session, officers[3], assignment, "Recovering from surgery this month", today)
+    page = browser.new_page()
+    axe = Axe(page)
+    _sign_in(page, base, "coordinator@demo.test", axe.check)
+    page.goto(f"{base}/units/DEMO-FIX")
+    page.get_by_role("heading", name="Fix-up team (DEMO-FIX)").wait_for()
+    axe.check()
+    fixed = today + timedelta(days=30)
+    page.get_by_text("Correct the due date", exact=True).click()
+    page.get_by_label("Module", exact=True).select_option(label="De-escalation")
+    page.get_by_label("New due date, or the last day of the exemption").fill(fixed.isoformat())
+    page.get_by_label("Reason", exact=True).fill("The year was typed wrong")
+    page.get_by_text("Every officer of DEMO-FIX and its sub-units, not only the selected ones").click()
+    page.get_by_role("button", name="Change the assignments").click()
+    page.get_by_text("due date set to").wait_for()
+    assert "for 4 officer(s)" in page.locator("main").inner_text()
+    axe.check()
+
+    later = today + timedelta(days=60)
+    for first in ("Ana", "Ben", "Cy"):
+        page.get_by_label(f"Select Fixer, {first}").check()
+    page.get_by_text("Extend (more time)", exact=True).click()
+    page.get_by_label("Module", exact=True).select_option(label="De-escalation")
+    page.get_by_label("New due date, or the last day of the exemption").fill(later.isoformat())
+    page.get_by_label("Reason", exact=True).fill("Range closed for two weeks")
+    page.get_by_role("button", name="Change the assignments").click()
+    page.get_by_text("extended to").wait_for()
+    assert "for 3 officer(s)" in page.locator("main").inner_text()
+    axe.check()
+
+    page.get_by_role("link", name="Requests for more time").click()
+    page.get_by_role("heading", name="Fixer, Dee: De-escalation").wait_for()
+    axe.check()
+    granted = today + timedelta(days=45)
+    page.get_by_label("New due date").fill(granted.isoformat())
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("Request approved").wait_for()
+    axe.check()
+    page.goto(f"{base}/officers/{ids[0]}")
+    page.get_by_role("heading", name="History of each assignment").wait_for()
+    axe.check()
+    with unit_of_work(app) as session:
+        dues = session.execute(select(Assignment.user_id, Assignment.due_on).where(
+            Assignment.user_id.in_(ids), Assignment.closed_at.is_(None)).order_by(Assignment.user_id)).all()
+        kinds = session.scalars(select(AssignmentChange.kind).where(AssignmentChange.user_id.in_(ids))
+                                .order_by(AssignmentChange.id)).all()
+        status = session.scalar(select(ExtensionRequest.status).where(ExtensionRequest.user_id == ids[3]))
+    assert dues == [(ids[0], later), (ids[1], later), (ids[2], later), (ids[3], granted)]
+    assert kinds == ["set_due"] * 4 + ["extended"] * 4 and status == "approved"
+    assert axe.findings == {}, axe.findings

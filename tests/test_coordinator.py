@@ -56,7 +56,8 @@ def test_unit_view_shows_officers_modules_and_counts(client, world):
     for name in ("Top, Tia", "Mid, Mo", "Leaf, Lee"):
         assert name in html
     assert "Bee, Bea" not in html
-    assert "3 officer(s)" in html
+    # Every officer of the unit is listed, Sam Boss too, though nothing is required of him yet.
+    assert "Boss, Sam" in html and "4 officer(s)" in html
     for status, count in [("Overdue", 1), ("Assigned", 1), ("Current", 1)]:
         assert f">{status}</span> {count}<" in html
     only_overdue = page(client, "/units/A-U1?status=overdue")

@@ -14,7 +14,7 @@ from tests.support.fuzz import FUZZ, TEXT, build_world, form_data, query_string,
 from tests.support.pages import login
 from tests.support.views import VIEW_ROLES
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
-from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
 from training.learn.forms import AcknowledgeForm
@@ -22,11 +22,14 @@ from training.records.forms import RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
          "assignments.assign": AssignForm, "assignments.rules": RuleForm, "assignments.extend": ExtendForm,
-         "assignments.exempt": ExemptForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
+         "assignments.exempt": ExemptForm, "assignments.set_due": ExtendForm, "assignments.withdraw": WithdrawForm,
+         "assignments.bulk": BulkForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
          "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
           "assignments.remind": ["officer", "next"], "auth.login": ["email", "password"],
+          "assignments.request_more_time": ["asked_due_on", "reason"],
+          "assignments.decide": ["decision", "due_on", "note", "confirm_far"],
           "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
 # Forms that only sign in or out; the sign-in form is fuzzed without an account.
 NOT_SIGNED_IN = {"auth.login"}
@@ -50,6 +53,12 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
         "assignments.exempt": {"course": "TEST-BASICS", "starts_on": soon.isoformat(), "ends_on": later.isoformat(),
                           "reason": "Out on medical leave"},
         "assignments.remind": {"officer": str(world.officer.id), "next": "/units"},
+        "assignments.set_due": {"due_on": later.isoformat(), "reason": "Typed the wrong year"},
+        "assignments.withdraw": {"reason": "Left the unit"},
+        "assignments.bulk": {"action": "extend", "course": "TEST-BASICS", "officer": str(world.officer.id),
+                             "due_on": later.isoformat(), "reason": "Range closed", "next": "/units"},
+        "assignments.request_more_time": {"asked_due_on": later.isoformat(), "reason": "Court all week"},
+        "assignments.decide": {"decision": "approve", "due_on": later.isoformat(), "note": "Fine by me"},
         "learn.attempt": {f"q{item['question_id']}": "0" for item in world.attempt.items},
         "learn.result": {"full_name": "Dana Cruz"},
         "records.revoke": {"reason": "Recorded in error"},
@@ -75,7 +84,7 @@ def role_for(endpoint: str) -> str:
 def path_for(rule, world) -> str:
     values = {"user_id": world.officer.id, "assignment_id": world.assignment.id, "rule_id": world.rule.id,
               "attempt_id": world.attempt.id, "completion_id": world.completion.id, "message_id": world.message.id,
-              "name": "roster", "slug": world.lesson_slug}
+              "name": "roster", "slug": world.lesson_slug, "request_id": world.assignment.id}
     if "code" in rule.arguments:
         values["code"] = {"admin": world.agency.code if "agencies" in rule.rule else world.unit.code,
                           "people": world.unit.code}.get(rule.endpoint.split(".")[0], world.course.code)

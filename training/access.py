@@ -13,7 +13,7 @@ the object; services refuse acts on oneself (`forbid_own`) whoever calls them.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from training.people.models import Agency, Unit, User
@@ -182,6 +182,33 @@ def may_see_records(session: Session, viewer: User, officer: User, group: tuple[
     if viewer.id == officer.id:
         return True
     return viewer.role in group and may_see_officer(session, viewer, officer)
+
+
+def act_filter(session: Session, viewer: User | None) -> list[ColumnElement[bool]]:
+    """SQL conditions on User: the people whose assignments the viewer may change, many at once (a unit, or
+    rows chosen on its page). The viewer's own records stay among them so that the services can report them
+    as left alone (`forbid_own`) instead of silently dropping them."""
+    if viewer is None:
+        return []
+    if viewer.role not in MANAGERS:
+        return [false()]
+    return scope_filter(session, viewer)
+
+
+def may_decide_extension(session: Session, viewer: User, officer: User) -> bool:
+    """An officer's request for more time is decided by their supervisor or a managing role in scope; never
+    by the officer."""
+    if viewer.id == officer.id:
+        return False
+    return officer.supervisor_id == viewer.id or may_act_on_officer(session, viewer, officer)
+
+
+def extension_queue_filter(session: Session, viewer: User) -> ColumnElement[bool]:
+    """SQL condition on User: the officers whose requests for more time the viewer decides."""
+    reports = User.supervisor_id == viewer.id
+    if viewer.role not in MANAGERS:
+        return and_(reports, User.id != viewer.id)
+    return and_(User.id != viewer.id, or_(reports, and_(true(), *scope_filter(session, viewer))))
 
 
 def may_revoke(session: Session, viewer: User, officer: User) -> bool:

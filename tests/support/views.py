@@ -10,6 +10,11 @@ VIEW_ROLES = {
     "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
     "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
     "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
+    "assignments.set_due": {"coordinator", "admin"}, "assignments.withdraw": {"coordinator", "admin"},
+    "assignments.bulk": {"coordinator", "admin"},
+    # Any officer asks for more time on their own assignment; supervisors (officers too) and coordinators decide,
+    # whose requests each may decide being the check inside the view.
+    "assignments.request_more_time": EVERYONE, "assignments.requests": EVERYONE, "assignments.decide": EVERYONE,
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},
@@ -30,7 +35,8 @@ VIEW_ROLES = {
 # Views anyone may open without signing in: a third party checking a certificate.
 PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
-              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
+              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
+              "request_id": 1}
 
 
 def every_view(app):

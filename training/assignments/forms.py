@@ -1,7 +1,16 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -18,6 +27,7 @@ class AssignForm(FlaskForm):
                         validators=[InputRequired()])
     code = StringField("Unit code, employee id or agency code", validators=[DataRequired(), Length(max=64)])
     due_on = DateField("Due date", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
+    confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 
 
 class RuleForm(FlaskForm):
@@ -28,8 +38,29 @@ class RuleForm(FlaskForm):
 
 
 class ExtendForm(FlaskForm):
+    """Extend or correct one assignment's due date."""
     due_on = DateField("New due date", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+
+
+BULK_ACTIONS = [SelectChoice("extend", "Extend (more time)"), SelectChoice("set_due", "Correct the due date"),
+                SelectChoice("withdraw", "Withdraw"), SelectChoice("exempt", "Exempt")]
+
+
+class BulkForm(FlaskForm):
+    """One action on the open assignments of the officers selected on a unit's page, or of the whole unit."""
+    action = RadioField("Action", choices=BULK_ACTIONS, validators=[InputRequired(message="Choose an action.")])
+    course = SelectField("Module", validators=[DataRequired()])
+    whole_unit = BooleanField("Every officer of the unit and its sub-units, not only the selected ones")
+    unit = StringField("Unit", validators=[Length(max=64)])
+    due_on = DateField("New due date, or the last day of the exemption", validators=[Optional()])
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=1000)])
+    confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 
 
 class ExemptForm(FlaskForm):

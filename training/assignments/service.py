@@ -9,6 +9,14 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, literal, sele
 from sqlalchemy.orm import Session
 
 from training.access import ADMINS, Forbidden, exemption_needs_admin, forbid_own, name_for
+from training.assignments.manage import (
+    KIND_LABELS,
+    Refused,
+    check_due,
+    exempt_on,
+    manage_assignments,
+    require_reason,
+)
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.catalog.models import Course
@@ -16,7 +24,7 @@ from training.clock import of_agencies
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
-from training.records.models import Assignment, Completion, Exemption, StandingRule
+from training.records.models import Assignment, AssignmentChange, Completion, Exemption, StandingRule
 
 
 def _restriction(agency_ids: Sequence[int | None] | None) -> dict:
@@ -47,6 +55,7 @@ def create_renewal_assignments(session: Session, on: date,
                    literal(utcnow()))
             .join(User, and_(User.id == Completion.user_id, User.active.is_(True)))
             .where(Completion.course_id == course_id, Completion.revoked_on.is_(None), ~has_open,
+                   ~exempt_on(on, course_id, Completion.user_id),
                    *of_agencies(User.agency_id, agency_ids))
             .group_by(Completion.user_id)
             .having(latest_expiry <= threshold)
@@ -62,27 +71,25 @@ def create_renewal_assignments(session: Session, on: date,
     return created
 
 
-class Refused(ValueError):
-    """A refused assignment, extension or exemption; nothing was changed. Views and commands show its words."""
-
-
 @dataclass
 class AssignResult:
     assigned: list[int] = field(default_factory=list)
     already_certified: list[int] = field(default_factory=list)
     already_assigned: list[int] = field(default_factory=list)
+    exempt: list[int] = field(default_factory=list)
 
 
 def assign_course(session: Session, course: Course, officers: Select, due_on: date, on: date, *,
-                  reason: str, actor_id: int | None = None, about: User | Unit | Agency | None = None) -> AssignResult:
+                  reason: str, actor_id: int | None = None, about: User | Unit | Agency | None = None,
+                  allow_far: bool = False) -> AssignResult:
     """Assign `course` to every active officer selected by `officers` (a select of user ids).
 
-    An officer who holds a certification valid on `on`, or who already has an
-    open assignment for the course, is reported and left alone. A due date
-    before `on` is refused.
+    An officer who holds a certification valid on `on`, who already has an
+    open assignment for the course, or who is exempt from it on `on`, is
+    reported and left alone. A due date before `on`, or more than two years
+    after it unless `allow_far`, is refused.
     """
-    if due_on < on:
-        raise Refused(f"the due date {due_on.isoformat()} is in the past")
+    check_due(due_on, on, allow_far=allow_far)
     targets = officers.subquery()
     rows = session.execute(
         select(User.id,
@@ -90,13 +97,16 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
                               Completion.completed_on <= on, Completion.expires_on >= on,
                               Completion.revoked_on.is_(None)),
                exists().where(Assignment.user_id == User.id, Assignment.course_id == course.id,
-                              Assignment.closed_at.is_(None)))
+                              Assignment.closed_at.is_(None)),
+               exempt_on(on, course.id, User.id))
         .where(User.id.in_(select(targets.c[0])), User.active.is_(True))
         .order_by(User.id)).all()
     result = AssignResult()
-    for user_id, certified, assigned in rows:
+    for user_id, certified, assigned, exempt in rows:
         if certified:
             result.already_certified.append(user_id)
+        elif exempt:
+            result.exempt.append(user_id)
         elif assigned:
             result.already_assigned.append(user_id)
         else:
@@ -108,31 +118,25 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
              "assigned_by_id": actor_id, "created_at": now} for u in result.assigned])
     record(session, "assignment.created", actor_id=actor_id, target=f"course:{course.code}", about=about,
            reason=reason, due_on=due_on.isoformat(), assigned=len(result.assigned),
-           already_certified=len(result.already_certified), already_assigned=len(result.already_assigned))
+           already_certified=len(result.already_certified), already_assigned=len(result.already_assigned),
+           exempt=len(result.exempt))
     return result
 
 
-def _require_reason(reason: str) -> str:
-    reason = " ".join((reason or "").split())
-    if len(reason) < 5:
-        raise Refused("give a reason of at least a few words; it is kept in the audit trail")
-    return reason
-
-
 def extend_assignment(session: Session, assignment: Assignment, new_due_on: date, reason: str, *,
-                      actor_id: int | None) -> Assignment:
-    """Move an open assignment's due date later, with the reason on record; never one's own."""
+                      actor_id: int | None, today: date | None = None, allow_far: bool = False) -> Assignment:
+    """Move one open assignment's due date later, with the reason on record; never one's own. With `today`,
+    a date before it, or more than two years after it unless `allow_far`, is refused."""
     forbid_own(actor_id, assignment.user_id, "grant an extension")
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if assignment.closed_at is not None:
         raise Refused("this assignment is already complete")
     if new_due_on <= assignment.due_on:
         raise Refused(f"the new due date must be after the current one ({assignment.due_on.isoformat()})")
-    previous = assignment.due_on
-    assignment.due_on = new_due_on
-    record(session, "assignment.extended", actor_id=actor_id, target=f"user:{assignment.user_id}",
-           assignment_id=assignment.id, course_id=assignment.course_id, reason=reason,
-           previous_due_on=previous.isoformat(), due_on=new_due_on.isoformat())
+    manage_assignments(session, "extend", assignment.course, select(User.id).where(User.id == assignment.user_id),
+                       reason=reason, today=today, due_on=new_due_on, actor_id=actor_id,
+                       allow_far=allow_far)
+    session.refresh(assignment)
     return assignment
 
 
@@ -144,7 +148,7 @@ def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: d
     (or the operator at the command line, `actor_id` None) grants.
     """
     forbid_own(actor_id, user_id, "grant an exemption")
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if ends_on < starts_on:
         raise Refused("the exemption must end on or after the day it starts")
     actor = session.get(User, actor_id) if actor_id is not None else None
@@ -198,6 +202,66 @@ def grants_for(session: Session, user_id: int, viewer: User | None = None) -> li
     return sorted(grants, key=lambda g: g.granted_at, reverse=True)
 
 
+REASONS = {"individual": "assigned to the officer", "unit": "assigned to a unit", "agency": "assigned to an agency",
+           "standing_rule": "a standing rule of the unit", "annual_renewal": "annual renewal", "new_hire": "new hire"}
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    what: str
+    terms: str
+    reason: str
+    by: str
+
+
+@dataclass
+class AssignmentHistory:
+    assignment_id: int
+    course_title: str
+    state: str                   # open, completed, withdrawn
+    due_on: date
+    entries: list[HistoryEntry]
+
+
+def history_for(session: Session, user_id: int, viewer: User | None = None) -> list[AssignmentHistory]:
+    """Every assignment of an officer, newest first, each with its story: made (when, why, by whom, due when),
+    then each correction, extension or withdrawal, with who, when and why. People outside the viewer's scope
+    are named by role alone."""
+    titles = dict(session.execute(select(Course.id, Course.title)).all())
+    changes: dict[int, list[tuple[AssignmentChange, User | None]]] = {}
+    for change, by in session.execute(select(AssignmentChange, User)
+                                      .outerjoin(User, User.id == AssignmentChange.actor_id)
+                                      .where(AssignmentChange.user_id == user_id)
+                                      .order_by(AssignmentChange.at, AssignmentChange.id)):
+        changes.setdefault(change.assignment_id, []).append((change, by))
+    stories = []
+    for assignment, by in session.execute(select(Assignment, User)
+                                          .outerjoin(User, User.id == Assignment.assigned_by_id)
+                                          .where(Assignment.user_id == user_id)
+                                          .order_by(Assignment.created_at.desc(), Assignment.id.desc())):
+        mine = changes.get(assignment.id, [])
+        first_due = mine[0][0].due_on_before if mine else assignment.due_on
+        entries = [HistoryEntry(assignment.created_at, "Assigned", f"due {first_due.isoformat()}",
+                                REASONS.get(assignment.reason, assignment.reason),
+                                name_for(session, viewer, by) if by else "the system")]
+        for change, actor in mine:
+            terms = (f"due {change.due_on_before.isoformat()} withdrawn" if change.due_on is None
+                     else f"due {change.due_on_before.isoformat()} moved to {change.due_on.isoformat()}")
+            entries.append(HistoryEntry(change.at, KIND_LABELS.get(change.kind, change.kind), terms, change.reason,
+                                        name_for(session, viewer, actor)))
+        if assignment.closed_at is None:
+            state = "open"
+        elif assignment.completion_id is not None:
+            state = "completed"
+            entries.append(HistoryEntry(assignment.closed_at, "Completed", "", "", "the officer"))
+        else:
+            state = "withdrawn"
+        stories.append(AssignmentHistory(assignment.id, titles.get(assignment.course_id, "?"), state,
+                                         assignment.due_on, entries))
+    return stories
+
+
 def create_standing_rule(session: Session, unit: Unit, course: Course, days_to_complete: int, on: date, *,
                          actor_id: int | None) -> dict[str, int]:
     """Require `course` of everyone in the unit's subtree, and assign it now to those who need it."""
@@ -245,7 +309,8 @@ def apply_standing_rules(session: Session, on: date,
             select(User.id, literal(course_id), literal(on + timedelta(days=days)), literal("standing_rule"),
                    literal(utcnow()))
             .where(User.active.is_(True), User.unit_id.in_(subtree_ids(session, unit)),
-                   *of_agencies(User.agency_id, agency_ids), ~certified, ~has_open)
+                   *of_agencies(User.agency_id, agency_ids), ~certified, ~has_open,
+                   ~exempt_on(on, course_id, User.id))
         )
         count = len(session.execute(insert(Assignment).from_select(
             ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)

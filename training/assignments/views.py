@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from training.access import (
     MANAGERS,
     Forbidden,
+    act_filter,
     may_act_on_agency,
     may_act_on_officer,
     may_act_on_unit,
+    may_decide_extension,
     may_see_officer,
     units_in_scope,
 )
-from training.assignments import service
-from training.assignments.forms import AssignForm, ExemptForm, ExtendForm, RuleForm
+from training.assignments import manage, requests, service
+from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.assignments.targets import officers_of
 from training.audit.service import record_refusal
 from training.auth.guards import roles_required
@@ -28,9 +30,9 @@ from training.db import db
 from training.forms import EmptyForm
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, StandingRule
+from training.records.models import Assignment, ExtensionRequest, StandingRule
 from training.reminders.delivery import deliver
-from training.reminders.service import queue_nudges
+from training.reminders.service import cancel_stale, queue_extension_decision, queue_nudges
 
 bp = Blueprint("assignments", __name__)
 
@@ -66,11 +68,11 @@ def assign():
                     course = course_by_code(session, course_code)
                     results.append((course, service.assign_course(
                         session, course, target.officers, form.due_on.data, today, reason=target.reason,
-                        actor_id=current_user.id, about=target.about)))
+                        actor_id=current_user.id, about=target.about, allow_far=form.confirm_far.data)))
             except service.Refused as exc:
                 session.rollback()
                 results = []
-                form.due_on.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                form.due_on.errors.append(_sentence(exc) + (_FAR_HINT if isinstance(exc, manage.FarDate) else ""))
     status = 422 if form.errors else 200
     return render_template("assignments/assign.html", form=form, results=results), status
 
@@ -124,27 +126,120 @@ def _acting_on(user_id: int) -> User:
     return user
 
 
+_FAR_HINT = " Tick the box to confirm it if it is really meant."
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _change(user_id: int, assignment_id: int, action: str):
+    """Extend, correct or withdraw one open assignment of an officer in scope, from the officer's page."""
+    session = db()
+    user = _acting_on(user_id)
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != user.id:
+        abort(404)
+    form = WithdrawForm() if action == "withdraw" else ExtendForm()
+    done = {"extend": "Not extended", "set_due": "Due date not changed", "withdraw": "Not withdrawn"}[action]
+    if not form.validate_on_submit():
+        flash("Give a reason." if action == "withdraw" else "Give a new due date and a reason.", "error")
+        return redirect(url_for("people.officer", user_id=user.id))
+    if assignment.closed_at is not None:
+        flash(f"{done}: this assignment is no longer open.", "error")
+        return redirect(url_for("people.officer", user_id=user.id))
+    due_on = None if action == "withdraw" else form.due_on.data
+    try:
+        result = manage.manage_assignments(
+            session, action, assignment.course, select(User.id).where(User.id == user.id), reason=form.reason.data,
+            today=today_for(current_user), due_on=due_on, actor_id=current_user.id,
+            allow_far=action != "withdraw" and form.confirm_far.data)
+    except manage.FarDate as exc:
+        flash(f"{done}: {exc}.{_FAR_HINT}", "error")
+    except manage.Refused as exc:
+        flash(f"{done}: {exc}.", "error")
+    except Forbidden as exc:
+        record_refusal(session, current_user.id, user, {"extend": "extension"}.get(action, action), str(exc))
+        flash(f"{done}: {exc}.", "error")
+    else:
+        if not result.changed:
+            flash(f"{done}: {next(iter(result.left_alone))}.", "error")
+        else:
+            cancel_stale(session, today_for(current_user), user_ids=[user.id])
+            flash("Assignment withdrawn." if action == "withdraw" else f"Due date moved to {due_on.isoformat()}.",
+                  "success")
+    return redirect(url_for("people.officer", user_id=user.id))
+
+
 @bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/extend", methods=["POST"])
 @roles_required(*MANAGERS)
 def extend(user_id: int, assignment_id: int):
-    user = _acting_on(user_id)
-    assignment = db().get(Assignment, assignment_id)
-    if assignment is None or assignment.user_id != user.id:
-        abort(404)
-    form = ExtendForm()
+    return _change(user_id, assignment_id, "extend")
+
+
+@bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/due", methods=["POST"])
+@roles_required(*MANAGERS)
+def set_due(user_id: int, assignment_id: int):
+    return _change(user_id, assignment_id, "set_due")
+
+
+@bp.route("/officers/<int:user_id>/assignments/<int:assignment_id>/withdraw", methods=["POST"])
+@roles_required(*MANAGERS)
+def withdraw(user_id: int, assignment_id: int):
+    return _change(user_id, assignment_id, "withdraw")
+
+
+@bp.route("/assignments/bulk", methods=["POST"])
+@roles_required(*MANAGERS)
+def bulk():
+    """One action for the officers selected on a unit's page, or for the whole unit: a fixed number of
+    statements however many officers."""
+    session = db()
+    form = BulkForm()
+    form.course.choices = course_choices(session)
+    back = safe_next(request.form.get("next"))
     if not form.validate_on_submit():
-        flash("Give a new due date and a reason.", "error")
+        problems = [e for errors in form.errors.values() for e in errors]
+        flash("Nothing was changed: " + " ".join(problems or ["choose an action, a module and give a reason."]),
+              "error")
+        return redirect(back)
+    if form.whole_unit.data:
+        unit = session.scalar(select(Unit).where(Unit.code == (form.unit.data or "").strip()))
+        if unit is None or not may_act_on_unit(session, current_user, unit):
+            abort(404)
+        officers = officers_of(session, unit=unit.code).officers
     else:
-        try:
-            service.extend_assignment(db(), assignment, form.due_on.data, form.reason.data, actor_id=current_user.id)
-        except service.Refused as exc:
-            flash(f"Not extended: {exc}.", "error")
-        except Forbidden as exc:
-            record_refusal(db(), current_user.id, user, "extension", str(exc))
-            flash(f"Not extended: {exc}.", "error")
+        ids = row_ids(request.form.getlist("officer"))
+        if not ids:
+            flash("Nothing was changed: select at least one officer, or choose the whole unit.", "error")
+            return redirect(back)
+        officers = select(User.id).where(User.id.in_(ids))
+    officers = officers.where(*act_filter(session, current_user))
+    course = course_by_code(session, form.course.data)
+    today = today_for(current_user)
+    action = form.action.data
+    try:
+        if action == "exempt":
+            if form.due_on.data is None:
+                raise manage.Refused("give the last day of the exemption")
+            result = manage.exempt_many(session, course, officers, starts_on=today, ends_on=form.due_on.data,
+                                        reason=form.reason.data, actor=current_user,
+                                        max_days=current_app.config["EXEMPTION_MAX_DAYS"])
         else:
-            flash(f"Due date moved to {form.due_on.data.isoformat()}.", "success")
-    return redirect(url_for("people.officer", user_id=user.id))
+            result = manage.manage_assignments(session, action, course, officers, reason=form.reason.data,
+                                               today=today, due_on=form.due_on.data, actor_id=current_user.id,
+                                               allow_far=form.confirm_far.data)
+    except manage.FarDate as exc:
+        flash(f"Nothing was changed: {exc}.{_FAR_HINT}", "error")
+        return redirect(back)
+    except (manage.Refused, Forbidden) as exc:
+        flash(f"Nothing was changed: {exc}.", "error")
+        return redirect(back)
+    if result.changed:
+        cancel_stale(session, today, user_ids=[c.user_id for c in result.changed])
+    flash(" ".join(result.summary()), "success" if result.changed else "info")
+    return redirect(back)
 
 
 @bp.route("/officers/<int:user_id>/exemptions", methods=["POST"])
@@ -198,3 +293,69 @@ def remind():
         message += f" {nothing} had nothing due."
     flash(message, "success" if not waiting else "info")
     return redirect(back)
+
+
+@bp.route("/my/assignments/<int:assignment_id>/more-time", methods=["POST"])
+@login_required
+def request_more_time(assignment_id: int):
+    """An officer asks for more time on their own open assignment."""
+    session = db()
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.user_id != current_user.id or not EmptyForm().validate_on_submit():
+        abort(404)
+    asked = request.form.get("asked_due_on") or None
+    try:
+        asked_on = _date(asked)
+        requests.request_extension(session, current_user, assignment, request.form.get("reason", ""),
+                                   today_for(current_user), asked_on)
+    except manage.Refused as exc:
+        flash(f"Not sent: {exc}.", "error")
+    else:
+        flash("Your request was sent to your supervisor. You will be told by e-mail and here.", "success")
+    return redirect(url_for("learn.dashboard"))
+
+
+def _date(value: str | None):
+    from datetime import date
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise manage.Refused(f"'{value[:20]}' is not a date like 2026-12-31") from None
+
+
+@bp.route("/requests", endpoint="requests")
+@login_required
+def requests_page():
+    waiting = requests.queue(db(), current_user)
+    return render_template("assignments/requests.html", waiting=waiting, form=EmptyForm(),
+                           today=today_for(current_user))
+
+
+@bp.route("/requests/<int:request_id>/decide", methods=["POST"])
+@login_required
+def decide(request_id: int):
+    session = db()
+    found = session.get(ExtensionRequest, request_id)
+    if found is None or not EmptyForm().validate_on_submit():
+        abort(404)
+    officer = session.get(User, found.user_id)
+    if officer.id != current_user.id and not may_decide_extension(session, current_user, officer):
+        abort(404)
+    approve = request.form.get("decision") == "approve"
+    today = today_for(current_user)
+    try:
+        requests.decide_extension(session, found, current_user, approve=approve, today=today,
+                                  due_on=_date(request.form.get("due_on")), note=request.form.get("note"),
+                                  allow_far=bool(request.form.get("confirm_far")))
+    except manage.FarDate as exc:
+        flash(f"Not decided: {exc}.{_FAR_HINT}", "error")
+    except (manage.Refused, Forbidden) as exc:
+        flash(f"Not decided: {exc}.", "error")
+    else:
+        if approve:
+            cancel_stale(session, today, user_ids=[officer.id])
+        queue_extension_decision(session, found, today, current_user.id)
+        flash(f"Request {'approved' if approve else 'refused'}; {officer.full_name} is told by e-mail.", "success")
+    return redirect(url_for(".requests"))

@@ -59,12 +59,16 @@ def link(session: Session, event: AuditEvent) -> None:
 
 
 def link_many(session: Session, rows: list[dict]) -> None:
-    """Insert events (dicts of their columns) and chain them in order: one INSERT, one UPDATE."""
+    """Insert events (dicts of their columns) and chain them in order: one INSERT, one SELECT, one UPDATE.
+
+    The INSERT is one executemany without RETURNING: SQLite cannot batch a RETURNING in parameter order
+    and would send a statement per event. Writers are serialised, so the newest ids are these rows', in order.
+    """
     if not rows:
         return
     serialise_writers(session)
-    ids = session.scalars(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True),
-                          [{**row, "prev_hash": "", "hash": ""} for row in rows]).all()
+    session.execute(insert(AuditEvent), [{**row, "prev_hash": "", "hash": ""} for row in rows])
+    ids = sorted(session.scalars(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(len(rows))))
     previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.id < ids[0])
                               .order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     changes = []

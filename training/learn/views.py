@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from training.assignments.requests import requests_of
 from training.catalog.models import Course, CourseVersion
 from training.catalog.render import render_markdown
 from training.catalog.service import course_by_code, current_version
@@ -13,7 +15,7 @@ from training.forms import EmptyForm
 from training.learn import service
 from training.learn.forms import AcknowledgeForm
 from training.people.models import User
-from training.records.models import Attempt
+from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
 
@@ -40,7 +42,10 @@ def _attempt_or_404(attempt_id: int) -> Attempt:
 def dashboard():
     today = today_for(current_user)
     states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
-    return render_template("learn/dashboard.html", states=states, today=today)
+    open_assignments = {a.course_id: a for a in db().scalars(
+        select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
+    return render_template("learn/dashboard.html", states=states, today=today, open_assignments=open_assignments,
+                           my_requests=requests_of(db(), current_user.id), form=EmptyForm())
 
 
 @bp.route("/courses/<code>")

@@ -17,8 +17,8 @@ from training.access import (
     place_check,
     units_in_scope,
 )
-from training.assignments.forms import ExemptForm, ExtendForm
-from training.assignments.service import grants_for
+from training.assignments.forms import BULK_ACTIONS, ExemptForm, ExtendForm
+from training.assignments.service import grants_for, history_for
 from training.auth.guards import roles_required
 from training.catalog.service import course_choices
 from training.clock import today_for
@@ -71,7 +71,9 @@ def unit(code: str):
                            progress=prog.progress(session, today_for(current_user), *where, **_filters()),
                            sub_units=sub_units, sub=sub, supervisors=supervisors, supervisor_id=supervisor_id,
                            filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
-                           can_act=is_in(current_user, MANAGERS))
+                           can_act=is_in(current_user, MANAGERS), today=today_for(current_user),
+                           courses=course_choices(session) if is_in(current_user, MANAGERS) else [],
+                           bulk_actions=BULK_ACTIONS)
 
 
 @bp.route("/team")
@@ -110,6 +112,7 @@ def officer(user_id: int):
     return render_template("people/officer.html", officer=user, states=states, today=today,
                            open_assignments=open_assignments, can_act=can_act,
                            grants=grants_for(session, user.id, current_user),
+                           history=history_for(session, user.id, current_user),
                            can_see_transcript=in_scope, can_certify=is_in(current_user, AUDITORS),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 

@@ -103,6 +103,48 @@ class Assignment(Base):
     )
 
 
+class AssignmentChange(Base):
+    """One change to an assignment after it was made: its due date corrected or extended, or the assignment
+    withdrawn. Rows are only ever added, so an as-of roster can show the due date as it stood on any day."""
+
+    __tablename__ = "assignment_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    kind: Mapped[str] = mapped_column(String(16))          # set_due, extended, withdrawn
+    due_on_before: Mapped[date]
+    due_on: Mapped[date | None]                            # None for a withdrawal
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Serves "the due date as it stood at the end of a day" with one seek per assignment.
+    __table_args__ = (Index("ix_assignment_changes_assignment_at", "assignment_id", "at", "id"),)
+
+
+class ExtensionRequest(Base):
+    """An officer asks for more time on an open assignment; their supervisor or a coordinator decides."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    asked_due_on: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending, approved, refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decided_due_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_extension_requests_status", "status", "created_at"),)
+
+
 class Exemption(Base):
     __tablename__ = "exemptions"
 

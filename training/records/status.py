@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from training.catalog.models import Course, CourseVersion
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, Completion, Exemption
+from training.records.models import Assignment, AssignmentChange, Completion, Exemption
 from training.records.rules import EXPIRING_DAYS, certification_status
 
 
@@ -83,6 +83,18 @@ def end_of(on: date) -> datetime:
     return datetime.combine(on + timedelta(days=1), time.min)
 
 
+def due_as_of(cutoff: datetime) -> ColumnElement[date]:
+    """An assignment's due date as it stood just before `cutoff`: the date the latest change before then set,
+    else the date the first change after then replaced, else the date it has now (it never changed)."""
+    change = aliased(AssignmentChange, name="change")
+    set_before = (select(change.due_on).where(change.assignment_id == Assignment.id, change.at < cutoff,
+                                              change.due_on.is_not(None))
+                  .order_by(change.at.desc(), change.id.desc()).limit(1).scalar_subquery())
+    replaced_after = (select(change.due_on_before).where(change.assignment_id == Assignment.id, change.at >= cutoff)
+                      .order_by(change.at, change.id).limit(1).scalar_subquery())
+    return func.coalesce(set_before, replaced_after, Assignment.due_on)
+
+
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False,
                         as_of: bool = False) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
@@ -121,11 +133,11 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")
     latest = aliased(Completion, name="latest")
     if as_of:
-        open_assignment = select(
-            Assignment.user_id, Assignment.course_id, func.max(Assignment.due_on).label("due_on")
-        ).where(*assigned_by_then, or_(Assignment.closed_at.is_(None), Assignment.closed_at >= cutoff),
-                *mine(Assignment.user_id)).group_by(
-            Assignment.user_id, Assignment.course_id).subquery("open_assignment")
+        then = select(Assignment.user_id, Assignment.course_id, due_as_of(cutoff).label("due_on")).where(
+            *assigned_by_then, or_(Assignment.closed_at.is_(None), Assignment.closed_at >= cutoff),
+            *mine(Assignment.user_id)).subquery("assignment_then")
+        open_assignment = select(then.c.user_id, then.c.course_id, func.max(then.c.due_on).label("due_on")).group_by(
+            then.c.user_id, then.c.course_id).subquery("open_assignment")
     else:
         open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
             Assignment.closed_at.is_(None)).subquery("open_assignment")

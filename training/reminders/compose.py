@@ -13,7 +13,7 @@ from training.access import scope_filter
 from training.catalog.models import Course
 from training.clock import server_zone_name, today_for
 from training.people.models import User
-from training.records.models import Assignment
+from training.records.models import Assignment, ExtensionRequest
 from training.records.status import CourseState, course_states
 from training.reminders.mail import Letter, due_date_event
 from training.reminders.models import OutboxMessage
@@ -51,6 +51,8 @@ class Composer:
                 letters[row.id] = self.reminder(row, user, courses[row.course_id])
             elif row.kind == "nudge":
                 letters[row.id] = self.nudge(user, nudge_states.get(user.id, []))
+            elif row.kind == "extension-decided":
+                letters[row.id] = self.extension_decision(row, user, courses[row.course_id])
             else:
                 letters[row.id] = self.digest(row, user)
         return letters
@@ -102,6 +104,16 @@ class Composer:
             return None
         text, html = self.render("nudge", self.day_for(user), user=user, states=states)
         return Letter(user.email, "Rollcall: training you need to complete", text, html)
+
+    def extension_decision(self, row: OutboxMessage, user: User, course: Course) -> Letter | None:
+        request = self.session.get(ExtensionRequest, int(row.key.removeprefix("extension:")))
+        if request is None or request.status == "pending":
+            return None
+        subject = (f"{course.title}: more time granted, now due {long_date(request.decided_due_on)}"
+                   if request.status == "approved" else f"{course.title}: your request for more time was refused")
+        text, html = self.render("extension", self.day_for(user), user=user, course=course, request=request,
+                                 long_date=long_date, url=f"{self.base_url}/")
+        return Letter(user.email, subject, text, html)
 
     def digest(self, row: OutboxMessage, recipient: User) -> Letter | None:
         role = row.kind.removeprefix("escalation-")

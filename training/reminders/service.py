@@ -12,7 +12,7 @@ from training.audit.service import record, within_scope_of
 from training.clock import of_agencies
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
-from training.records.models import Assignment, Exemption
+from training.records.models import Assignment, Exemption, ExtensionRequest
 from training.records.status import course_states
 from training.reminders.compose import OPEN_STATUSES
 from training.reminders.mail import Letter
@@ -45,17 +45,28 @@ def queue_nudges(session: Session, user_ids: list[int], on: date, actor_id: int 
     return queued, len(user_ids) - len(due)
 
 
+def queue_extension_decision(session: Session, request: ExtensionRequest, on: date, actor_id: int | None) -> None:
+    """Tell the officer what was decided about their request for more time: one message per request."""
+    stmt = insert_ignoring_conflicts(session, OutboxMessage).values(
+        key=f"extension:{request.id}", kind="extension-decided", user_id=request.user_id, course_id=request.course_id,
+        due_on=request.decided_due_on, decided_on=on, created_by_id=actor_id, status="pending", attempts=0,
+        created_at=utcnow())
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+
+
 def _is_officer_reminder():
     return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
 
 
-def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None) -> int:
+def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None, *,
+                 user_ids: Sequence[int] | None = None) -> int:
     """Cancel pending officer reminders that no longer apply.
 
     The assignment was completed, extended to another date or withdrawn, the
     officer is exempt on `on` or has left, or a later reminder for the same due
     date has been queued: one UPDATE, whatever path changed the records. With
-    `agency_ids`, only the reminders of their officers, whose day `on` is.
+    `agency_ids`, only the reminders of their officers, whose day `on` is; with
+    `user_ids`, only theirs (right after their assignments were changed).
     """
     still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
                                 Assignment.course_id == OutboxMessage.course_id,
@@ -65,6 +76,8 @@ def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | 
     active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
     theirs = ([exists().where(User.id == OutboxMessage.user_id, *of_agencies(User.agency_id, agency_ids))]
               if agency_ids is not None else [])
+    if user_ids is not None:
+        theirs.append(OutboxMessage.user_id.in_(list(user_ids)))
     later = aliased(OutboxMessage, name="later")
     superseded = exists().where(later.user_id == OutboxMessage.user_id, later.course_id == OutboxMessage.course_id,
                                 later.due_on == OutboxMessage.due_on, later.id > OutboxMessage.id)

@@ -5,9 +5,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
-from training.people.models import User
+from training.people.models import Unit, User
 from training.records.rules import STATUSES
 from training.records.status import CourseState, course_states
 
@@ -41,14 +41,19 @@ class Progress:
 
 def progress(session, on: date, *where: ColumnElement[bool], status: str | None = None,
              sort: str = "name", page: int = 1) -> Progress:
-    rows: dict[int, OfficerRow] = {}
+    # Every officer selected has a row, whether or not anything is required of them yet.
+    rows: dict[int, OfficerRow] = {
+        user_id: OfficerRow(user_id, f"{last}, {first}", employee_id, unit_code)
+        for user_id, employee_id, first, last, unit_code in session.execute(
+            select(User.id, User.employee_id, User.first_name, User.last_name, Unit.code)
+            .outerjoin(Unit, Unit.id == User.unit_id).where(User.active.is_(True), *where)
+            .order_by(User.last_name, User.first_name, User.id))}
     courses: dict[str, str] = {}
     counts: Counter[str] = Counter()
     for state in course_states(session, on, User.active.is_(True), *where):
         row = rows.get(state.user_id)
         if row is None:
-            row = rows[state.user_id] = OfficerRow(state.user_id, f"{state.last_name}, {state.first_name}",
-                                                   state.employee_id, state.unit_code)
+            continue
         row.states[state.course_code] = state
         courses[state.course_code] = state.course_title
         counts[state.status] += 1
