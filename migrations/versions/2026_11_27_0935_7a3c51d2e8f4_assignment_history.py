@@ -4,14 +4,14 @@ Due-date corrections, extensions and withdrawals are kept as rows of their own r
 assignment, and officers' requests for more time wait in a table of their own until someone decides.
 
 Revision ID: 7a3c51d2e8f4
-Revises: 4f0a9c2e7b31
+Revises: fc1e22b6f2f5
 Create Date: 2026-11-27 09:30:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '7a3c51d2e8f4'
-down_revision = '4f0a9c2e7b31'
+down_revision = 'fc1e22b6f2f5'
 branch_labels = None
 depends_on = None
 
