@@ -58,6 +58,9 @@ class Config:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Files given to the import commands: years of completion records run to a few hundred MB.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
+    # Problems an import (site or command) lists with their lines; beyond these it only counts them, so a file of
+    # millions of bad lines takes no more memory than a good one.
+    IMPORT_PROBLEMS_SHOWN = int(os.environ.get("IMPORT_PROBLEMS_SHOWN", "200"))
 
     # Hour of each agency's own day (in its time zone; the server's for officers of no agency) from which the
     # daily job, run every hour, sweeps that agency for the day (training/scheduler.py).
