@@ -61,6 +61,8 @@ class Config:
     # Problems an import (site or command) lists with their lines; beyond these it only counts them, so a file of
     # millions of bad lines takes no more memory than a good one.
     IMPORT_PROBLEMS_SHOWN = int(os.environ.get("IMPORT_PROBLEMS_SHOWN", "200"))
+    # Hours for which an upload's preview can be confirmed; the daily job then deletes the file (personal data).
+    UPLOAD_PREVIEW_HOURS = int(os.environ.get("UPLOAD_PREVIEW_HOURS", "24"))
 
     # Hour of each agency's own day (in its time zone; the server's for officers of no agency) from which the
     # daily job, run every hour, sweeps that agency for the day (training/scheduler.py).
