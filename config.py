@@ -68,6 +68,11 @@ class Config:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Files given to the import commands: years of completion records run to a few hundred MB.
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(512 * 1024 * 1024)))
+    # Problems an import (site or command) lists with their lines; beyond these it only counts them, so a file of
+    # millions of bad lines takes no more memory than a good one.
+    IMPORT_PROBLEMS_SHOWN = int(os.environ.get("IMPORT_PROBLEMS_SHOWN", "200"))
+    # Hours for which an upload's preview can be confirmed; the daily job then deletes the file (personal data).
+    UPLOAD_PREVIEW_HOURS = int(os.environ.get("UPLOAD_PREVIEW_HOURS", "24"))
 
     # The longest exemption a coordinator grants an officer; longer ones, and any for staff, need an administrator.
     EXEMPTION_MAX_DAYS = int(os.environ.get("EXEMPTION_MAX_DAYS", "365"))

@@ -73,10 +73,11 @@ class Site:
         return self._conn
 
     def request(self, kind: str, method: str, path: str, form: Mapping[str, str] | None = None,
-                headers: Mapping[str, str] | None = None, expect: tuple[int, ...] = (200,)) -> Response:
-        """Send one request; a status outside `expect`, or no answer, raises after it is recorded."""
+                headers: Mapping[str, str] | None = None, expect: tuple[int, ...] = (200,),
+                body: bytes | None = None) -> Response:
+        """Send one request (a form, or a `body` of the Content-Type in `headers`); a status outside `expect`,
+        or no answer, raises after it is recorded."""
         sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **(headers or {})}
-        body = None
         if form is not None:
             body = urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"

@@ -1,8 +1,11 @@
-"""`make bench`: seed an agency-scale database once, then measure pages, export and sweep.
+"""`make bench`: seed an agency-scale database once, then measure pages, export, sweep and a hostile upload.
 
 Requests go through the real WSGI app with the Flask test client and a signed-in
 session (no network in between). Each timing is the median of several runs after
 a warm-up. Figures are printed and written to bench-results.json.
+
+`python -m bench.run STEP ...` runs only the named steps (e.g. `hostile_upload`)
+and prints their figures without writing the file.
 """
 from __future__ import annotations
 
@@ -23,7 +26,10 @@ from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 import config
+from bench.load import stop, wait_until_serving
+from bench.officer import Site, csrf_token
 from tests.support.net import free_port
+from tests.support.servers import GUNICORN, Gunicorn
 from training import create_app, migrate
 from training.catalog.service import sync_courses
 from training.db import unit_of_work
@@ -184,9 +190,14 @@ def bench_export(app, engine) -> dict:
 
 
 def high_water_kb(pid: int) -> int:
+    return memory_kb(pid, "VmHWM")
+
+
+def memory_kb(pid: int, kind: str) -> int:
+    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in kB; 0 once it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{kind}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -302,7 +313,111 @@ def sweep_statements() -> dict:
     return figures
 
 
-def main() -> None:
+def reset_high_water(pid: int) -> None:
+    """Start a process's VmHWM again from its resident memory now (Linux: clear_refs 5)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+HOSTILE_BYTES = 30 * 1024 * 1024
+ROSTER_HEADER = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
+# Files of about 30 MB, under the site's 32 MB limit, in which every line fails: (import, header, line n).
+HOSTILE = {
+    "bad_agency": ("roster", ROSTER_HEADER, lambda n: f"E{n},x,y,x{n}@y.test,NOPE,NOPE,\n"),
+    "short_lines": ("roster", ROSTER_HEADER, lambda n: "x\n"),
+    "empty_fields": ("roster", ROSTER_HEADER, lambda n: f"E{n},,,,,,\n"),
+    "one_line": ("roster", ROSTER_HEADER, lambda n: "x," * 4096),
+    "non_ascii_line": ("roster", ROSTER_HEADER, lambda n: "\U0001F600," * 4096),
+    "completions": ("completions", "employee_id,course_code,completed_on,score\n",
+                    lambda n: f"E{n},NOPE,2024-13-01,x\n"),
+    "org": ("org", "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code\n",
+            lambda n: f"A{n},Agency,Mars/Base,U{n},Unit,U{n}\n"),
+}
+
+
+def hostile_file(name: str) -> tuple[str, Path]:
+    """Write the named hostile file (once) and return its import and path."""
+    kind, header, line = HOSTILE[name]
+    path = ROOT / "instance" / f"bench-hostile-{name}.csv"
+    if not path.exists() or path.stat().st_size > HOSTILE_BYTES:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.write(header)
+            size, n = len(header), 0
+            while (size := size + len(piece := line(n).encode())) <= HOSTILE_BYTES:
+                out.write(piece.decode())
+                n += 1
+    return kind, path
+
+
+def upload(site: Site, kind: str, path: Path) -> tuple[int, str, float]:
+    """Post a file to the import's upload form, as a browser does: status, page, seconds."""
+    token = csrf_token(site.get("upload_form", f"/imports/{kind}").body)
+    boundary = "rollcall-bench-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            f"Content-Type: text/csv\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    answer = site.request("upload", "POST", f"/imports/{kind}", body=body, expect=(200, 422),
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return answer.status, answer.body, answer.seconds
+
+
+def bench_hostile_upload(_app, _engine) -> dict:
+    """Peak memory of the site for uploads of about 30 MB whose every line is bad.
+
+    Each file goes to a fresh gunicorn worker (development settings, one sync
+    worker, the bench database) signed in as the demo administrator: after a
+    small upload of the same kind as a warm-up, the worker's high-water mark is
+    reset (the sign-in's password hash alone takes tens of MB for a moment) and
+    its resident memory is the idle figure; its high-water mark after the big
+    upload, less that, is the upload's. The figure is the largest of the files;
+    each is printed too.
+    """
+    figures: dict = {"hostile_upload_load_before": round(os.getloadavg()[0], 2)}
+    worst = 0.0
+    for name in HOSTILE:
+        kind, path = hostile_file(name)
+        small = path.with_suffix(".small.csv")
+        small.write_bytes(b"".join(path.read_bytes()[:4096].splitlines(keepends=True)[:20]))
+        port = free_port()
+        log = ROOT / "instance" / "bench-hostile-gunicorn.log"
+        process = subprocess.Popen(
+            [str(GUNICORN), "--workers", "1", "--worker-class", "sync", "--timeout", "900",
+             "--bind", f"127.0.0.1:{port}", "--no-control-socket", "app:app"],
+            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "DATABASE_URL": URL, "SECRET_KEY": "bench", "ROLLCALL_ENV": "development"})
+        try:
+            server = Gunicorn(f"http://127.0.0.1:{port}", process, log)
+            wait_until_serving(server.base_url, process, log)
+            (worker,) = server.workers()
+            site = Site(server.base_url, timeout=900)
+            page = site.get("login_form", "/login").body
+            site.post("sign_in", "/login", {"email": "admin@demo.test", "password": DEMO_PASSWORD,
+                                            "csrf_token": csrf_token(page)}, expect=(302,))
+            upload(site, kind, small)
+            reset_high_water(worker)
+            idle_kb = memory_kb(worker, "VmRSS")
+            status, page, seconds = upload(site, kind, path)
+            peak_kb = memory_kb(worker, "VmHWM")
+        finally:
+            stop(process)
+        said = page.split('usa-alert__heading">', 1)[-1].split("<", 1)[0].strip() if status == 422 else page[:200]
+        above = round(max(peak_kb - idle_kb, 0) / 1024, 1)
+        worst = max(worst, above)
+        figures[f"hostile_upload_{name}"] = f"{above} MB, {seconds:.1f} s"
+        print(f"    {name}: {path.stat().st_size / 1024 / 1024:.1f} MB {kind} file, HTTP {status} in {seconds:.1f} s, "
+              f"idle {idle_kb / 1024:.0f} MB, peak {peak_kb / 1024:.0f} MB: {said}", flush=True)
+    figures["hostile_upload_peak_mb"] = worst
+    figures["hostile_upload_load_after"] = round(os.getloadavg()[0], 2)
+    return figures
+
+
+STEPS = (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_sweep, bench_hostile_upload)
+
+
+def main(names: list[str]) -> None:
+    chosen = [step for step in STEPS if not names or step.__name__.removeprefix("bench_") in names]
+    if not chosen:
+        sys.exit(f"no such step: {', '.join(names)} (steps: "
+                 f"{', '.join(step.__name__.removeprefix('bench_') for step in STEPS)})")
     app = create_app(config.Config, DATABASE_URL=URL, SECRET_KEY="bench", WTF_CSRF_ENABLED=False)
     engine = app.extensions["db_engine"]
     (ROOT / "instance").mkdir(exist_ok=True)
@@ -314,12 +429,14 @@ def main() -> None:
     gc.freeze()   # as app.py does once the app is loaded
     results = {"officers": officers, "database": engine.dialect.name, "client": "Flask test client (in-process WSGI)",
                "seed_s": round(seed_s, 1) if seed_s else None}
-    for step in (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_sweep):
+    for step in chosen:
         print(f"... {step.__name__}", flush=True)
         results.update(step(app, engine))
-    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if not names:
+        (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
     goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_ms": "<= 300",
-             "export_peak_mb": "<= 150", "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10"}
+             "export_peak_mb": "<= 150", "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
+             "hostile_upload_peak_mb": "<= 100"}
     print(f"\n{'measure':34} {'value':>14}  goal")
     for key, value in results.items():
         print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")
@@ -329,4 +446,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -4,6 +4,7 @@ The scheduler, the CLI and the tests call these same functions.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -13,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, or_, select, update
@@ -22,12 +24,14 @@ from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
 from training.clock import LocalDay, days_of
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
+from training.imports.uploads import delete_expired_uploads
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
 from training.reports.dashboard import counted_days, refresh_snapshot
 
 LOCK_NAME = "rollcall-jobs"
+log = logging.getLogger(__name__)
 
 
 class JobLock:
@@ -117,7 +121,18 @@ def run_daily(app: Flask, on: date | Sequence[LocalDay]) -> Counter:
     with unit_of_work(app) as session:
         counts = daily_sweep(session, on, Schedule.from_config(app.config))
         purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
-        return counts
+    delete_old_uploads(app)
+    return counts
+
+
+def delete_old_uploads(app: Flask) -> int:
+    """Delete the uploads whose previews can no longer be confirmed: they hold personal data."""
+    deleted = delete_expired_uploads(Path(app.instance_path) / "uploads",
+                                     timedelta(hours=app.config["UPLOAD_PREVIEW_HOURS"]))
+    if deleted:
+        log.info("deleted %d upload(s) older than %d hours, never imported", deleted,
+                 app.config["UPLOAD_PREVIEW_HOURS"])
+    return deleted
 
 
 def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None) -> None:

@@ -12,9 +12,10 @@ from flask.cli import AppGroup
 
 from training.assignments.service import apply_standing_rules
 from training.clock import describe, local_days, server_today
-from training.commands import fail, read_import
+from training.commands import read_import
 from training.db import unit_of_work
 from training.imports import ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv, parse_roster_csv
+from training.imports.csvfile import total
 
 PROGRESS_FROM_ROWS = 1000
 SHOWN = 20
@@ -25,9 +26,13 @@ csv_file = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path
 
 
 def refuse(path: Path, problems: Sequence[tuple[int, str]]) -> None:
+    """Print the problems kept (IMPORT_PROBLEMS_SHOWN at most), how many more were found, and exit."""
     for line, message in problems:
         click.echo(f"{path}:{line}: {message}", err=True)
-    click.echo(f"Error: {len(problems)} problem(s) found; nothing was imported.", err=True)
+    found = total(problems)
+    if found > len(problems):
+        click.echo(f"… and {found - len(problems):,} more problems; fix these and run the import again.", err=True)
+    click.echo(f"Error: {found:,} problem(s) found; nothing was imported.", err=True)
     sys.exit(1)
 
 
@@ -133,9 +138,7 @@ def import_completions(file: Path, dry_run: bool) -> None:
     with unit_of_work() as session:
         plan = parse_completions_csv(session, read_import(file), today)
         if not plan.ok:
-            for line, message in plan.problems:
-                click.echo(f"{file}:{line}: {message}", err=True)
-            fail(f"{len(plan.problems)} problem(s) found; nothing was imported.")
+            refuse(file, plan.problems)
         if dry_run:
             click.echo(f"Dry run: {len(plan.records)} completion(s) would be added, "
                        f"{plan.already_recorded} already recorded. Nothing was written.")

@@ -20,7 +20,7 @@ from training.catalog.models import Course
 from training.clock import local_date
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks
-from training.imports.csvfile import Problem, read_csv
+from training.imports.csvfile import Problems, read_csv
 from training.imports.rules import missing
 from training.people.models import Agency, User
 from training.records import rules
@@ -46,7 +46,7 @@ class ImportedCompletion:
 
 @dataclass
 class CompletionsPlan:
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
     records: list[ImportedCompletion] = field(default_factory=list)
     already_recorded: int = 0
 
@@ -60,9 +60,12 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
 
     `viewer` is the staff member uploading (None: the operator at the command line): an
     officer outside their scope is not found, as if unknown, and their own record is refused.
+    Once the file has a problem, no record is kept (the file is refused); once it has
+    more than are kept (see csvfile.Problems), the lines after are each checked on
+    their own only and their problems counted.
     """
     csv_file = read_csv(data, HEADER, extra_columns=True)
-    plan = CompletionsPlan(problems=list(csv_file.problems))
+    plan = CompletionsPlan(problems=csv_file.problems)
     scope = scope_filter(session, viewer) if viewer is not None else []
     users = dict(session.execute(select(User.employee_id, User.id).where(User.employee_id.is_not(None), *scope))
                  .all())
@@ -83,8 +86,10 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
             plan.problems.append((line, f"this record (officer {cells['employee_id']}, {cells['course_code']}, "
                                         f"{cells['completed_on']}) is already on line {seen[key]}"))
             continue
-        seen[key] = line
-        plan.records.append(ImportedCompletion(line, *key, int(cells["score"]) if cells["score"] else None))
+        if not plan.problems.overflowed:
+            seen[key] = line
+        if not plan.problems:
+            plan.records.append(ImportedCompletion(line, *key, int(cells["score"]) if cells["score"] else None))
     if not plan.ok:
         plan.problems.sort(key=lambda problem: problem[0])
         plan.records = []
@@ -181,7 +186,7 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     called now and then with the number of rows written so far.
     """
     if not plan.ok:
-        raise ValueError(f"the import has {len(plan.problems)} problem(s); nothing was written")
+        raise ValueError(f"the import has {plan.problems.total:,} problem(s); nothing was written")
     for rec in plan.records:
         forbid_own(actor_id, rec.user_id, "record a completion")
     now = utcnow()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from training.audit.service import record, within_scope_of
 from training.imports.bulk import Progress, expire_loaded
-from training.imports.csvfile import ImportRefused, Problem, read_csv
+from training.imports.csvfile import ImportRefused, Problem, Problems, read_csv
 from training.imports.rules import find_loops, is_time_zone, materialised_paths, missing, too_long
 from training.people.models import Agency, Unit
 
@@ -47,7 +47,7 @@ class OrgUnit:
 class OrgPlan:
     agencies: dict[str, OrgAgency] = field(default_factory=dict)
     units: dict[str, OrgUnit] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
 
     @property
     def ok(self) -> bool:
@@ -64,15 +64,24 @@ class OrgResult:
 
 
 def parse_org_csv(data: bytes, progress: Progress = None) -> OrgPlan:
-    """Read an org chart (one row per unit) and check what can be checked without the database."""
+    """Read an org chart (one row per unit) and check what can be checked without the database.
+
+    Once the file has more problems than are kept (see csvfile.Problems), the lines
+    after are each checked on their own only, their problems counted and nothing of
+    them kept: the file is refused anyway.
+    """
     csv_file = read_csv(data, ORG_HEADER)
-    plan = OrgPlan(problems=list(csv_file.problems))
+    plan = OrgPlan(problems=csv_file.problems)
+    count = 0
     for count, (line, cells) in enumerate(csv_file.rows, start=1):
         messages = org_row_problems(cells)
-        messages += _add_org_row(plan, line, cells) if not messages else []
+        if not messages and not plan.problems.overflowed:
+            messages = _add_org_row(plan, line, cells)
         plan.problems += [(line, message) for message in messages]
-        if progress and (count % 1000 == 0 or count == len(csv_file.rows)):
+        if progress and count % 1000 == 0:
             progress(count)
+    if progress and count % 1000:
+        progress(count)
     for unit in plan.units.values():
         parent = plan.units.get(unit.parent_code)
         if parent is not None and parent.agency_code != unit.agency_code:

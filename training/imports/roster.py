@@ -8,9 +8,10 @@ their active officers missing from it are deactivated (never deleted).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -21,7 +22,7 @@ from training.audit.service import record, within_scope_of
 from training.auth.sessions import end_sessions_of
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks, expire_loaded
-from training.imports.csvfile import ImportRefused, Problem, read_csv
+from training.imports.csvfile import ImportRefused, Problem, Problems, read_csv
 from training.imports.rules import email_problem, find_loops, missing, too_long
 from training.people.models import ROLES, Agency, Unit, User
 
@@ -83,7 +84,7 @@ class RosterPlan:
     to_change: list[RosterChange] = field(default_factory=list)
     to_deactivate: list[Departure] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
     known_ids: dict[str, int] = field(default_factory=dict)   # employee_id -> user id, existing supervisors
 
     @property
@@ -101,15 +102,13 @@ def _shown(value: Any) -> str:
 
 @dataclass
 class _Known:
-    """What the database holds, loaded in a handful of queries."""
+    """What the database holds: the agencies and units, loaded at once; the people (the columns the import
+    compares), loaded when first asked for, as a file none of whose rows is valid never needs them."""
+    session: Session
     agencies: dict[str, int]
     agency_codes: dict[int, str]
     units: dict[str, tuple[int, int]]     # code -> (unit id, agency id)
     unit_codes: dict[int, str]
-    people: list[Any]                     # rows with the User columns the import compares
-    by_id: dict[int, Any]
-    by_employee_id: dict[str, Any]
-    by_email: dict[str, Any]
     in_scope: Callable[[int | None, int | None], bool]   # (agency id, unit id): within the uploader's scope
 
     def visible(self, person: Any) -> bool:
@@ -120,13 +119,26 @@ class _Known:
         agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
         units = {code: (unit_id, agency_id) for unit_id, code, agency_id
                  in session.execute(select(Unit.id, Unit.code, Unit.agency_id))}
-        people = session.execute(select(
+        return cls(session, agencies, {v: k for k, v in agencies.items()}, units,
+                   {unit_id: code for code, (unit_id, _) in units.items()}, in_scope)
+
+    @cached_property
+    def people(self) -> list[Any]:
+        return self.session.execute(select(
             User.id, User.employee_id, User.email, User.first_name, User.last_name, User.agency_id,
             User.unit_id, User.supervisor_id, User.role, User.active).order_by(User.id)).all()
-        return cls(agencies, {v: k for k, v in agencies.items()}, units,
-                   {unit_id: code for code, (unit_id, _) in units.items()}, people,
-                   {p.id: p for p in people}, {p.employee_id: p for p in people if p.employee_id},
-                   {p.email.lower(): p for p in people}, in_scope)
+
+    @cached_property
+    def by_id(self) -> dict[int, Any]:
+        return {p.id: p for p in self.people}
+
+    @cached_property
+    def by_employee_id(self) -> dict[str, Any]:
+        return {p.employee_id: p for p in self.people if p.employee_id}
+
+    @cached_property
+    def by_email(self) -> dict[str, Any]:
+        return {p.email.lower(): p for p in self.people}
 
 
 def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress: Progress = None,
@@ -141,13 +153,22 @@ def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress
     rows may only place people within their scope and change accounts they may
     change, and nothing about a person outside their scope is said, only that a
     row names one.
+
+    Once a file has more problems than are kept (see csvfile.Problems), the lines
+    after are each checked on their own only and their problems counted: the file is
+    refused anyway, and the checks across lines and against the officers in Rollcall
+    would need every line kept.
     """
     csv_file = read_csv(data, ROSTER_HEADER, extra_columns=True)
-    plan = RosterPlan(full=full, rows=len(csv_file.rows), problems=list(csv_file.problems))
+    plan = RosterPlan(full=full, problems=csv_file.problems)
     if not csv_file.header:
         return plan
     known = _Known.load(session, place_check(session, viewer))
-    rows, in_file = _check_rows(csv_file.rows, known, plan.problems, progress)
+    rows, in_file, whole = _check_rows(csv_file.rows, known, plan.problems, progress)
+    plan.rows = csv_file.count
+    if not whole or not rows:
+        plan.problems.sort()
+        return plan
     _check_scope(session, viewer, rows, known, plan.problems)
     matched = _match_people(rows, known, plan.problems)
     _check_accounts(session, viewer, rows, matched, known, plan.problems)
@@ -196,23 +217,31 @@ def roster_row(line: int, cells: dict[str, str], known: _Known) -> tuple[RosterR
                      cells["supervisor_employee_id"] or None, role or None, agency_id, unit_id), []
 
 
-def _check_rows(numbered: list[tuple[int, dict[str, str]]], known: _Known, problems: list[Problem],
-                progress: Progress) -> tuple[list[RosterRow], set[str]]:
-    """Every row on its own, then duplicates inside the file. Returns the valid rows and every employee_id."""
+def _check_rows(numbered: Iterable[tuple[int, dict[str, str]]], known: _Known, problems: Problems,
+                progress: Progress) -> tuple[list[RosterRow], set[str], bool]:
+    """Every row on its own, then duplicates inside the file. Returns the valid rows, every employee_id, and
+    whether those are the whole file's: once `problems` overflowed, no line after is kept or remembered."""
     rows, first_line_of_id, first_line_of_email = [], {}, {}
+    whole, count = True, 0
     for count, (line, cells) in enumerate(numbered, start=1):
         row, messages = roster_row(line, cells, known)
+        whole = whole and not problems.overflowed
         employee_id, email = cells["employee_id"], cells["email"].lower()
-        if employee_id and first_line_of_id.setdefault(employee_id, line) != line:
-            messages.append(f"employee_id {employee_id} already appears on line {first_line_of_id[employee_id]}")
-        if email and first_line_of_email.setdefault(email, line) != line:
-            messages.append(f"email {email} already appears on line {first_line_of_email[email]}")
+        for key, first_line_of, what in ((employee_id, first_line_of_id, "employee_id"),
+                                         (email, first_line_of_email, "email")):
+            first = first_line_of.get(key) if key else None
+            if first is not None:
+                messages.append(f"{what} {key} already appears on line {first}")
+            elif key and whole:
+                first_line_of[key] = line
         problems.extend((line, message) for message in messages)
-        if row is not None and not messages:
+        if row is not None and not messages and whole:
             rows.append(row)
-        if progress and (count % 1000 == 0 or count == len(numbered)):
+        if progress and count % 1000 == 0:
             progress(count)
-    return rows, set(first_line_of_id)
+    if progress and count % 1000:
+        progress(count)
+    return rows, set(first_line_of_id), whole
 
 
 def _match_people(rows: list[RosterRow], known: _Known, problems: list[Problem]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from training.db import db
 from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.imports.uploads import discard_upload, read_upload, save_upload
+from training.imports.uploads import UploadExpired, delete_expired_uploads, discard_upload, read_upload, save_upload
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -120,6 +121,8 @@ def upload(name: str):
     full = request.form.get("full") == "y"
     plan = kind.parse(data, full)
     token = save_upload(_folder(), current_user.id, data) if not plan.problems else None
+    # Besides the daily job's sweep, for a host of the site that the scheduler does not run on.
+    delete_expired_uploads(_folder(), timedelta(hours=current_app.config["UPLOAD_PREVIEW_HOURS"]))
     db().rollback()
     return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=token, full=full,
                            filename=Path(file.filename).name, sections=kind.summary(plan), form=EmptyForm()), \
@@ -133,7 +136,13 @@ def confirm(name: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     token, filename = request.form.get("token", ""), Path(request.form.get("filename", "upload.csv")).name
-    data = read_upload(_folder(), current_user.id, token)
+    hours = current_app.config["UPLOAD_PREVIEW_HOURS"]
+    try:
+        data = read_upload(_folder(), current_user.id, token, timedelta(hours=hours))
+    except UploadExpired:
+        flash(f"That preview has expired: an upload can be imported for {hours} hours after it is checked, and it "
+              f"is then deleted. Nothing was imported. Upload the file again.", "error")
+        return redirect(url_for(".upload", name=name))
     if data is None:
         flash("That upload has expired or was already imported. Upload the file again.", "error")
         return redirect(url_for(".upload", name=name))
