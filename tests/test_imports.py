@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from tests.support.factories import make_org, make_user
 from training.audit.models import AuditEvent
 from training.imports import ImportRefused, apply_roster_plan, parse_roster_csv
-from training.imports.roster import supervisor_levels
+from training.imports.roster_write import supervisor_levels
 from training.imports.rules import find_loops, materialised_paths
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path

@@ -12,7 +12,8 @@ handled so far.
 """
 from training.imports.csvfile import ImportRefused, Problem
 from training.imports.org import OrgPlan, OrgResult, apply_org_plan, check_org_plan, parse_org_csv
-from training.imports.roster import RosterPlan, apply_roster_plan, parse_roster_csv
+from training.imports.roster import RosterPlan, parse_roster_csv
+from training.imports.roster_write import apply_roster_plan
 
 __all__ = ["ImportRefused", "OrgPlan", "OrgResult", "Problem", "RosterPlan", "apply_org_plan", "apply_roster_plan",
            "check_org_plan", "parse_org_csv", "parse_roster_csv"]
