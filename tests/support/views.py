@@ -10,6 +10,7 @@ VIEW_ROLES = {
     "assignments.assign": {"coordinator", "admin"}, "assignments.delete_rule": {"coordinator", "admin"},
     "assignments.exempt": {"coordinator", "admin"}, "assignments.extend": {"coordinator", "admin"},
     "assignments.remind": {"coordinator", "admin"}, "assignments.rules": {"coordinator", "admin"},
+    "auth.invite_unit": {"coordinator", "admin"},
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},
@@ -28,9 +29,12 @@ VIEW_ROLES = {
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate.
-PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
+# Someone who forgot their password, or follows an invitation or reset link (the token in it is the check).
+PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
+          "auth.accept_invitation"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
-              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1}
+              "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
+              "token": "not-a-token"}
 
 
 def every_view(app):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from training.access import changes_access, may_change_account, may_give_role, may_supervise, place_check
 from training.audit.service import record, within_scope_of
 from training.auth.sessions import end_sessions_of
+from training.auth.tokens import revoke_for
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks, expire_loaded
 from training.imports.csvfile import ImportRefused, Problem, read_csv
@@ -85,6 +86,7 @@ class RosterPlan:
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     known_ids: dict[str, int] = field(default_factory=dict)   # employee_id -> user id, existing supervisors
+    employee_ids: list[str] = field(default_factory=list)     # every valid row's, in file order
 
     @property
     def ok(self) -> bool:
@@ -163,6 +165,7 @@ def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress
         plan.problems.sort()
         plan.to_deactivate = []
         return plan
+    plan.employee_ids = [row.employee_id for row in rows]
     for row in rows:
         person = matched[row.employee_id]
         if person is None:
@@ -366,6 +369,7 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
     end_sessions_of(session, [c.user_id for c in plan.to_change
                               if changes_access({COLUMN_OF.get(name, name) for name in c.changes})]
                     + [d.user_id for d in plan.to_deactivate], now)
+    revoke_for(session, [d.user_id for d in plan.to_deactivate], now)
     counts = plan.counts()
     record(session, "roster.imported", actor_id=actor_id, target="roster", about=within_scope_of(session, actor_id),
            source=source, full=plan.full,

@@ -20,9 +20,10 @@ from training.access import (
 from training.assignments.forms import ExemptForm, ExtendForm
 from training.assignments.service import grants_for
 from training.auth.guards import roles_required
+from training.auth.tokens import never_signed_in_states
 from training.catalog.service import course_choices
 from training.clock import today_for
-from training.db import db
+from training.db import db, utcnow
 from training.forms import EmptyForm
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
@@ -71,7 +72,10 @@ def unit(code: str):
                            progress=prog.progress(session, today_for(current_user), *where, **_filters()),
                            sub_units=sub_units, sub=sub, supervisors=supervisors, supervisor_id=supervisor_id,
                            filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
-                           can_act=is_in(current_user, MANAGERS))
+                           can_act=is_in(current_user, MANAGERS),
+                           sign_in=never_signed_in_states(session, where, utcnow(),
+                                                          limit=200 if request.args.get("sign_in") else 0),
+                           show_sign_in=bool(request.args.get("sign_in")))
 
 
 @bp.route("/team")
