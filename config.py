@@ -54,6 +54,12 @@ class Config:
     SECOND_FACTOR_MINUTES = 5
     # Minutes a key offered for setting up an authenticator waits, on the server, for the code that confirms it.
     SECOND_FACTOR_SETUP_MINUTES = 10
+    # Invitations to choose a password are good for this many days; a password-reset link for this many minutes.
+    INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "14"))
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
+    # Password-reset requests allowed per email address typed and per client address, in the sign-in window.
+    PASSWORD_RESET_ACCOUNT_LIMIT = int(os.environ.get("PASSWORD_RESET_ACCOUNT_LIMIT", "3"))
+    PASSWORD_RESET_ADDRESS_LIMIT = int(os.environ.get("PASSWORD_RESET_ADDRESS_LIMIT", "10"))
     # Where those failures are counted: unset, the database; a redis:// URL, that Redis (keys under the prefix).
     THROTTLE_REDIS_URL = os.environ.get("THROTTLE_REDIS_URL") or None
     THROTTLE_REDIS_PREFIX = os.environ.get("THROTTLE_REDIS_PREFIX", "rollcall:throttle:")

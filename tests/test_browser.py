@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 import config
 from tests.support.databases import database_of_its_own, reset_database
+from tests.support.mail import Mailbox, start_mail_server
 from tests.support.needs import require_file
 from tests.support.net import free_port
 from tests.support.paths import ROOT
@@ -176,6 +177,11 @@ def _sign_in(page, base, email, check=lambda: None, keyboard=False):
 def _officer_completes(app, page, base, check, title: str) -> None:
     """officer@demo.test opens a module, reads every lesson, passes the quiz, acknowledges and gets the certificate."""
     _sign_in(page, base, "officer@demo.test", check)
+    _complete_module(app, page, base, check, title, "Jordan Reyes")
+
+
+def _complete_module(app, page, base, check, title: str, full_name: str) -> None:
+    """The signed-in officer, on their training page, completes the module and downloads its certificate."""
     page.get_by_role("link", name=f"Open {title}").click()
     page.get_by_role("heading", name=title, exact=True).wait_for()
     assert page.get_by_text("The quiz unlocks once you have opened every lesson").is_visible()
@@ -205,7 +211,7 @@ def _officer_completes(app, page, base, check, title: str) -> None:
     page.get_by_role("button", name="Submit answers").click()
     page.get_by_text("You scored 100%").wait_for()
     check()
-    page.get_by_label("Your full name").fill("Jordan Reyes")
+    page.get_by_label("Your full name").fill(full_name)
     page.get_by_role("button", name="Acknowledge and complete").click()
     page.get_by_role("heading", name="Certified").wait_for()
     expires_on = re.search(r"certified until (\d{4}-\d\d-\d\d)", page.locator("main").inner_text()).group(1)
@@ -228,7 +234,7 @@ def _officer_completes(app, page, base, check, title: str) -> None:
     with unit_of_work(app) as session:
         completion = session.scalar(select(Completion).where(Completion.verification_code == code.replace("-", "")))
         assert (completion.acknowledged_name, completion.expires_on.isoformat(), completion.revoked_on) \
-            == ("Jordan Reyes", expires_on, None)
+            == (full_name, expires_on, None)
 
 
 def _coordinator_imports_and_assigns(app, page, base, check, *, first_id: int, unit: str, title: str,
@@ -640,3 +646,71 @@ def test_coordinator_fixes_a_unit_s_due_date_extends_three_and_approves_a_reques
     assert dues == [(ids[0], later), (ids[1], later), (ids[2], later), (ids[3], granted)]
     assert kinds == ["set_due"] * 4 + ["extended"] * 4 and status == "approved"
     assert axe.findings == {}, axe.findings
+
+
+def test_an_invited_officer_chooses_a_password_and_completes_a_module(live_app, browser):
+    """A coordinator uploads a roster and invites the newcomers; one follows the link in the e-mail the test SMTP
+    server received, chooses a password, lands on their training and completes a module. axe-core checks every
+    page."""
+    app, base = live_app
+    mailbox, port = Mailbox(), free_port()
+    server = start_mail_server(mailbox, port)
+    saved = {name: app.config[name] for name in ("SMTP_HOST", "SMTP_PORT", "BASE_URL")}
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, BASE_URL=base)
+    try:
+        page = browser.new_page()
+        axe = Axe(page)
+        roster = ("employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
+                  "BRW-INV-1,Iris,Invited,iris.invited@demo.test,DEMO,DEMO-WEST,\n")
+        _sign_in(page, base, "coordinator@demo.test", axe.check)
+        page.get_by_role("link", name="Import roster").click()
+        page.get_by_role("heading", name="Import: Roster").wait_for()
+        page.get_by_label("CSV file").set_input_files(
+            files=[{"name": "invited.csv", "mimeType": "text/csv", "buffer": roster.encode()}])
+        page.get_by_text("Invite by e-mail the officers in the file", exact=False).click()
+        axe.check()
+        page.get_by_role("button", name="Check the file").click()
+        page.get_by_role("heading", name="Check: Roster from invited.csv").wait_for()
+        assert "invited by e-mail to choose a password" in page.locator("main").inner_text()
+        axe.check()
+        page.get_by_role("button", name="Import").click()
+        page.get_by_text("Invitations sent to 1 officer(s)").wait_for()
+        axe.check()
+        page.get_by_role("link", name="Units", exact=True).click()
+        page.locator("main li:has-text('(DEMO-WEST)')").get_by_role("link").click()
+        page.get_by_role("link", name="Show who has never signed in, and their invitations").click()
+        row = page.get_by_role("row").filter(has_text="Invited, Iris")
+        assert "good until" in row.inner_text()
+        axe.check()
+        page.get_by_role("button", name=re.compile("Sign out")).click()
+
+        with unit_of_work(app) as session:
+            course = session.scalar(select(Course).where(Course.title == "Duty to Intervene and to Render Medical Aid"))
+            officer = session.scalar(select(User).where(User.employee_id == "BRW-INV-1"))
+            session.add(Assignment(user_id=officer.id, course_id=course.id, reason="individual",
+                                   due_on=date.today() + timedelta(days=30)))
+        [message] = [m for m in mailbox.messages if m["To"] == "iris.invited@demo.test"]
+        link = re.search(rf"{re.escape(base)}/invitation/[A-Za-z0-9_-]+",
+                         message.get_body(("plain",)).get_content()).group(0)
+
+        page.goto(base + "/login")
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.get_by_role("heading", name="Forgot your password?").wait_for()
+        axe.check()
+        page.goto(link)
+        page.get_by_role("heading", name="Choose your password").wait_for()
+        axe.check()
+        page.get_by_label("New password", exact=True).fill("lantern-orchard-meadow")
+        page.get_by_label("New password again").fill("lantern-orchard-meadow")
+        page.get_by_role("button", name="Set my password and start").click()
+        page.wait_for_url(f"{base}/")
+        page.get_by_text("Your password is set.").wait_for()
+        axe.check()
+        _complete_module(app, page, base, axe.check, "Duty to Intervene and to Render Medical Aid", "Iris Invited")
+        page.goto(link)
+        page.get_by_role("heading", name="This link no longer works").wait_for()
+        axe.check()
+        assert axe.findings == {}, axe.findings
+    finally:
+        app.config.update(saved)
+        server.stop()

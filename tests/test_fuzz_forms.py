@@ -17,22 +17,26 @@ from training.admin.forms import AccountForm, AgencyForm, UnitForm
 from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
+from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
 from training.learn.forms import AcknowledgeForm
 from training.records.forms import RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
          "assignments.assign": AssignForm, "assignments.rules": RuleForm, "assignments.extend": ExtendForm,
-         "assignments.exempt": ExemptForm, "assignments.set_due": ExtendForm, "assignments.withdraw": WithdrawForm,
-         "assignments.bulk": BulkForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
-         "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm}
+        "assignments.exempt": ExemptForm, "assignments.set_due": ExtendForm, "assignments.withdraw": WithdrawForm,
+        "assignments.bulk": BulkForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
+        "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm,
+        "auth.forgot_password": ForgotPasswordForm, "auth.reset_password": NewPasswordForm,
+        "auth.accept_invitation": NewPasswordForm}
 # Fields of the views that read the request without a form class.
-FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
+FIELDS = {"imports.upload": ["full", "invite"], "imports.confirm": ["token", "filename", "full", "invite"],
+          "auth.invite_unit": ["sub", "resend"],
           "assignments.remind": ["officer", "next"], "auth.login": ["email", "password"],
           "assignments.request_more_time": ["asked_due_on", "reason"],
           "assignments.decide": ["decision", "due_on", "note", "confirm_far"],
           "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
 # Forms that only sign in or out; the sign-in form is fuzzed without an account.
-NOT_SIGNED_IN = {"auth.login"}
+NOT_SIGNED_IN = {"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation"}
 # The second sign-in step, fuzzed after a right password: does the account have an authenticator yet?
 SECOND_STEP = {"auth.code": True, "auth.enrol": False}
 SKIPPED = {"auth.logout"}
@@ -84,10 +88,11 @@ def role_for(endpoint: str) -> str:
 def path_for(rule, world) -> str:
     values = {"user_id": world.officer.id, "assignment_id": world.assignment.id, "rule_id": world.rule.id,
               "attempt_id": world.attempt.id, "completion_id": world.completion.id, "message_id": world.message.id,
-              "name": "roster", "slug": world.lesson_slug, "request_id": world.assignment.id}
+              "name": "roster", "slug": world.lesson_slug, "request_id": world.assignment.id,
+              "token": "an-unknown-token"}
     if "code" in rule.arguments:
         values["code"] = {"admin": world.agency.code if "agencies" in rule.rule else world.unit.code,
-                          "people": world.unit.code}.get(rule.endpoint.split(".")[0], world.course.code)
+                          "people": world.unit.code, "auth": world.unit.code}.get(rule.endpoint.split(".")[0], world.course.code)
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -68,6 +68,12 @@ def local_date(instant: datetime, time_zone: str | None) -> date:
     return _local(instant, _zone(time_zone)).date()
 
 
+def local_time(instant: datetime, time_zone: str | None) -> tuple[datetime, str]:
+    """The instant on the wall clocks of the named time zone (the server's without one), and that zone's name."""
+    local = _local(instant, _zone(time_zone))
+    return local, (time_zone if _zone(time_zone) is not None else local.tzname() or "server time")
+
+
 def agency_today(agency: Agency | None, now: datetime | None = None) -> date:
     """The agency's calendar day, in its time zone; the server's day for no agency."""
     return zone_today(agency.time_zone if agency else None, now)

@@ -1,13 +1,14 @@
 """Every model, so the metadata is complete (for Alembic and tests)."""
 from training.audit.models import AuditEvent
 from training.auth.models import RecoveryCode, SecondFactorSetup, SignInFailure, ThrottleRefusal, UserSession
+from training.auth.tokens import AccountToken
 from training.catalog.models import Course, CourseVersion, Lesson, Question
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Attempt, Completion, Exemption, LessonView, StandingRule
 from training.reminders.models import Escalation, JobLease, OutboxMessage
 from training.reports.models import ComplianceSnapshot
 
-__all__ = ["Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot", "Course",
-           "CourseVersion", "Escalation", "Exemption", "JobLease", "Lesson", "LessonView", "OutboxMessage",
+__all__ = ["AccountToken", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot",
+           "Course", "CourseVersion", "Escalation", "Exemption", "JobLease", "Lesson", "LessonView", "OutboxMessage",
            "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit",
            "User", "UserSession"]

@@ -15,6 +15,7 @@ VIEW_ROLES = {
     # Any officer asks for more time on their own assignment; supervisors (officers too) and coordinators decide,
     # whose requests each may decide being the check inside the view.
     "assignments.request_more_time": EVERYONE, "assignments.requests": EVERYONE, "assignments.decide": EVERYONE,
+    "auth.invite_unit": {"coordinator", "admin"},
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},
@@ -33,10 +34,12 @@ VIEW_ROLES = {
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate.
-PUBLIC = {"auth.login", "records.verify", "records.verify_form"}
+# Someone who forgot their password, or follows an invitation or reset link (the token in it is the check).
+PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
+          "auth.accept_invitation"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
-              "request_id": 1}
+              "request_id": 1, "token": "not-a-token"}
 
 
 def every_view(app):

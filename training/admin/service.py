@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from training.access import changes_access
 from training.audit.service import record
-from training.auth import second_factor
+from training.auth import second_factor, tokens
 from training.auth.passwords import password_problem
 from training.auth.service import AccountError, find_by_email, hash_password, normalise_email
 from training.auth.sessions import end_all_sessions
@@ -74,6 +74,8 @@ def save_account(session: Session, user: User | None, values: dict, password: st
     if not created and ("password" in changed or changes_access(changed)):
         # A new password, or a change of what the account may see and do, signs it out everywhere.
         end_all_sessions(session, user.id, utcnow())
+    if not created and not user.active and "active" in changed:
+        tokens.revoke_for(session, [user.id], utcnow())
     if changed:
         action = "user.created" if created else "user.updated"
         record(session, action, actor_id=actor_id, target=f"user:{user.id}", changes=changed)

@@ -6,26 +6,49 @@ it concerns; a held account or address is refused before anything is checked (tr
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
+from training.access import MANAGERS, may_change_account, may_see_unit
 from training.audit.service import record
-from training.auth import second_factor, throttle
+from training.auth import second_factor, throttle, tokens
 from training.auth.forms import CodeForm, LoginForm, PasswordForm
+from training.auth.guards import roles_required
 from training.auth.keys import keyring
+from training.auth.passwords import password_problem
 from training.auth.service import (
     AccountError,
     WrongPassword,
     change_password,
     find_by_email,
+    hash_password,
     normalise_email,
     password_opens,
 )
 from training.auth.sessions import end_all_sessions, end_session, open_session
+from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
+from training.auth.tokens import INVITATION, RESET
 from training.db import db, utcnow
-from training.people.models import User
+from training.forms import EmptyForm
+from training.people.models import Unit, User
+from training.people.service import subtree_ids
+from training.reminders.delivery import deliver
+from training.reminders.invitations import invite, queue_link
 from training.security import client_address
 
 bp = Blueprint("auth", __name__)
@@ -266,6 +289,154 @@ def password():
     elif form.errors:
         status = 422
     return render_template("auth/password.html", form=form, error=error), status
+
+
+# Invitations and password resets: links with a single-use token (training/auth/tokens.py), mailed through the
+# outbox (training/reminders/invitations.py).
+LINK_ACTIONS = {INVITATION: ("invitation.accepted", "invitation.refused"),
+                RESET: ("password.reset", "password.reset_refused")}
+
+
+def _no_store(response):
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _deliver_after_response(response, ids: list[int]):
+    """The queued messages go out once the answer has left: the time it takes never shows in the answer."""
+    app = current_app._get_current_object()
+
+    def send() -> None:
+        if ids:
+            deliver(app, force=True, ids=ids)
+    response.call_on_close(send)
+    return response
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """The same answer, by the same path, whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
+    config, session_db, now = current_app.config, db(), utcnow()
+    email = normalise_email(form.email.data)
+    account_key, address_key = throttle.keys_for(email, client_address())
+    limits = {f"reset-{account_key}"[:300]: config["PASSWORD_RESET_ACCOUNT_LIMIT"],
+              f"reset-{address_key}"[:300]: config["PASSWORD_RESET_ADDRESS_LIMIT"]}
+    account = find_by_email(session_db, email)
+    held = throttle.store().held(session_db, limits, now, _window())
+    if held:
+        key = held[0]
+        throttle.record_refusal(session_db, key, now, _window(), "password.reset_throttled",
+                                target=throttle.clip(email), about=account, ip=client_address(),
+                                held="account" if key == next(iter(limits)) else "address")
+        session_db.commit()
+        flash(_held("Too many requests"), "error")
+        return render_template("auth/forgot.html", form=form), 429
+    throttle.store().count_failure(session_db, tuple(limits), now, _window())
+    queued: list[int] = []
+    if account is not None and account.active:
+        link = tokens.issue(session_db, account, RESET, now, timedelta(minutes=config["PASSWORD_RESET_MINUTES"]))
+        queued = [row for row in [queue_link(session_db, link, None, now)] if row is not None]
+    record(session_db, "password.reset_requested", target=throttle.clip(email), about=account,
+           ip=client_address(), mailed=bool(queued))
+    session_db.commit()
+    response = make_response(render_template("auth/forgot_sent.html", email=email,
+                                              minutes=config["PASSWORD_RESET_MINUTES"]))
+    return _deliver_after_response(response, queued)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _use_link(token, RESET)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _use_link(token, INVITATION)
+
+
+def _use_link(raw: str, purpose: str):
+    """Choose a password through a link: an invitation then signs the account in, a reset sends it to sign in."""
+    session_db, now = db(), utcnow()
+    accepted, refused = LINK_ACTIONS[purpose]
+    try:
+        link, user = tokens.check(session_db, raw, purpose, now)
+    except tokens.TokenRefused as exc:
+        if exc.token is not None:
+            record(session_db, refused, target=f"user:{exc.token.user_id}", reason=exc.reason,
+                   ip=client_address())
+        else:
+            throttle.record_refusal(session_db, f"link-address:{client_address() or 'unknown'}", now, _window(),
+                                    refused, ip=client_address(), reason="unknown")
+        session_db.commit()
+        return _no_store(render_template("auth/link_refused.html", purpose=purpose)), 404
+    form = NewPasswordForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        problem = password_problem(form.new_password.data, user.email)
+        if problem:
+            error, status = problem, 422
+        else:
+            user.password_hash = hash_password(form.new_password.data)
+            tokens.use(session_db, link, now)
+            end_all_sessions(session_db, user.id, now)
+            end_session(session_db, session.get("sid"), now)
+            throttle.store().forget(session_db, throttle.keys_for(normalise_email(user.email), None)[0], now,
+                                    _window())
+            record(session_db, accepted, actor_id=user.id, target=f"user:{user.id}", ip=client_address())
+            session.clear()
+            if purpose == RESET:
+                flash("Your password was changed and your account was signed out everywhere. "
+                      "Sign in with your new password.", "success")
+                return redirect(url_for(".login"))
+            return _first_sign_in(user)
+    elif form.errors:
+        status = 422
+    return _no_store(render_template("auth/new_password.html", form=form, purpose=purpose, error=error,
+                                     email=user.email)), status
+
+
+def _first_sign_in(user: User):
+    """After accepting an invitation: signed in and on to their training, staff once they give their code."""
+    target = url_for("learn.dashboard")
+    if second_factor.enrolled(user) or second_factor.required(user, current_app.config):
+        session[PENDING] = {"user": user.id, "since": time.time(), "next": target}
+        return redirect(url_for(".code" if second_factor.enrolled(user) else ".enrol"))
+    _signed_in(user, via="invitation")
+    flash("Your password is set. Welcome to Rollcall.", "success")
+    return redirect(target)
+
+
+@bp.route("/units/<code>/invitations", methods=["POST"])
+@roles_required(*MANAGERS)
+def invite_unit(code: str):
+    """Invite the unit's (or a sub-unit's) people who cannot sign in yet."""
+    session_db = db()
+    unit = session_db.scalar(select(Unit).where(Unit.code == code))
+    if unit is None or not may_see_unit(session_db, current_user, unit):
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    sub = session_db.scalar(select(Unit).where(Unit.code == request.form.get("sub", code)))
+    if sub is None or not sub.path.startswith(unit.path):
+        sub = unit
+    viewer = current_user._get_current_object()
+    done = invite(session_db, [User.unit_id.in_(subtree_ids(session_db, sub))], utcnow(),
+                  current_app.config["INVITATION_DAYS"], viewer.id, resend=request.form.get("resend") == "y",
+                  allowed=lambda person: may_change_account(session_db, viewer, person))
+    session_db.commit()   # delivery reads the queued messages from the database
+    report = deliver(current_app._get_current_object(), force=True, ids=done.queued)
+    waiting = len(done.queued) - report.counts["sent"] - report.counts["cancelled"]
+    message = f"Invitation sent to {report.counts['sent']} person(s)."
+    if waiting:
+        message += f" {waiting} could not be sent now and will be retried."
+    if done.already:
+        message += f" {done.already} already had an invitation that still works (send again to replace it)."
+    flash(message, "success" if not waiting else "info")
+    return redirect(url_for("people.unit", code=unit.code, sub=sub.code if sub.id != unit.id else None))
 
 
 def offered_secret(user, *, create: bool = True) -> str | None:

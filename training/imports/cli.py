@@ -1,4 +1,4 @@
-"""`flask --app app org import FILE`, `roster import FILE [--dry-run] [--full]`,
+"""`flask --app app org import FILE`, `roster import FILE [--dry-run] [--full] [--invite]`,
 `completions import FILE [--dry-run]`."""
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from training.assignments.service import apply_standing_rules
 from training.clock import describe, local_days, server_today
-from training.commands import read_import
-from training.db import unit_of_work
+from training.commands import fail, read_import
+from training.db import unit_of_work, utcnow
 from training.imports import ImportRefused, apply_org_plan, apply_roster_plan, parse_org_csv, parse_roster_csv
 from training.imports.csvfile import total
+from training.reminders.delivery import deliver
+from training.reminders.invitations import invite_employees
 
 PROGRESS_FROM_ROWS = 1000
 SHOWN = 20
@@ -72,7 +75,9 @@ def org_import(file: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 @click.option("--full", is_flag=True,
               help="The file is the whole roster of its agencies: deactivate their officers who are not in it.")
-def roster_import(file: Path, dry_run: bool, full: bool) -> None:
+@click.option("--invite", is_flag=True,
+              help="Then invite by e-mail the file's officers who cannot sign in yet to choose a password.")
+def roster_import(file: Path, dry_run: bool, full: bool, invite: bool) -> None:
     """Add and update officers from a roster CSV; all of it or nothing.
 
     Header: employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id
@@ -92,6 +97,8 @@ def roster_import(file: Path, dry_run: bool, full: bool) -> None:
             days = local_days(session)
             counts["assigned by standing rules"] = sum(sum(apply_standing_rules(session, day.on, day.agency_ids)
                                                            .values()) for day in days)
+            invited = invite_employees(session, plan.employee_ids, utcnow(), current_app.config["INVITATION_DAYS"],
+                                       None, via="roster import") if invite else None
     if not plan.ok:
         refuse(file, plan.problems)
     if dry_run:
@@ -99,6 +106,14 @@ def roster_import(file: Path, dry_run: bool, full: bool) -> None:
         return
     click.echo(f"Imported {file.name}: {summary(counts)}.")
     click.echo(f"Standing rules applied as of {describe(days)}.")
+    if invited is not None:
+        report = deliver(current_app._get_current_object(), force=True, ids=invited.queued)
+        click.echo(f"Invitations: {len(invited.sent_to)} queued, {report.counts['sent']} sent"
+                   + (f", {invited.already} skipped (their invitation still works)" if invited.already else "")
+                   + ".")
+        if report.unreachable:
+            fail(f"the roster was imported, but the mail server could not be reached ({report.unreachable}); "
+                 "the invitations stay queued for the next delivery")
 
 
 def summary(counts: dict[str, int]) -> str:

@@ -81,6 +81,7 @@ class RosterPlan:
     unchanged: int = 0
     problems: Problems = field(default_factory=Problems)
     known_ids: dict[str, int] = field(default_factory=dict)   # employee_id -> user id, existing supervisors
+    employee_ids: list[str] = field(default_factory=list)     # every valid row's, in file order
 
     @property
     def ok(self) -> bool:
@@ -179,6 +180,7 @@ def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress
         plan.problems.sort()
         plan.to_deactivate = []
         return plan
+    plan.employee_ids = [row.employee_id for row in rows]
     for row in rows:
         person = matched[row.employee_id]
         if person is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from training.access import changes_access
 from training.audit.service import record, within_scope_of
 from training.auth.sessions import end_sessions_of
+from training.auth.tokens import revoke_for
 from training.db import utcnow
 from training.imports.bulk import Progress, chunks, expire_loaded
 from training.imports.csvfile import ImportRefused
@@ -47,6 +48,7 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
     end_sessions_of(session, [c.user_id for c in plan.to_change
                               if changes_access({COLUMN_OF.get(name, name) for name in c.changes})]
                     + [d.user_id for d in plan.to_deactivate], now)
+    revoke_for(session, [d.user_id for d in plan.to_deactivate], now)   # their invitation and reset links die too
     counts = plan.counts()
     record(session, "roster.imported", actor_id=actor_id, target="roster", about=within_scope_of(session, actor_id),
            source=source, full=plan.full,

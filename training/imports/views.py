@@ -10,15 +10,17 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from training.access import ADMINS, MANAGERS
+from training.access import ADMINS, MANAGERS, may_change_account
 from training.assignments.service import apply_standing_rules
 from training.auth.guards import roles_required
 from training.clock import today_for
-from training.db import db
+from training.db import db, utcnow
 from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.completions import apply_completions_plan, parse_completions_csv
 from training.imports.uploads import UploadExpired, delete_expired_uploads, discard_upload, read_upload, save_upload
+from training.reminders.delivery import deliver
+from training.reminders.invitations import invite_employees
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -118,14 +120,15 @@ def upload(name: str):
         flash("The file must be a CSV file (ending in .csv).", "error")
         return render_template("imports/upload.html", kind=kind, name=name, form=EmptyForm()), 422
     data = file.read()
-    full = request.form.get("full") == "y"
+    full, invite = request.form.get("full") == "y", request.form.get("invite") == "y"
     plan = kind.parse(data, full)
     token = save_upload(_folder(), current_user.id, data) if not plan.problems else None
     # Besides the daily job's sweep, for a host of the site that the scheduler does not run on.
     delete_expired_uploads(_folder(), timedelta(hours=current_app.config["UPLOAD_PREVIEW_HOURS"]))
     db().rollback()
     return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=token, full=full,
-                           filename=Path(file.filename).name, sections=kind.summary(plan), form=EmptyForm()), \
+                           invite=invite, filename=Path(file.filename).name, sections=kind.summary(plan),
+                           form=EmptyForm()), \
         422 if plan.problems else 200
 
 
@@ -152,8 +155,23 @@ def confirm(name: str):
         return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=None,
                                full=False, filename=filename, sections=kind.summary(plan), form=EmptyForm()), 422
     counts = kind.apply(plan, filename)
+    invited = _invite(plan) if name == "roster" and request.form.get("invite") == "y" else None
     db().commit()   # the upload is deleted only once what it held is safely written
     discard_upload(_folder(), current_user.id, token)
     flash(f"{kind.title} imported from {filename}: " + ", ".join(f"{v} {k}" for k, v in counts.items()
                                                                    if isinstance(v, int)) + ".", "success")
+    if invited is not None:
+        report = deliver(current_app._get_current_object(), force=True, ids=invited.queued)
+        waiting = len(invited.queued) - report.counts["sent"] - report.counts["cancelled"]
+        flash(f"Invitations sent to {report.counts['sent']} officer(s) who cannot sign in yet"
+              + (f"; {waiting} will be retried" if waiting else "")
+              + (f"; {invited.already} already had one that still works" if invited.already else "") + ".",
+              "success" if not waiting else "info")
     return redirect(url_for(".upload", name=name))
+
+
+def _invite(plan):
+    """Invite the file's officers who cannot sign in yet (those whose invitation still works are left alone)."""
+    session, viewer = db(), current_user._get_current_object()
+    return invite_employees(session, plan.employee_ids, utcnow(), current_app.config["INVITATION_DAYS"], viewer.id,
+                            via="roster upload", allowed=lambda person: may_change_account(session, viewer, person))

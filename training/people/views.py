@@ -20,9 +20,10 @@ from training.access import (
 from training.assignments.forms import BULK_ACTIONS, ExemptForm, ExtendForm
 from training.assignments.service import grants_for, history_for
 from training.auth.guards import roles_required
+from training.auth.tokens import never_signed_in_states
 from training.catalog.service import course_choices
 from training.clock import today_for
-from training.db import db
+from training.db import db, utcnow
 from training.forms import EmptyForm
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
@@ -73,7 +74,10 @@ def unit(code: str):
                            filters=_filters(), sorts=prog.SORTS, statuses=STATUSES, form=EmptyForm(),
                            can_act=is_in(current_user, MANAGERS), today=today_for(current_user),
                            courses=course_choices(session) if is_in(current_user, MANAGERS) else [],
-                           bulk_actions=BULK_ACTIONS)
+                           bulk_actions=BULK_ACTIONS,
+                           sign_in=never_signed_in_states(session, where, utcnow(),
+                                                          limit=200 if request.args.get("sign_in") else 0),
+                           show_sign_in=bool(request.args.get("sign_in")))
 
 
 @bp.route("/team")

@@ -1,4 +1,4 @@
-"""`flask --app app reminders run`: the sweep and a delivery, now."""
+"""`flask --app app reminders run`: the sweep and a delivery, now. `flask --app app invitations send`."""
 from __future__ import annotations
 
 from datetime import date
@@ -54,4 +54,70 @@ def reminders_run(as_of: date | None, wait: int) -> None:
         fail("some messages were not accepted; they are retried later (see the outbox page)")
 
 
-COMMANDS = (reminders_cli,)
+invitations_cli = AppGroup("invitations", help="Invitations to choose a password, for accounts that cannot sign in.")
+
+
+@invitations_cli.command("send")
+@click.option("--agency", help="Agency code: everyone of the agency who cannot sign in yet.")
+@click.option("--unit", help="Unit code: everyone of the unit and its sub-units who cannot sign in yet.")
+@click.option("--officer", help="Employee id of one person.")
+@click.option("--resend", is_flag=True, help="Send a fresh invitation to those whose invitation still works; "
+                                             "the link they have stops working.")
+def invitations_send(agency: str | None, unit: str | None, officer: str | None, resend: bool) -> None:
+    """Invite active accounts with no password that have never signed in to choose a password, by e-mail.
+
+    Each gets a single-use link, good for INVITATION_DAYS days. Those whose invitation still works are skipped
+    unless --resend.
+    """
+    from sqlalchemy import select
+
+    from training.auth.tokens import never_signed_in
+    from training.db import unit_of_work, utcnow
+    from training.people.models import Agency, Unit, User
+    from training.people.service import subtree_ids
+    from training.reminders.delivery import deliver
+    from training.reminders.invitations import invite
+
+    if sum(x is not None for x in (agency, unit, officer)) != 1:
+        fail("give exactly one of --agency CODE, --unit CODE or --officer ID")
+    app = current_app._get_current_object()
+    now = utcnow()
+    with unit_of_work(app) as session:
+        if agency is not None:
+            found = session.scalar(select(Agency).where(Agency.code == agency))
+            if found is None:
+                fail(f"no agency has code {agency}")
+            where, what = [User.agency_id == found.id], f"agency {agency}"
+        elif unit is not None:
+            found = session.scalar(select(Unit).where(Unit.code == unit))
+            if found is None:
+                fail(f"no unit has code {unit}")
+            where, what = [User.unit_id.in_(subtree_ids(session, found))], f"unit {unit} and its sub-units"
+        else:
+            person = session.scalar(select(User).where(User.employee_id == officer))
+            if person is None:
+                fail(f"nobody has employee id {officer}")
+            if not person.active:
+                fail(f"{officer} is deactivated; nothing was sent")
+            if person.password_hash is not None or session.scalar(select(never_signed_in()).where(
+                    User.id == person.id)) is False:
+                fail(f"{officer} can already sign in; a forgotten password is reset from the sign-in page "
+                     "(Forgot your password?)")
+            where, what = [User.id == person.id], f"{officer}"
+        done = invite(session, where, now, app.config["INVITATION_DAYS"], None, resend=resend, via="cli")
+    report = deliver(app, force=True, ids=done.queued) if done.queued else None
+    click.echo(f"Invitations for {what}: {len(done.sent_to)} queued"
+               + (f", {done.already} skipped (their invitation still works; --resend replaces it)"
+                  if done.already else "") + ".")
+    if report is not None:
+        counts = report.counts
+        click.echo(f"Delivery: {counts['sent']} sent, {counts['errors']} not accepted, "
+                   f"{counts['cancelled']} cancelled.")
+        if report.unreachable:
+            fail(f"the mail server could not be reached ({report.unreachable}); "
+                 "the invitations stay queued for the next delivery")
+        if counts["errors"]:
+            fail("some invitations were not accepted; they are retried later (see the outbox page)")
+
+
+COMMANDS = (reminders_cli, invitations_cli)

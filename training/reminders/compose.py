@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from training.access import scope_filter
 from training.catalog.models import Course
-from training.clock import server_zone_name, today_for
+from training.clock import server_today, server_zone_name, today_for
+from training.db import utcnow
 from training.people.models import User
 from training.records.models import Assignment, ExtensionRequest
 from training.records.status import CourseState, course_states
+from training.reminders import invitations
+from training.reminders.invitations import TOKEN_KINDS
 from training.reminders.mail import Letter, due_date_event
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
@@ -44,9 +47,14 @@ class Composer:
         users = self._load(User, {r.user_id for r in rows}, selectinload(User.agency))
         courses = self._load(Course, {r.course_id for r in rows if r.course_id})
         nudge_states = self._open_states({users[r.user_id] for r in rows if r.kind == "nudge"})
-        letters: dict[int, Letter | None] = {}
+        links = [r for r in rows if r.kind in TOKEN_KINDS]
+        letters: dict[int, Letter | None] = invitations.letters(
+            self.session, links, lambda name, **context: self.render(name, server_today(self.now), **context),
+            self.base_url, self.now or utcnow()) if links else {}
         for row in rows:
             user = users[row.user_id]
+            if row.kind in TOKEN_KINDS:
+                continue
             if row.is_officer_reminder:
                 letters[row.id] = self.reminder(row, user, courses[row.course_id])
             elif row.kind == "nudge":

@@ -29,7 +29,8 @@ def kind_label(kind: str) -> str:
         return f"Overdue, day {kind.removeprefix('overdue-')}"
     return {"escalation-supervisor": "Overdue digest (supervisor)",
             "escalation-coordinator": "Overdue digest (coordinator)",
-            "nudge": "Reminder from a coordinator"}.get(kind, kind)
+            "nudge": "Reminder from a coordinator", "invitation": "Invitation to choose a password",
+            "password-reset": "Password reset link"}.get(kind, kind)
 
 
 @bp.app_template_filter("reminder_kind")
