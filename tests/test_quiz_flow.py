@@ -249,3 +249,44 @@ def test_an_expired_session_or_form_changes_nothing(client, session, officer, co
     assert attempt.submitted_at is None and attempt.score is None
     assert session.scalar(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "attempt.submitted")) == 0
+
+
+def test_question_markdown_is_rendered_on_the_quiz_and_result_pages_and_html_is_not(client, session, officer, app):
+    from tests.support.factories import write_course
+    from training.catalog.service import sync_courses
+    root = app.config["COURSES_DIR"].parent
+    write_course(root, code="TEST-MARKDOWN", questions=10)    # every question drawn
+    bank = app.config["QUIZZES_DIR"] / "TEST-MARKDOWN.yaml"
+    text = bank.read_text(encoding="utf-8")
+    for old, new in [
+        ("stem: Question number 1?",
+         'stem: "Under *Graham v. Connor*, is <script>alert(1)</script> a **seizure**?"'),
+        ("a: Wrong 1 a", "a: Only under `42 U.S.C. 1983` <b>law</b>"),
+        ("c: Wrong 1 c", "c: Only under *Tennessee v. Garner*"),
+        ("explanation: Because of reason 1.", 'explanation: "Read *Graham*:\\n\\n- the stop\\n- the force"'),
+    ]:
+        assert old in text
+        text = text.replace(old, new, 1)
+    bank.write_text(text, encoding="utf-8")
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    question = session.scalar(select(Question).where(Question.key == "T-01", Question.stem.contains("Graham")))
+    login(client, officer.email)
+    open_all_lessons(client, "TEST-MARKDOWN")
+    client.post("/courses/TEST-MARKDOWN/quiz")
+    attempt = latest_attempt(session, officer)
+    quiz = client.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    assert "Under <em>Graham v. Connor</em>, is &lt;script&gt;alert(1)&lt;/script&gt; a <strong>seizure</strong>?" \
+        in quiz
+    assert "<script>alert(1)" not in quiz
+    assert "Only under <code>42 U.S.C. 1983</code> &lt;b&gt;law&lt;/b&gt;</label>" in quiz
+    assert "Only under <em>Tennessee v. Garner</em></label>" in quiz
+    # The stem names the radio group, with the question's number.
+    assert (f'aria-labelledby="q{question.id}-number q{question.id}-stem"' in quiz
+            and f'id="q{question.id}-stem"><p>Under <em>Graham' in quiz)
+
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=0))
+    result = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "Under <em>Graham v. Connor</em>, is &lt;script&gt;alert(1)&lt;/script&gt; a <strong>seizure</strong>?" \
+        in result
+    assert "<p>Read <em>Graham</em>:</p>\n<ul>\n<li>the stop</li>\n<li>the force</li>\n</ul>" in result
+    assert "<script>alert(1)" not in result and "<b>law" not in result
