@@ -94,9 +94,18 @@ def test_failing_shows_missed_questions_and_a_new_draw(client, session, officer,
     assert (attempt.score, attempt.passed) == (70, False)
     page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
     assert "You scored 70%" in page and "did not pass" in page
-    missed = [session.get(Question, item["question_id"]) for item in attempt.items[7:]]
-    for question in missed:
+    for item in attempt.items[7:]:
+        question = session.get(Question, item["question_id"])
+        picked = attempt.answers[str(question.id)]
         assert question.stem in page and question.explanation in page
+        # Beside the explanation, why the choice the officer picked is wrong, and not why the others are.
+        assert f"<strong>Your answer:</strong> {question.choices[picked]}</p>" in page
+        assert question.why_wrong(picked) in page
+        others = [n for n in range(len(question.choices)) if n not in (picked, question.answer_index)]
+        assert not any(question.why_wrong(n) in page for n in others)
+    for item in attempt.items[:7]:
+        question = session.get(Question, item["question_id"])
+        assert question.stem not in page
     assert "Revisit:" in page and "Acknowledge" not in page
     client.post(f"/courses/{CODE}/quiz")
     retake = latest_attempt(session, officer)
@@ -264,6 +273,7 @@ def test_question_markdown_is_rendered_on_the_quiz_and_result_pages_and_html_is_
         ("a: Wrong 1 a", "a: Only under `42 U.S.C. 1983` <b>law</b>"),
         ("c: Wrong 1 c", "c: Only under *Tennessee v. Garner*"),
         ("explanation: Because of reason 1.", 'explanation: "Read *Graham*:\\n\\n- the stop\\n- the force"'),
+        ("a: Choice a of question 1 misreads the rule.", 'a: "A **statute** is not the test <img src=x>."'),
     ]:
         assert old in text
         text = text.replace(old, new, 1)
@@ -284,9 +294,21 @@ def test_question_markdown_is_rendered_on_the_quiz_and_result_pages_and_html_is_
     assert (f'aria-labelledby="q{question.id}-number q{question.id}-stem"' in quiz
             and f'id="q{question.id}-stem"><p>Under <em>Graham' in quiz)
 
-    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=0))
+    # Every answer wrong; T-01's pick is choice a.
+    form = answer_form(session, attempt, correct=0)
+    item = next(i for i in attempt.items if i["question_id"] == question.id)
+    form[f"q{question.id}"] = str(item["order"].index(0))
+    client.post(f"/attempts/{attempt.id}", data=form)
     result = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
     assert "Under <em>Graham v. Connor</em>, is &lt;script&gt;alert(1)&lt;/script&gt; a <strong>seizure</strong>?" \
         in result
+    assert "<strong>Your answer:</strong> Only under <code>42 U.S.C. 1983</code> &lt;b&gt;law&lt;/b&gt;" in result
+    assert "<p>A <strong>statute</strong> is not the test &lt;img src=x&gt;.</p>" in result
     assert "<p>Read <em>Graham</em>:</p>\n<ul>\n<li>the stop</li>\n<li>the force</li>\n</ul>" in result
-    assert "<script>alert(1)" not in result and "<b>law" not in result
+    assert "<script>alert(1)" not in result and "<img src=x" not in result and "<b>law" not in result
+
+
+def test_the_module_page_says_when_its_content_was_last_reviewed(client, session, officer, course, app):
+    login(client, officer.email)
+    page = client.get(f"/courses/{CODE}").get_data(as_text=True)
+    assert f"Content last reviewed against its sources on {course.reviewed_on.isoformat()}." in page
