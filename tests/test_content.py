@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.factories import write_course
+from tests.support.factories import question_stem, write_course
 from tests.support.paths import ROOT
-from training.catalog.content import load_content
+from training.catalog.content import load_content, normalise_stem, read_content
 from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import ContentInvalid, sync_courses
 
@@ -130,13 +130,14 @@ def test_sync_makes_versions_only_on_change(tmp_path, session):
     replace_in(courses / "test-basics" / "course.yaml", "recurrence_months: 12", "recurrence_months: 24")
     assert sync_courses(session, courses, quizzes).created == []
     assert session.scalar(select(Course)).recurrence_months == 24
-    replace_in(quizzes / "TEST-BASICS.yaml", "Question number 3?", "Question number three?")
+    stem = question_stem("TEST-BASICS", 3)
+    replace_in(quizzes / "TEST-BASICS.yaml", stem, stem.replace("number 3", "number three"))
     assert sync_courses(session, courses, quizzes).created == ["TEST-BASICS v2"]
     v1, v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number))
     def stems(v):
         return {q.stem for q in session.scalars(select(Question).where(Question.version_id == v.id))}
 
-    assert "Question number 3?" in stems(v1) and "Question number three?" in stems(v2)
+    assert stem in stems(v1) and stem.replace("number 3", "number three") in stems(v2)
 
 
 def test_wrong_explanations_are_stored_in_choice_order_and_make_a_new_version(tmp_path, session):
@@ -224,3 +225,114 @@ def test_courses_sync_refuses_a_question_whose_lesson_is_no_lesson(runner, app, 
             "(known: 01-topic-1, 02-topic-2, 03-topic-3)" in result.output)
     assert "nothing was loaded" in result.output
     assert session.scalar(select(func.count()).select_from(Course)) == 0
+
+
+# Duplicate stems.
+
+def set_stem(bank: Path, key: str, stem: str) -> None:
+    """Give question `key` of the bank a new stem."""
+    text = bank.read_text(encoding="utf-8")
+    number = int(key.split("-")[1])
+    code = bank.stem
+    old = f"    stem: {question_stem(code, number)}\n"
+    assert old in text
+    bank.write_text(text.replace(old, f"    stem: >-\n      {stem}\n", 1), encoding="utf-8")
+
+
+def stems_checked(tmp_path, pairs: list[tuple[str, str, str]]):
+    """Two courses; each (bank code, question id, stem) set; what reading them finds."""
+    courses, quizzes = write_course(tmp_path, code="TEST-BASICS")
+    write_course(tmp_path, code="TEST-OTHER")
+    for code, key, stem in pairs:
+        set_stem(quizzes / f"{code}.yaml", key, stem)
+    return read_content(courses, quizzes)
+
+
+SCENE = ("A man who was hurt during an investigatory stop sues, claiming the officer used too much force. "
+         "Under Graham v. Connor, which legal test will the court apply to his claim?")
+
+
+@pytest.mark.parametrize("second", [
+    SCENE,
+    SCENE.upper(),
+    SCENE.replace(", ", " , ").replace("?", " ?!").replace(" ", "\n      ", 3),
+    SCENE.replace("Graham v. Connor", "*Graham v. Connor*"),
+])
+def test_the_same_stem_is_refused_in_one_bank_naming_both(tmp_path, second):
+    report = stems_checked(tmp_path, [("TEST-BASICS", "T-04", SCENE), ("TEST-BASICS", "T-09", second)])
+    bank = str(tmp_path / "quizzes" / "TEST-BASICS.yaml")
+    assert [e.message for e in report.errors] == [
+        f"question T-09 has the same stem as question T-04 ({bank}:{line_of(bank, 'T-04')}), ignoring case, "
+        f"punctuation and spacing: remove one, or make it ask something else"]
+    assert report.errors[0].path == bank and report.errors[0].line == line_of(bank, "T-09")
+
+
+def line_of(bank: str, key: str) -> int:
+    lines = Path(bank).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line == f"  - id: {key}")
+
+
+def test_the_same_stem_in_another_bank_is_refused_naming_both_files(tmp_path, session):
+    report = stems_checked(tmp_path, [("TEST-BASICS", "T-04", SCENE), ("TEST-OTHER", "T-11", SCENE)])
+    assert len(report.errors) == 1
+    error = str(report.errors[0])
+    assert "question T-11 has the same stem as question T-04" in error
+    assert "TEST-OTHER.yaml:" in error and "TEST-BASICS.yaml:" in error
+    with pytest.raises(ContentInvalid):
+        sync_courses(session, tmp_path / "courses", tmp_path / "quizzes")
+    assert session.scalar(select(func.count()).select_from(Course)) == 0
+
+
+@pytest.mark.parametrize("second", [
+    SCENE.replace("an investigatory stop", "the investigatory stop"),           # an article
+    SCENE.replace("used too much force", "used too much of force"),            # a small word more
+    SCENE.replace("claiming", "claimng").replace("his claim", "his claims"),   # a typo, a plural
+])
+def test_a_stem_differing_only_in_small_words_or_spelling_is_refused(tmp_path, second):
+    report = stems_checked(tmp_path, [("TEST-BASICS", "T-04", SCENE), ("TEST-OTHER", "T-11", second)])
+    assert len(report.errors) == 1, report.errors
+    assert "question T-11 has nearly the same stem as question T-04" in str(report.errors[0])
+    assert "differ only in small words, spelling or punctuation" in str(report.errors[0])
+
+
+KNIFE = "A suspect armed with a knife advances on you from 30 feet away. May you use deadly force yet?"
+CAR = ("A driver accelerates toward an officer standing in the road. Under DOJ's May 2022 policy, "
+       "may the officer shoot at the moving vehicle?")
+
+
+@pytest.mark.parametrize("first, second", [
+    (KNIFE, KNIFE.replace("knife", "baseball bat")),
+    (KNIFE, KNIFE.replace("30 feet", "3 feet")),
+    (KNIFE, KNIFE.replace("armed", "unarmed")),
+    (KNIFE, KNIFE.replace("May you", "May you not")),
+    (CAR, CAR.replace("toward", "away from")),
+    (CAR, CAR.replace("shoot at", "shout at")),
+    (CAR, CAR.replace("an officer", "a trooper")),
+    (KNIFE.replace("you", "he"), KNIFE.replace("you", "she")),
+])
+def test_different_scenarios_that_read_alike_are_loaded_with_a_warning(tmp_path, first, second):
+    report = stems_checked(tmp_path, [("TEST-BASICS", "T-04", first), ("TEST-BASICS", "T-09", second)])
+    assert report.errors == []
+    assert len(report.warnings) == 1
+    assert "question T-09's stem is" in str(report.warnings[0])
+    assert "like question T-04's" in str(report.warnings[0])
+    assert "if they ask the same thing, keep one" in str(report.warnings[0])
+
+
+def test_questions_that_share_a_preamble_pass_without_a_word(tmp_path):
+    report = stems_checked(tmp_path, [
+        ("TEST-BASICS", "T-04", "Under DOJ's May 2022 policy, when must you tell a subject to submit before "
+                                "using deadly force?"),
+        ("TEST-OTHER", "T-11", "Under DOJ's May 2022 policy, what must you reasonably believe a subject poses "
+                               "before you may use deadly force against him?"),
+        ("TEST-OTHER", "T-12", SCENE),
+        ("TEST-BASICS", "T-05", SCENE.replace("which legal test will the court apply to his claim",
+                                              "from whose point of view is the force judged")),
+    ])
+    assert report.errors == [] and report.warnings == []
+
+
+def test_normalised_stems():
+    assert normalise_stem("  *Graham v. Connor*:\n  Which TEST\u2014the “objective” one? ") \
+        == "graham v connor which test the objective one"
+    assert normalise_stem("Ｆｕｌｌ－width_text") == "full width text"

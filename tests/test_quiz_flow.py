@@ -261,14 +261,14 @@ def test_an_expired_session_or_form_changes_nothing(client, session, officer, co
 
 
 def test_question_markdown_is_rendered_on_the_quiz_and_result_pages_and_html_is_not(client, session, officer, app):
-    from tests.support.factories import write_course
+    from tests.support.factories import question_stem, write_course
     from training.catalog.service import sync_courses
     root = app.config["COURSES_DIR"].parent
     write_course(root, code="TEST-MARKDOWN", questions=10)    # every question drawn
     bank = app.config["QUIZZES_DIR"] / "TEST-MARKDOWN.yaml"
     text = bank.read_text(encoding="utf-8")
     for old, new in [
-        ("stem: Question number 1?",
+        (f"stem: {question_stem('TEST-MARKDOWN', 1)}",
          'stem: "Under *Graham v. Connor*, is <script>alert(1)</script> a **seizure**?"'),
         ("a: Wrong 1 a", "a: Only under `42 U.S.C. 1983` <b>law</b>"),
         ("c: Wrong 1 c", "c: Only under *Tennessee v. Garner*"),

@@ -1,6 +1,7 @@
 """Records the tests build: course content on disk, agencies, units, accounts, completions."""
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +14,20 @@ from training.records.models import Completion
 from training.records.service import record_completion
 
 PASSWORD = "correct-horse-battery"
+
+
+# Words the test stems are made of: each stem draws its own, so no two look alike to the duplicate check.
+STEM_WORDS = ("harbor", "lantern", "violin", "meadow", "copper", "ladder", "orchard", "compass", "glacier", "pepper",
+              "saddle", "thunder", "basket", "marble", "falcon", "ribbon", "quarry", "velvet", "anchor", "biscuit",
+              "canyon", "dolphin", "ember", "fossil", "garnet", "hammock", "igloo", "jasmine", "kettle", "lagoon",
+              "mosaic", "nectar", "oyster", "parsley", "quiver", "raven", "sapphire", "tundra", "umbrella", "walnut",
+              "yarrow", "zephyr")
+
+
+def question_stem(code: str, n: int) -> str:
+    """The stem write_course gives question n of the course `code`."""
+    words = random.Random(f"{code}-{n}").sample(STEM_WORDS, 5)
+    return f"Question number {n} asks about {' '.join(words)}?"
 
 
 def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questions: int = 24,
@@ -36,7 +51,7 @@ def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questi
     for n in range(1, questions + 1):
         items.append(
             f"  - id: T-{n:02d}\n    lesson: {((n - 1) % lessons) + 1:02d}-topic-{((n - 1) % lessons) + 1}\n"
-            f"    stem: Question number {n}?\n    choices:\n      a: Wrong {n} a\n      b: Right {n}\n"
+            f"    stem: {question_stem(code, n)}\n    choices:\n      a: Wrong {n} a\n      b: Right {n}\n"
             f"      c: Wrong {n} c\n      d: Wrong {n} d\n    answer: b\n"
             f"    explanation: Because of reason {n}.\n"
             f"    wrong:\n      a: Choice a of question {n} misreads the rule.\n"

@@ -5,9 +5,11 @@ full list of problems and the warnings, each with its file and line.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -335,7 +337,8 @@ def _wrong(wrong: Any, letters: list[str], answer: str, label: str, line: int | 
     return [None if letter == answer else notes[letter] for letter in letters]
 
 
-def _course(folder: Path, quizzes_dir: Path, problems: _Problems, today: date | None) -> CourseContent | None:
+def _course(folder: Path, quizzes_dir: Path, problems: _Problems, stems: list[_Stem],
+            today: date | None) -> CourseContent | None:
     course_file = folder / "course.yaml"
     if not course_file.is_file():
         problems.add(course_file, None, "missing: every course folder needs a course.yaml")
@@ -395,6 +398,7 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems, today: date | 
             continue
         seen[question.key] = line
         course.questions.append(question)
+        stems.append(_Stem(str(quiz_file), line, question.key, normalise_stem(question.stem)))
     if len(items) < course.questions_per_attempt:
         problems.add(quiz_file, bank.get(LINE_KEY),
                      f"the bank has {len(items)} questions but {course.questions_per_attempt} are drawn per attempt")
@@ -413,13 +417,14 @@ def load_content(courses_dir: Path, quizzes_dir: Path,
 def read_content(courses_dir: Path, quizzes_dir: Path, today: date | None = None) -> ContentReport:
     """Read and check every course. With `today`, also check each course's review date against it."""
     problems = _Problems()
+    stems: list[_Stem] = []
     courses: list[CourseContent] = []
     folders = sorted(p for p in Path(courses_dir).iterdir() if p.is_dir()) if Path(courses_dir).is_dir() else []
     if not folders:
         problems.add(courses_dir, None, "no course folders found")
     codes: dict[str, Path] = {}
     for folder in folders:
-        course = _course(folder, Path(quizzes_dir), problems, today)
+        course = _course(folder, Path(quizzes_dir), problems, stems, today)
         if course is None:
             continue
         if course.code in codes:
@@ -427,6 +432,7 @@ def read_content(courses_dir: Path, quizzes_dir: Path, today: date | None = None
             continue
         codes[course.code] = folder
         courses.append(course)
+    _check_stems(stems, problems)
     return ContentReport(courses, problems.items, problems.warnings)
 
 
@@ -445,3 +451,82 @@ def _check_review(reviewed_on: date, today: date, path: Path, line: int | None, 
                                   f"{reviewed_on.isoformat()}, more than {REVIEW_MONTHS} months before today "
                                   f"({today.isoformat()}): review it and update 'reviewed_on'")
 
+
+# Two stems at least this alike (difflib's ratio of their normalised texts) are checked word by word.
+STEM_SIMILARITY = 0.9
+# Words whose change alone does not make a different question: articles, demonstratives and "of".
+SMALL_WORDS = frozenset({"a", "an", "the", "this", "that", "these", "those", "of"})
+# A word made from another with one of these prefixes says the opposite (armed, unarmed): a real difference.
+NEGATING_PREFIXES = ("un", "non", "in", "im", "il", "ir", "dis")
+
+
+@dataclass(frozen=True)
+class _Stem:
+    path: str
+    line: int | None
+    key: str
+    text: str       # normalised
+
+
+def normalise_stem(stem: str) -> str:
+    """The stem as compared for duplicates: case folded, Markdown and punctuation gone, spacing collapsed."""
+    text = unicodedata.normalize("NFKC", stem).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def _variant(one: str, other: str) -> bool:
+    """Whether two words are one word spelt or inflected differently: the longer is the shorter, of four
+    letters or more, with one letter added after its first (officer, officers; behavior, behaviour; claimng,
+    claiming). Not he and she, his and this, lawful and awful, nor shoot and shout, nor 3 and 30."""
+    short, long = sorted((one, other), key=len)
+    if len(short) < 4 or len(long) != len(short) + 1 or any(ch.isdigit() for ch in long):
+        return False
+    if any(long == prefix + short for prefix in NEGATING_PREFIXES):
+        return False
+    return any(long[:i] + long[i + 1:] == short for i in range(1, len(long)))
+
+
+def trivial_difference(one: str, other: str) -> bool:
+    """Whether two normalised stems differ only in small words (a, the, of...) and in spelling or word form."""
+    a, b = one.split(), other.split()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            pairs = zip(a[i1:i2], b[j1:j2], strict=True)
+            if all(x == y or _variant(x, y) or (x in SMALL_WORDS and y in SMALL_WORDS) for x, y in pairs):
+                continue
+            return False
+        if not all(word in SMALL_WORDS for word in a[i1:i2] + b[j1:j2]):
+            return False
+    return True
+
+
+def _check_stems(stems: list[_Stem], problems: _Problems) -> None:
+    """Refuse a stem that repeats another, in its bank or another, up to case, punctuation, spacing, small
+    words and spelling; warn about stems that are merely alike (they may be deliberate pairs)."""
+    for n, later in enumerate(stems):
+        matcher = difflib.SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(later.text)    # the matcher keeps what it learns of its second text
+        for earlier in stems[:n]:
+            where = f"{earlier.path}:{earlier.line}" if earlier.line else earlier.path
+            if earlier.text == later.text:
+                problems.add(later.path, later.line,
+                             f"question {later.key} has the same stem as question {earlier.key} ({where}), "
+                             f"ignoring case, punctuation and spacing: remove one, or make it ask something else")
+                continue
+            matcher.set_seq1(earlier.text)
+            if matcher.real_quick_ratio() < STEM_SIMILARITY or matcher.quick_ratio() < STEM_SIMILARITY:
+                continue
+            likeness = matcher.ratio()
+            if likeness < STEM_SIMILARITY:
+                continue
+            if trivial_difference(earlier.text, later.text):
+                problems.add(later.path, later.line,
+                             f"question {later.key} has nearly the same stem as question {earlier.key} ({where}): "
+                             f"they differ only in small words, spelling or punctuation; remove one, "
+                             f"or make it ask something else")
+            else:
+                problems.warn(later.path, later.line,
+                              f"question {later.key}'s stem is {int(likeness * 100)}% like question "
+                              f"{earlier.key}'s ({where}); if they ask the same thing, keep one")
