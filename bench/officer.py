@@ -1,8 +1,9 @@
 """An officer at the site over real HTTP: sign in, read the dashboard and lessons, take and submit quizzes.
 
-Standard library only. Used by the load test (bench/load.py) and the fault tests
-(tests/test_faults.py). Redirects are not followed on their own: each request is
-one timed step, and the caller sees where a form sent it.
+Standard library only, but for reading the question banks (correct_answers). Used by
+the load test (bench/load.py) and the fault tests (tests/test_faults.py). Redirects
+are not followed on their own: each request is one timed step, and the caller sees
+where a form sent it.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ SCORE = re.compile(r"You scored (\d+)%")
 FULL_NAME = re.compile(r"Sign out ([^<]+)</button>")
 ATTEMPT = re.compile(r"^/attempts/(\d+)$")
 RESULT = re.compile(r"^/attempts/(\d+)/result$")
+TAG = re.compile(r"<[^>]*>")
 
 
 class UnexpectedResponse(Exception):
@@ -135,14 +137,22 @@ def csrf_token(page: str) -> str:
     return found.group(1)
 
 
+def shown_text(markup: str) -> str:
+    """The text a choice's label shows: its tags gone, its entities read, its spacing collapsed."""
+    return " ".join(html.unescape(TAG.sub("", markup)).split())
+
+
 def correct_answers(quizzes_dir: Path) -> dict[str, set[str]]:
-    """Per course code, the texts of the right choices in its question bank."""
+    """Per course code, the texts of the right choices in its question bank, as their labels show them."""
     import yaml
+
+    from training.catalog.render import render_inline
 
     bank = {}
     for path in sorted(quizzes_dir.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        bank[data["course"]] = {" ".join(str(q["choices"][q["answer"]]).split()) for q in data["questions"]}
+        bank[data["course"]] = {shown_text(render_inline(str(q["choices"][q["answer"]]).strip()))
+                                for q in data["questions"]}
     return bank
 
 
@@ -209,7 +219,7 @@ class Officer:
         page = self.site.get("quiz_page", f"/attempts/{attempt_id}").body
         choices: dict[str, list[tuple[str, str]]] = {}
         for name, value, label in CHOICE.findall(page):
-            choices.setdefault(name, []).append((value, " ".join(html.unescape(label).split())))
+            choices.setdefault(name, []).append((value, shown_text(label)))
         if not choices:
             raise UnexpectedResponse(f"{self.email}: attempt {attempt_id} shows no questions")
         form, right = {"csrf_token": csrf_token(page)}, 0

@@ -94,9 +94,18 @@ def test_failing_shows_missed_questions_and_a_new_draw(client, session, officer,
     assert (attempt.score, attempt.passed) == (70, False)
     page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
     assert "You scored 70%" in page and "did not pass" in page
-    missed = [session.get(Question, item["question_id"]) for item in attempt.items[7:]]
-    for question in missed:
+    for item in attempt.items[7:]:
+        question = session.get(Question, item["question_id"])
+        picked = attempt.answers[str(question.id)]
         assert question.stem in page and question.explanation in page
+        # Beside the explanation, why the choice the officer picked is wrong, and not why the others are.
+        assert f"<strong>Your answer:</strong> {question.choices[picked]}</p>" in page
+        assert question.why_wrong(picked) in page
+        others = [n for n in range(len(question.choices)) if n not in (picked, question.answer_index)]
+        assert not any(question.why_wrong(n) in page for n in others)
+    for item in attempt.items[:7]:
+        question = session.get(Question, item["question_id"])
+        assert question.stem not in page
     assert "Revisit:" in page and "Acknowledge" not in page
     client.post(f"/courses/{CODE}/quiz")
     retake = latest_attempt(session, officer)
@@ -249,3 +258,57 @@ def test_an_expired_session_or_form_changes_nothing(client, session, officer, co
     assert attempt.submitted_at is None and attempt.score is None
     assert session.scalar(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "attempt.submitted")) == 0
+
+
+def test_question_markdown_is_rendered_on_the_quiz_and_result_pages_and_html_is_not(client, session, officer, app):
+    from tests.support.factories import question_stem, write_course
+    from training.catalog.service import sync_courses
+    root = app.config["COURSES_DIR"].parent
+    write_course(root, code="TEST-MARKDOWN", questions=10)    # every question drawn
+    bank = app.config["QUIZZES_DIR"] / "TEST-MARKDOWN.yaml"
+    text = bank.read_text(encoding="utf-8")
+    for old, new in [
+        (f"stem: {question_stem('TEST-MARKDOWN', 1)}",
+         'stem: "Under *Graham v. Connor*, is <script>alert(1)</script> a **seizure**?"'),
+        ("a: Wrong 1 a", "a: Only under `42 U.S.C. 1983` <b>law</b>"),
+        ("c: Wrong 1 c", "c: Only under *Tennessee v. Garner*"),
+        ("explanation: Because of reason 1.", 'explanation: "Read *Graham*:\\n\\n- the stop\\n- the force"'),
+        ("a: Choice a of question 1 misreads the rule.", 'a: "A **statute** is not the test <img src=x>."'),
+    ]:
+        assert old in text
+        text = text.replace(old, new, 1)
+    bank.write_text(text, encoding="utf-8")
+    sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
+    question = session.scalar(select(Question).where(Question.key == "T-01", Question.stem.contains("Graham")))
+    login(client, officer.email)
+    open_all_lessons(client, "TEST-MARKDOWN")
+    client.post("/courses/TEST-MARKDOWN/quiz")
+    attempt = latest_attempt(session, officer)
+    quiz = client.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    assert "Under <em>Graham v. Connor</em>, is &lt;script&gt;alert(1)&lt;/script&gt; a <strong>seizure</strong>?" \
+        in quiz
+    assert "<script>alert(1)" not in quiz
+    assert "Only under <code>42 U.S.C. 1983</code> &lt;b&gt;law&lt;/b&gt;</label>" in quiz
+    assert "Only under <em>Tennessee v. Garner</em></label>" in quiz
+    # The stem names the radio group, with the question's number.
+    assert (f'aria-labelledby="q{question.id}-number q{question.id}-stem"' in quiz
+            and f'id="q{question.id}-stem"><p>Under <em>Graham' in quiz)
+
+    # Every answer wrong; T-01's pick is choice a.
+    form = answer_form(session, attempt, correct=0)
+    item = next(i for i in attempt.items if i["question_id"] == question.id)
+    form[f"q{question.id}"] = str(item["order"].index(0))
+    client.post(f"/attempts/{attempt.id}", data=form)
+    result = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "Under <em>Graham v. Connor</em>, is &lt;script&gt;alert(1)&lt;/script&gt; a <strong>seizure</strong>?" \
+        in result
+    assert "<strong>Your answer:</strong> Only under <code>42 U.S.C. 1983</code> &lt;b&gt;law&lt;/b&gt;" in result
+    assert "<p>A <strong>statute</strong> is not the test &lt;img src=x&gt;.</p>" in result
+    assert "<p>Read <em>Graham</em>:</p>\n<ul>\n<li>the stop</li>\n<li>the force</li>\n</ul>" in result
+    assert "<script>alert(1)" not in result and "<img src=x" not in result and "<b>law" not in result
+
+
+def test_the_module_page_says_when_its_content_was_last_reviewed(client, session, officer, course, app):
+    login(client, officer.email)
+    page = client.get(f"/courses/{CODE}").get_data(as_text=True)
+    assert f"Content last reviewed against its sources on {course.reviewed_on.isoformat()}." in page

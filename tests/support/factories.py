@@ -1,14 +1,15 @@
 """Records the tests build: course content on disk, agencies, units, accounts, completions."""
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import date, timedelta
 from pathlib import Path
 
 import config
 from training.auth.keys import Keyring
 from training.auth.service import create_user
 from training.catalog.service import current_version
-from training.clock import today_for
+from training.clock import server_today, today_for
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
 from training.records.models import Completion
@@ -19,17 +20,34 @@ PASSWORD = "correct-horse-battery"
 KEYS = Keyring.from_setting(config.TestConfig.ENCRYPTION_KEYS)
 
 
+# Words the test stems are made of: each stem draws its own, so no two look alike to the duplicate check.
+STEM_WORDS = ("harbor", "lantern", "violin", "meadow", "copper", "ladder", "orchard", "compass", "glacier", "pepper",
+              "saddle", "thunder", "basket", "marble", "falcon", "ribbon", "quarry", "velvet", "anchor", "biscuit",
+              "canyon", "dolphin", "ember", "fossil", "garnet", "hammock", "igloo", "jasmine", "kettle", "lagoon",
+              "mosaic", "nectar", "oyster", "parsley", "quiver", "raven", "sapphire", "tundra", "umbrella", "walnut",
+              "yarrow", "zephyr")
+
+
+def question_stem(code: str, n: int) -> str:
+    """The stem write_course gives question n of the course `code`."""
+    words = random.Random(f"{code}-{n}").sample(STEM_WORDS, 5)
+    return f"Question number {n} asks about {' '.join(words)}?"
+
+
 def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questions: int = 24,
-                 per_attempt: int = 10, lesson_text: str = "Body text.") -> tuple[Path, Path]:
-    """A valid course folder and bank under `root`; returns (courses_dir, quizzes_dir)."""
+                 per_attempt: int = 10, lesson_text: str = "Body text.",
+                 reviewed_on: date | None = None) -> tuple[Path, Path]:
+    """A valid course folder and bank under `root`, reviewed on `reviewed_on` (a month before the real today
+    without it); returns (courses_dir, quizzes_dir)."""
     courses, quizzes = root / "courses", root / "quizzes"
     folder = courses / code.lower()
     (folder / "lessons").mkdir(parents=True, exist_ok=True)
     quizzes.mkdir(parents=True, exist_ok=True)
+    reviewed_on = reviewed_on or server_today() - timedelta(days=30)
     (folder / "course.yaml").write_text(
         f"code: {code}\ntitle: Test {code}\nsummary: A course for tests.\n"
-        f"policy_version: Test policy 2024\nrecurrence_months: 12\npass_mark: 80\n"
-        f"questions_per_attempt: {per_attempt}\n", encoding="utf-8")
+        f"policy_version: Test policy 2024\nreviewed_on: {reviewed_on.isoformat()}\n"
+        f"recurrence_months: 12\npass_mark: 80\nquestions_per_attempt: {per_attempt}\n", encoding="utf-8")
     for n in range(1, lessons + 1):
         (folder / "lessons" / f"{n:02d}-topic-{n}.md").write_text(
             f"# Topic {n}\n\n{lesson_text}\n", encoding="utf-8")
@@ -37,9 +55,13 @@ def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questi
     for n in range(1, questions + 1):
         items.append(
             f"  - id: T-{n:02d}\n    lesson: {((n - 1) % lessons) + 1:02d}-topic-{((n - 1) % lessons) + 1}\n"
-            f"    stem: Question number {n}?\n    choices:\n      a: Wrong {n} a\n      b: Right {n}\n"
+            f"    stem: {question_stem(code, n)}\n    choices:\n      a: Wrong {n} a\n      b: Right {n}\n"
             f"      c: Wrong {n} c\n      d: Wrong {n} d\n    answer: b\n"
-            f"    explanation: Because of reason {n}.\n    source: Test source\n")
+            f"    explanation: Because of reason {n}.\n"
+            f"    wrong:\n      a: Choice a of question {n} misreads the rule.\n"
+            f"      c: Choice c of question {n} applies the wrong test.\n"
+            f"      d: Choice d of question {n} ignores the facts given.\n"
+            f"    source: Test source\n")
     (quizzes / f"{code}.yaml").write_text(f"course: {code}\nquestions:\n" + "".join(items), encoding="utf-8")
     return courses, quizzes
 

@@ -25,7 +25,11 @@ def courses_sync() -> None:
     except ContentInvalid as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
+        for warning in exc.warnings:
+            click.echo(f"warning: {warning}", err=True)
         fail(f"{len(exc.errors)} problem(s) found; nothing was loaded.")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for created in result.created:
         click.echo(f"new version: {created}")
     click.echo(f"{len(result.created)} course version(s) created, {len(result.unchanged)} unchanged.")

@@ -1,18 +1,22 @@
 """Reading and validating course content from `courses/` and `quizzes/`.
 
-Nothing here touches the database: `load_content` returns plain values or the
-full list of problems, each with its file and line.
+Nothing here touches the database: `read_content` returns plain values, the
+full list of problems and the warnings, each with its file and line.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from dateutil.relativedelta import relativedelta
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,63}$")
 LESSON_FILE_RE = re.compile(r"^(\d{2})-[a-z0-9][a-z0-9-]*\.md$")
@@ -49,6 +53,8 @@ class QuestionContent:
     answer_index: int
     explanation: str
     source: str
+    # Why each choice is wrong, in the order of `choices`; None at the right answer.
+    wrong: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -62,15 +68,29 @@ class CourseContent:
     questions_per_attempt: int = 10
     renewal_window_days: int = 60
     renew_from_expiry: bool = True
+    reviewed_on: date | None = None
     lessons: list[LessonContent] = field(default_factory=list)
     questions: list[QuestionContent] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of everything that makes a new version when it changes."""
-        versioned = {k: v for k, v in asdict(self).items()
-                     if k not in {"recurrence_months", "renewal_window_days", "renew_from_expiry"}}
+        versioned = {k: v for k, v in asdict(self).items() if k not in UNVERSIONED}
         blob = json.dumps(versioned, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+# Course settings that change the course without making a new version.
+UNVERSIONED = {"recurrence_months", "renewal_window_days", "renew_from_expiry", "reviewed_on"}
+
+
+@dataclass
+class ContentReport:
+    """What reading the content found: the courses, or the problems that stop them loading; and warnings,
+    which stop nothing."""
+
+    courses: list[CourseContent]
+    errors: list[ContentError]
+    warnings: list[ContentError]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -81,13 +101,28 @@ class _LineLoader(yaml.SafeLoader):
         mapping[LINE_KEY] = node.start_mark.line + 1
         return mapping
 
+    def construct_checked_timestamp(self, node):
+        """A date like 2024-02-30 is refused with its line, as any other YAML error."""
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is not a real date ({exc})", node.start_mark) from None
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_checked_timestamp)
+
 
 class _Problems:
     def __init__(self) -> None:
         self.items: list[ContentError] = []
+        self.warnings: list[ContentError] = []
 
     def add(self, path: Path | str, line: int | None, message: str) -> None:
         self.items.append(ContentError(str(path), line, message))
+
+    def warn(self, path: Path | str, line: int | None, message: str) -> None:
+        self.warnings.append(ContentError(str(path), line, message))
 
 
 def _read_yaml(path: Path, problems: _Problems) -> dict | None:
@@ -136,6 +171,24 @@ def _text(data: dict, key: str, path: Path, problems: _Problems) -> str:
         problems.add(path, line, f"'{key}' is {len(text)} characters long; at most {limit} are allowed")
         return ""
     return text
+
+
+def _date(data: dict, key: str, path: Path, problems: _Problems) -> date | None:
+    value = data.get(key)
+    line = data.get(LINE_KEY)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        problems.add(path, line, f"'{key}' is required: the day the course was last checked against its "
+                                 f"sources, like {key}: 2026-11-27")
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        problems.add(path, line, f"'{key}' must be a date like 2026-11-27, without a time")
+        return None
+    return value
 
 
 def _int(data: dict, key: str, default: int, lo: int, hi: int, path: Path, problems: _Problems) -> int:
@@ -223,10 +276,69 @@ def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
         problems.add(path, line, f"{label}: answer '{answer}' is not one of the choices ({', '.join(letters)})")
     if len(problems.items) != before:
         return None
-    return QuestionContent(key, lesson, stem, texts, letters.index(answer), explanation, source)
+    wrong = _wrong(item.get("wrong"), letters, answer, label, line, path, problems)
+    if wrong is None:
+        return None
+    return QuestionContent(key, lesson, stem, texts, letters.index(answer), explanation, source, wrong)
 
 
-def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseContent | None:
+# How long the explanation of one wrong choice may be.
+WRONG_LENGTH = (20, 1000)
+
+
+def _wrong(wrong: Any, letters: list[str], answer: str, label: str, line: int | None, path: Path,
+           problems: _Problems) -> list[str | None] | None:
+    """The explanation of each wrong choice, in the order of `letters`; None at the answer."""
+    expected = [letter for letter in letters if letter != answer]
+    if wrong is None:
+        problems.add(path, line, f"{label}: 'wrong' is required: for each wrong choice ({', '.join(expected)}), "
+                                 f"why it is wrong")
+        return None
+    if not isinstance(wrong, dict):
+        problems.add(path, line, f"{label}: 'wrong' must map each wrong choice's letter to why it is wrong, "
+                                 f"like {expected[0]}: ...")
+        return None
+    where = wrong.get(LINE_KEY, line)
+    given = {str(letter): value for letter, value in wrong.items() if letter != LINE_KEY}
+    before = len(problems.items)
+    if answer in given:
+        problems.add(path, where, f"{label}: 'wrong' explains '{answer}', the right answer; "
+                                  f"that belongs in 'explanation'")
+    unknown = [letter for letter in given if letter not in letters]
+    if unknown:
+        problems.add(path, where, f"{label}: 'wrong' names {', '.join(repr(u) for u in unknown)}, "
+                                  f"which {'is' if len(unknown) == 1 else 'are'} not a choice")
+    missing = [letter for letter in expected if letter not in given]
+    if missing:
+        problems.add(path, where, f"{label}: 'wrong' does not say why {', '.join(missing)} "
+                                  f"{'is' if len(missing) == 1 else 'are'} wrong")
+    lo, hi = WRONG_LENGTH
+    notes: dict[str, str] = {}
+    for letter in expected:
+        if letter not in given:
+            continue
+        value = given[letter]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems.add(path, where, f"{label}: 'wrong' {letter} is empty")
+            continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            problems.add(path, where, f"{label}: 'wrong' {letter} must be text")
+            continue
+        text = str(value).strip()
+        if UNSTORABLE.search(text):
+            problems.add(path, where, f"{label}: 'wrong' {letter} {UNSTORABLE_MESSAGE}")
+        elif not lo <= len(text) <= hi:
+            problems.add(path, where, f"{label}: 'wrong' {letter} is {len(text)} characters long; "
+                                      f"write {lo} to {hi}")
+        else:
+            notes[letter] = text
+    if len(problems.items) != before:
+        return None
+    return [None if letter == answer else notes[letter] for letter in letters]
+
+
+def _course(folder: Path, quizzes_dir: Path, problems: _Problems, stems: list[_Stem],
+            today: date | None) -> CourseContent | None:
     course_file = folder / "course.yaml"
     if not course_file.is_file():
         problems.add(course_file, None, "missing: every course folder needs a course.yaml")
@@ -253,6 +365,9 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseConte
     if not isinstance(renew, bool):
         problems.add(course_file, data.get(LINE_KEY), "'renew_from_expiry' must be true or false")
     course.renew_from_expiry = bool(renew)
+    course.reviewed_on = _date(data, "reviewed_on", course_file, problems)
+    if course.reviewed_on and today:
+        _check_review(course.reviewed_on, today, course_file, data.get(LINE_KEY), code, problems)
     course.lessons = _lessons(folder, problems)
     if not code:
         return None
@@ -283,6 +398,7 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseConte
             continue
         seen[question.key] = line
         course.questions.append(question)
+        stems.append(_Stem(str(quiz_file), line, question.key, normalise_stem(question.stem)))
     if len(items) < course.questions_per_attempt:
         problems.add(quiz_file, bank.get(LINE_KEY),
                      f"the bank has {len(items)} questions but {course.questions_per_attempt} are drawn per attempt")
@@ -291,16 +407,24 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems) -> CourseConte
     return course
 
 
-def load_content(courses_dir: Path, quizzes_dir: Path) -> tuple[list[CourseContent], list[ContentError]]:
+def load_content(courses_dir: Path, quizzes_dir: Path,
+                 today: date | None = None) -> tuple[list[CourseContent], list[ContentError]]:
     """Read and check every course; return the courses, or every problem found."""
+    report = read_content(courses_dir, quizzes_dir, today)
+    return report.courses, report.errors
+
+
+def read_content(courses_dir: Path, quizzes_dir: Path, today: date | None = None) -> ContentReport:
+    """Read and check every course. With `today`, also check each course's review date against it."""
     problems = _Problems()
+    stems: list[_Stem] = []
     courses: list[CourseContent] = []
     folders = sorted(p for p in Path(courses_dir).iterdir() if p.is_dir()) if Path(courses_dir).is_dir() else []
     if not folders:
         problems.add(courses_dir, None, "no course folders found")
     codes: dict[str, Path] = {}
     for folder in folders:
-        course = _course(folder, Path(quizzes_dir), problems)
+        course = _course(folder, Path(quizzes_dir), problems, stems, today)
         if course is None:
             continue
         if course.code in codes:
@@ -308,4 +432,101 @@ def load_content(courses_dir: Path, quizzes_dir: Path) -> tuple[list[CourseConte
             continue
         codes[course.code] = folder
         courses.append(course)
-    return courses, problems.items
+    _check_stems(stems, problems)
+    return ContentReport(courses, problems.items, problems.warnings)
+
+
+# A course is due for review once its review date is this old.
+REVIEW_MONTHS = 12
+
+
+def _check_review(reviewed_on: date, today: date, path: Path, line: int | None, code: str,
+                  problems: _Problems) -> None:
+    # A day of grace: the writer's calendar may be a day ahead of the server's.
+    if reviewed_on > today + timedelta(days=1):
+        problems.add(path, line, f"'reviewed_on' is {reviewed_on.isoformat()}, after today "
+                                 f"({today.isoformat()}): give the day the course was last reviewed")
+    elif reviewed_on < today - relativedelta(months=REVIEW_MONTHS):
+        problems.warn(path, line, f"{code or 'this course'} was last reviewed against its sources on "
+                                  f"{reviewed_on.isoformat()}, more than {REVIEW_MONTHS} months before today "
+                                  f"({today.isoformat()}): review it and update 'reviewed_on'")
+
+
+# Two stems at least this alike (difflib's ratio of their normalised texts) are checked word by word.
+STEM_SIMILARITY = 0.9
+# Words whose change alone does not make a different question: articles, demonstratives and "of".
+SMALL_WORDS = frozenset({"a", "an", "the", "this", "that", "these", "those", "of"})
+# A word made from another with one of these prefixes says the opposite (armed, unarmed): a real difference.
+NEGATING_PREFIXES = ("un", "non", "in", "im", "il", "ir", "dis")
+
+
+@dataclass(frozen=True)
+class _Stem:
+    path: str
+    line: int | None
+    key: str
+    text: str       # normalised
+
+
+def normalise_stem(stem: str) -> str:
+    """The stem as compared for duplicates: case folded, Markdown and punctuation gone, spacing collapsed."""
+    text = unicodedata.normalize("NFKC", stem).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def _variant(one: str, other: str) -> bool:
+    """Whether two words are one word spelt or inflected differently: the longer is the shorter, of four
+    letters or more, with one letter added after its first (officer, officers; behavior, behaviour; claimng,
+    claiming). Not he and she, his and this, lawful and awful, nor shoot and shout, nor 3 and 30."""
+    short, long = sorted((one, other), key=len)
+    if len(short) < 4 or len(long) != len(short) + 1 or any(ch.isdigit() for ch in long):
+        return False
+    if any(long == prefix + short for prefix in NEGATING_PREFIXES):
+        return False
+    return any(long[:i] + long[i + 1:] == short for i in range(1, len(long)))
+
+
+def trivial_difference(one: str, other: str) -> bool:
+    """Whether two normalised stems differ only in small words (a, the, of...) and in spelling or word form."""
+    a, b = one.split(), other.split()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            pairs = zip(a[i1:i2], b[j1:j2], strict=True)
+            if all(x == y or _variant(x, y) or (x in SMALL_WORDS and y in SMALL_WORDS) for x, y in pairs):
+                continue
+            return False
+        if not all(word in SMALL_WORDS for word in a[i1:i2] + b[j1:j2]):
+            return False
+    return True
+
+
+def _check_stems(stems: list[_Stem], problems: _Problems) -> None:
+    """Refuse a stem that repeats another, in its bank or another, up to case, punctuation, spacing, small
+    words and spelling; warn about stems that are merely alike (they may be deliberate pairs)."""
+    for n, later in enumerate(stems):
+        matcher = difflib.SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(later.text)    # the matcher keeps what it learns of its second text
+        for earlier in stems[:n]:
+            where = f"{earlier.path}:{earlier.line}" if earlier.line else earlier.path
+            if earlier.text == later.text:
+                problems.add(later.path, later.line,
+                             f"question {later.key} has the same stem as question {earlier.key} ({where}), "
+                             f"ignoring case, punctuation and spacing: remove one, or make it ask something else")
+                continue
+            matcher.set_seq1(earlier.text)
+            if matcher.real_quick_ratio() < STEM_SIMILARITY or matcher.quick_ratio() < STEM_SIMILARITY:
+                continue
+            likeness = matcher.ratio()
+            if likeness < STEM_SIMILARITY:
+                continue
+            if trivial_difference(earlier.text, later.text):
+                problems.add(later.path, later.line,
+                             f"question {later.key} has nearly the same stem as question {earlier.key} ({where}): "
+                             f"they differ only in small words, spelling or punctuation; remove one, "
+                             f"or make it ask something else")
+            else:
+                problems.warn(later.path, later.line,
+                              f"question {later.key}'s stem is {int(likeness * 100)}% like question "
+                              f"{earlier.key}'s ({where}); if they ask the same thing, keep one")

@@ -1,9 +1,9 @@
 """Courses and their immutable versions."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import Base, utcnow
@@ -22,6 +22,8 @@ class Course(Base):
     renew_from_expiry: Mapped[bool] = mapped_column(Boolean, default=True)
     current_version: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The day the content was last checked against its sources (course.yaml's reviewed_on).
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
 
     versions: Mapped[list[CourseVersion]] = relationship(
         back_populates="course", order_by="CourseVersion.number"
@@ -72,4 +74,12 @@ class Question(Base):
     choices: Mapped[list[str]] = mapped_column(JSON)
     answer_index: Mapped[int]
     explanation: Mapped[str] = mapped_column(Text)
+    # Why each choice is wrong, in the order of `choices`, None at the answer; None for questions
+    # loaded before wrong answers were explained.
+    wrong_explanations: Mapped[list[str | None] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(Text)
+
+    def why_wrong(self, index: int) -> str | None:
+        """The explanation of why choice `index` is wrong, when the content gives one."""
+        notes = self.wrong_explanations or []
+        return notes[index] if 0 <= index < len(notes) else None

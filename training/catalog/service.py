@@ -1,7 +1,8 @@
 """Loading validated content into the database, and reading courses back."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -9,30 +10,36 @@ from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
 from training.audit.service import record
-from training.catalog.content import ContentError, CourseContent, load_content
+from training.catalog.content import ContentError, CourseContent, read_content
 from training.catalog.models import Course, CourseVersion, Lesson, Question
+from training.clock import server_today
 
 
 class ContentInvalid(Exception):
-    def __init__(self, errors: list[ContentError]):
+    def __init__(self, errors: list[ContentError], warnings: list[ContentError] | None = None):
         super().__init__(f"{len(errors)} problem(s) in course content")
         self.errors = errors
+        self.warnings = warnings or []
 
 
 @dataclass
 class SyncResult:
     created: list[str]      # "CODE v2"
     unchanged: list[str]
+    warnings: list[ContentError] = field(default_factory=list)
 
 
 def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
-                 actor_id: int | None = None) -> SyncResult:
-    """Validate all content, then add a version for every course whose content changed."""
-    courses, errors = load_content(courses_dir, quizzes_dir)
-    if errors:
-        raise ContentInvalid(errors)
-    result = SyncResult([], [])
-    for content in courses:
+                 actor_id: int | None = None, today: date | None = None) -> SyncResult:
+    """Validate all content, then add a version for every course whose content changed.
+
+    Review dates are checked against `today`, the server's day unless given.
+    """
+    report = read_content(courses_dir, quizzes_dir, today or server_today())
+    if report.errors:
+        raise ContentInvalid(report.errors, report.warnings)
+    result = SyncResult([], [], report.warnings)
+    for content in report.courses:
         version = sync_course(session, content)
         if version is None:
             result.unchanged.append(content.code)
@@ -55,6 +62,7 @@ def sync_course(session: Session, content: CourseContent) -> CourseVersion | Non
     course.recurrence_months = content.recurrence_months
     course.renewal_window_days = content.renewal_window_days
     course.renew_from_expiry = content.renew_from_expiry
+    course.reviewed_on = content.reviewed_on
     course.active = True
     session.flush()
     digest = content.content_hash()
@@ -73,7 +81,7 @@ def sync_course(session: Session, content: CourseContent) -> CourseVersion | Non
                     for i, lesson in enumerate(content.lessons, start=1))
     session.add_all(Question(version_id=version.id, key=q.key, lesson_slug=q.lesson, stem=q.stem,
                              choices=q.choices, answer_index=q.answer_index,
-                             explanation=q.explanation, source=q.source)
+                             explanation=q.explanation, wrong_explanations=q.wrong, source=q.source)
                     for q in content.questions)
     course.current_version = version.number
     session.flush()

@@ -141,9 +141,20 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     return True
 
 
-def missed_questions(session: Session, attempt: Attempt) -> list[Question]:
+@dataclass
+class MissedQuestion:
+    question: Question
+    picked: int | None      # the index of the choice the officer picked
+
+    @property
+    def why_wrong(self) -> str | None:
+        return None if self.picked is None else self.question.why_wrong(self.picked)
+
+
+def missed_questions(session: Session, attempt: Attempt) -> list[MissedQuestion]:
+    """The questions the officer got wrong, each with the choice they picked."""
     answers = attempt.answers or {}
-    return [q for q, _ in attempt_questions(session, attempt)
+    return [MissedQuestion(q, answers.get(str(q.id))) for q, _ in attempt_questions(session, attempt)
             if answers.get(str(q.id)) != q.answer_index]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from training.assignments.requests import requests_of
 from training.catalog.models import Course, CourseVersion
-from training.catalog.render import render_markdown
+from training.catalog.render import render_inline, render_markdown
 from training.catalog.service import course_by_code, current_version
 from training.clock import today_for
 from training.db import db
@@ -20,6 +20,9 @@ from training.records.status import course_states
 from training.records.views import render_transcript
 
 bp = Blueprint("learn", __name__)
+# Course text in templates: a question's stem and explanations as blocks, its choices inline.
+bp.add_app_template_filter(render_markdown, "markdown")
+bp.add_app_template_filter(render_inline, "markdown_inline")
 
 
 def _course_or_404(code: str) -> tuple[Course, CourseVersion]:
