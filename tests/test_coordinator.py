@@ -1,5 +1,6 @@
 """The coordinator's and supervisor's pages, and scope refusals."""
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -269,8 +270,7 @@ def test_unit_scoped_coordinator_is_refused_on_uploads_and_rules_outside_scope(c
     assert renamed.status_code == 422 and "outside your scope" in renamed.get_data(as_text=True)
     full = upload(client, "roster", ROSTER + "A2,Mo,Mid,mid@a.test,A,A-MID,\n", full="y")
     # A full roster covers the uploader's scope only: nobody outside it would be deactivated, or is named.
-    assert full.status_code == 200 and "Tia" not in full.get_data(as_text=True)
-    assert "A1" not in full.get_data(as_text=True)
+    assert full.status_code == 200 and not re.search(r"\bTia\b|\bA1\b", full.get_data(as_text=True))
     assert client.post(f"/rules/{rule.id}/delete").status_code == 404
     assert client.post(f"/officers/{world['top'].id}/exemptions",
                        data={"course": "TEST-BASICS", "starts_on": done_on, "ends_on": done_on,
