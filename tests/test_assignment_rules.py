@@ -26,7 +26,7 @@ def test_the_site_refuses_a_past_due_date_in_the_service_s_words(client, session
     make_user(session, "coord@agency.test", role="coordinator", agency=agency)
     session.commit()
     login(client, "coord@agency.test")
-    response = client.post("/assign", data={"courses": [course.code], "target": "unit", "code": unit.code,
+    response = client.post("/assign", data={"courses": [course.code], "target": "unit", "unit": unit.code,
                                             "due_on": "2001-01-01"})
     assert response.status_code == 422
     assert b"The due date 2001-01-01 is in the past." in response.data
