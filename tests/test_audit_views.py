@@ -118,3 +118,36 @@ def test_a_formula_in_a_cell_is_neutralised(client, session, trail):
     text = client.get("/audit/export.csv", query_string={"action": "test.formula"}).get_data(as_text=True)
     row = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1]
     assert row[4] == "'=cmd|' /C calc'!A0"
+
+
+def test_events_about_an_assignment_link_to_its_history_where_the_officer_may_be_seen(client, session, org, officer,
+                                                                                      course):
+    from datetime import date
+
+    from training.assignments.manage import manage_assignments
+    from training.people.models import User
+    from training.records.models import Assignment
+    agency, unit = org
+    other_agency, other_unit = make_org(session, "OTH")
+    mover = make_user(session, "mover@agency.test", agency=agency, unit=unit, first="Max", last="Mover")
+    make_user(session, "compliance@agency.test", role="compliance", agency=agency)
+    ids = {}
+    for person in (officer, mover):
+        assignment = Assignment(user_id=person.id, course_id=course.id, due_on=date(2999, 12, 31), reason="unit")
+        session.add(assignment)
+        session.flush()
+        ids[person.id] = assignment.id
+    manage_assignments(session, "withdraw", course, select(User.id).where(User.id.in_(list(ids))),
+                       reason="Assigned to the wrong unit", today=None)
+    # The mover has since left for another agency: the event stays in the trail, without a link to them.
+    mover.agency_id, mover.unit_id = other_agency.id, other_unit.id
+    session.commit()
+    login(client, "compliance@agency.test")
+    html = client.get("/audit", query_string={"action": "assignment.withdrawn"}).get_data(as_text=True)
+    assert html.count("assignment.withdrawn</td>") == 2
+    href = f'href="/officers/{officer.id}#history-{ids[officer.id]}"'
+    assert href in html and f">History of assignment {ids[officer.id]}</a>" in html
+    assert f"#history-{ids[mover.id]}" not in html
+    # The link leads to the officer's page, to that assignment's history.
+    page = client.get(f"/officers/{officer.id}").get_data(as_text=True)
+    assert f'id="history-{ids[officer.id]}"' in page and "Assigned to the wrong unit" in page

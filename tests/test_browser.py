@@ -267,8 +267,15 @@ def _coordinator_imports_and_assigns(app, page, base, check, *, first_id: int, u
     for choice in (title, "A unit and its sub-units"):   # the label is what shows: the box itself is restyled
         page.get_by_text(choice, exact=True).click()
         assert page.get_by_label(choice).is_checked()
-    page.get_by_label("Unit code, employee id or agency code").fill(unit)
-    page.get_by_label("Due date").fill(due_on.isoformat())
+    unit_list = page.get_by_label("Unit", exact=True)
+    unit_list.select_option(value=unit)
+    page.get_by_role("button", name="List its officers").click()
+    page.get_by_role("status").filter(has_text="Nothing was assigned yet").wait_for()
+    check()
+    officers = page.get_by_label("Officer", exact=True).locator("option").all_inner_texts()
+    assert all(f"{last}, {first} ({eid})" in officers for eid, first, last in people), officers
+    assert page.get_by_label(title).is_checked() and page.get_by_label("A unit and its sub-units").is_checked()
+    page.get_by_label("Due date", exact=True).fill(due_on.isoformat())
     page.get_by_role("button", name="Assign", exact=True).click()
     assigned = page.get_by_role("status").filter(has_text=f"{title}: assigned to")
     assert int(re.search(r"assigned to (\d+) officer", assigned.inner_text()).group(1)) >= len(people)

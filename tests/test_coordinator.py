@@ -97,7 +97,7 @@ def test_supervisor_sees_direct_reports_only(client, world):
 def test_assign_in_the_site(client, session, world, course):
     login(client, "coord@a.test")
     due = world["today"] + timedelta(days=30)
-    response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "unit", "code": "A-U1",
+    response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "unit", "unit": "A-U1",
                                             "due_on": due.isoformat()})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "assigned to 1 officer(s)" in html   # the supervisor
@@ -105,12 +105,49 @@ def test_assign_in_the_site(client, session, world, course):
     assert session.scalar(select(Assignment).where(Assignment.user_id == world["boss"].id)).reason == "unit"
     new = make_user(session, "new@a.test", agency=world["a"], unit=world["units"]["leaf"], employee_id="A9")
     session.commit()
-    html = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "code": "A9",
+    html = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "officer": "A9",
                                         "due_on": due.isoformat()}).get_data(as_text=True)
     assert "assigned to 1 officer(s)" in html
     assert session.scalar(select(Assignment).where(Assignment.user_id == new.id)).due_on == due
-    missing = client.post("/assign", data={"target": "unit", "code": "A-U1", "due_on": due.isoformat()})
+    missing = client.post("/assign", data={"target": "unit", "unit": "A-U1", "due_on": due.isoformat()})
     assert missing.status_code == 422 and "Choose at least one module" in missing.get_data(as_text=True)
+
+
+def test_the_assign_form_lists_only_what_is_in_scope(client, session, world, course):
+    login(client, "sub@a.test")
+    html = page(client, "/assign")
+    units = re.search(r'<select[^>]*id="unit".*?</select>', html, re.S).group(0)
+    # A-MID and, indented beneath it, A-LEAF: never A-U1 above the scope, nor agency B's units.
+    assert re.findall(r'value="([^"]*)"', units) == ["", "A-MID", "A-LEAF"]
+    assert "&nbsp;&nbsp;A-LEAF (A-LEAF)" in units.replace("\u00a0", "&nbsp;")
+    assert 'id="agency"' not in html and 'value="agency"' not in html   # no whole agency for a unit's coordinator
+    # Listing a unit's officers assigns nothing and keeps what was chosen.
+    due = (world["today"] + timedelta(days=30)).isoformat()
+    listed = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "unit": "A-MID",
+                                          "due_on": due, "list": "officers"})
+    html = listed.get_data(as_text=True)
+    assert listed.status_code == 200 and "Nothing was assigned yet" in html
+    officers = re.search(r'<select[^>]*id="officer".*?</select>', html, re.S).group(0)
+    assert re.findall(r'value="([^"]*)"', officers) == ["", "A3", "A2"]     # Leaf, Lee then Mid, Mo
+    assert re.search(r'<input[^>]*checked[^>]*value="TEST-BASICS"', html) and f'value="{due}"' in html
+    assert session.scalar(select(func.count()).select_from(Assignment)) == 3
+    # An officer is then picked from the list; one outside the scope is refused in the server's words.
+    done = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "unit": "A-MID",
+                                        "officer": "A2", "due_on": due})
+    assert done.status_code == 200 and "already have it open" in done.get_data(as_text=True)
+    refused = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "officer": "A1",
+                                           "due_on": due})
+    assert refused.status_code == 422 and "No officer with code A1 is within your scope" in refused.text
+    nothing = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "unit", "due_on": due})
+    assert nothing.status_code == 422 and "Choose a unit." in nothing.text
+
+
+def test_an_agency_coordinator_may_assign_the_whole_agency_from_a_list(client, world, course):
+    login(client, "coord@a.test")
+    html = page(client, "/assign?target=officer&unit=A-LEAF&officer=A3")
+    agencies = re.search(r'<select[^>]*id="agency".*?</select>', html, re.S).group(0)
+    assert re.findall(r'value="([^"]*)"', agencies) == ["A"]
+    assert re.search(r'<option selected value="A3">|<option value="A3" selected>', html), "the officer is chosen"
 
 
 def test_extend_and_exempt_in_the_site(client, session, world, course):
@@ -147,7 +184,7 @@ def test_coordinator_cannot_reach_outside_scope(client, session, world, course):
     assert client.get("/units/B-U1").status_code == 404
     assert client.get(f"/officers/{b_officer.id}").status_code == 404
     for target, code in [("unit", "B-U1"), ("officer", "B1"), ("agency", "B")]:
-        response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": target, "code": code,
+        response = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": target, target: code,
                                                 "due_on": due})
         assert response.status_code == 422 and "within your scope" in response.get_data(as_text=True)
     assert client.post(f"/officers/{b_officer.id}/assignments/{b_assignment.id}/extend",
@@ -173,7 +210,7 @@ def test_unit_scoped_coordinator_cannot_act_on_the_agency_or_above(client, sessi
     assert client.get("/units/A-U1").status_code == 404
     assert client.get("/units/A-MID").status_code == 200
     assert client.get(f"/officers/{world['top'].id}").status_code == 404
-    refused = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "agency", "code": "A",
+    refused = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "agency", "agency": "A",
                                            "due_on": due})
     assert refused.status_code == 422
 

@@ -51,7 +51,7 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
                           "password": "a-long-enough-password"},
         "admin.agency": {"code": "NEW", "name": "New agency", "time_zone": "UTC"},
         "admin.unit": {"agency": "AGY", "code": "AGY-NEW", "name": "New unit", "parent": "AGY-U1"},
-        "assignments.assign": {"courses": "TEST-BASICS", "target": "unit", "code": "AGY-U1", "due_on": soon.isoformat()},
+        "assignments.assign": {"courses": "TEST-BASICS", "target": "unit", "unit": "AGY-U1", "due_on": soon.isoformat()},
         "assignments.rules": {"unit": "AGY-U1", "course": "TEST-BASICS", "days": "30"},
         "assignments.extend": {"due_on": later.isoformat(), "reason": "Out on medical leave"},
         "assignments.exempt": {"course": "TEST-BASICS", "starts_on": soon.isoformat(), "ends_on": later.isoformat(),

@@ -3,14 +3,14 @@
 One row per link: whose, what for, when it expires, used or revoked; the token only as its SHA-256.
 
 Revision ID: 7b3d9e21c4a8
-Revises: 8e2e36340abe
+Revises: 3d9a7e61c2b8
 Create Date: 2026-11-27 10:15:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '7b3d9e21c4a8'
-down_revision = '8e2e36340abe'
+down_revision = '3d9a7e61c2b8'
 branch_labels = None
 depends_on = None
 

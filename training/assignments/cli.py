@@ -117,7 +117,8 @@ def _manage(action: str, course_code: str, officer: str | None, unit: str | None
 @_target_options
 @with_appcontext
 def withdraw(course_code: str, officer: str | None, unit: str | None, reason: str, dry_run: bool) -> None:
-    """Withdraw open assignments: they stop counting and their pending reminders are cancelled."""
+    """Withdraw open assignments: they stop counting and their pending reminders are cancelled. Standing rules
+    do not assign them again while each officer stays in their unit."""
     _manage("withdraw", course_code, officer, unit, reason, dry_run)
 
 

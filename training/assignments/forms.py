@@ -25,7 +25,10 @@ class AssignForm(FlaskForm):
                                               SelectChoice("officer", "One officer"),
                                               SelectChoice("agency", "A whole agency")], default="unit",
                         validators=[InputRequired()])
-    code = StringField("Unit code, employee id or agency code", validators=[DataRequired(), Length(max=64)])
+    # The lists hold only what is in the user's scope; the view checks the chosen one against the scope again.
+    unit = SelectField("Unit", validate_choice=False, validators=[Optional(), Length(max=64)])
+    officer = SelectField("Officer", validate_choice=False, validators=[Optional(), Length(max=64)])
+    agency = SelectField("Agency", validate_choice=False, validators=[Optional(), Length(max=64)])
     due_on = DateField("Due date", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
     confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 

@@ -97,7 +97,8 @@ class ManageResult:
 def _rows(session: Session, course: Course, officers: Select) -> list:
     targets = officers.subquery()
     return session.execute(
-        select(User.id, User.employee_id, User.first_name, User.last_name, Assignment.id, Assignment.due_on)
+        select(User.id, User.employee_id, User.first_name, User.last_name, Assignment.id, Assignment.due_on,
+               User.unit_id)
         .outerjoin(Assignment, and_(Assignment.user_id == User.id, Assignment.course_id == course.id,
                                     Assignment.closed_at.is_(None)))
         .where(User.id.in_(select(targets.c[0])), User.active.is_(True))
@@ -113,6 +114,8 @@ def manage_assignments(session: Session, action: str, course: Course, officers: 
     Officers without an open assignment, whose due date would not change, or the actor themselves are left
     alone and reported; when the actor is the only officer selected, it is refused (`Forbidden`). The new
     due date is checked against `today` (the actor's day; None only where the caller checked it already).
+    A withdrawal also holds off the standing rules for that officer and course (see
+    `service.apply_standing_rules`).
     """
     kind, event, act = ACTIONS[action]
     reason = require_reason(reason)
@@ -125,7 +128,8 @@ def manage_assignments(session: Session, action: str, course: Course, officers: 
     if len(rows) == 1:
         forbid_own(actor_id, rows[0][0], act)
     result = ManageResult(action, course.code, due_on, dry_run)
-    for user_id, employee_id, first, last, assignment_id, current in rows:
+    units = {row[0]: row[6] for row in rows}
+    for user_id, employee_id, first, last, assignment_id, current, _unit_id in rows:
         row = Changed(user_id, employee_id, f"{last}, {first}", assignment_id, current,
                       None if action == "withdraw" else due_on)
         if user_id == actor_id:
@@ -147,7 +151,8 @@ def manage_assignments(session: Session, action: str, course: Course, officers: 
                     .execution_options(synchronize_session="fetch"))
     session.execute(insert(AssignmentChange), [
         {"assignment_id": c.assignment_id, "user_id": c.user_id, "course_id": course.id, "kind": kind,
-         "due_on_before": c.due_before, "due_on": c.due_after, "reason": reason, "actor_id": actor_id, "at": now}
+         "due_on_before": c.due_before, "due_on": c.due_after, "reason": reason, "actor_id": actor_id, "at": now,
+         "unit_id": units[c.user_id]}
         for c in result.changed])
     record_many(session, event, [
         {"target": f"user:{c.user_id}",

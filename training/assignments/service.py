@@ -293,13 +293,22 @@ def apply_standing_rules(session: Session, on: date,
     roster changes, so an officer who joins or moves into the unit is caught.
     With `agency_ids`, only the rules of those agencies' units, for their officers,
     whose day `on` is.
+
+    A withdrawal stands: once a coordinator withdraws an officer's assignment
+    of the course, no rule assigns it to them again while all of these hold:
+    the officer is still in the unit they were in when it was withdrawn, the
+    rule is older than the withdrawal, and the course has not been assigned to
+    them since (by hand, or by an annual renewal). Moving the officer to
+    another unit, creating the rule anew, or assigning the course to them
+    again ends it; an exemption is the way to excuse someone for a while.
     """
     created: dict[str, int] = {}
     rules = session.execute(
-        select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, Unit, Course.code)
+        select(StandingRule.id, StandingRule.course_id, StandingRule.days_to_complete, StandingRule.created_at,
+               Unit, Course.code)
         .join(Unit, Unit.id == StandingRule.unit_id).join(Course, Course.id == StandingRule.course_id)
         .where(Course.active.is_(True), *of_agencies(Unit.agency_id, agency_ids))).all()
-    for _rule_id, course_id, days, unit, course_code in rules:
+    for _rule_id, course_id, days, rule_made, unit, course_code in rules:
         certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
                                    Completion.completed_on <= on, Completion.expires_on >= on,
                                    Completion.revoked_on.is_(None))
@@ -310,7 +319,7 @@ def apply_standing_rules(session: Session, on: date,
                    literal(utcnow()))
             .where(User.active.is_(True), User.unit_id.in_(subtree_ids(session, unit)),
                    *of_agencies(User.agency_id, agency_ids), ~certified, ~has_open,
-                   ~exempt_on(on, course_id, User.id))
+                   ~exempt_on(on, course_id, User.id), ~withdrawal_stands(course_id, rule_made))
         )
         count = len(session.execute(insert(Assignment).from_select(
             ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
@@ -321,6 +330,16 @@ def apply_standing_rules(session: Session, on: date,
         record(session, "assignment.standing_rules_applied", target="standing_rules", on=on.isoformat(),
                created=created, **_restriction(agency_ids))
     return created
+
+
+def withdrawal_stands(course_id: int, rule_made: datetime) -> exists:
+    """Whether a withdrawal of the course holds off a rule made at `rule_made` for the officer (a User row):
+    withdrawn since the rule was made, in the unit the officer is still in, and not assigned again since."""
+    assigned_since = exists().where(Assignment.user_id == User.id, Assignment.course_id == course_id,
+                                    Assignment.created_at > AssignmentChange.at)
+    return exists().where(AssignmentChange.user_id == User.id, AssignmentChange.course_id == course_id,
+                          AssignmentChange.kind == "withdrawn", AssignmentChange.unit_id == User.unit_id,
+                          AssignmentChange.at >= rule_made, ~assigned_since)
 
 
 def daily_assignments(session: Session, on: date,

@@ -40,3 +40,13 @@ def officers_of(session: Session, *, officer: str | None = None, unit: str | Non
     if found is None:
         raise UnknownTarget(f"no agency has code {agency}")
     return Target(select(User.id).where(User.agency_id == found.id), "agency", found)
+
+
+OFFICERS_LISTED = 1000
+
+
+def officers_listed(session: Session, unit: Unit, limit: int = OFFICERS_LISTED) -> list[User]:
+    """The active people of a unit and its sub-units, by name, to choose one from: at most `limit`."""
+    return list(session.scalars(
+        select(User).where(User.unit_id.in_(subtree_ids(session, unit)), User.active.is_(True))
+        .order_by(User.last_name, User.first_name, User.employee_id).limit(limit)))

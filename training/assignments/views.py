@@ -19,7 +19,7 @@ from training.access import (
 )
 from training.assignments import manage, requests, service
 from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
-from training.assignments.targets import officers_of
+from training.assignments.targets import OFFICERS_LISTED, officers_listed, officers_of
 from training.audit.service import record_refusal
 from training.auth.guards import roles_required
 from training.auth.views import safe_next
@@ -49,20 +49,49 @@ def _target_in_scope(target: str, code: str) -> bool:
     return agency is not None and may_act_on_agency(current_user, agency.id)
 
 
+TARGET_WORDS = {"unit": "a unit", "officer": "an officer", "agency": "an agency"}
+
+
+def _unit_label(unit: Unit, top_depth: int) -> str:
+    """A unit as an option of a list in tree order: indented by its depth below the top of the list."""
+    return "\u00a0\u00a0" * (unit.path.count("/") - 2 - top_depth) + f"{unit.name} ({unit.code})"
+
+
 @bp.route("/assign", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def assign():
+    """Assign modules to a unit, an officer or an agency, each picked from a list of those in the user's scope.
+    The officers listed are those of the unit chosen; "List its officers" shows the chosen unit's, assigning
+    nothing."""
     session = db()
-    form = AssignForm(target=request.args.get("target", "unit"), code=request.args.get("code", ""))
-    form.courses.choices = course_choices(db())
+    units = units_in_scope(session, current_user)
+    agencies = [a for a in session.scalars(select(Agency).order_by(Agency.name))
+                if may_act_on_agency(current_user, a.id)]
+    form = AssignForm(target=request.args.get("target", "unit"), unit=request.args.get("unit", ""),
+                      officer=request.args.get("officer", ""))
+    form.courses.choices = course_choices(session)
+    form.target.choices = [c for c in form.target.choices if c.value != "agency" or agencies]
+    top_depth = min((u.path.count("/") - 2 for u in units), default=0)
+    form.unit.choices = [SelectChoice("", "Choose a unit")] + [
+        SelectChoice(u.code, _unit_label(u, top_depth)) for u in units]
+    form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
+    chosen = next((u for u in units if u.code == form.unit.data), None)
+    listed = officers_listed(session, chosen) if chosen else []
+    form.officer.choices = [SelectChoice("", "Choose an officer")] + [
+        SelectChoice(o.employee_id, f"{o.last_name}, {o.first_name} ({o.employee_id})") for o in listed]
     results = []
-    if form.validate_on_submit():
-        code = form.code.data.strip()
+    listing = request.method == "POST" and request.form.get("list") == "officers"
+    if not listing and form.validate_on_submit():
+        target = form.target.data
+        field = getattr(form, target)
+        code = (field.data or "").strip()
         today = today_for(current_user)
-        if not _target_in_scope(form.target.data, code):
-            form.code.errors.append(f"No {form.target.data} with code {code} is within your scope.")
+        if not code:
+            field.errors.append(f"Choose {TARGET_WORDS[target]}.")
+        elif not _target_in_scope(target, code):
+            field.errors.append(f"No {target} with code {code} is within your scope.")
         else:
-            target = officers_of(session, **{form.target.data: code})
+            target = officers_of(session, **{target: code})
             try:
                 for course_code in form.courses.data:
                     course = course_by_code(session, course_code)
@@ -74,7 +103,8 @@ def assign():
                 results = []
                 form.due_on.errors.append(_sentence(exc) + (_FAR_HINT if isinstance(exc, manage.FarDate) else ""))
     status = 422 if form.errors else 200
-    return render_template("assignments/assign.html", form=form, results=results), status
+    return render_template("assignments/assign.html", form=form, results=results, chosen=chosen,
+                           listed=len(listed), limit=OFFICERS_LISTED, listing=listing), status
 
 
 @bp.route("/rules", methods=["GET", "POST"])

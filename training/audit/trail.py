@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from training.access import event_filter, scope_filter
+from training.access import event_filter, may_see_officer, scope_filter
 from training.audit.models import AuditEvent
 from training.people.models import User
 
@@ -63,6 +63,16 @@ def page(session: Session, viewer: User, filters: AuditFilters, number: int) -> 
     rows = session.execute(events_query(session, viewer, filters)
                            .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def assignment_links(session: Session, viewer: User, events) -> dict[int, tuple[int, int]]:
+    """Event id -> (officer id, assignment id) for the events about one assignment (an `assignment_id` in
+    their details) whose officer the viewer may see today: their page holds that assignment's history."""
+    about = {e.id: (e.subject_id, e.details.get("assignment_id")) for e in events
+             if e.subject_id is not None and isinstance(e.details.get("assignment_id"), int)}
+    officers = session.scalars(select(User).where(User.id.in_({user_id for user_id, _ in about.values()})))
+    visible = {o.id for o in officers if may_see_officer(session, viewer, o)}
+    return {event_id: pair for event_id, pair in about.items() if pair[0] in visible}
 
 
 def last_event_id(session: Session) -> int:

@@ -35,7 +35,8 @@ def events():
         return render_template("audit/events.html", form=form, rows=[], page=1, more=False, args={}), 400
     number = page_number(request.args)
     rows, more = trail.page(db(), current_user, filters, number)
-    return render_template("audit/events.html", form=form, rows=rows, page=number, more=more,
+    links = trail.assignment_links(db(), current_user, [event for event, _ in rows])
+    return render_template("audit/events.html", form=form, rows=rows, page=number, more=more, links=links,
                            args={k: v for k, v in request.args.items() if k != "page"})
 
 

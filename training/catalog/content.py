@@ -25,6 +25,13 @@ LINE_KEY = "__line__"
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = "contains a character that cannot be stored (a NUL or a lone surrogate like \\ud800)"
 
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+# When certifications of a course renew: on each officer's anniversary (None), or on a fixed yearly cycle
+# starting on the 1st of a month (its number).
+CYCLES: dict[str, int | None] = {"anniversary": None, "calendar-year": 1, "fiscal-year": 10,
+                                 **{name: number for number, name in enumerate(MONTHS, start=1)}}
+
 
 @dataclass(frozen=True)
 class ContentError:
@@ -69,12 +76,15 @@ class CourseContent:
     renewal_window_days: int = 60
     renew_from_expiry: bool = True
     reviewed_on: date | None = None
+    cycle: str = "anniversary"
     lessons: list[LessonContent] = field(default_factory=list)
     questions: list[QuestionContent] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of everything that makes a new version when it changes."""
         versioned = {k: v for k, v in asdict(self).items() if k not in UNVERSIONED}
+        if versioned["cycle"] == "anniversary":
+            del versioned["cycle"]      # the default leaves the hashes of courses from before cycles as they were
         blob = json.dumps(versioned, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -197,6 +207,31 @@ def _int(data: dict, key: str, default: int, lo: int, hi: int, path: Path, probl
         problems.add(path, data.get(LINE_KEY), f"'{key}' must be a whole number from {lo} to {hi}")
         return default
     return value
+
+
+def _key_line(path: Path, key: str, default: int | None) -> int | None:
+    """The line of a top-level `key:` in a YAML file (the loader keeps only the lines of mappings)."""
+    pattern = re.compile(rf"^{re.escape(key)}\s*:")
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if pattern.match(text):
+            return number
+    return default
+
+
+def _cycle(data: dict, path: Path, problems: _Problems) -> str:
+    """The course's renewal cycle: `anniversary` (the default), `fiscal-year`, `calendar-year` or a month name.
+    A fixed cycle is one year long, so it goes with `recurrence_months` 12."""
+    value = data.get("cycle", "anniversary")
+    name = value.strip().lower() if isinstance(value, str) else None
+    if name not in CYCLES:
+        problems.add(path, _key_line(path, "cycle", data.get(LINE_KEY)),
+                     f"'cycle' must be anniversary, fiscal-year, calendar-year or a month a yearly cycle starts "
+                     f"in, like july; {value!r} is none of these")
+        return "anniversary"
+    if CYCLES[name] is not None and data.get("recurrence_months", 12) != 12:
+        problems.add(path, _key_line(path, "cycle", data.get(LINE_KEY)),
+                     f"'cycle: {name}' renews once a year, so 'recurrence_months' must be 12 (or left out)")
+    return name
 
 
 def _lessons(folder: Path, problems: _Problems) -> list[LessonContent]:
@@ -368,6 +403,7 @@ def _course(folder: Path, quizzes_dir: Path, problems: _Problems, stems: list[_S
     course.reviewed_on = _date(data, "reviewed_on", course_file, problems)
     if course.reviewed_on and today:
         _check_review(course.reviewed_on, today, course_file, data.get(LINE_KEY), code, problems)
+    course.cycle = _cycle(data, course_file, problems)
     course.lessons = _lessons(folder, problems)
     if not code:
         return None

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from training.catalog.content import CYCLES
 from training.db import Base, utcnow
 
 
@@ -20,6 +21,8 @@ class Course(Base):
     renewal_window_days: Mapped[int] = mapped_column(default=60)
     # Recertifying inside the renewal window counts the new expiry from the previous one.
     renew_from_expiry: Mapped[bool] = mapped_column(Boolean, default=True)
+    # anniversary, fiscal-year, calendar-year or a month name: see CYCLES; the current version's.
+    cycle: Mapped[str] = mapped_column(String(16), default="anniversary", server_default="anniversary")
     current_version: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The day the content was last checked against its sources (course.yaml's reviewed_on).
@@ -28,6 +31,11 @@ class Course(Base):
     versions: Mapped[list[CourseVersion]] = relationship(
         back_populates="course", order_by="CourseVersion.number"
     )
+
+    @property
+    def cycle_start_month(self) -> int | None:
+        """The month a fixed yearly cycle starts in; None when certifications renew on each anniversary."""
+        return CYCLES.get(self.cycle)
 
 
 class CourseVersion(Base):
@@ -43,6 +51,7 @@ class CourseVersion(Base):
     policy_version: Mapped[str] = mapped_column(Text)
     pass_mark: Mapped[int] = mapped_column(default=80)
     questions_per_attempt: Mapped[int] = mapped_column(default=10)
+    cycle: Mapped[str] = mapped_column(String(16), default="anniversary", server_default="anniversary")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="versions")

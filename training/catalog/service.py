@@ -63,6 +63,7 @@ def sync_course(session: Session, content: CourseContent) -> CourseVersion | Non
     course.renewal_window_days = content.renewal_window_days
     course.renew_from_expiry = content.renew_from_expiry
     course.reviewed_on = content.reviewed_on
+    course.cycle = content.cycle
     course.active = True
     session.flush()
     digest = content.content_hash()
@@ -72,7 +73,7 @@ def sync_course(session: Session, content: CourseContent) -> CourseVersion | Non
     version = CourseVersion(
         course_id=course.id, number=course.current_version + 1, content_hash=digest,
         title=content.title, summary=content.summary, policy_version=content.policy_version,
-        pass_mark=content.pass_mark, questions_per_attempt=content.questions_per_attempt,
+        pass_mark=content.pass_mark, questions_per_attempt=content.questions_per_attempt, cycle=content.cycle,
     )
     session.add(version)
     session.flush()

@@ -172,7 +172,8 @@ def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[da
                 rec.expires_on = expires_on = rules.expiry_date(
                     day, course.recurrence_months, previous_expires_on=previous,
                     renewal_window_days=course.renewal_window_days,
-                    renew_from_expiry=course.renew_from_expiry)
+                    renew_from_expiry=course.renew_from_expiry,
+                    cycle_start_month=course.cycle_start_month)
             if expires_on is not None:
                 previous = expires_on
 

@@ -119,6 +119,8 @@ class AssignmentChange(Base):
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The officer's unit when the change was made: a withdrawal holds off standing rules while they stay in it.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
     # Serves "the due date as it stood at the end of a day" with one seek per assignment.
     __table_args__ = (Index("ix_assignment_changes_assignment_at", "assignment_id", "at", "id"),)

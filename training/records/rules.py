@@ -17,18 +17,49 @@ def add_months(day: date, months: int) -> date:
 def expiry_date(completed_on: date, recurrence_months: int, *,
                 previous_expires_on: date | None = None,
                 renewal_window_days: int = 60,
-                renew_from_expiry: bool = True) -> date:
+                renew_from_expiry: bool = True,
+                cycle_start_month: int | None = None) -> date:
     """When a certification earned on `completed_on` expires.
 
-    Recertifying inside the renewal window of a still-valid certification
-    keeps the time left: the new expiry counts from the previous expiry.
+    On the officer's anniversary (`cycle_start_month` None): recurrence months
+    after the completion; recertifying inside the renewal window of a
+    still-valid certification keeps the time left, the new expiry counting
+    from the previous one. On a fixed yearly cycle: see `cycle_expiry_date`.
     """
+    if cycle_start_month is not None:
+        return cycle_expiry_date(completed_on, cycle_start_month, renewal_window_days=renewal_window_days)
     base = completed_on
     if (renew_from_expiry and previous_expires_on is not None
             and previous_expires_on - timedelta(days=renewal_window_days)
             <= completed_on <= previous_expires_on):
         base = previous_expires_on
     return add_months(base, recurrence_months)
+
+
+def cycle_start(on: date, start_month: int) -> date:
+    """The first day of the fixed yearly cycle, starting on the 1st of `start_month`, that `on` falls in."""
+    return date(on.year if on.month >= start_month else on.year - 1, start_month, 1)
+
+
+def cycle_end(on: date, start_month: int) -> date:
+    """The last day of the fixed yearly cycle that `on` falls in: the day before the next cycle starts."""
+    start = cycle_start(on, start_month)
+    return date(start.year + 1, start_month, 1) - timedelta(days=1)
+
+
+def cycle_expiry_date(completed_on: date, start_month: int, *, renewal_window_days: int = 60) -> date:
+    """When a certification earned on `completed_on` expires on a fixed yearly cycle.
+
+    It is valid through the end of the cycle it was completed in, except that
+    a completion in the cycle's last `renewal_window_days` days (the renewal
+    window, whose last day is the cycle's last day) counts for the next cycle
+    and is valid through that one's end. Whether the officer held a
+    certification before does not matter.
+    """
+    end = cycle_end(completed_on, start_month)
+    if completed_on >= end - timedelta(days=renewal_window_days):
+        return cycle_end(end + timedelta(days=1), start_month)
+    return end
 
 
 def certification_status(on: date, *, expires_on: date | None = None,

@@ -36,7 +36,8 @@ def record_completion(session: Session, user: User, course: Course, completed_on
         completed_on, course.recurrence_months,
         previous_expires_on=previous.expires_on if previous else None,
         renewal_window_days=course.renewal_window_days,
-        renew_from_expiry=course.renew_from_expiry)
+        renew_from_expiry=course.renew_from_expiry,
+        cycle_start_month=course.cycle_start_month)
     completion = Completion(
         user_id=user.id, course_id=course.id, version_id=version_id, attempt_id=attempt_id,
         completed_on=completed_on, expires_on=expires_on, score=score, source=source,
