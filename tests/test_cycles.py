@@ -77,14 +77,22 @@ def test_course_yaml_names_its_cycle(tmp_path, value, cycle):
 def test_a_bad_cycle_is_reported_with_file_and_line(tmp_path, lines, message):
     _, errors = _load(tmp_path, *lines)
     (error,) = errors
-    assert error.path.endswith("course.yaml") and error.line == 8 and message in error.message, str(error)
+    assert error.path.endswith("course.yaml") and error.line == _line_of(tmp_path, "cycle:") \
+        and message in error.message, str(error)
+
+
+def _line_of(root, start: str) -> int:
+    """The line of course.yaml that begins with `start`, counted from 1."""
+    text = (root / "courses" / "test-basics" / "course.yaml").read_text(encoding="utf-8")
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if line.startswith(start))
 
 
 def test_a_fixed_cycle_is_a_year(tmp_path):
     courses, quizzes = write_course(tmp_path)
     replace_in(courses / "test-basics" / "course.yaml", "recurrence_months: 12", "recurrence_months: 24\ncycle: june")
     (error,) = load_content(courses, quizzes)[1]
-    assert error.line == 6 and "'recurrence_months' must be 12" in error.message
+    # Reported at the cycle, which is what asks for a year.
+    assert error.line == _line_of(tmp_path, "cycle:") and "'recurrence_months' must be 12" in error.message
 
 
 def test_the_cycle_is_content_a_new_version_records(tmp_path, session):
