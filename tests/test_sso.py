@@ -74,6 +74,9 @@ def test_the_sign_in_page_offers_the_provider_and_the_password_form(client, sso)
     page = client.get("/login").get_data(as_text=True)
     assert "Sign in with Test ID" in page and 'action="/login/oidc/start/sso"' in page
     assert 'name="password"' in page
+    # The button's form is redirected on to the provider: the page's policy lets it go there.
+    policy = client.get("/login").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {sso.issuer}" in policy
 
 
 def test_an_officer_signs_in_through_the_provider(client, session, sso, officer, course):

@@ -28,7 +28,7 @@ const ACCOUNTS = {
   unverified: { email: 'officer@agency.test', email_verified: false, amr: ['pwd'] },
   stranger: { email: 'nobody@agency.test', email_verified: true, amr: ['pwd'] },
   by_employee_id: { email: 'personal@mail.test', email_verified: true, amr: ['pwd'], employee_id: 'E-100' },
-  other: { email: 'other@agency.test', email_verified: true, amr: ['pwd'] },
+  demo_officer: { email: 'Officer@Demo.test', email_verified: true, amr: ['pwd'] },
 };
 
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });

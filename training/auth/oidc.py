@@ -272,6 +272,19 @@ class Registry:
         loaded = self._loaded.get(name)
         return loaded.client.server_metadata if loaded and loaded.client else None
 
+    def form_origins(self) -> list[str]:
+        """Where the sign-in page's provider buttons end up: each issuer's origin, and its authorization
+        endpoint's once the discovery document is known (for Content-Security-Policy form-action)."""
+        found = []
+        for provider in self.providers:
+            metadata = self.cached_metadata(provider.name) or {}
+            for url in (provider.issuer, metadata.get("authorization_endpoint")):
+                parts = urlsplit(url or "")
+                origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+                if origin and origin not in found:
+                    found.append(origin)
+        return found
+
     def _fetch(self, url: str, what: str) -> dict:
         try:
             response = requests.get(url, timeout=self.timeout, headers={"Accept": "application/json"})

@@ -39,7 +39,7 @@ from training.auth.service import (
 from training.auth.sessions import end_all_sessions, end_session, open_session
 from training.db import db, utcnow
 from training.people.models import User
-from training.security import client_address
+from training.security import CONTENT_SECURITY_POLICY, client_address
 
 bp = Blueprint("auth", __name__)
 # Session keys: a sign-in waiting for its second factor, and the token naming the authenticator key offered to
@@ -397,6 +397,17 @@ PASSWORD_REFUSED = {
     "staff": "Officers sign in with their agency's sign-in button, not a password. Use the button above, or ask "
              "your training coordinator which one is yours.",
 }
+
+
+@bp.after_request
+def allow_provider_forms(response):
+    """The sign-in page's provider buttons post here and are redirected on to the provider: its origin must be an
+    allowed form target (Content-Security-Policy form-action), or the browser stops at the redirect."""
+    origins = registry(current_app).form_origins() if request.endpoint == "auth.login" else []
+    if origins and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(origins))
+    return response
 
 
 @bp.context_processor
