@@ -332,3 +332,13 @@ def test_what_counts_as_multi_factor(claims, mfa):
     provider = make_provider({"name": "a", "issuer": "https://idp.example.gov", "client_id": "c",
                               "client_secret": "s", "mfa_acr": "urn:x:high"}, "test")
     assert asserts_multi_factor(provider, claims) is mfa
+
+
+def test_claims_only_at_userinfo_are_fetched_from_it(app, client, session, org, course, tmp_path):
+    """Like Login.gov: the ID token says who and how (sub, amr, acr); the email comes from userinfo."""
+    staff(session, org)
+    with openid_provider(APP_BASE_URL, tmp_path, claims_in_userinfo_only=True) as provider:
+        app.config.update(provider.settings(), BASE_URL=APP_BASE_URL)
+        response = sign_in(client, "staff_mfa")
+    assert response.headers["Location"] == "/"
+    assert events(session, "auth.signed_in")[0].details["factor"] == "provider multi-factor"

@@ -3,6 +3,7 @@ sign-in with a real HTTP client, as a browser would, between the app under test 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import urllib.request
@@ -51,8 +52,10 @@ class TestProvider:
 
 
 @contextmanager
-def openid_provider(app_base_url: str, tmp_path: Path) -> Iterator[TestProvider]:
-    """oidc-provider on a free loopback port, its one client calling back to `app_base_url`; stopped after."""
+def openid_provider(app_base_url: str, tmp_path: Path, *, claims_in_userinfo_only: bool = False
+                    ) -> Iterator[TestProvider]:
+    """oidc-provider on a free loopback port, its one client calling back to `app_base_url`; stopped after.
+    With `claims_in_userinfo_only`, its ID tokens leave out email and the like, as Login.gov's do."""
     node = shutil.which("node")
     if node is None:
         missing("node is not installed: install Node.js 20 or later to run the single sign-on tests")
@@ -60,7 +63,8 @@ def openid_provider(app_base_url: str, tmp_path: Path) -> Iterator[TestProvider]
     port = free_port()
     log = tmp_path / "oidc-provider.log"
     process = subprocess.Popen([node, str(SCRIPT), str(port), app_base_url, CLIENT_ID, CLIENT_SECRET], cwd=ROOT,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "OIDC_CONFORM": "1" if claims_in_userinfo_only else "0"})
     provider = TestProvider(f"http://127.0.0.1:{port}", process, log)
     try:
         wait_for(lambda: provider.answers() or process.poll() is not None, 30, "oidc-provider to answer")

@@ -57,7 +57,8 @@ const provider = new Provider(issuer, {
   acrValues: ['urn:test:loa:basic', 'urn:test:loa:high'],
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  conformIdTokenClaims: false,
+  // OIDC_CONFORM=1: the ID token carries no scope claims (email...), which only userinfo gives, as Login.gov does.
+  conformIdTokenClaims: process.env.OIDC_CONFORM === '1',
   async findAccount(ctx, id) {
     const account = ACCOUNTS[id];
     if (!account) return undefined;

@@ -389,7 +389,28 @@ def finish(client: FlaskOAuth2App, provider: Provider, args: Mapping) -> dict:
     claims = token.get("userinfo")
     if not claims:
         raise SignInFailed("id_token", f"{provider.label} sent no ID token, so nobody was signed in. " + START_AGAIN)
-    return dict(claims)
+    return with_userinfo(client, provider, token, dict(claims))
+
+
+def with_userinfo(client: FlaskOAuth2App, provider: Provider, token: dict, claims: dict) -> dict:
+    """Providers that keep the email (or the employee id) out of the ID token (Login.gov) give it at their
+    userinfo endpoint, asked with the access token just received; its answer must be about the same `sub`.
+    What the ID token says wins: amr and acr are taken from it alone."""
+    wanted = [c for c in ("email", provider.employee_id_claim) if c]
+    if any(claims.get(c) for c in wanted) or not client.server_metadata.get("userinfo_endpoint"):
+        return claims
+    try:
+        info = dict(client.userinfo(token=token))
+    except (requests.RequestException, AuthlibBaseError, ValueError) as exc:
+        log.error("single sign-on provider %s: userinfo could not be fetched: %s", provider.name, exc)
+        raise SignInFailed("unavailable", UNAVAILABLE.format(label=provider.label), 503,
+                           detail=str(exc)[:500]) from exc
+    if info.get("sub") != claims.get("sub"):
+        raise SignInFailed("userinfo", f"The answer from {provider.label} could not be verified, so nobody was "
+                           "signed in. " + START_AGAIN, detail="userinfo sub differs from the ID token's")
+    info.pop("amr", None)
+    info.pop("acr", None)
+    return {**info, **claims}
 
 
 UNAVAILABLE = ("{label} cannot be reached just now, so single sign-on is not working. Try again in a few "
