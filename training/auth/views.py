@@ -432,6 +432,14 @@ def _password_refused(email: str, account: User | None, limits: dict[str, int]):
     return render_template("auth/login.html", form=LoginForm(formdata=None)), 403
 
 
+def _sso_failed(target: str, reason: str, **details) -> None:
+    """An answer that signs nobody in, recorded once per reason, client address and window: anyone can send
+    the callback address, and a flood of them must not flood the audit trail."""
+    throttle.record_refusal(db(), f"sso-failed:{reason}:{client_address()}", utcnow(), _window(), "auth.sso_failed",
+                            target=target, ip=client_address(), reason=reason, **details)
+    db().commit()
+
+
 def _sso_page(title: str, message: str, status: int):
     return render_template("auth/sso_problem.html", title=title, message=message), status
 
@@ -467,7 +475,7 @@ def oidc_callback():
     providers = registry(current_app)
     provider = providers.get(started.get("provider")) if isinstance(started, dict) else None
     if provider is None or time.time() - started.get("since", 0) > SSO_MINUTES * 60:
-        record(db(), "auth.sso_failed", target="oidc", ip=client_address(), reason="not_started")
+        _sso_failed("oidc", reason="not_started")
         return _sso_page("Sign in again", "This sign-in did not start in this browser, or took longer than "
                          f"{SSO_MINUTES} minutes. Start again from the sign-in page.", 400)
     try:
@@ -475,8 +483,7 @@ def oidc_callback():
     except ProviderUnavailable:
         return _sso_page("Single sign-on is not working", _unavailable(provider.label), 503)
     except SignInFailed as failure:
-        record(db(), "auth.sso_failed", target=f"oidc:{provider.name}", ip=client_address(), provider=provider.name,
-               reason=failure.reason, detail=failure.detail)
+        _sso_failed(f"oidc:{provider.name}", provider=provider.name, reason=failure.reason, detail=failure.detail)
         if failure.status == 503:
             return _sso_page("Single sign-on is not working", _unavailable(provider.label), 503)
         return _sso_page("Not signed in", failure.message, failure.status)
