@@ -148,13 +148,13 @@ def login():
         if refusal:
             return refusal
         if password_sign_in(current_app.config) == "off":
-            return _password_refused(email, account, limits)
+            return _password_refused(email, account)
         if not password_opens(account, form.password.data):
             _failed(limits, "auth.sign_in_failed", email, account)
             flash("The email or password is not right.", "error")
             return render_template("auth/login.html", form=form), 401
         if password_sign_in(current_app.config) == "staff" and account.role not in STAFF:
-            return _password_refused(email, account, limits)
+            return _password_refused(email, account)
         user, target = account, safe_next(request.args.get("next"))
         if second_factor.enrolled(user) or second_factor.required(user, current_app.config):
             # The password alone opens nothing: the account's failures stay counted until the code is right.
@@ -416,7 +416,7 @@ def sign_in_options() -> dict:
     return {"sso_providers": registry(current_app).providers, "password_sign_in": password_sign_in(current_app.config)}
 
 
-def _password_refused(email: str, account: User | None, limits: dict[str, int]):
+def _password_refused(email: str, account: User | None):
     """PASSWORD_SIGN_IN keeps this account (or everyone) from signing in with a password: refused and audited,
     once per client address and window while nothing was checked."""
     mode = password_sign_in(current_app.config)
