@@ -27,9 +27,9 @@ FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit":
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full"], "imports.confirm": ["token", "filename", "full"],
           "assignments.remind": ["officer", "next"], "auth.login": ["email", "password"],
-          "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
-# Forms that only sign in or out; the sign-in form is fuzzed without an account.
-NOT_SIGNED_IN = {"auth.login"}
+          "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"], "auth.oidc_start": []}
+# Forms that only sign in or out; the sign-in form and single sign-on's buttons are fuzzed without an account.
+NOT_SIGNED_IN = {"auth.login", "auth.oidc_start"}
 # The second sign-in step, fuzzed after a right password: does the account have an authenticator yet?
 SECOND_STEP = {"auth.code": True, "auth.enrol": False}
 SKIPPED = {"auth.logout"}

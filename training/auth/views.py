@@ -441,7 +441,7 @@ def _sso_failed(target: str, reason: str, **details) -> None:
 
 
 def _sso_page(title: str, message: str, status: int):
-    return render_template("auth/sso_problem.html", title=title, message=message), status
+    return render_template("auth/sso_problem.html", title=title, message=message, status=status), status
 
 
 @bp.route("/login/oidc/start/<name>", methods=["POST"])
