@@ -5,6 +5,13 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise RuntimeError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -80,6 +87,26 @@ class Config:
     # Hours for which an upload's preview can be confirmed; the daily job then deletes the file (personal data).
     UPLOAD_PREVIEW_HOURS = int(os.environ.get("UPLOAD_PREVIEW_HOURS", "24"))
 
+    # Single sign-on with OpenID Connect (docs/single-sign-on.md): one provider from these settings, and any
+    # number more from OIDC_PROVIDERS_FILE. The callback every provider is given is BASE_URL/login/oidc/callback.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER") or None
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID") or None
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None
+    OIDC_PRIVATE_KEY_FILE = os.environ.get("OIDC_PRIVATE_KEY_FILE") or None
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+    OIDC_LABEL = os.environ.get("OIDC_LABEL") or "Sign in with your agency"
+    OIDC_NAME = os.environ.get("OIDC_NAME") or "sso"
+    OIDC_AGENCIES = os.environ.get("OIDC_AGENCIES") or None
+    OIDC_EMPLOYEE_ID_CLAIM = os.environ.get("OIDC_EMPLOYEE_ID_CLAIM") or None
+    OIDC_MFA_ACR = os.environ.get("OIDC_MFA_ACR") or None
+    OIDC_ACR_VALUES = os.environ.get("OIDC_ACR_VALUES") or None
+    OIDC_PROVIDERS_FILE = os.environ.get("OIDC_PROVIDERS_FILE") or str(BASE_DIR / "instance" / "oidc.yaml")
+    # Seconds to wait for a provider; minutes its discovery document and keys are kept before being fetched again.
+    OIDC_TIMEOUT_SECONDS = float(os.environ.get("OIDC_TIMEOUT_SECONDS", "5"))
+    OIDC_METADATA_MINUTES = float(os.environ.get("OIDC_METADATA_MINUTES", "60"))
+    # Who may sign in with a password: all, staff (officers use single sign-on) or off (single sign-on only).
+    PASSWORD_SIGN_IN = _choice("PASSWORD_SIGN_IN", "all", ("all", "staff", "off"))
+
     # The longest exemption a coordinator grants an officer; longer ones, and any for staff, need an administrator.
     EXEMPTION_MAX_DAYS = int(os.environ.get("EXEMPTION_MAX_DAYS", "365"))
     # Hour of each agency's own day (in its time zone; the server's for officers of no agency) from which the
@@ -103,6 +130,10 @@ class TestConfig(Config):
     ENCRYPTION_KEYS = "dGVzdC1lbmNyeXB0aW9uLWtleS0wMS0tLS0tLS0tLS0="
     # Tests that use Redis say so; a developer's THROTTLE_REDIS_URL is not the suite's.
     THROTTLE_REDIS_URL = None
+    # Nor are a developer's single sign-on settings: tests that use a provider set their own.
+    OIDC_ISSUER = None
+    OIDC_PROVIDERS_FILE = None
+    PASSWORD_SIGN_IN = "all"
 
 
 class ProductionConfig(Config):

@@ -34,9 +34,10 @@ FIELDS = {"imports.upload": ["full", "invite"], "imports.confirm": ["token", "fi
           "assignments.remind": ["officer", "next"], "auth.login": ["email", "password"],
           "assignments.request_more_time": ["asked_due_on", "reason"],
           "assignments.decide": ["decision", "due_on", "note", "confirm_far"],
-          "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"]}
-# Forms that only sign in or out; the sign-in form is fuzzed without an account.
-NOT_SIGNED_IN = {"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation"}
+          "auth.new_recovery_codes": ["code"], "auth.turn_off": ["code"], "auth.oidc_start": []}
+# Forms that only sign in or out; the sign-in form and single sign-on's buttons are fuzzed without an account.
+NOT_SIGNED_IN = {"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
+                 "auth.oidc_start"}
 # The second sign-in step, fuzzed after a right password: does the account have an authenticator yet?
 SECOND_STEP = {"auth.code": True, "auth.enrol": False}
 SKIPPED = {"auth.logout"}

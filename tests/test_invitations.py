@@ -379,3 +379,10 @@ def test_roster_import_invite_on_the_command_line(runner, smtp, session, world, 
     assert [m["To"] for m in smtp.messages] == ["cy@agency.test"]
     again = runner.invoke(args=["roster", "import", str(file), "--invite"])
     assert "Invitations: 0 queued, 0 sent, 1 skipped" in again.output and len(smtp.messages) == 1
+
+
+def test_no_password_reset_where_password_sign_in_is_off(app, client):
+    app.config["PASSWORD_SIGN_IN"] = "off"
+    page = client.get("/password/forgot")
+    assert page.status_code == 404 and "Password sign-in is turned off" in page.text
+    assert "Forgot your password?" not in client.get("/login").text

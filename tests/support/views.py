@@ -33,10 +33,11 @@ VIEW_ROLES = {
     "records.revoke": {"compliance", "admin"},
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
 }
-# Views anyone may open without signing in: a third party checking a certificate.
-# Someone who forgot their password, or follows an invitation or reset link (the token in it is the check).
+# Views anyone may open without signing in: a third party checking a certificate; someone who forgot their
+# password, or follows an invitation or reset link (the token in it is the check); the start of single sign-on
+# and the provider's answer.
 PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
-          "auth.accept_invitation"}
+          "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
               "request_id": 1, "token": "not-a-token"}

@@ -24,12 +24,24 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from training.access import MANAGERS, may_change_account, may_see_unit
+from training.access import MANAGERS, STAFF, may_change_account, may_see_unit
 from training.audit.service import record
 from training.auth import second_factor, throttle, tokens
 from training.auth.forms import CodeForm, LoginForm, PasswordForm
 from training.auth.guards import roles_required
 from training.auth.keys import keyring
+from training.auth.oidc import (
+    UNAVAILABLE,
+    ProviderUnavailable,
+    Refusal,
+    SignInFailed,
+    account_for,
+    asserts_multi_factor,
+    callback_url,
+    finish,
+    password_sign_in,
+    registry,
+)
 from training.auth.passwords import password_problem
 from training.auth.service import (
     AccountError,
@@ -49,7 +61,7 @@ from training.people.models import Unit, User
 from training.people.service import subtree_ids
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite, queue_link
-from training.security import client_address
+from training.security import CONTENT_SECURITY_POLICY, client_address
 
 bp = Blueprint("auth", __name__)
 # Session keys: a sign-in waiting for its second factor, and the token naming the authenticator key offered to
@@ -134,9 +146,14 @@ def _failed(limits: dict[str, int], action: str, email: str, account: User | Non
 
 
 def _signed_in(user, **details) -> None:
-    """The account is through every check: forget its failures and open its session."""
+    """The account is through every check: forget its failures and open its session. A sign-in through a
+    single sign-on provider (named in `details`, or in the pending step) is remembered for signing out."""
+    pending = session.get(PENDING)
+    provider = details.get("provider") or (pending.get("provider") if isinstance(pending, dict) else None)
     throttle.store().forget(db(), throttle.keys_for(normalise_email(user.email), None)[0], utcnow(), _window())
     _start_session(user)
+    if provider:
+        session[SIGNED_IN_WITH] = details["provider"] = provider
     record(db(), "auth.signed_in", actor_id=user.id, target=f"user:{user.id}", ip=client_address(), **details)
 
 
@@ -152,10 +169,14 @@ def login():
         refusal = _throttled(limits, email, account, "sign_in", "auth/login.html", form=form)
         if refusal:
             return refusal
+        if password_sign_in(current_app.config) == "off":
+            return _password_refused(email, account)
         if not password_opens(account, form.password.data):
             _failed(limits, "auth.sign_in_failed", email, account)
             flash("The email or password is not right.", "error")
             return render_template("auth/login.html", form=form), 401
+        if password_sign_in(current_app.config) == "staff" and account.role not in STAFF:
+            return _password_refused(email, account)
         user, target = account, safe_next(request.args.get("next"))
         if second_factor.enrolled(user) or second_factor.required(user, current_app.config):
             # The password alone opens nothing: the account's failures stay counted until the code is right.
@@ -254,10 +275,15 @@ def _confirm_setup(user, form: CodeForm, form_name: str, *, signed_in: bool):
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    provider = session.get(SIGNED_IN_WITH)
     end_session(db(), session.get("sid"), utcnow())
     record(db(), "auth.signed_out", actor_id=current_user.id, target=f"user:{current_user.id}")
     logout_user()
     session.clear()
+    if provider:
+        offer = _provider_sign_out(provider)
+        if offer:
+            return offer
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -317,6 +343,8 @@ def _deliver_after_response(response, ids: list[int]):
 @bp.route("/password/forgot", methods=["GET", "POST"])
 def forgot_password():
     """The same answer, by the same path, whether or not the address has an account."""
+    if password_sign_in(current_app.config) == "off":
+        abort(404, "Password sign-in is turned off on this site; use your agency's sign-in button.")
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
@@ -528,3 +556,136 @@ def turn_off():
     record(db(), "user.second_factor_removed", actor_id=user.id, target=f"user:{user.id}")
     flash("Two-step sign-in is off. Your password alone now signs you in.", "success")
     return redirect(url_for(".two_step"))
+
+
+# Single sign-on (OpenID Connect, training/auth/oidc.py). The provider a sign-in went through is kept in the
+# session, to offer its own sign-out; a sign-in under way keeps the provider's name, where to go after, and
+# when it started (Authlib keeps its state, nonce and PKCE verifier beside them).
+SIGNED_IN_WITH, SSO_STARTED = "signed_in_with", "sso_started"
+# Minutes a sign-in started here may take at the provider.
+SSO_MINUTES = 10
+PASSWORD_REFUSED = {
+    "off": "Password sign-in is turned off on this site. Use your agency's sign-in button instead.",
+    "staff": "Officers sign in with their agency's sign-in button, not a password. Use the button above, or ask "
+             "your training coordinator which one is yours.",
+}
+
+
+@bp.after_request
+def allow_provider_forms(response):
+    """The sign-in page's provider buttons post here and are redirected on to the provider: its origin must be an
+    allowed form target (Content-Security-Policy form-action), or the browser stops at the redirect."""
+    origins = registry(current_app).form_origins() if request.endpoint == "auth.login" else []
+    if origins and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(origins))
+    return response
+
+
+@bp.context_processor
+def sign_in_options() -> dict:
+    """What the sign-in page offers: each provider's button, and whether the password form is shown."""
+    return {"sso_providers": registry(current_app).providers, "password_sign_in": password_sign_in(current_app.config)}
+
+
+def _password_refused(email: str, account: User | None):
+    """PASSWORD_SIGN_IN keeps this account (or everyone) from signing in with a password: refused and audited,
+    once per client address and window while nothing was checked."""
+    mode = password_sign_in(current_app.config)
+    if mode == "off":
+        throttle.record_refusal(db(), f"password-off:{client_address()}", utcnow(), _window(),
+                                "auth.password_sign_in_refused", target=throttle.clip(email), about=account,
+                                ip=client_address(), mode=mode)
+    else:
+        record(db(), "auth.password_sign_in_refused", target=throttle.clip(email), about=account,
+               ip=client_address(), mode=mode)
+    db().commit()
+    flash(PASSWORD_REFUSED[mode], "error")
+    return render_template("auth/login.html", form=LoginForm(formdata=None)), 403
+
+
+def _sso_failed(target: str, reason: str, **details) -> None:
+    """An answer that signs nobody in, recorded once per reason, client address and window: anyone can send
+    the callback address, and a flood of them must not flood the audit trail."""
+    throttle.record_refusal(db(), f"sso-failed:{reason}:{client_address()}", utcnow(), _window(), "auth.sso_failed",
+                            target=target, ip=client_address(), reason=reason, **details)
+    db().commit()
+
+
+def _sso_page(title: str, message: str, status: int):
+    return render_template("auth/sso_problem.html", title=title, message=message, status=status), status
+
+
+@bp.route("/login/oidc/start/<name>", methods=["POST"])
+def oidc_start(name: str):
+    """The provider's button: off to its sign-in page, with a fresh state, nonce and PKCE challenge."""
+    if current_user.is_authenticated:
+        return redirect(url_for("learn.dashboard"))
+    providers = registry(current_app)
+    provider = providers.get(name)
+    if provider is None:
+        return _sso_page("No such sign-in", "No sign-in provider of this site has that name. Go back to the sign-in "
+                         "page and use one of its buttons.", 404)
+    try:
+        response = providers.client(provider).authorize_redirect(callback_url(current_app.config))
+    except ProviderUnavailable:
+        return _sso_page("Single sign-on is not working", _unavailable(provider.label), 503)
+    session[SSO_STARTED] = {"provider": name, "next": safe_next(request.args.get("next")), "since": time.time()}
+    return response
+
+
+def _unavailable(label: str) -> str:
+    also = " You can sign in with your email and password meanwhile." \
+        if password_sign_in(current_app.config) != "off" else ""
+    return UNAVAILABLE.format(label=label) + also
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    """Where each provider sends the browser back: the answer is verified, then matched to an account."""
+    started = session.pop(SSO_STARTED, None)
+    providers = registry(current_app)
+    provider = providers.get(started.get("provider")) if isinstance(started, dict) else None
+    if provider is None or time.time() - started.get("since", 0) > SSO_MINUTES * 60:
+        _sso_failed("oidc", reason="not_started")
+        return _sso_page("Sign in again", "This sign-in did not start in this browser, or took longer than "
+                         f"{SSO_MINUTES} minutes. Start again from the sign-in page.", 400)
+    try:
+        claims = finish(providers.client(provider), provider, request.args)
+    except ProviderUnavailable:
+        return _sso_page("Single sign-on is not working", _unavailable(provider.label), 503)
+    except SignInFailed as failure:
+        _sso_failed(f"oidc:{provider.name}", provider=provider.name, reason=failure.reason, detail=failure.detail)
+        if failure.status == 503:
+            return _sso_page("Single sign-on is not working", _unavailable(provider.label), 503)
+        return _sso_page("Not signed in", failure.message, failure.status)
+    found = account_for(db(), provider, claims)
+    if isinstance(found, Refusal):
+        record(db(), "auth.sso_refused", target=throttle.clip(str(claims.get("email") or claims.get("sub"))),
+               about=found.account, ip=client_address(), provider=provider.name, reason=found.reason)
+        return _sso_page("Not signed in", found.message, 403)
+    user, multi_factor = found, asserts_multi_factor(provider, claims)
+    if not multi_factor and (second_factor.enrolled(user) or second_factor.required(user, current_app.config)):
+        # The provider vouched for a password alone: Rollcall's own second factor follows, as after a password.
+        session.clear()
+        session[PENDING] = {"user": user.id, "since": time.time(), "next": started["next"], "provider": provider.name}
+        return redirect(url_for(".code" if second_factor.enrolled(user) else ".enrol"))
+    _signed_in(user, provider=provider.name, factor="provider multi-factor" if multi_factor else "provider")
+    return redirect(started["next"])
+
+
+def _provider_sign_out(name: str):
+    """After signing out of Rollcall, the page offering to sign out of the provider too, where it can; else None."""
+    providers = registry(current_app)
+    provider = providers.get(name)
+    if provider is None:
+        return None
+    try:
+        client = providers.client(provider)
+    except ProviderUnavailable:
+        return None
+    if not client.server_metadata.get("end_session_endpoint"):
+        return None
+    back = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(".login")
+    url = client.create_logout_url(post_logout_redirect_uri=back, client_id=provider.client_id)["url"]
+    return render_template("auth/signed_out.html", provider=provider, end_session_url=url)
