@@ -2,10 +2,11 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from tests.support.factories import add_unit, make_org, make_user
 from tests.support.pages import login
+from tests.support.statements import count_statements
 from training.audit.models import AuditEvent
 from training.clock import today_for
 from training.people.models import User
@@ -140,20 +141,6 @@ def test_the_unit_page_lists_every_officer(client, session, world):
     login(client, world["login"])
     html = client.get("/units/A-U1").get_data(as_text=True)
     assert "Newcomer, Nia" in html and "7 officer(s)" in html
-
-
-def count_statements(connection, action) -> int:
-    counted = []
-
-    def listener(*_args):
-        counted.append(1)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
-    return len(counted)
 
 
 def bulk_counts(app, session, connection, course, n: int) -> dict[str, int]:

@@ -1,10 +1,11 @@
 """Pages, the export and the sweep issue as many SQL statements for 1,000 officers as for 10."""
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.support.factories import PASSWORD
 from tests.support.pages import login
+from tests.support.statements import count_statements
 from training.auth.service import hash_password
 from training.catalog.service import sync_courses
 from training.clock import local_days
@@ -14,20 +15,6 @@ from training.jobs import daily_sweep
 from training.people.models import Agency, Unit, User
 from training.reminders.rules import Schedule
 from training.reports.dashboard import refresh_snapshot
-
-
-def count_statements(connection, action) -> int:
-    counted = []
-
-    def listener(*_args):
-        counted.append(1)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
-    return len(counted)
 
 
 def measure(app, session, connection, officers: int) -> dict[str, int]:
