@@ -360,7 +360,7 @@ def forgot_password():
         throttle.record_refusal(session_db, key, now, _window(), "password.reset_throttled",
                                 target=throttle.clip(email), about=account, ip=client_address(),
                                 held="account" if key == next(iter(limits)) else "address")
-        session_db.commit()
+        session_db.commit()   # kept whatever happens while answering: a refusal must be on record
         flash(_held("Too many requests"), "error")
         return render_template("auth/forgot.html", form=form), 429
     throttle.store().count_failure(session_db, tuple(limits), now, _window())
@@ -370,7 +370,7 @@ def forgot_password():
         queued = [row for row in [queue_link(session_db, link, None, now)] if row is not None]
     record(session_db, "password.reset_requested", target=throttle.clip(email), about=account,
            ip=client_address(), mailed=bool(queued))
-    session_db.commit()
+    session_db.commit()   # the link is written before the answer: if answering fails, the delivery job still sends it
     response = make_response(render_template("auth/forgot_sent.html", email=email,
                                               minutes=config["PASSWORD_RESET_MINUTES"]))
     return _deliver_after_response(response, queued)
@@ -399,7 +399,7 @@ def _use_link(raw: str, purpose: str):
         else:
             throttle.record_refusal(session_db, f"link-address:{client_address() or 'unknown'}", now, _window(),
                                     refused, ip=client_address(), reason="unknown")
-        session_db.commit()
+        session_db.commit()   # kept whatever happens while answering: a refusal must be on record
         return _no_store(render_template("auth/link_refused.html", purpose=purpose)), 404
     form = NewPasswordForm()
     error, status = None, 200
@@ -599,7 +599,7 @@ def _password_refused(email: str, account: User | None):
     else:
         record(db(), "auth.password_sign_in_refused", target=throttle.clip(email), about=account,
                ip=client_address(), mode=mode)
-    db().commit()
+    db().commit()   # kept whatever happens while answering: a refusal must be on record
     flash(PASSWORD_REFUSED[mode], "error")
     return render_template("auth/login.html", form=LoginForm(formdata=None)), 403
 
@@ -609,7 +609,7 @@ def _sso_failed(target: str, reason: str, **details) -> None:
     the callback address, and a flood of them must not flood the audit trail."""
     throttle.record_refusal(db(), f"sso-failed:{reason}:{client_address()}", utcnow(), _window(), "auth.sso_failed",
                             target=target, ip=client_address(), reason=reason, **details)
-    db().commit()
+    db().commit()   # kept whatever happens while answering: a refusal must be on record
 
 
 def _sso_page(title: str, message: str, status: int):
