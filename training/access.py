@@ -74,9 +74,11 @@ def may_supervise(supervisor_agency_id: int | None, officer_agency_id: int | Non
     return supervisor_agency_id == officer_agency_id
 
 
-def exemption_needs_admin(officer: User, days: int, max_days: int) -> bool:
-    """Exemptions for staff, or longer than `max_days`, are an administrator's to grant."""
-    return officer.role != "officer" or days > max_days
+def may_exempt(actor: User | None, officer: User, days: int, max_days: int | None) -> bool:
+    """Exemptions for staff, or longer than `max_days`, are an administrator's (or the operator's) to grant."""
+    if actor is None or actor.role in ADMINS or max_days is None:
+        return True
+    return officer.role == "officer" and days <= max_days
 
 
 def _scope_unit(session: Session, viewer: User) -> Unit | None:

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import Select, and_, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from training.access import ADMINS, exemption_needs_admin, forbid_own
+from training.access import forbid_own, may_exempt
 from training.audit.service import record_many
 from training.catalog.models import Course
 from training.db import utcnow
@@ -185,8 +185,7 @@ def exempt_many(session: Session, course: Course, officers: Select, *, starts_on
         row = Changed(user.id, user.employee_id, f"{user.last_name}, {user.first_name}", None, None, ends_on)
         if user.id == actor_id:
             result.leave("your own records: another coordinator or an administrator must change them", row)
-        elif actor is not None and actor.role not in ADMINS and max_days is not None \
-                and exemption_needs_admin(user, days, max_days):
+        elif not may_exempt(actor, user, days, max_days):
             result.leave(f"an exemption of {days} days, or one for a staff member, needs an administrator", row)
         else:
             result.changed.append(row)

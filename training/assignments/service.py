@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from training.access import ADMINS, Forbidden, exemption_needs_admin, forbid_own, name_for
+from training.access import Forbidden, forbid_own, may_exempt, name_for
 from training.assignments.manage import (
     KIND_LABELS,
     Refused,
@@ -153,8 +153,7 @@ def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: d
         raise Refused("the exemption must end on or after the day it starts")
     actor = session.get(User, actor_id) if actor_id is not None else None
     days = (ends_on - starts_on).days + 1
-    if actor is not None and actor.role not in ADMINS and max_days is not None \
-            and exemption_needs_admin(session.get(User, user_id), days, max_days):
+    if not may_exempt(actor, session.get(User, user_id), days, max_days):
         raise Forbidden(f"an exemption of {days} days, or one for a staff member, needs an administrator "
                         f"(coordinators grant up to {max_days} days for officers)")
     exemption = Exemption(user_id=user_id, course_id=course_id, starts_on=starts_on, ends_on=ends_on,
