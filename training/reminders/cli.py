@@ -44,14 +44,7 @@ def reminders_run(as_of: date | None, wait: int) -> None:
         click.echo(f"  {kind}: {count}")
     if not queued:
         click.echo("  nothing new fell due")
-    counts = report.counts
-    click.echo(f"Delivery: {counts['sent']} sent, {counts['errors']} not accepted "
-               f"({counts['failed']} given up after repeated failures), {counts['cancelled']} cancelled.")
-    if report.unreachable:
-        fail(f"the mail server could not be reached ({report.unreachable}); "
-             "the rest stays pending for the next delivery")
-    if counts["errors"]:
-        fail("some messages were not accepted; they are retried later (see the outbox page)")
+    _report(report, given_up=True, waiting="the rest stays pending", what="messages")
 
 
 invitations_cli = AppGroup("invitations", help="Invitations to choose a password, for accounts that cannot sign in.")
@@ -110,14 +103,20 @@ def invitations_send(agency: str | None, unit: str | None, officer: str | None, 
                + (f", {done.already} skipped (their invitation still works; --resend replaces it)"
                   if done.already else "") + ".")
     if report is not None:
-        counts = report.counts
-        click.echo(f"Delivery: {counts['sent']} sent, {counts['errors']} not accepted, "
-                   f"{counts['cancelled']} cancelled.")
-        if report.unreachable:
-            fail(f"the mail server could not be reached ({report.unreachable}); "
-                 "the invitations stay queued for the next delivery")
-        if counts["errors"]:
-            fail("some invitations were not accepted; they are retried later (see the outbox page)")
+        _report(report, given_up=False, waiting="the invitations stay queued", what="invitations")
+
+
+
+def _report(report, *, given_up: bool, waiting: str, what: str) -> None:
+    """What a delivery did; a failure to deliver makes the command exit non-zero."""
+    counts = report.counts
+    failed = f" ({counts['failed']} given up after repeated failures)," if given_up else ","
+    click.echo(f"Delivery: {counts['sent']} sent, {counts['errors']} not accepted{failed} "
+               f"{counts['cancelled']} cancelled.")
+    if report.unreachable:
+        fail(f"the mail server could not be reached ({report.unreachable}); {waiting} for the next delivery")
+    if counts["errors"]:
+        fail(f"some {what} were not accepted; they are retried later (see the outbox page)")
 
 
 COMMANDS = (reminders_cli, invitations_cli)
