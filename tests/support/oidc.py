@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from tests.support.needs import missing, require_file
-from tests.support.net import free_port
+from tests.support.net import answers, free_port
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_for
 
@@ -44,11 +44,7 @@ class TestProvider:
             pass
 
     def answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.issuer}/.well-known/openid-configuration", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return answers(f"{self.issuer}/.well-known/openid-configuration", timeout=2)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import config
-from tests.support.net import free_port
+from tests.support.net import answers, free_port
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_for
 
@@ -37,13 +37,7 @@ class Gunicorn:
         return found
 
     def answers(self) -> bool:
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/login", timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return answers(f"{self.base_url}/login", timeout=5)
 
 
 @contextmanager
