@@ -165,7 +165,7 @@ def parse_roster_csv(session: Session, data: bytes, full: bool = False, progress
     if not whole or not rows:
         plan.problems.sort()
         return plan
-    _check_scope(session, viewer, rows, known, plan.problems)
+    _check_scope(viewer, rows, known, plan.problems)
     matched = _match_people(rows, known, plan.problems)
     _check_accounts(session, viewer, rows, matched, known, plan.problems)
     if full:
@@ -318,8 +318,7 @@ def _check_supervisor_loops(plan: RosterPlan, rows: list[RosterRow], matched: di
         plan.problems.append((min(lines), message))
 
 
-def _check_scope(session: Session, viewer: User | None, rows: list[RosterRow], known: _Known,
-                 problems: list[Problem]) -> None:
+def _check_scope(viewer: User | None, rows: list[RosterRow], known: _Known, problems: list[Problem]) -> None:
     """Each row places its person within the uploader's scope, with a role the uploader may give."""
     for row in rows:
         if not known.in_scope(row.agency_id, row.unit_id):
