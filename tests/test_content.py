@@ -416,3 +416,15 @@ def test_every_shipped_source_names_a_section_or_page():
     for course in shipped_banks():
         for q in course.questions:
             assert SOURCE_LOCATOR.search(q.source), (q.key, q.source)
+
+
+def test_every_shipped_lesson_ends_with_sources_that_name_sections_primary_first():
+    for course in shipped_banks():
+        for lesson in course.lessons:
+            body, heading, listed = lesson.body_md.partition("\n## Sources\n")
+            assert heading, (course.code, lesson.slug)
+            items = [line[2:] for line in listed.splitlines() if line.startswith("- ")]
+            primary = [item for item in items if not item.startswith("Secondary:")]
+            assert primary and items[:len(primary)] == primary, (lesson.slug, items)
+            for item in primary:
+                assert SOURCE_LOCATOR.search(item), (lesson.slug, item)
