@@ -227,6 +227,17 @@ def test_courses_sync_refuses_a_question_whose_lesson_is_no_lesson(runner, app, 
     assert session.scalar(select(func.count()).select_from(Course)) == 0
 
 
+def test_courses_sync_refuses_a_source_that_names_no_section_or_page(runner, app, session):
+    bank = app.config["QUIZZES_DIR"] / "TEST-BASICS.yaml"
+    replace_in(bank, "    source: Test source, p. 2\n", "    source: DOJ use-of-force policy, de-escalation provision\n")
+    result = runner.invoke(args=["courses", "sync"])
+    assert result.exit_code == 1
+    assert (f"{bank}:{line_of(str(bank), 'T-02')}: question T-02: 'source' names no section or page "
+            "('DOJ use-of-force policy, de-escalation provision')" in result.output)
+    assert "nothing was loaded" in result.output
+    assert session.scalar(select(func.count()).select_from(Course)) == 0
+
+
 # Duplicate stems.
 
 def set_stem(bank: Path, key: str, stem: str) -> None:

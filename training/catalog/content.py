@@ -325,9 +325,10 @@ def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
 WRONG_LENGTH = (20, 1000)
 
 # What makes a question's `source` point into its document rather than only name it: a section or paragraph
-# sign, a numbered division (section 4, part III, ch. 2, module 2, step 3, standard 1, count 2), a named
-# section or page ("Standard section", "Highlights page"), a page (p. 4, pp. 11-12, page ii), a Justice Manual number (1-16.200), a pin cite into
-# a reporter (471 U.S. 1, 11; 17 F.3d 552, 557) or an outline number (III.C, VI.A.1).
+# sign; a numbered division (section 4, part III, ch. 2, module 2, step 3, standard 1, count 2); a named
+# section or page ("Standard section", "Highlights page"); a page (p. 4, pp. 11-12, page ii); a Justice
+# Manual number (1-16.200); a pin cite into a reporter (471 U.S. 1, 11; 17 F.3d 552, 557); or an outline
+# number (III.C, VI.A.1).
 SOURCE_LOCATOR = re.compile(r"""
     [§¶]
   | \b(?:sections?|secs?|paragraphs?|paras?|parts?|pts?|chapters?|ch|modules?|steps?|standards?|counts?|items?)
