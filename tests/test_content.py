@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tests.support.factories import question_stem, write_course
 from tests.support.paths import ROOT
-from training.catalog.content import load_content, normalise_stem, read_content
+from training.catalog.content import SOURCE_LOCATOR, load_content, normalise_stem, read_content
 from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import ContentInvalid, sync_courses
 
@@ -227,6 +227,17 @@ def test_courses_sync_refuses_a_question_whose_lesson_is_no_lesson(runner, app, 
     assert session.scalar(select(func.count()).select_from(Course)) == 0
 
 
+def test_courses_sync_refuses_a_source_that_names_no_section_or_page(runner, app, session):
+    bank = app.config["QUIZZES_DIR"] / "TEST-BASICS.yaml"
+    replace_in(bank, "    source: Test source, p. 2\n", "    source: DOJ use-of-force policy, de-escalation provision\n")
+    result = runner.invoke(args=["courses", "sync"])
+    assert result.exit_code == 1
+    assert (f"{bank}:{line_of(str(bank), 'T-02')}: question T-02: 'source' names no section or page "
+            "('DOJ use-of-force policy, de-escalation provision')" in result.output)
+    assert "nothing was loaded" in result.output
+    assert session.scalar(select(func.count()).select_from(Course)) == 0
+
+
 # Duplicate stems.
 
 def set_stem(bank: Path, key: str, stem: str) -> None:
@@ -336,3 +347,95 @@ def test_normalised_stems():
     assert normalise_stem("  *Graham v. Connor*:\n  Which TEST\u2014the “objective” one? ") \
         == "graham v connor which test the objective one"
     assert normalise_stem("Ｆｕｌｌ－width_text") == "full width text"
+
+
+# A source must point into its document: a section, paragraph, part, page, Justice Manual number or pin cite.
+@pytest.mark.parametrize("source", [
+    "Department Policy on the Use of Force, de-escalation provision",
+    "DHS Policy Statement 044-05 Rev. 01 (Feb. 6, 2023), as announced by DHS",
+    "GAO-22-104470 (Dec. 15, 2021), What GAO Found",
+    "Graham v. Connor, 490 U.S. 386 (1989)",
+    "Barnes v. Felix, 605 U.S. ___ (2025)",
+    "ABLE Project, Frequently Asked Questions",
+    "DHS Policy Statement 044-05 Rev. 01, reporting provision (section number not confirmed)",
+    "DHS policy update, deadly-force standards as announced",
+])
+def test_a_source_that_names_no_section_or_page_is_refused_with_its_line(tmp_path, source):
+    courses, quizzes = write_course(tmp_path)
+    bank = quizzes / "TEST-BASICS.yaml"
+    replace_in(bank, "    source: Test source, p. 3\n", f'    source: "{source}"\n')
+    errors = load_content(courses, quizzes)[1]
+    assert [str(e) for e in errors] == [
+        f"{bank}:{line_of(str(bank), 'T-03')}: question T-03: 'source' names no section or page ({source!r}): "
+        f"point into the document, like '§ VI.A.1', 'Part III', 'p. 4', 'JM 1-16.200' or '471 U.S. 1, 11'"]
+
+
+@pytest.mark.parametrize("source", [
+    "DHS Policy Statement 044-05 Rev. 01 (Feb. 6, 2023), § VI.A.1.b",
+    "DHS Policy Statement 044-05 Rev. 01 (Feb. 6, 2023), III.C (Use of Safe Tactics)",
+    "DOJ Use-of-Force Policy (May 20, 2022), ¶ 3 (duty to intervene)",
+    "DOJ Justice Manual 1-16.200 (warning shots)",
+    "Tennessee v. Garner, 471 U.S. 1, 11–12 (1985)",
+    "Anderson v. Branen, 17 F.3d 552, 557 (2d Cir. 1994)",
+    "City and County of San Francisco v. Sheehan, 575 U.S. 600 (2015), Part III",
+    "DAG memorandum (Sept. 13, 2021), pp. 1–2",
+    "DOJ OIG, I-2009-003 (May 2009), Executive Digest, p. i",
+    "GAO-22-104470 (Dec. 15, 2021), Highlights page (What GAO Found)",
+    "DOJ Guidance (May 25, 2023), Standard section",
+    "DOJ Guidance (December 2014), standard 2 (all other activities)",
+    "PERF, ICAT training guide (2016), Module 4 (Tactical Communications)",
+    "United States v. Thao (D. Minn.), indictment count 3",
+    "Executive Order 14148, sec. 2",
+])
+def test_a_source_that_names_a_section_or_page_is_accepted(tmp_path, source):
+    courses, quizzes = write_course(tmp_path)
+    replace_in(quizzes / "TEST-BASICS.yaml", "    source: Test source, p. 3\n", f'    source: "{source}"\n')
+    courses_read, errors = load_content(courses, quizzes)
+    assert errors == []
+    assert courses_read[0].questions[2].source == source
+
+
+def shipped_banks():
+    courses, errors = load_content(ROOT / "courses", ROOT / "quizzes")
+    assert errors == []
+    return courses
+
+
+# At most this share of a bank may have the right answer as its longest choice, or the same answer letter.
+LONGEST_RIGHT_SHARE = 0.35
+ONE_LETTER_SHARE = 0.40
+
+
+def right_is_longest(question) -> bool:
+    right = len(question.choices[question.answer_index])
+    return all(right > len(text) for i, text in enumerate(question.choices) if i != question.answer_index)
+
+
+@pytest.mark.parametrize("code", sorted(SHIPPED))
+def test_the_right_answer_cannot_be_guessed_from_length_or_letter(code):
+    course = next(c for c in shipped_banks() if c.code == code)
+    total = len(course.questions)
+    longest = [q.key for q in course.questions if right_is_longest(q)]
+    assert len(longest) <= LONGEST_RIGHT_SHARE * total, (len(longest), total, longest)
+    letters: dict[int, int] = {}
+    for q in course.questions:
+        letters[q.answer_index] = letters.get(q.answer_index, 0) + 1
+    assert max(letters.values()) <= ONE_LETTER_SHARE * total, letters
+
+
+def test_every_shipped_source_names_a_section_or_page():
+    for course in shipped_banks():
+        for q in course.questions:
+            assert SOURCE_LOCATOR.search(q.source), (q.key, q.source)
+
+
+def test_every_shipped_lesson_ends_with_sources_that_name_sections_primary_first():
+    for course in shipped_banks():
+        for lesson in course.lessons:
+            body, heading, listed = lesson.body_md.partition("\n## Sources\n")
+            assert heading, (course.code, lesson.slug)
+            items = [line[2:] for line in listed.splitlines() if line.startswith("- ")]
+            primary = [item for item in items if not item.startswith("Secondary:")]
+            assert primary and items[:len(primary)] == primary, (lesson.slug, items)
+            for item in primary:
+                assert SOURCE_LOCATOR.search(item), (lesson.slug, item)

@@ -61,7 +61,7 @@ def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questi
             f"    wrong:\n      a: Choice a of question {n} misreads the rule.\n"
             f"      c: Choice c of question {n} applies the wrong test.\n"
             f"      d: Choice d of question {n} ignores the facts given.\n"
-            f"    source: Test source\n")
+            f"    source: Test source, p. {n}\n")
     (quizzes / f"{code}.yaml").write_text(f"course: {code}\nquestions:\n" + "".join(items), encoding="utf-8")
     return courses, quizzes
 

@@ -307,6 +307,10 @@ def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
             problems.add(path, choices.get(LINE_KEY), f"{label}: needs 3 to 6 choices, has {len(texts)}")
         if len(set(texts)) != len(texts):
             problems.add(path, choices.get(LINE_KEY), f"{label}: two choices have the same text")
+    if source and not SOURCE_LOCATOR.search(source):
+        problems.add(path, line, f"{label}: 'source' names no section or page ({source!r}): point into the "
+                                 f"document, like '§ VI.A.1', 'Part III', 'p. 4', 'JM 1-16.200' or "
+                                 f"'471 U.S. 1, 11'")
     if answer and letters and answer not in letters:
         problems.add(path, line, f"{label}: answer '{answer}' is not one of the choices ({', '.join(letters)})")
     if len(problems.items) != before:
@@ -319,6 +323,23 @@ def _question(item: Any, index: int, path: Path, lesson_slugs: set[str],
 
 # How long the explanation of one wrong choice may be.
 WRONG_LENGTH = (20, 1000)
+
+# What makes a question's `source` point into its document rather than only name it: a section or paragraph
+# sign; a numbered division (section 4, part III, ch. 2, module 2, step 3, standard 1, count 2); a named
+# section or page ("Standard section", "Highlights page"); a page (p. 4, pp. 11-12, page ii); a Justice
+# Manual number (1-16.200); a pin cite into a reporter (471 U.S. 1, 11; 17 F.3d 552, 557); or an outline
+# number (III.C, VI.A.1).
+SOURCE_LOCATOR = re.compile(r"""
+    [§¶]
+  | \b(?:sections?|secs?|paragraphs?|paras?|parts?|pts?|chapters?|ch|modules?|steps?|standards?|counts?|items?)
+        (?:\.\s*|\s+)(?-i:\d|[IVX]+\b|[A-Z]\b)
+  | (?-i:\b[A-Z][\w-]*\s+(?:[Ss]ection|page)\b)
+  | \bpp?\.\s*(?:\d|[ivxl]+\b)
+  | \bpages?\s+(?:\d|[ivxl]+\b)
+  | \b\d+-\d+\.\d{3}\b
+  | \b\d+\s+(?:U\.\s?S\.|F\.\s?(?:\d(?:d|th))?|F\.\s?Supp\.(?:\s?\dd)?|S\.\s?Ct\.)\s+\d+,\s*\d+
+  | (?-i:\b[IVX]+\.[A-Z](?:\.\d+)*\b)
+""", re.IGNORECASE | re.VERBOSE)
 
 
 def _wrong(wrong: Any, letters: list[str], answer: str, label: str, line: int | None, path: Path,
