@@ -17,13 +17,14 @@ MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
 
 @pytest.fixture
-def trail(session, org, officer, monkeypatch):
+def trail(session, org, officer, course, monkeypatch):
     """Events by and about officers of two agencies, on known days."""
     agency, unit = org
     other_agency, other_unit = make_org(session, "OTH")
     outsider = make_user(session, "outsider@oth.test", agency=other_agency, unit=other_unit, first="Olga", last="Out")
-    compliance = make_user(session, "compliance@agency.test", role="compliance", agency=agency)
-    make_user(session, "admin@agency.test", role="admin")
+    compliance = make_user(session, "compliance@agency.test", role="compliance", agency=agency, first="Jordan",
+                           last="Reyes")
+    make_user(session, "admin@agency.test", role="admin", first="Ada", last="Admin")
     session.commit()
 
     def at(day: str, action: str, actor, **details):
@@ -32,10 +33,11 @@ def trail(session, org, officer, monkeypatch):
                       target=details.pop("target", f"user:{actor.id}" if actor else None), **details)
 
     at("2026-03-01", "auth.signed_in", officer)
-    at("2026-03-05", "completion.recorded", officer, course="TEST-BASICS")
+    at("2026-03-05", "completion.recorded", officer, course="TEST-BASICS", completed_on="2026-03-05")
     at("2026-03-09", "auth.signed_in", outsider)
     at("2026-03-10", "assignment.extended", compliance, target=f"user:{officer.id}", reason="=HYPERLINK(\"x\")")
-    at("2026-03-12", "assignment.extended", None, target=f"user:{outsider.id}", reason="Leave")
+    at("2026-03-12", "assignment.extended", None, target=f"user:{outsider.id}", course="TEST-BASICS",
+       due_on="2026-04-30", reason="Leave")
     session.commit()
     monkeypatch.undo()
     return {"officer": officer, "outsider": outsider, "compliance": compliance}
@@ -52,21 +54,24 @@ def test_compliance_sees_their_agency_and_filters(client, session, trail):
     page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
     rows = table_rows(page)
     assert len(rows) == 3   # nothing done by or to the other agency's officer
-    assert "outsider@oth.test" not in page and "Leave" not in page
+    assert "Olga Out" not in page and "Leave" not in page
     by_action = table_rows(client.get("/audit", query_string={"action": "auth.signed_in"}).get_data(as_text=True))
-    assert all("auth.signed_in" in r for r in by_action) and any("officer@agency.test" in r for r in by_action)
-    by_actor = table_rows(client.get("/audit", query_string={"actor": "COMPLIANCE@"}).get_data(as_text=True))
-    assert len(by_actor) >= 1 and all("compliance@agency.test" in r for r in by_actor)
+    assert by_action and all("signed in." in r for r in by_action) and any("Dana Cruz signed in." in r for r in by_action)
+    for words in ("COMPLIANCE@", "jordan rey"):
+        by_actor = table_rows(client.get("/audit", query_string={"actor": words, **MARCH}).get_data(as_text=True))
+        assert len(by_actor) == 1 and "Jordan Reyes extended" in by_actor[0]
     by_dates = table_rows(client.get("/audit", query_string={"date_from": "2026-03-05", "date_to": "2026-03-05"})
                           .get_data(as_text=True))
-    assert len(by_dates) == 1 and "completion.recorded" in by_dates[0] and "course: TEST-BASICS" in by_dates[0]
+    assert len(by_dates) == 1 and "Dana Cruz completed Test TEST-BASICS on 2026-03-05." in by_dates[0]
+    assert "<dt>Course</dt><dd>TEST-BASICS</dd>" in by_dates[0]
     assert client.get("/audit", query_string={"date_from": "March"}).status_code == 400
 
 
 def test_admin_sees_every_agency(client, trail):
     login(client, "admin@agency.test")
     page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
-    assert len(table_rows(page)) == 5 and "outsider@oth.test" in page and "System" in page
+    assert len(table_rows(page)) == 5 and "Olga Out signed in." in page
+    assert "System extended Test TEST-BASICS for Olga Out to 2026-04-30: Leave." in page
 
 
 @pytest.mark.parametrize("role", ["officer", "coordinator"])
@@ -84,10 +89,11 @@ def test_pages_of_fifty(client, session, trail):
     session.commit()
     login(client, "compliance@agency.test")
     first = client.get("/audit", query_string={"action": "test.paged"}).get_data(as_text=True)
-    assert len(table_rows(first)) == 50 and "Older events" in first and "n: 59" in first
+    assert len(table_rows(first)) == 50 and "Older events" in first and "<dt>N</dt><dd>59</dd>" in first
+    assert "Dana Cruz: test paged, concerning Dana Cruz." in first   # an action this version does not know
     second = client.get("/audit", query_string={"action": "test.paged", "page": 2}).get_data(as_text=True)
     assert len(table_rows(second)) == 10 and "Newer events" in second and "Older events" not in second
-    assert "n: 0</td>" in second
+    assert "<dt>N</dt><dd>0</dd>" in second
 
 
 def test_export_is_filtered_neutralised_and_itself_audited(client, session, trail):
@@ -144,7 +150,7 @@ def test_events_about_an_assignment_link_to_its_history_where_the_officer_may_be
     session.commit()
     login(client, "compliance@agency.test")
     html = client.get("/audit", query_string={"action": "assignment.withdrawn"}).get_data(as_text=True)
-    assert html.count("assignment.withdrawn</td>") == 2
+    assert html.count("withdrew Test TEST-BASICS from") == 2 and "Assigned to the wrong unit" in html
     href = f'href="/officers/{officer.id}#history-{ids[officer.id]}"'
     assert href in html and f">History of assignment {ids[officer.id]}</a>" in html
     assert f"#history-{ids[mover.id]}" not in html
