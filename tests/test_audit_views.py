@@ -157,3 +157,70 @@ def test_events_about_an_assignment_link_to_its_history_where_the_officer_may_be
     # The link leads to the officer's page, to that assignment's history.
     page = client.get(f"/officers/{officer.id}").get_data(as_text=True)
     assert f'id="history-{ids[officer.id]}"' in page and "Assigned to the wrong unit" in page
+
+
+def test_sign_ins_and_account_security_are_filtered_apart_from_the_rest(client, trail):
+    login(client, "admin@agency.test")
+    page = client.get("/audit", query_string=MARCH).get_data(as_text=True)
+    assert "flask --app" not in page   # no shell command on the page
+    assert '<option value="auth.signed_in">Signed in</option>' in page
+    assert '<option value="assignment.extended">Extended</option>' in page
+    security = table_rows(client.get("/audit", query_string={"kind": "security", **MARCH}).get_data(as_text=True))
+    assert len(security) == 2 and all(" signed in." in r for r in security)
+    records = table_rows(client.get("/audit", query_string={"kind": "records", **MARCH}).get_data(as_text=True))
+    assert len(records) == 3 and not any(" signed in." in r for r in records)
+    assert any("Dana Cruz completed" in r for r in records)
+    assert client.get("/audit", query_string={"kind": "everything"}).status_code == 400
+
+
+def test_times_are_in_the_readers_time_zone(client, trail):
+    login(client, "compliance@agency.test")
+    page = client.get("/audit", query_string={"date_from": "2026-03-05", "date_to": "2026-03-05"}).get_data(as_text=True)
+    # Recorded at 10:00 UTC: 05:00 in New York, the agency's time zone.
+    assert "When (America/New_York)" in page and "2026-03-05 05:00:00" in page
+
+
+def verification(page: str) -> str:
+    return page.split('id="verification"', 1)[1].split('id="events-heading"', 1)[0]
+
+
+def test_an_administrator_verifies_an_intact_chain_from_the_page(client, session, trail):
+    login(client, "admin@agency.test")
+    assert "has not been verified" in verification(client.get("/audit").get_data(as_text=True))
+    response = client.post("/audit/verify", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    total = len(session.scalars(select(AuditEvent.id).where(AuditEvent.action != "audit.verified")).all())
+    status = verification(html)
+    assert "Intact." in status and f"Ada Admin verified the audit chain: {total} events, intact." in status
+    assert "Verify now" in status and f"The audit chain is intact: {total} events checked." in html
+    run = session.scalar(select(AuditEvent).where(AuditEvent.action == "audit.verified"))
+    assert run.actor_id is not None and run.details["checked"] == total and run.details["broken_event_id"] is None
+
+
+def test_a_tampered_event_is_reported_by_its_description_and_time(client, session, trail):
+    from sqlalchemy import update
+    changed = session.scalar(select(AuditEvent).where(AuditEvent.action == "completion.recorded"))
+    session.execute(update(AuditEvent).where(AuditEvent.id == changed.id)
+                    .values(details={"course": "TEST-BASICS", "completed_on": "2026-02-01"})
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    login(client, "admin@agency.test")
+    html = client.post("/audit/verify", follow_redirects=True).get_data(as_text=True)
+    status = verification(html)
+    assert "Broken." in status and f"found it broken at event {changed.id}" in status
+    assert (f"Event {changed.id}, 2026-03-05 10:00:00: Dana Cruz completed Test TEST-BASICS on 2026-02-01."
+            in status)
+    assert "Its fields do not match its hash: the event was changed after it was written." in status
+    # Compliance staff read the same status, without the button.
+    client.post("/logout")
+    login(client, "compliance@agency.test")
+    status = verification(client.get("/audit").get_data(as_text=True))
+    assert "Broken." in status and f"Event {changed.id}, 2026-03-05 05:00:00" in status
+    assert "Verify now" not in status
+
+
+@pytest.mark.parametrize("email", ["compliance@agency.test", "officer@agency.test"])
+def test_only_administrators_may_verify(client, session, trail, email):
+    login(client, email)
+    assert client.post("/audit/verify").status_code == 403
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "audit.verified")) is None

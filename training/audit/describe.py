@@ -180,6 +180,9 @@ def _created(s: Said) -> str:
     return f"{s.actor} created the account of {s.subject}{as_role}"
 
 
+# What a refused act (access.refused, its `act`) would have been.
+ACTS = {"extension": "an extension", "exemption": "an exemption", "revocation": "a revocation",
+        "withdraw": "a withdrawal", "set_due": "a change of due date"}
 FIELD_NAMES = {"first_name": "first name", "last_name": "last name", "email": "email address",
                "employee_id": "employee ID", "agency_id": "agency", "unit_id": "unit", "scope_unit_id": "scope",
                "supervisor_id": "supervisor", "active": "active", "role": "role", "password": "password"}
@@ -308,7 +311,8 @@ ACTIONS: dict[str, Action] = {
         f"{_count(s.d.get('recovery_codes'), 'recovery code')}")),
     # Training records and administration
     "access.refused": Action("Refused act", RECORDS, lambda s: (
-        f"{s.actor} was refused {s.get('act', 'an act')} for {s.subject}{s.why()}")),
+        f"{s.actor} was refused {ACTS.get(s.get('act'), s.get('act'))} "
+        f"{'on their own records' if s.own else 'for ' + s.subject}{s.why()}")),
     "assignment.created": Action("Assigned", RECORDS, _assigned),
     "assignment.extended": Action("Extended", RECORDS, lambda s: (
         f"{s.actor} extended {s.course} for {s.subject} to {s.get('due_on')}{s.why()}")),
