@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from training.clock import local_time, viewer_zone
+from training.clock import local_date, local_time, viewer_zone
 from training.people.models import User
 from training.reminders.compose import Composer
 from training.reminders.errors import plain_error
@@ -58,7 +58,7 @@ def shown(session: Session, app: Flask, rows: list[OutboxMessage], viewer: User)
     letters: dict = {}
     for row in rows:
         if row.kind not in TOKEN_KINDS:
-            by_day.setdefault(row.sent_at.date() if row.sent_at else None, []).append(row)
+            by_day.setdefault(local_date(row.sent_at, None) if row.sent_at else None, []).append(row)
     for day, group in by_day.items():
         now = max(r.sent_at for r in group) if day is not None else None
         letters.update(Composer(session, app.jinja_env, app.config, now=now).letters(group))
