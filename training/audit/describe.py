@@ -60,7 +60,10 @@ class Said:
         if self.event.subject_id is not None:
             return self.event.subject_id
         target = self.event.target or ""
-        return int(target[5:]) if target.startswith("user:") and target[5:].isdigit() else None
+        if target.startswith("user:") and target[5:].isdigit():
+            return int(target[5:])
+        recipient = self.d.get("recipient_id")
+        return recipient if isinstance(recipient, int) else None
 
     @property
     def own(self) -> bool:
@@ -106,7 +109,7 @@ class Names:
         user_ids, codes, course_ids, unit_codes, unit_ids, agency_ids = set(), set(), set(), set(), set(), set()
         for e in events:
             said = Said(e, self)
-            user_ids.update(i for i in (e.actor_id, said.subject_id, said.d.get("recipient_id")) if isinstance(i, int))
+            user_ids.update(i for i in (e.actor_id, said.subject_id) if isinstance(i, int))
             target = e.target or ""
             if isinstance(said.d.get("course"), str):
                 codes.add(said.d["course"])
@@ -174,7 +177,7 @@ def _sign_in(s: Said) -> str:
 
 
 def _held(s: Said) -> str:
-    return "this account" if s.d.get("held") == "account" else "this network address"
+    return "on the account" if s.d.get("held") == "account" else "from one network address"
 
 
 def _created(s: Said) -> str:
@@ -268,7 +271,7 @@ ACTIONS: dict[str, Action] = {
     "auth.sign_in_failed": Action("Sign-in failed", SECURITY,
                                   lambda s: f"A sign-in as {s.subject} failed: wrong email address or password"),
     "auth.sign_in_throttled": Action("Sign-ins held after too many attempts", SECURITY, lambda s: (
-        f"Sign-ins as {s.subject} were held after too many attempts from {_held(s)}")),
+        f"Sign-ins as {s.subject} were held after too many failed attempts {_held(s)}")),
     "auth.second_factor_failed": Action("Wrong two-step code", SECURITY,
                                         lambda s: f"{s.actor} entered a wrong two-step sign-in code"),
     "auth.password_check_failed": Action("Wrong current password", SECURITY,
@@ -289,7 +292,7 @@ ACTIONS: dict[str, Action] = {
         f"A password reset link was requested for {s.subject}"
         + ("" if s.d.get("mailed") else "; no link was sent"))),
     "password.reset_throttled": Action("Password resets held after too many requests", SECURITY, lambda s: (
-        f"Password reset requests for {s.subject} were held after too many from {_held(s)}")),
+        f"Password reset requests for {s.subject} were held after too many requests {_held(s)}")),
     "password.reset": Action("Password reset", SECURITY,
                              lambda s: f"{s.actor} chose a new password through a reset link"),
     "password.reset_refused": Action("Password reset link refused", SECURITY, _refused_link("password reset link")),
