@@ -224,3 +224,22 @@ def test_only_administrators_may_verify(client, session, trail, email):
     login(client, email)
     assert client.post("/audit/verify").status_code == 403
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "audit.verified")) is None
+
+
+def test_date_filters_are_days_on_the_readers_clocks(client, session, trail, monkeypatch):
+    # 03:00 UTC on 6 March is still 5 March in New York, the compliance reader's agency; the administrator,
+    # of no agency, reads UTC.
+    monkeypatch.setattr(audit_service, "utcnow", lambda: datetime(2026, 3, 6, 3, 0))
+    record(session, "auth.signed_out", actor_id=trail["officer"].id, target=f"user:{trail['officer'].id}")
+    session.commit()
+    monkeypatch.undo()
+    day = {"action": "auth.signed_out", "date_from": "2026-03-05", "date_to": "2026-03-05"}
+    login(client, "compliance@agency.test")
+    rows = table_rows(client.get("/audit", query_string=day).get_data(as_text=True))
+    assert len(rows) == 1 and "2026-03-05 22:00:00" in rows[0] and "Dana Cruz signed out." in rows[0]
+    client.post("/logout")
+    login(client, "admin@agency.test")
+    assert table_rows(client.get("/audit", query_string=day).get_data(as_text=True)) == []
+    rows = table_rows(client.get("/audit", query_string={**day, "date_from": "2026-03-06", "date_to": "2026-03-06"})
+                      .get_data(as_text=True))
+    assert len(rows) == 1 and "2026-03-06 03:00:00" in rows[0]
