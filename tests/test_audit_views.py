@@ -243,3 +243,19 @@ def test_date_filters_are_days_on_the_readers_clocks(client, session, trail, mon
     rows = table_rows(client.get("/audit", query_string={**day, "date_from": "2026-03-06", "date_to": "2026-03-06"})
                       .get_data(as_text=True))
     assert len(rows) == 1 and "2026-03-06 03:00:00" in rows[0]
+
+
+def test_a_broken_event_outside_the_readers_scope_is_not_described_to_them(client, session, trail):
+    from sqlalchemy import update
+    changed = session.scalar(select(AuditEvent).where(AuditEvent.subject_id == trail["outsider"].id,
+                                                      AuditEvent.action == "assignment.extended"))
+    session.execute(update(AuditEvent).where(AuditEvent.id == changed.id).values(target="user:0")
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    login(client, "admin@agency.test")
+    assert "Olga Out" in verification(client.post("/audit/verify", follow_redirects=True).get_data(as_text=True))
+    client.post("/logout")
+    login(client, "compliance@agency.test")
+    status = verification(client.get("/audit").get_data(as_text=True))
+    assert "Broken." in status and f"Event {changed.id}, which is not on the part of the trail you may read." in status
+    assert "Olga" not in status and "Leave" not in status

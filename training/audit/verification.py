@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from training.access import event_filter
 from training.audit.chain import ChainReport, walk
 from training.audit.describe import Described, describe_all
 from training.audit.models import AuditEvent
@@ -51,6 +52,9 @@ def last_verification(session: Session, viewer: User) -> Verification | None:
     if run is None:
         return None
     broken_id = run.details.get("broken_event_id")
-    broken = session.get(AuditEvent, broken_id) if isinstance(broken_id, int) else None
+    # The chain's state is everyone's to know; what the broken event says only for those who may read it.
+    broken = session.scalar(select(AuditEvent).where(AuditEvent.id == broken_id, *event_filter(
+        session, viewer, agency_id=AuditEvent.agency_id, unit_id=AuditEvent.unit_id,
+        subject_id=AuditEvent.subject_id))) if isinstance(broken_id, int) else None
     described = describe_all(session, viewer, [run] + ([broken] if broken else []))
     return Verification(described[0], described[1] if broken else None)
