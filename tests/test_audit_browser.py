@@ -54,7 +54,7 @@ def test_an_administrator_reads_the_trail_and_the_outbox_with_the_keyboard(live_
     letter = message.locator("details", has=page.get_by_text("Read the message"))
     letter.locator("summary").focus()
     page.keyboard.press("Enter")
-    assert letter.locator("pre").is_visible() and "Rollcall" in letter.locator("pre").inner_text()
+    assert letter.locator(".rc-letter").is_visible() and "Rollcall" in letter.locator(".rc-letter").inner_text()
     axe.check()
     if reflow:
         reflow.check()

@@ -54,7 +54,7 @@ def test_a_refused_recipient_is_said_in_plain_words_with_the_message_as_sent(app
     assert "(550, b&#39;5.1.1 No such user here&#39;)" in shown.split("The error as the mail server gave it", 1)[1]
     assert "Dana Cruz &lt;dana@cen.test&gt;" in shown and "Failed 1 time; retry it once the cause is fixed." in shown
     assert "<h3 class=\"margin-top-0\">Test TEST-BASICS: due in " in shown
-    body = shown.split('<pre class="rc-pre">Dana,', 1)[1].split("</pre>", 1)[0]
+    body = shown.split('<div class="rc-letter">Dana,', 1)[1].split("</div>", 1)[0]
     assert 'Your annual training &#34;Test TEST-BASICS&#34; (TEST-BASICS) is due in' in body
     assert "(2026-12-15), America/Chicago time." in body and "/courses/TEST-BASICS" in body
     assert "Retry" in shown
