@@ -63,7 +63,7 @@ def test_compliance_sees_their_agency_and_filters(client, session, trail):
     by_dates = table_rows(client.get("/audit", query_string={"date_from": "2026-03-05", "date_to": "2026-03-05"})
                           .get_data(as_text=True))
     assert len(by_dates) == 1 and "Dana Cruz completed Test TEST-BASICS on 2026-03-05." in by_dates[0]
-    assert "<dt>Course</dt><dd>TEST-BASICS</dd>" in by_dates[0]
+    assert "<dt>Module code</dt><dd>TEST-BASICS</dd>" in by_dates[0]
     assert client.get("/audit", query_string={"date_from": "March"}).status_code == 400
 
 

@@ -410,7 +410,15 @@ def detail_rows(details: Any) -> list[tuple[str, str]]:
     """The raw details as (readable key, value) pairs for a definition list."""
     if not isinstance(details, dict):
         return []
-    return [(key.replace("_", " ").capitalize(), _value(value)) for key, value in sorted(details.items())]
+    return [(DETAIL_NAMES.get(key, key.replace("_", " ").capitalize()), _value(value))
+            for key, value in sorted(details.items())]
+
+
+# Detail keys whose plain form is not the key itself with spaces.
+DETAIL_NAMES = {"ip": "IP address", "course": "Module code", "course_id": "Module number",
+                "assignment_id": "Assignment number", "completion_id": "Completion number",
+                "request_id": "Request number", "recipient_id": "Recipient's account number",
+                "broken_event_id": "First broken event", "up_to_event": "Up to event", "via": "Done through"}
 
 
 def _value(value: Any) -> str:
