@@ -113,7 +113,7 @@ def check_answer(response, before, after) -> None:
 
 # Every view that takes a POST, each fuzzed below.
 POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.start_quiz", "assignments.delete_rule",
-                                            "reminders.retry", "admin.reset_two_step"})
+                                            "reminders.retry", "admin.reset_two_step", "audit.verify_chain"})
 
 
 def awaiting_code(client, session, org, enrolled: bool) -> None:

@@ -25,7 +25,7 @@ ROLES = ("officer", "coordinator", "compliance", "admin")
 STAFF = ("coordinator", "compliance", "admin")      # see the people in their scope, their progress and transcripts
 MANAGERS = ("coordinator", "admin")                 # assign, extend, exempt, set rules, import rosters
 AUDITORS = ("compliance", "admin")                  # export rosters, read the audit trail, hold and revoke certificates
-ADMINS = ("admin",)                                 # accounts, roles, the org chart, the outbox
+ADMINS = ("admin",)                                 # accounts, roles, org chart, outbox, verifying the audit chain
 SECOND_FACTOR_REQUIRED = STAFF                      # must sign in with a second factor
 SCOPED = ("coordinator", "compliance")              # staff whose reach is an agency or a unit subtree
 

@@ -165,3 +165,14 @@ def of_agencies(agency_id: ColumnElement, agency_ids: Sequence[int | None] | Non
 def describe(days: Sequence[LocalDay]) -> str:
     """The days a command or job used, for its output and log."""
     return ", ".join(day.describe() for day in days) or "no agency whose day has begun"
+
+
+def viewer_zone(user: User | None) -> str:
+    """The time zone a person reads times in: their agency's, or UTC when they belong to none."""
+    return user.agency.time_zone if user is not None and user.agency and _zone(user.agency.time_zone) else "UTC"
+
+
+def day_start(day: date, time_zone: str) -> datetime:
+    """The instant (naive UTC, as the database stores it) at which `day` begins in the named time zone."""
+    zone = _zone(time_zone) or UTC
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)

@@ -12,6 +12,13 @@ class Mailbox:
     def __init__(self):
         self.messages = []
         self.refuse = False
+        self.refuse_recipients = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_recipients:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:

@@ -31,7 +31,7 @@ VIEW_ROLES = {
     # Open to every role; whose records one sees is the scope check inside the view.
     "records.transcript": EVERYONE, "records.certificate": EVERYONE,
     "records.revoke": {"compliance", "admin"},
-    "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"},
+    "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"}, "audit.verify_chain": {"admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate; someone who forgot their
 # password, or follows an invitation or reset link (the token in it is the check); the start of single sign-on

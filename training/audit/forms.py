@@ -1,6 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
+
+from training.audit.describe import KINDS
 
 
 class AuditFilterForm(FlaskForm):
@@ -9,7 +12,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField("Actor (email contains)", validators=[Optional(), Length(max=254)])
+    kind = SelectField("Kind", validators=[Optional()],
+                       choices=[SelectChoice("", "All events")] + [SelectChoice(k, v) for k, v in KINDS.items()])
+    actor = StringField("Done by (name or email contains)", validators=[Optional(), Length(max=254)])
     action = SelectField("Action", validators=[Optional()])
-    date_from = DateField("From (UTC)", validators=[Optional()])
-    date_to = DateField("To (UTC)", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

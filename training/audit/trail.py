@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from training.access import event_filter, may_see_officer, scope_filter
+from training.audit.describe import KINDS, SECURITY, action_label, security_actions
 from training.audit.models import AuditEvent
+from training.clock import day_start, viewer_zone
 from training.people.models import User
 
 PAGE_SIZE = 50
@@ -19,10 +21,11 @@ CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "pr
 
 @dataclass(frozen=True)
 class AuditFilters:
-    actor: str | None = None        # part of the actor's email
+    actor: str | None = None        # part of the actor's name or email
     action: str | None = None
-    date_from: date | None = None   # UTC days, both ends included
+    date_from: date | None = None   # days in the viewer's time zone (training/clock.py, viewer_zone), both included
     date_to: date | None = None
+    kind: str | None = None         # a key of describe.KINDS: sign-ins and account security, or the rest
 
     def as_dict(self) -> dict[str, str]:
         return {k: v.isoformat() if isinstance(v, date) else v for k, v in vars(self).items() if v}
@@ -43,18 +46,28 @@ def events_query(session: Session, viewer: User, filters: AuditFilters) -> Selec
     stmt = stmt.where(*event_filter(session, viewer, agency_id=AuditEvent.agency_id, unit_id=AuditEvent.unit_id,
                                     subject_id=AuditEvent.subject_id))
     if filters.actor:
-        stmt = stmt.where(shown.icontains(filters.actor.strip(), autoescape=True))
+        words = filters.actor.strip()
+        name = actor.first_name + literal(" ") + actor.last_name
+        named = and_(*in_scope, name.icontains(words, autoescape=True)) if in_scope \
+            else name.icontains(words, autoescape=True)
+        stmt = stmt.where(or_(shown.icontains(words, autoescape=True), named))
     if filters.action:
         stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.kind in KINDS:
+        security = AuditEvent.action.in_(security_actions())
+        stmt = stmt.where(security if filters.kind == SECURITY else ~security)
+    zone = viewer_zone(viewer)
     if filters.date_from:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(filters.date_from, time()))
+        stmt = stmt.where(AuditEvent.at >= day_start(filters.date_from, zone))
     if filters.date_to:
-        stmt = stmt.where(AuditEvent.at < datetime.combine(filters.date_to + timedelta(days=1), time()))
+        stmt = stmt.where(AuditEvent.at < day_start(filters.date_to + timedelta(days=1), zone))
     return stmt.order_by(AuditEvent.id.desc())
 
 
-def actions(session: Session) -> list[str]:
-    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+def actions(session: Session) -> list[tuple[str, str]]:
+    """(code, plain name) of every action on the trail, by plain name."""
+    codes = session.scalars(select(AuditEvent.action).distinct())
+    return sorted(((code, action_label(code)) for code in codes), key=lambda pair: (pair[1], pair[0]))
 
 
 def page(session: Session, viewer: User, filters: AuditFilters, number: int) -> tuple[list, bool]:

@@ -1,16 +1,21 @@
-"""The audit trail for compliance staff and administrators: filtered pages and a CSV export."""
+"""The audit trail for compliance staff and administrators: events in words, a CSV export, and the chain's
+verification."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from training.access import AUDITORS
+from training.access import ADMINS, AUDITORS, is_in
 from training.audit import trail
+from training.audit.describe import describe_all
 from training.audit.forms import AuditFilterForm
 from training.audit.service import record, within_scope_of
+from training.audit.verification import last_verification, verify
 from training.auth.guards import roles_required
-from training.clock import today_for
+from training.clock import today_for, viewer_zone
 from training.db import db
+from training.forms import EmptyForm
 from training.params import page_number
 from training.spreadsheet import csv_chunks
 
@@ -20,24 +25,46 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def _filters() -> tuple[AuditFilterForm, trail.AuditFilters | None]:
     """The filter form and the filters it holds; None when a filter is not understood."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Any action")] + [(a, a) for a in trail.actions(db())]
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(*a) for a in trail.actions(db())]
+    zone = viewer_zone(current_user)
+    form.date_from.label.text, form.date_to.label.text = f"From (day in {zone})", f"To (day in {zone})"
     if not form.validate():
         return form, None
     return form, trail.AuditFilters(actor=form.actor.data or None, action=form.action.data or None,
-                                    date_from=form.date_from.data, date_to=form.date_to.data)
+                                    date_from=form.date_from.data, date_to=form.date_to.data,
+                                    kind=form.kind.data or None)
+
+
+def _page(form: AuditFilterForm, filters: trail.AuditFilters | None, status: int = 200):
+    session, number = db(), page_number(request.args)
+    rows, more = trail.page(session, current_user, filters, number) if filters is not None else ([], False)
+    events = [event for event, _ in rows]
+    return render_template("audit/events.html", form=form, entries=describe_all(session, current_user, events),
+                           page=number, more=more, links=trail.assignment_links(session, current_user, events),
+                           zone=viewer_zone(current_user), verification=last_verification(session, current_user),
+                           may_verify=is_in(current_user, ADMINS), verify_form=EmptyForm(),
+                           args={k: v for k, v in request.args.items() if k != "page"}), status
 
 
 @bp.route("")
 @roles_required(*AUDITORS)
 def events():
     form, filters = _filters()
-    if filters is None:
-        return render_template("audit/events.html", form=form, rows=[], page=1, more=False, args={}), 400
-    number = page_number(request.args)
-    rows, more = trail.page(db(), current_user, filters, number)
-    links = trail.assignment_links(db(), current_user, [event for event, _ in rows])
-    return render_template("audit/events.html", form=form, rows=rows, page=number, more=more, links=links,
-                           args={k: v for k, v in request.args.items() if k != "page"})
+    return _page(form, filters, 200 if filters is not None else 400)
+
+
+@bp.route("/verify", methods=["POST"])
+@roles_required(*ADMINS)
+def verify_chain():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    report = verify(db(), current_user.id)
+    if report.broken is None:
+        flash(f"The audit chain is intact: {report.checked:,} event{'' if report.checked == 1 else 's'} checked.",
+              "success")
+    else:
+        flash(f"The audit chain is broken at event {report.broken.event_id}; see Chain verification below.", "error")
+    return redirect(url_for("audit.events", _anchor="verification"))
 
 
 @bp.route("/export.csv")

@@ -1,17 +1,19 @@
 """Reminders in the site: an officer's own, and the outbox for administrators."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from training.access import ADMINS
 from training.auth.guards import roles_required
+from training.clock import viewer_zone
 from training.db import db
 from training.forms import EmptyForm
 from training.params import page_number
 from training.reminders.models import OutboxMessage
+from training.reminders.preview import shown
 from training.reminders.service import retry_failed, status_counts
 
 bp = Blueprint("reminders", __name__)
@@ -60,7 +62,8 @@ def outbox():
     page = page_number(request.args)
     rows = session.scalars(stmt.options(selectinload(OutboxMessage.recipient), selectinload(OutboxMessage.course))
                            .order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("reminders/outbox.html", rows=rows, status=status, statuses=STATUSES,
+    return render_template("reminders/outbox.html", messages=shown(session, current_app, rows, current_user),
+                           zone=viewer_zone(current_user), status=status, statuses=STATUSES,
                            counts=status_counts(session), total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), form=EmptyForm())
 
