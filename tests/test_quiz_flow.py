@@ -132,7 +132,8 @@ def test_passing_and_acknowledging_certifies_and_closes_the_assignment(client, s
     completion = session.scalar(select(Completion))
     assert completion.attempt_id == attempt.id and completion.score == 80
     assert completion.expires_on == expiry_date(today, 12)
-    assert completion.acknowledged_name == "dana cruz" and completion.acknowledged_at is not None
+    # Kept as the account writes the name, not as typed.
+    assert completion.acknowledged_name == "Dana Cruz" and completion.acknowledged_at is not None
     assignment = session.scalar(select(Assignment))
     assert assignment.closed_at is not None and assignment.completion_id == completion.id
     assert "Current" in client.get("/").get_data(as_text=True)
@@ -312,3 +313,31 @@ def test_the_module_page_says_when_its_content_was_last_reviewed(client, session
     login(client, officer.email)
     page = client.get(f"/courses/{CODE}").get_data(as_text=True)
     assert f"Content last reviewed against its sources on {course.reviewed_on.isoformat()}." in page
+
+
+def test_the_pass_page_links_the_new_certificate(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Dana Cruz"})
+    completion = session.scalar(select(Completion))
+    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    link = f'href="/completions/{completion.id}/certificate.pdf"'
+    assert link in page and "Download your certificate (PDF)" in page
+    pdf = client.get(f"/completions/{completion.id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_a_typed_name_matching_but_for_accents_case_and_spaces_keeps_the_account_name(client, session, org, course):
+    agency, unit = org
+    officer = make_user(session, "zoe@agency.test", agency=agency, unit=unit, first="Zoë", last="Nguyễn-Ó Briain")
+    session.commit()
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    # Another name is refused as before, and nothing is recorded.
+    refused = client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Zoe Nguyen"})
+    assert refused.status_code == 422 and "Zoë Nguyễn-Ó Briain" in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Completion)) == 0
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "  zoe   NGUYEN-o briain "})
+    assert session.scalar(select(Completion.acknowledged_name)) == "Zoë Nguyễn-Ó Briain"

@@ -302,3 +302,32 @@ def test_officers_see_their_reminders_and_only_administrators_the_outbox(runner,
     login(client, "boss@cen.test")
     assert "Due in 14 days" not in client.get("/reminders").get_data(as_text=True)
 
+
+
+def test_a_reminder_for_training_completed_since_leaves_the_officers_list_at_once(runner, smtp, team, session,
+                                                                                   course, client):
+    assert run(runner, DUE - timedelta(days=14)).exit_code == 0
+    login(client, "dana@cen.test")
+    assert "Due in 14 days" in client.get("/reminders").get_data(as_text=True)
+    record_completion(session, team["officer"], course, DUE - timedelta(days=13), version_id=None, score=90,
+                      source="import")
+    session.commit()
+    page = client.get("/reminders").get_data(as_text=True)
+    assert "Due in 14 days" not in page and "Test TEST-BASICS" not in page and "No reminders yet." in page
+
+
+def test_a_reminder_is_not_sent_for_training_completed_after_the_last_check(runner, smtp, team, session, course,
+                                                                            app, unused_port, monkeypatch):
+    real_port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = unused_port
+    assert run(runner, DUE - timedelta(days=7)).exit_code == 1
+    app.config["SMTP_PORT"] = real_port
+    record_completion(session, team["officer"], course, DUE - timedelta(days=6), version_id=None, score=90,
+                      source="import")
+    session.commit()
+    # Completed between the delivery's sweep of stale rows and its sending: the letter is still not written.
+    monkeypatch.setattr(delivery, "cancel_stale", lambda *args, **kwargs: 0)
+    report = deliver(app, on=DUE - timedelta(days=6), force=True)
+    assert report.counts["sent"] == 0 and report.counts["cancelled"] == 1
+    assert smtp.messages == []
+    assert session.scalar(select(OutboxMessage.status)) == "cancelled"

@@ -164,7 +164,10 @@ def completion_for(session: Session, attempt: Attempt) -> Completion | None:
 
 def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
                 today: date | None = None) -> Completion:
-    """Turn a passed attempt into a completion once the officer signs for the policy version."""
+    """Turn a passed attempt into a completion once the officer signs for the policy version.
+
+    The typed name must be the account's (case, spacing and accents aside); the account's name, as written
+    on the account, is kept as the acknowledgement."""
     existing = completion_for(session, attempt)
     if existing is not None:
         return existing
@@ -177,7 +180,7 @@ def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
             return record_completion(
                 session, user, attempt.course, today or today_for(user), version_id=attempt.version_id,
                 score=attempt.score, source="quiz", attempt_id=attempt.id,
-                acknowledged_name=" ".join(typed_name.split()))
+                acknowledged_name=user.full_name)
     except IntegrityError:
         # Acknowledged at the same moment in another tab: keep the first.
         existing = completion_for(session, attempt)

@@ -18,6 +18,7 @@ from training.people.models import User
 from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
+from training.reminders.service import cancel_stale
 
 bp = Blueprint("learn", __name__)
 # Course text in templates: a question's stem and explanations as blocks, its choices inline.
@@ -132,6 +133,7 @@ def result(attempt_id: int):
                 form.full_name.errors.append(str(exc))
                 status = 422
             else:
+                cancel_stale(db(), today_for(current_user), user_ids=[current_user.id])
                 flash(f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}.", "success")
                 return redirect(url_for(".result", attempt_id=attempt.id))
         else:
