@@ -618,7 +618,7 @@ def test_coordinator_fixes_a_unit_s_due_date_extends_three_and_approves_a_reques
     page.get_by_text("Every officer of DEMO-FIX and its sub-units, not only the selected ones").click()
     page.get_by_role("button", name="Change the assignments").click()
     page.get_by_text("due date set to").wait_for()
-    assert "for 4 officer(s)" in page.locator("main").inner_text()
+    assert "for 4 officers" in page.locator("main").inner_text()
     axe.check()
 
     later = today + timedelta(days=60)
@@ -630,7 +630,7 @@ def test_coordinator_fixes_a_unit_s_due_date_extends_three_and_approves_a_reques
     page.get_by_label("Reason", exact=True).fill("Range closed for two weeks")
     page.get_by_role("button", name="Change the assignments").click()
     page.get_by_text("extended to").wait_for()
-    assert "for 3 officer(s)" in page.locator("main").inner_text()
+    assert "for 3 officers" in page.locator("main").inner_text()
     axe.check()
 
     page.get_by_role("link", name="Requests for more time").click()
@@ -681,7 +681,7 @@ def test_an_invited_officer_chooses_a_password_and_completes_a_module(live_app, 
         assert "invited by e-mail to choose a password" in page.locator("main").inner_text()
         axe.check()
         page.get_by_role("button", name="Import").click()
-        page.get_by_text("Invitations sent to 1 officer(s)").wait_for()
+        page.get_by_text("Invitations sent to 1 officer").wait_for()
         axe.check()
         page.get_by_role("link", name="Units", exact=True).click()
         page.locator("main li:has-text('(DEMO-WEST)')").get_by_role("link").click()

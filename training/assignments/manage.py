@@ -18,6 +18,7 @@ from training.db import utcnow
 from training.people.models import User
 from training.records.models import Assignment, AssignmentChange, Exemption
 from training.records.rules import add_months
+from training.words import plural
 
 
 class Refused(ValueError):
@@ -89,8 +90,8 @@ class ManageResult:
                 "exempt": "exempted until"}[self.action]
         when = f" {self.due_on.isoformat()}" if self.due_on and self.action != "withdraw" else ""
         head = "Would be" if self.dry_run else "Done"
-        lines = [f"{head}: {self.course_code} {verb}{when} for {len(self.changed)} officer(s)."]
-        lines += [f"Left alone: {len(rows)} officer(s): {why}." for why, rows in self.left_alone.items()]
+        lines = [f"{head}: {self.course_code} {verb}{when} for {plural(len(self.changed), 'officer')}."]
+        lines += [f"Left alone: {plural(len(rows), 'officer')}: {why}." for why, rows in self.left_alone.items()]
         return lines
 
 

@@ -33,6 +33,7 @@ from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, ExtensionRequest, StandingRule
 from training.reminders.delivery import deliver
 from training.reminders.service import cancel_stale, queue_extension_decision, queue_nudges
+from training.words import plural
 
 bp = Blueprint("assignments", __name__)
 
@@ -125,7 +126,7 @@ def rules():
             form.unit.errors.append(f"{exc}.")
         else:
             flash(f"Rule saved: everyone in {unit.code} must hold {course.code}. "
-                  f"{sum(created.values())} officer(s) assigned now.", "success")
+                  f"{plural(sum(created.values()), 'officer')} assigned now.", "success")
             return redirect(url_for(".rules"))
     in_scope = [u.id for u in units]
     rows = session.execute(select(StandingRule, Unit, Course).join(Unit, Unit.id == StandingRule.unit_id)
@@ -314,7 +315,7 @@ def remind():
     session.commit()   # delivery reads the queued messages from the database, so they must be there first
     report = deliver(current_app._get_current_object(), on=today, force=True, ids=queued)
     sent, waiting = report.counts["sent"], len(queued) - report.counts["sent"] - report.counts["cancelled"]
-    message = f"Reminder sent to {sent} officer(s)."
+    message = f"Reminder sent to {plural(sent, 'officer')}."
     if waiting:
         message += f" {waiting} could not be sent now and will be retried."
     if len(queued) < len(allowed) - nothing:

@@ -62,6 +62,7 @@ from training.people.service import subtree_ids
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite, queue_link
 from training.security import CONTENT_SECURITY_POLICY, client_address
+from training.words import plural
 
 bp = Blueprint("auth", __name__)
 # Session keys: a sign-in waiting for its second factor, and the token naming the authenticator key offered to
@@ -132,7 +133,7 @@ def _throttled(limits: dict[str, int], email: str, account: User | None, form_na
 
 def _held(what: str) -> str:
     wait = throttle.minutes_left(utcnow(), _window())
-    return f"{what}; try again in {wait} minute{'' if wait == 1 else 's'}."
+    return f"{what}; try again in {plural(wait, 'minute')}."
 
 
 def _failed(limits: dict[str, int], action: str, email: str, account: User | None, actor_id: int | None = None,
@@ -458,7 +459,7 @@ def invite_unit(code: str):
     session_db.commit()   # delivery reads the queued messages from the database
     report = deliver(current_app._get_current_object(), force=True, ids=done.queued)
     waiting = len(done.queued) - report.counts["sent"] - report.counts["cancelled"]
-    message = f"Invitation sent to {report.counts['sent']} person(s)."
+    message = f"Invitation sent to {plural(report.counts['sent'], 'person')}."
     if waiting:
         message += f" {waiting} could not be sent now and will be retried."
     if done.already:

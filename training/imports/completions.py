@@ -25,6 +25,7 @@ from training.imports.rules import missing
 from training.people.models import Agency, User
 from training.records import rules
 from training.records.models import Assignment, Completion
+from training.words import plural
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -187,7 +188,7 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     called now and then with the number of rows written so far.
     """
     if not plan.ok:
-        raise ValueError(f"the import has {plan.problems.total:,} problem(s); nothing was written")
+        raise ValueError(f"the import has {plural(plan.problems.total, 'problem')}; nothing was written")
     for rec in plan.records:
         forbid_own(actor_id, rec.user_id, "record a completion")
     now = utcnow()

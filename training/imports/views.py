@@ -21,6 +21,7 @@ from training.imports.completions import apply_completions_plan, parse_completio
 from training.imports.uploads import UploadExpired, delete_expired_uploads, discard_upload, read_upload, save_upload
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite_employees
+from training.words import plural
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -163,7 +164,7 @@ def confirm(name: str):
     if invited is not None:
         report = deliver(current_app._get_current_object(), force=True, ids=invited.queued)
         waiting = len(invited.queued) - report.counts["sent"] - report.counts["cancelled"]
-        flash(f"Invitations sent to {report.counts['sent']} officer(s) who cannot sign in yet"
+        flash(f"Invitations sent to {plural(report.counts['sent'], 'officer')} who cannot sign in yet"
               + (f"; {waiting} will be retried" if waiting else "")
               + (f"; {invited.already} already had one that still works" if invited.already else "") + ".",
               "success" if not waiting else "info")

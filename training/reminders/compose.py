@@ -21,6 +21,7 @@ from training.reminders.invitations import TOKEN_KINDS
 from training.reminders.mail import Letter, due_date_event
 from training.reminders.models import OutboxMessage, reminder_applies
 from training.reminders.rules import Schedule
+from training.words import plural
 
 OPEN_STATUSES = ("assigned", "overdue", "expiring", "lapsed")
 # An escalation digest lists at most this many officers, then points to the site.
@@ -140,7 +141,7 @@ class Composer:
         overdue = self.overdue_in_care(recipient, role, step, on)
         if not overdue:
             return None
-        subject = (f"Rollcall: {len(overdue)} overdue training record(s) "
+        subject = (f"Rollcall: {plural(len(overdue), 'overdue training record')} "
                    f"{'in your team' if role == 'supervisor' else 'in your units'}")
         text, html = self.render("escalation", on, recipient=recipient, role=role, step=step,
                                  overdue=overdue[:DIGEST_LIMIT], more=max(0, len(overdue) - DIGEST_LIMIT))

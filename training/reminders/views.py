@@ -14,6 +14,7 @@ from training.forms import EmptyForm
 from training.params import page_number
 from training.reminders.models import OutboxMessage, is_officer_reminder, reminder_applies
 from training.reminders.service import retry_failed, status_counts
+from training.words import plural
 
 bp = Blueprint("reminders", __name__)
 PAGE_SIZE = 50
@@ -23,7 +24,7 @@ STATUSES = ("failed", "pending", "sent", "cancelled")
 def kind_label(kind: str) -> str:
     if kind.startswith("due-in-"):
         days = int(kind.removeprefix("due-in-"))
-        return f"Due in {days} day{'s' if days != 1 else ''}"
+        return f"Due in {plural(days, 'day')}"
     if kind == "overdue-1":
         return "First day overdue"
     if kind.startswith("overdue-"):
