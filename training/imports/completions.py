@@ -108,6 +108,20 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
     return plan
 
 
+def describe_records(session: Session, records: list[ImportedCompletion]) -> list[str]:
+    """Each planned record in words: its line, the officer (name and employee id), the module (title and code),
+    the day and the score."""
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({r.user_id for r in records})))}
+    courses = {c.id: c for c in session.scalars(select(Course).where(Course.id.in_({r.course_id for r in records})))}
+    lines = []
+    for rec in records:
+        user, course = users[rec.user_id], courses[rec.course_id]
+        score = f", score {rec.score}" if rec.score is not None else ", no score"
+        lines.append(f"Line {rec.line}: {user.full_name} ({user.employee_id}) completed {course.title} "
+                     f"({course.code}) on {rec.completed_on.isoformat()}{score}")
+    return lines
+
+
 def _row_problems(cells: dict[str, str], users: dict[str, int], courses: dict[str, Course],
                   today: date, unknown: str) -> list[str]:
     if message := missing(cells, HEADER[:3]):
