@@ -58,11 +58,16 @@ def test_unit_view_shows_officers_modules_and_counts(client, world):
         assert name in html
     assert "Bee, Bea" not in html
     # Every officer of the unit is listed, Sam Boss too, though nothing is required of him yet.
-    assert "Boss, Sam" in html and "4 officers" in html
-    for status, count in [("Overdue", 1), ("Assigned", 1), ("Current", 1)]:
+    assert "Boss, Sam" in html and "4 active officers in Unit one (A-U1) and its sub-units." in html
+    # The counts say what they count: required modules, one for each officer and module, by status.
+    assert ("Required modules of the active officers in Unit one (A-U1) and its sub-units, by status "
+            "(each officer counts once for each module):") in html
+    for status, count in [("Overdue", "1 module"), ("Assigned", "1 module"), ("Current", "1 module"),
+                          ("Lapsed", "0 modules")]:
         assert f">{status}</span> {count}<" in html
     only_overdue = page(client, "/units/A-U1?status=overdue")
     assert "Top, Tia" in only_overdue and "Mid, Mo" not in only_overdue
+    assert "1 active officer in Unit one (A-U1) and its sub-units with a module overdue." in only_overdue
     sub = page(client, "/units/A-U1?sub=A-MID")
     assert "Mid, Mo" in sub and "Leaf, Lee" in sub and "Top, Tia" not in sub
     by_boss = page(client, f"/units/A-U1?supervisor={world['boss'].id}")

@@ -140,7 +140,7 @@ def test_the_unit_page_lists_every_officer(client, session, world):
     session.commit()
     login(client, world["login"])
     html = client.get("/units/A-U1").get_data(as_text=True)
-    assert "Newcomer, Nia" in html and "7 officers" in html
+    assert "Newcomer, Nia" in html and "7 active officers" in html
 
 
 def bulk_counts(app, session, connection, course, n: int) -> dict[str, int]:
