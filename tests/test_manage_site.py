@@ -84,7 +84,7 @@ def test_withdraw_and_exempt_many(client, session, world):
 @pytest.mark.parametrize("data, message", [
     ({"action": "set_due", "whole_unit": "y", "unit": "A-U1", "reason": "Typo in the year", "due_on": "2001-01-01"},
      "in the past"),
-    ({"action": "set_due", "whole_unit": "y", "unit": "A-U1", "reason": "Typo in the year"}, "give the new due date"),
+    ({"action": "set_due", "whole_unit": "y", "unit": "A-U1", "reason": "Typo in the year"}, "Give the new due date."),
     ({"action": "withdraw", "whole_unit": "y", "unit": "A-U1", "reason": ""}, "Give a reason"),
     ({"action": "withdraw", "reason": "Wrong module here"}, "select at least one officer"),
     ({"action": "set_due", "whole_unit": "y", "unit": "A-U1", "reason": "Long deployment",

@@ -27,10 +27,6 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 
 def day(value: date | None) -> str:
-    """A date as every page shows it: ISO 8601, like the CSV files and the date fields (2026-12-31)."""
+    """A date as every page shows it: ISO 8601, like the CSV files (2026-12-31)."""
     return value.isoformat() if value is not None else ""
 
-
-def init_app(app) -> None:
-    app.add_template_filter(plural, "plural")
-    app.add_template_filter(day, "day")

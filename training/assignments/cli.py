@@ -54,8 +54,7 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
 
 
 def _far_hint(exc: Exception) -> str:
-    from training.assignments.manage import FarDate
-    return f"{exc}; add --allow-far to accept it" if isinstance(exc, FarDate) else str(exc)
+    return f"{exc}; add --allow-far to accept it" if getattr(exc, "far", False) else str(exc)
 
 
 assignments = AppGroup("assignments", help="Withdraw, extend or correct the due date of open assignments.")
