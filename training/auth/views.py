@@ -304,9 +304,14 @@ def password():
                 change_password(db(), user, form.current_password.data, form.new_password.data)
             except WrongPassword as exc:
                 _failed(limits, "auth.password_check_failed", user.email, user, actor_id=user.id, form="password")
-                error, status = str(exc), 401
+                form.current_password.errors.append(str(exc))
+                # Every problem at once: the new password's too.
+                if problem := password_problem(form.new_password.data, user.email):
+                    form.new_password.errors.append(problem)
+                status = 401
             except AccountError as exc:
-                error, status = str(exc), 422
+                form.new_password.errors.append(str(exc))
+                status = 422
             else:
                 end_all_sessions(db(), user.id, utcnow())
                 _start_session(user)
@@ -404,10 +409,13 @@ def _use_link(raw: str, purpose: str):
         return _no_store(render_template("auth/link_refused.html", purpose=purpose)), 404
     form = NewPasswordForm()
     error, status = None, 200
-    if form.validate_on_submit():
-        problem = password_problem(form.new_password.data, user.email)
-        if problem:
-            error, status = problem, 422
+    if form.is_submitted():
+        form.validate()
+        # The rules' check of the new password, beside the form's own problems (the two passwords differ...).
+        if not form.new_password.errors and (problem := password_problem(form.new_password.data, user.email)):
+            form.new_password.errors.append(problem)
+        if any(f.errors for f in form):
+            status = 422
         else:
             user.password_hash = hash_password(form.new_password.data)
             tokens.use(session_db, link, now)
@@ -422,8 +430,6 @@ def _use_link(raw: str, purpose: str):
                       "Sign in with your new password.", "success")
                 return redirect(url_for(".login"))
             return _first_sign_in(user)
-    elif form.errors:
-        status = 422
     return _no_store(render_template("auth/new_password.html", form=form, purpose=purpose, error=error,
                                      email=user.email)), status
 
