@@ -4,6 +4,10 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () { window.print(); });
   });
 
+  /* A form shown again with problems: focus moves to their summary, which links each to its field. */
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
+
   /* A quiz keeps each answer on the server as it is picked; without script its "Save answers" button does. */
   document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     var status = form.querySelector("[data-save-status]");

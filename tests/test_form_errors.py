@@ -120,3 +120,38 @@ def test_a_form_shown_again_summarises_its_problems_with_links_to_the_fields(cli
     for field_id in links:
         assert f'id="{field_id}"' in page, field_id
     assert "to correct" in summary and "tabindex=\"-1\"" in page[page.index("rc-error-summary") - 200:][:400]
+
+
+DATE_PAGES = [("coord@agency.test", lambda w: "/assign"), ("coord@agency.test", lambda w: "/units/AGY-U1"),
+              ("coord@agency.test", lambda w: f"/officers/{w['officer'].id}"),
+              ("officer@agency.test", lambda w: "/"), ("audit@agency.test", lambda w: "/reports/roster")]
+
+
+def test_every_date_field_is_the_date_picker_with_one_hint_saying_what_it_takes(client, world):
+    from training.forms import DATE_HINT
+
+    seen = 0
+    for who, where in DATE_PAGES:
+        login(client, who)
+        page = client.get(where(world)).get_data(as_text=True)
+        inputs = re.findall(r"<input[^>]*\btype=\"date\"[^>]*>", page)
+        assert inputs, where(world)
+        for tag in inputs:
+            field_id = re.search(r'\bid="([^"]+)"', tag).group(1)
+            assert f'aria-describedby="{field_id}-hint' in tag, tag
+            hint = re.search(rf'<div class="usa-hint" id="{re.escape(field_id)}-hint">([^<]*)</div>', page).group(1)
+            assert html.unescape(hint).endswith(DATE_HINT), hint
+            assert 'max="2999-12-31"' in tag
+        # No other way of writing a date is suggested on the page.
+        assert not re.search(r"YYYY|for example 20\d\d-|like 20\d\d-\d\d-\d\d|Year first", page), where(world)
+        seen += len(inputs)
+        client.post("/logout")
+    assert seen >= 8
+
+
+@pytest.mark.parametrize("typed", ["2027-01-15", "01/15/2027", " 1/15/2027 "])
+def test_a_date_is_read_as_the_picker_sends_it_or_as_typed_month_first(client, session, world, typed):
+    login(client, "coord@agency.test")
+    client.post(officer_path(world, "extend"), data={"due_on": typed, "reason": "Court all week"})
+    session.refresh(world["assignment"])
+    assert world["assignment"].due_on.isoformat() == "2027-01-15"
