@@ -1,14 +1,16 @@
 """Forms and form pieces shared by several blueprints."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField
 
 # What every date field takes: the browser's date picker sends year first; typed by hand where a browser has no
 # picker, month/day/year as the picker shows it in the United States.
-DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+DATE_FORMATS = (re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"),
+                re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"))
 DATE_HINT = "Pick the date from the calendar, or type it as month/day/year, like 12/31/2026."
 
 
@@ -19,13 +21,13 @@ class EmptyForm(FlaskForm):
 def parse_day(text: str | None) -> date | None:
     """A day typed or picked in a date field, in any of DATE_FORMATS; None when it is none of them."""
     text = (text or "").strip()
-    for fmt in DATE_FORMATS:
-        try:
-            day = datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if 1900 <= day.year <= 2999:
-            return day
+    for pattern in DATE_FORMATS:
+        if (found := pattern.fullmatch(text)) is not None:
+            try:
+                day = date(int(found["y"]), int(found["m"]), int(found["d"]))
+            except ValueError:
+                return None
+            return day if 1900 <= day.year <= 2999 else None
     return None
 
 
