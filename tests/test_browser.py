@@ -419,6 +419,31 @@ def test_quiz_can_be_answered_with_the_keyboard(live_app, browser):
     page.get_by_text("You scored").wait_for()
 
 
+def test_quiz_answers_are_kept_as_they_are_picked_and_survive_a_reload(live_app, browser):
+    app, base = live_app
+    page = browser.new_page()
+    axe = Axe(page)
+    _sign_in(page, base, "officer@demo.test")
+    page.goto(f"{base}/courses/UOF-DUTY-TO-INTERVENE")
+    for href in [a.get_attribute("href") for a in page.locator("ol.usa-list a").all()]:
+        page.goto(base + href)
+    page.goto(f"{base}/courses/UOF-DUTY-TO-INTERVENE")
+    page.get_by_role("button", name=re.compile("Start the quiz|Continue the quiz")).click()
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    groups = page.locator("fieldset.rc-question")
+    picked = []
+    for n in range(3):
+        field_id = groups.nth(n).locator("input[type=radio]").nth(1).get_attribute("id")
+        page.locator(f"label[for='{field_id}']").click()   # the radio itself is hidden behind its tile
+        picked.append(field_id)
+        page.get_by_text(f"Saved: {n + 1} of").wait_for()
+    axe.check()
+    page.reload()
+    assert [page.locator(f"#{field_id}").is_checked() for field_id in picked] == [True, True, True]
+    assert page.locator("input[type=radio]:checked").count() == 3
+    assert axe.findings == {}, axe.findings
+
+
 def test_reminder_pages_are_accessible(live_app, browser):
     app, base = live_app
     run_daily(app, date.today())
