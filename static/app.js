@@ -13,8 +13,10 @@ document.addEventListener("DOMContentLoaded", function () {
     var status = form.querySelector("[data-save-status]");
     var say = function (text) { if (status) { status.textContent = text; } };
     var pending = Promise.resolve();
+    var saving = 0;
     form.addEventListener("change", function () {
       var body = new FormData(form);
+      saving += 1;
       pending = pending.then(function () {
         return fetch(form.dataset.autosave, {
           method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" }
@@ -28,8 +30,16 @@ document.addEventListener("DOMContentLoaded", function () {
           });
         }).catch(function () {
           say("Not saved: the connection was lost. Your answers are still on this page; use Save answers.");
-        });
+        }).then(function () { saving -= 1; });
       });
+    });
+    /* A submission waits for the saves already on their way, so that it is the last word. */
+    form.addEventListener("submit", function (event) {
+      if (saving > 0) {
+        event.preventDefault();
+        var submitter = event.submitter;
+        pending.then(function () { form.requestSubmit(submitter); });
+      }
     });
   });
 });
