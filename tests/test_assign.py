@@ -48,8 +48,8 @@ def test_certified_or_already_assigned_officers_are_reported_not_doubled(runner,
     result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--agency", "AGY", "--due", due])
     assert result.exit_code == 0, result.output
     assert "to 2 officers" in result.output
-    assert "1 already hold a valid certification" in result.output
-    assert "1 already have an open assignment" in result.output
+    assert "1 officer already holds a valid certification" in result.output
+    assert "1 officer already has an open assignment" in result.output
     open_for_mid = session.scalars(select(Assignment).where(Assignment.user_id == people["mid"].id)).all()
     assert len(open_for_mid) == 1
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.created"))

@@ -106,7 +106,7 @@ def test_assign_in_the_site(client, session, world, course):
                                             "due_on": due.isoformat()})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "assigned to 1 officer" in html   # the supervisor
-    assert "1 already holds a valid certification" in html and "2 already have it open" in html
+    assert "1 officer already holds a valid certification" in html and "2 officers already have it open" in html
     assert session.scalar(select(Assignment).where(Assignment.user_id == world["boss"].id)).reason == "unit"
     new = make_user(session, "new@a.test", agency=world["a"], unit=world["units"]["leaf"], employee_id="A9")
     session.commit()
@@ -139,7 +139,7 @@ def test_the_assign_form_lists_only_what_is_in_scope(client, session, world, cou
     # An officer is then picked from the list; one outside the scope is refused in the server's words.
     done = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "unit": "A-MID",
                                         "officer": "A2", "due_on": due})
-    assert done.status_code == 200 and "1 already has it open" in done.get_data(as_text=True)
+    assert done.status_code == 200 and "1 officer already has it open" in done.get_data(as_text=True)
     refused = client.post("/assign", data={"courses": ["TEST-BASICS"], "target": "officer", "officer": "A1",
                                            "due_on": due})
     assert refused.status_code == 422 and "No officer with code A1 is within your scope" in refused.text

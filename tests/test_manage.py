@@ -180,6 +180,6 @@ def test_exempt_officers_are_not_assigned_and_are_reported(runner, session, cour
     result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--unit", "AGY-U1",
                                  "--due", (today + timedelta(days=30)).isoformat()])
     assert result.exit_code == 0, result.output
-    assert "1 are exempt from it today: not assigned" in result.output
+    assert "1 officer is exempt from it today: not assigned" in result.output
     assigned = set(session.scalars(select(Assignment.user_id)))
     assert extra.id in assigned and unit["none"].id not in assigned

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.support.paths import ROOT
-from training.words import day, plural, plural_of
+from training.words import agree, day, plural, plural_of
 
 # Being rewritten in another branch of this round (the outbox page, the audit trail's commands).
 REWRITTEN_ELSEWHERE = {"templates/reminders/outbox.html", "training/audit/cli.py"}
@@ -27,6 +27,10 @@ def test_a_count_agrees_with_its_noun(count, noun, expected):
 def test_an_irregular_plural_can_be_given():
     assert plural(2, "staff member", "staff") == "2 staff" and plural(1, "staff member", "staff") == "1 staff member"
     assert plural_of("unit coordinator") == "unit coordinators"
+
+
+def test_a_verb_agrees_with_its_count():
+    assert [agree(n, "holds", "hold") for n in (0, 1, 2)] == ["hold", "holds", "hold"]
 
 
 def test_dates_show_as_iso_days():

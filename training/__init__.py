@@ -63,6 +63,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(words.plural, "plural")
     app.add_template_filter(words.day, "day")
+    app.add_template_global(words.agree, "agree")
     app.jinja_env.globals["date_hint"] = DATE_HINT
 
 

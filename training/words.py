@@ -26,6 +26,11 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else many or plural_of(noun)}"
 
 
+def agree(count: int, one: str, many: str) -> str:
+    """The verb (or words) agreeing with a count: agree(1, "holds", "hold") -> "holds"."""
+    return one if count == 1 else many
+
+
 def day(value: date | None) -> str:
     """A date as every page shows it: ISO 8601, like the CSV files (2026-12-31)."""
     return value.isoformat() if value is not None else ""

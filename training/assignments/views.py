@@ -374,11 +374,15 @@ def request_more_time(assignment_id: int):
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.user_id != current_user.id or not EmptyForm().validate_on_submit():
         abort(404)
-    asked = request.form.get("asked_due_on") or None
+    asked, reason = request.form.get("asked_due_on") or None, request.form.get("reason", "")
     try:
-        asked_on = _date(asked)
-        requests.request_extension(session, current_user, assignment, request.form.get("reason", ""),
-                                   today_for(current_user), asked_on)
+        try:
+            asked_on = _date(asked)
+        except manage.Refused:
+            # A date that cannot be read is reported with the reason's problem, if it has one.
+            manage.collect(asked_due_on=lambda: _date(asked), reason=lambda: manage.require_reason(reason))
+            raise
+        requests.request_extension(session, current_user, assignment, reason, today_for(current_user), asked_on)
     except manage.Refused as exc:
         flash(f"Not sent: {exc}.", "error")
     else:
