@@ -45,6 +45,11 @@ class DayField(DateField):
             raise ValueError(not_a_day(text))
 
 
+def has_errors(form: FlaskForm) -> bool:
+    """Whether any field holds a problem (form.errors is kept from its first reading; this reads them now)."""
+    return any(field.errors for field in form)
+
+
 def problems_of(form: FlaskForm) -> list[str]:
     """Every error of a form, each after its field's label, in the order of the fields."""
     return [f"{field.label.text}: {error}" for field in form if field.type != "CSRFTokenField"

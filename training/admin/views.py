@@ -20,6 +20,7 @@ from training.auth import second_factor
 from training.auth.guards import roles_required
 from training.clock import today_for
 from training.db import db
+from training.forms import has_errors
 from training.imports.csvfile import ImportRefused
 from training.imports.org import OrgAgency, OrgUnit
 from training.params import page_number
@@ -79,7 +80,7 @@ def account(user_id: int | None = None):
         try:
             codes = resolve_codes(session, form.agency.data or None, (form.unit.data or "").strip() or None,
                                   (form.scope_unit.data or "").strip() or None)
-            if not any(f.errors for f in form):
+            if not has_errors(form):
                 values = {"email": form.email.data, "first_name": form.first_name.data.strip(),
                           "last_name": form.last_name.data.strip(),
                           "employee_id": (form.employee_id.data or "").strip(), "role": form.role.data,
@@ -89,11 +90,11 @@ def account(user_id: int | None = None):
             session.rollback()
             for name, message in exc.problems:
                 form[name].errors.append(f"{message[:1].upper()}{message[1:]}.")
-        if not any(f.errors for f in form):
+        if not has_errors(form):
             apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
-    status = 422 if any(f.errors for f in form) else 200
+    status = 422 if has_errors(form) else 200
     return render_template("admin/account.html", form=form, user=user,
                            two_step=user is not None and second_factor.enrolled(user)), status
 

@@ -27,7 +27,7 @@ from training.catalog.models import Course
 from training.catalog.service import course_by_code, course_choices
 from training.clock import today_for
 from training.db import db
-from training.forms import EmptyForm, not_a_day, parse_day, problems_of
+from training.forms import EmptyForm, has_errors, not_a_day, parse_day, problems_of
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, ExtensionRequest, StandingRule
@@ -94,7 +94,7 @@ def assign():
                 field.errors.append(f"Choose {TARGET_WORDS[target]}.")
             elif not _target_in_scope(target, code):
                 field.errors.append(f"No {target} with code {code} is within your scope.")
-        add_rule_problems(form, due_on=lambda: manage.check_due(form.due_on.data, today,
+        _add_rule_problems(form, due_on=lambda: manage.check_due(form.due_on.data, today,
                                                                  allow_far=form.confirm_far.data))
         if not has_errors(form):
             target = officers_of(session, **{target: code})
@@ -176,11 +176,7 @@ def _refusal(exc: Exception) -> str:
     return text + ("" if text.endswith(".") else ".") + (_FAR_HINT if getattr(exc, "far", False) else "")
 
 
-def has_errors(form) -> bool:
-    return any(f.errors for f in form)
-
-
-def add_rule_problems(form, **checks) -> None:
+def _add_rule_problems(form, **checks) -> None:
     """Run the rules' checks (by field name) of the fields that passed their own, and add each refusal to its
     field, so that a form shows every problem at once."""
     checks = {name: check for name, check in checks.items()
@@ -211,7 +207,7 @@ def _change(user_id: int, assignment_id: int, action: str):
         return redirect(url_for("people.officer", user_id=user.id))
     form.validate_on_submit()
     today = today_for(current_user)
-    add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
                       **({} if action == "withdraw" else {"due_on": lambda: manage.check_due(
                           form.due_on.data, today, allow_far=form.confirm_far.data)}))
     if has_errors(form):
@@ -270,7 +266,7 @@ def bulk():
     dated = {"exempt": lambda: manage.check_exemption_days(today, form.due_on.data),
              "extend": lambda: manage.check_due(form.due_on.data, today, allow_far=form.confirm_far.data),
              "set_due": lambda: manage.check_due(form.due_on.data, today, allow_far=form.confirm_far.data)}
-    add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
                       **({"due_on": dated[form.action.data]} if form.action.data in dated else {}))
     if form.action.data in dated and form.due_on.data is None and not form.due_on.errors:
         form.due_on.errors.append("Give the last day of the exemption." if form.action.data == "exempt"
@@ -317,7 +313,7 @@ def exempt(user_id: int):
     form = ExemptForm()
     form.course.choices = course_choices(db())
     form.validate_on_submit()
-    add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
                       ends_on=lambda: manage.check_exemption_days(form.starts_on.data, form.ends_on.data))
     if has_errors(form):
         flash(_refused("Not exempted", form), "error")

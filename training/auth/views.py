@@ -56,7 +56,7 @@ from training.auth.sessions import end_all_sessions, end_session, open_session
 from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
 from training.auth.tokens import INVITATION, RESET
 from training.db import db, utcnow
-from training.forms import EmptyForm
+from training.forms import EmptyForm, has_errors
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
 from training.reminders.delivery import deliver
@@ -414,7 +414,7 @@ def _use_link(raw: str, purpose: str):
         # The rules' check of the new password, beside the form's own problems (the two passwords differ...).
         if not form.new_password.errors and (problem := password_problem(form.new_password.data, user.email)):
             form.new_password.errors.append(problem)
-        if any(f.errors for f in form):
+        if has_errors(form):
             status = 422
         else:
             user.password_hash = hash_password(form.new_password.data)
