@@ -37,7 +37,11 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS")
     MAIL_FROM = os.environ.get("MAIL_FROM", "rollcall@localhost")
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Development serves on PORT: links in mail and on certificates follow the address `serve` listens on,
+    # unless BASE_URL names the public address.
+    PORT = int(os.environ.get("PORT") or 5000)
+    BASE_URL = os.environ.get("BASE_URL") or f"http://127.0.0.1:{PORT}"
+    BASE_URL_FOLLOWS_SERVE = not os.environ.get("BASE_URL")
 
     COURSES_DIR = BASE_DIR / "courses"
     QUIZZES_DIR = BASE_DIR / "quizzes"
@@ -141,6 +145,7 @@ class ProductionConfig(Config):
     HSTS = True
     DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR = False
     REQUIRE_CONFIGURED_KEYS = True
+    BASE_URL_FOLLOWS_SERVE = False
 
     def __init__(self) -> None:
         # Read when the settings are made, not when this module was imported.

@@ -48,7 +48,7 @@ def test_role_change_and_deactivation_are_audited_and_take_effect(client, sessio
 
 @pytest.mark.parametrize("values, message", [
     ({"email": "officer@agency.test"}, "already used by another account"),
-    ({"unit": "NOPE"}, "no unit has code NOPE"),
+    ({"unit": "NOPE"}, "No unit has code NOPE."),
     ({"agency": "", "unit": "AGY-U1"}, "not part of the chosen agency"),
     ({"password": "short"}, "must be 12 to 128 characters"),
     ({"password": ""}, "needs a password"),

@@ -31,7 +31,7 @@ def test_unit_assignment_reaches_every_sub_unit(runner, session, course):
     due = date.today() + timedelta(days=30)
     result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--unit", "MID", "--due", due.isoformat()])
     assert result.exit_code == 0, result.output
-    assert "to 2 officer(s)" in result.output
+    assert "to 2 officers" in result.output
     assert assigned_ids(session, course) == {people["mid"].id, people["leaf"].id}
     assignment = session.scalar(select(Assignment).where(Assignment.user_id == people["leaf"].id))
     assert (assignment.due_on, assignment.reason) == (due, "unit")
@@ -47,9 +47,9 @@ def test_certified_or_already_assigned_officers_are_reported_not_doubled(runner,
     due = (today + timedelta(days=10)).isoformat()
     result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--agency", "AGY", "--due", due])
     assert result.exit_code == 0, result.output
-    assert "to 2 officer(s)" in result.output
-    assert "1 already hold a valid certification" in result.output
-    assert "1 already have an open assignment" in result.output
+    assert "to 2 officers" in result.output
+    assert "1 officer already holds a valid certification" in result.output
+    assert "1 officer already has an open assignment" in result.output
     open_for_mid = session.scalars(select(Assignment).where(Assignment.user_id == people["mid"].id)).all()
     assert len(open_for_mid) == 1
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.created"))

@@ -77,3 +77,51 @@ def test_download_is_recorded_and_needs_a_sign_in(client, session, officer, cour
     client.get(f"/completions/{completion.id}/certificate.pdf")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.downloaded"))
     assert event.actor_id == officer.id and event.details["completion_id"] == completion.id
+
+
+class _IdleScheduler:
+    def start(self):
+        pass
+
+    def shutdown(self):
+        pass
+
+
+@pytest.fixture
+def served(monkeypatch) -> list[tuple[str, int]]:
+    """`serve` runs without serving or scheduling; the list receives the host and port it would serve."""
+    import werkzeug.serving
+
+    import training.scheduler
+    calls = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, *a, **k: calls.append((host, port)))
+    monkeypatch.setattr(training.scheduler, "build_scheduler", lambda *a, **k: _IdleScheduler())
+    return calls
+
+
+def test_links_in_mail_and_on_certificates_follow_the_port_served_in_development(
+        app, client, runner, session, officer, course, smtp, served):
+    from training.records.models import Assignment
+
+    app.config.update(BASE_URL="http://127.0.0.1:5000", BASE_URL_FOLLOWS_SERVE=True)
+    result = runner.invoke(args=["serve", "--port", "8080"])
+    assert result.exit_code == 0, result.output
+    assert served == [("127.0.0.1", 8080)]
+
+    session.add(Assignment(user_id=officer.id, course_id=course.id, due_on=today(officer) + timedelta(days=14),
+                           reason="individual"))
+    session.commit()
+    assert runner.invoke(args=["reminders", "run", "--wait", "0"]).exit_code == 0
+    (mail,) = smtp.messages
+    assert "http://127.0.0.1:8080/courses/TEST-BASICS" in mail.get_body(("plain",)).get_content()
+
+    completion = certify(session, officer, course, days_ago=3)
+    login(client, officer.email)
+    _, qr = pdf_text_and_qr(client.get(f"/completions/{completion.id}/certificate.pdf").data)
+    assert qr == [f"http://127.0.0.1:8080/verify/{display(completion.verification_code)}"]
+
+
+def test_a_configured_public_address_is_kept_whatever_the_port_served(app, runner, served):
+    app.config.update(BASE_URL="https://rollcall.example.gov", BASE_URL_FOLLOWS_SERVE=False)
+    assert runner.invoke(args=["serve", "--port", "8080"]).exit_code == 0
+    assert served == [("127.0.0.1", 8080)] and app.config["BASE_URL"] == "https://rollcall.example.gov"

@@ -22,7 +22,7 @@ def test_courses_sync_twice_creates_one_version(runner):
     first = runner.invoke(args=["courses", "sync"])
     assert first.exit_code == 0 and "new version: TEST-BASICS v1" in first.output
     second = runner.invoke(args=["courses", "sync"])
-    assert second.exit_code == 0 and "0 course version(s) created, 1 unchanged" in second.output
+    assert second.exit_code == 0 and "0 course versions created, 1 unchanged" in second.output
 
 
 def test_users_create_and_refusals(runner, session):

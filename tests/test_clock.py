@@ -140,7 +140,7 @@ def test_the_hourly_job_escalates_on_each_agency_s_own_day(app, smtp, islands, s
     assert app.config["DAILY_JOB_HOUR"] == 6
     assign(session, course, islands, "late", GU_DAY - timedelta(days=7))
     overdue = "Overdue: Test TEST-BASICS was due on Friday 20 November 2026"
-    digest = "Rollcall: 1 overdue training record(s) in your team"
+    digest = "Rollcall: 1 overdue training record in your team"
 
     at(GUAM_MORNING - timedelta(minutes=30))   # Guam 05:30 on the 27th, Honolulu 09:30 on the 26th
     daily_job(app)

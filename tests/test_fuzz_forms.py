@@ -65,6 +65,7 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
         "assignments.request_more_time": {"asked_due_on": later.isoformat(), "reason": "Court all week"},
         "assignments.decide": {"decision": "approve", "due_on": later.isoformat(), "note": "Fine by me"},
         "learn.attempt": {f"q{item['question_id']}": "0" for item in world.attempt.items},
+        "learn.save_answers": {f"q{item['question_id']}": "0" for item in world.attempt.items[:3]},
         "learn.result": {"full_name": "Dana Cruz"},
         "records.revoke": {"reason": "Recorded in error"},
         "imports.confirm": {"token": "x" * 32, "filename": "roster.csv"},
@@ -73,7 +74,7 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
 
 
 def fields_of(endpoint: str, world) -> list[str]:
-    if endpoint == "learn.attempt":
+    if endpoint in ("learn.attempt", "learn.save_answers"):
         return [f"q{item['question_id']}" for item in world.attempt.items]
     form = FORMS.get(endpoint)
     if form is None:
@@ -112,8 +113,9 @@ def check_answer(response, before, after) -> None:
 
 
 # Every view that takes a POST, each fuzzed below.
-POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.start_quiz", "assignments.delete_rule",
-                                            "reminders.retry", "admin.reset_two_step", "audit.verify_chain"})
+POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.save_answers", "learn.start_quiz",
+                                            "assignments.delete_rule", "reminders.retry", "admin.reset_two_step",
+                                            "audit.verify_chain"})
 
 
 def awaiting_code(client, session, org, enrolled: bool) -> None:

@@ -35,7 +35,7 @@ def test_problems_keep_the_lowest_lines_and_count_the_rest():
     problems.append((1, "a"))           # a check of the whole file may find an early line last
     problems.append((8, "h"))
     assert problems == [(1, "a"), (2, "b"), (5, "e")] and (problems.more, problems.total) == (3, 6)
-    assert problems.overflowed and str(ImportRefused(problems)) == "6 problem(s) found; nothing was imported"
+    assert problems.overflowed and str(ImportRefused(problems)) == "6 problems found; nothing was imported"
 
 
 def test_problems_only_counted_still_refuse_the_file():
@@ -151,7 +151,7 @@ def test_the_preview_lists_the_first_problems_and_says_how_many_more(app, client
     before = row_counts(connection)
     response = upload(client, "roster", bad_roster(5000))
     assert response.status_code == 422
-    assert "5,000 problem(s): nothing was imported" in response.text
+    assert "5,000 problems: nothing was imported" in response.text
     assert response.text.count("<li>Line ") == 20 and "<li>Line 21: " in response.text
     assert "… and 4,980 more problems; fix these and upload again." in response.text
     assert 'name="token"' not in response.text and row_counts(connection) == before
@@ -172,5 +172,5 @@ def test_the_commands_print_the_first_problems_and_say_how_many_more(app, runner
     assert result.exit_code == 1
     assert result.output.count(f"{path}:") == 25 and f"{path}:26: " in result.output
     assert "… and 275 more problems; fix these and run the import again." in result.output
-    assert "Error: 300 problem(s) found; nothing was imported." in result.output
+    assert "Error: 300 problems found; nothing was imported." in result.output
     assert row_counts(connection) == before

@@ -76,6 +76,9 @@ def test_completions_upload_certifies(client, session, org, course, officer):
     preview = upload(client, "completions",
                      f"employee_id,course_code,completed_on,score\n{officer.employee_id},TEST-BASICS,{done_on},95\n")
     assert preview.status_code == 200 and "1 to add" in preview.get_data(as_text=True)
+    # Each planned record names the officer and the module, not only their codes.
+    assert (f"Line 2: Dana Cruz ({officer.employee_id}) completed Test TEST-BASICS (TEST-BASICS) "
+            f"on {done_on.isoformat()}, score 95") in preview.get_data(as_text=True)
     confirm(client, "completions", preview)
     completion = session.scalar(select(Completion).where(Completion.user_id == officer.id))
     assert (completion.completed_on, completion.score, completion.source) == (done_on, 95, "import")

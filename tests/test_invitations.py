@@ -321,18 +321,18 @@ def test_the_unit_page_shows_who_never_signed_in_and_invites_them(client, smtp, 
     login(client, "coord@agency.test")
     page = client.get("/units/AGY-U1")
     # The count at once; the list of who, with their invitations, only when asked for.
-    assert "3 active account(s) here have never signed in" in page.text and "Not invited" not in page.text
+    assert "3 active accounts here have never signed in" in page.text and "Not invited" not in page.text
     listed = client.get("/units/AGY-U1?sign_in=1").text
     assert "New, " not in listed and "NewN1, Nia" in listed and "Not invited" in listed and "Has a password" in listed
     sent = client.post("/units/AGY-U1/invitations", data={"sub": "AGY-SUB"}, follow_redirects=True)
-    assert "Invitation sent to 1 person(s)." in sent.text
+    assert "Invitation sent to 1 person." in sent.text
     assert [m["To"] for m in smtp.messages] == ["ben@agency.test"]
     sent = client.post("/units/AGY-U1/invitations", follow_redirects=True)
-    assert "Invitation sent to 1 person(s). 1 already had an invitation" in sent.text
+    assert "Invitation sent to 1 person. 1 already had an invitation" in sent.text
     listed = client.get("/units/AGY-U1?sign_in=1").text
     assert listed.count("Invited 20") == 2 and "good until" in listed
     again = client.post("/units/AGY-U1/invitations", data={"resend": "y"}, follow_redirects=True)
-    assert "Invitation sent to 2 person(s)." in again.text and len(smtp.messages) == 4
+    assert "Invitation sent to 2 people." in again.text and len(smtp.messages) == 4
     event = actions(session, "invitation.sent")[0]
     assert event.actor_id == world["coord"].id and event.subject_id == world["ben"].id
 
@@ -366,7 +366,7 @@ def test_a_roster_upload_can_invite_the_newcomers(client, smtp, session, world):
     token = preview.text.split('name="token" value="')[1].split('"')[0]
     done = client.post("/imports/roster/confirm", data={"token": token, "filename": "r.csv", "invite": "y"},
                        follow_redirects=True)
-    assert "Invitations sent to 2 officer(s)" in done.text
+    assert "Invitations sent to 2 officers" in done.text
     assert sorted(m["To"] for m in smtp.messages) == ["ana@agency.test", "ann@agency.test"]
 
 

@@ -126,8 +126,8 @@ def test_secrets_rotate_re_encrypts_everything_so_the_old_key_can_go(app, runner
     app.extensions["keyring"] = Keyring.from_setting(f"{NEW_KEY},{config.TestConfig.ENCRYPTION_KEYS}")
     result = runner.invoke(args=["secrets", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "Re-encrypted 12 stored secret(s) with the newest key: 1 second-factor secret(s), 10 recovery code(s), " \
-           "1 set-up(s) in progress; 12 had been encrypted with an older key." in result.output
+    assert "Re-encrypted 12 stored secrets with the newest key: 1 second-factor secret, 10 recovery codes, " \
+           "1 set-up in progress; 12 had been encrypted with an older key." in result.output
     assert session.scalar(select(AuditEvent.details).where(AuditEvent.action == "secrets.rotated"))["secrets"] == 1
 
     # The old key is dropped: everything still opens, with the new key alone.
@@ -150,7 +150,7 @@ def test_secrets_rotate_refuses_when_a_key_is_missing_and_changes_nothing(app, r
     app.extensions["keyring"] = Keyring.from_setting(NEW_KEY)
     result = runner.invoke(args=["secrets", "rotate"])
     assert result.exit_code == 1
-    assert "11 stored secret(s) cannot be decrypted with any of the 1 key(s) in ENCRYPTION_KEYS" in result.output
+    assert "11 stored secrets cannot be decrypted with any of the 1 key in ENCRYPTION_KEYS" in result.output
     assert f"user {user.id}'s second-factor secret" in result.output and "nothing was changed" in result.output
     session.expire_all()
     assert {c.id: c.code_hash for c in session.scalars(select(RecoveryCode))} == before

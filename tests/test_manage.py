@@ -46,8 +46,8 @@ def test_set_due_corrects_a_typed_date_for_a_whole_unit_and_keeps_the_history(ru
     result = run(runner, "set-due", "--course", "TEST-BASICS", "--unit", "AGY-U1", "--due", due,
                  "--reason", "Typo: the year was wrong")
     assert result.exit_code == 0, result.output
-    assert "for 3 officer(s)" in result.output
-    assert "Left alone: 1 officer(s): no open assignment of TEST-BASICS" in result.output
+    assert "for 3 officers" in result.output
+    assert "Left alone: 1 officer: no open assignment of TEST-BASICS" in result.output
     assert "2999-12-31 -> due " + due in result.output
     assert {due_of(session, unit[k]) for k in ("a", "b", "c")} == {date.fromisoformat(due)}
     assert due_of(session, unit["out"]) == date(2999, 12, 31)
@@ -78,7 +78,7 @@ def test_extend_only_gives_more_time(runner, session, course, unit):
     result = run(runner, "extend", "--course", "TEST-BASICS", "--unit", "AGY-U1", "--due", later,
                  "--reason", "Range closed for repairs")
     assert result.exit_code == 0, result.output
-    assert "extended to" in result.output and "for 2 officer(s)" in result.output
+    assert "extended to" in result.output and "for 2 officers" in result.output
     assert "already due on or after that date" in result.output
     assert due_of(session, unit["b"]) == soon + timedelta(days=60)
     assert due_of(session, unit["a"]) == soon + timedelta(days=20)
@@ -100,7 +100,7 @@ def test_withdraw_stops_counting_cancels_reminders_and_earlier_rosters_still_sho
     session.commit()
     result = run(runner, "withdraw", "--course", "TEST-BASICS", "--officer", "C", "--reason", "Left the unit")
     assert result.exit_code == 0, result.output
-    assert "withdrawn for 1 officer(s)" in result.output and "1 pending reminder(s) cancelled" in result.output
+    assert "withdrawn for 1 officer" in result.output and "1 pending reminder cancelled" in result.output
     session.expire_all()
     assert (reminder.status, other.status) == ("cancelled", "pending")
     assert assignment.closed_at is not None and assignment.completion_id is None
@@ -180,6 +180,6 @@ def test_exempt_officers_are_not_assigned_and_are_reported(runner, session, cour
     result = runner.invoke(args=["assign", "--course", "TEST-BASICS", "--unit", "AGY-U1",
                                  "--due", (today + timedelta(days=30)).isoformat()])
     assert result.exit_code == 0, result.output
-    assert "1 are exempt from it today: not assigned" in result.output
+    assert "1 officer is exempt from it today: not assigned" in result.output
     assigned = set(session.scalars(select(Assignment.user_id)))
     assert extra.id in assigned and unit["none"].id not in assigned

@@ -132,7 +132,8 @@ def test_passing_and_acknowledging_certifies_and_closes_the_assignment(client, s
     completion = session.scalar(select(Completion))
     assert completion.attempt_id == attempt.id and completion.score == 80
     assert completion.expires_on == expiry_date(today, 12)
-    assert completion.acknowledged_name == "dana cruz" and completion.acknowledged_at is not None
+    # Kept as the account writes the name, not as typed.
+    assert completion.acknowledged_name == "Dana Cruz" and completion.acknowledged_at is not None
     assignment = session.scalar(select(Assignment))
     assert assignment.closed_at is not None and assignment.completion_id == completion.id
     assert "Current" in client.get("/").get_data(as_text=True)
@@ -312,3 +313,98 @@ def test_the_module_page_says_when_its_content_was_last_reviewed(client, session
     login(client, officer.email)
     page = client.get(f"/courses/{CODE}").get_data(as_text=True)
     assert f"Content last reviewed against its sources on {course.reviewed_on.isoformat()}." in page
+
+
+def test_the_pass_page_links_the_new_certificate(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Dana Cruz"})
+    completion = session.scalar(select(Completion))
+    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    link = f'href="/completions/{completion.id}/certificate.pdf"'
+    assert link in page and "Download your certificate (PDF)" in page
+    pdf = client.get(f"/completions/{completion.id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_a_typed_name_matching_but_for_accents_case_and_spaces_keeps_the_account_name(client, session, org, course):
+    agency, unit = org
+    officer = make_user(session, "zoe@agency.test", agency=agency, unit=unit, first="Zoë", last="Nguyễn-Ó Briain")
+    session.commit()
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    client.post(f"/attempts/{attempt.id}", data=answer_form(session, attempt, correct=10))
+    # Another name is refused as before, and nothing is recorded.
+    refused = client.post(f"/attempts/{attempt.id}/result", data={"full_name": "Zoe Nguyen"})
+    assert refused.status_code == 422 and "Zoë Nguyễn-Ó Briain" in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Completion)) == 0
+    client.post(f"/attempts/{attempt.id}/result", data={"full_name": "  zoe   NGUYEN-o briain "})
+    assert session.scalar(select(Completion.acknowledged_name)) == "Zoë Nguyễn-Ó Briain"
+
+
+def checked_on(page: str) -> dict[str, str]:
+    """The quiz fields shown checked on a quiz page, and the value of each."""
+    return dict(re.findall(r'name="(q\d+)"\s+value="(\d+)" checked', page))
+
+
+def test_answers_picked_survive_a_reload_and_count_at_submission(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    sheet = answer_form(session, attempt, correct=10)
+    first_three = dict(list(sheet.items())[:3])
+    # Without script: the "Save answers" button posts the form to the saving address.
+    saved = client.post(f"/attempts/{attempt.id}/answers", data=first_three)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/attempts/{attempt.id}")
+    reloaded = client.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    assert "3 of 10 questions answered" in reloaded
+    assert checked_on(reloaded) == first_three
+    # With script: each pick is saved as it is made, and the page is told how far the officer got.
+    fourth = dict(list(sheet.items())[3:4])
+    answer = client.post(f"/attempts/{attempt.id}/answers", data=fourth, headers={"Accept": "application/json"})
+    assert answer.status_code == 200 and answer.json == {"saved": 4, "questions": 10}
+    assert checked_on(client.get(f"/attempts/{attempt.id}").get_data(as_text=True)) == {**first_three, **fourth}
+    # Submitting sends only the rest: the saved answers count with them, and are then cleared.
+    rest = dict(list(sheet.items())[4:])
+    assert client.post(f"/attempts/{attempt.id}", data=rest).status_code == 302
+    session.refresh(attempt)
+    assert attempt.score == 100 and attempt.saved_answers is None
+    late = client.post(f"/attempts/{attempt.id}/answers", data=fourth, headers={"Accept": "application/json"})
+    assert late.status_code == 409 and "already submitted" in late.json["error"]
+
+
+def test_a_submission_missing_answers_names_those_neither_saved_nor_sent(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    sheet = list(answer_form(session, attempt, correct=10).items())
+    client.post(f"/attempts/{attempt.id}/answers", data=dict(sheet[:2]))
+    refused = client.post(f"/attempts/{attempt.id}", data=dict(sheet[2:8]))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Unanswered: 9, 10." in page
+    # What was saved and what was just sent stay checked on the page shown again.
+    assert checked_on(page) == dict(sheet[:8])
+
+
+def test_only_the_attempts_owner_may_save_its_answers(client, session, officer, course, org):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    sheet = answer_form(session, attempt, correct=10)
+    client.post("/logout")
+    make_user(session, "other@agency.test", agency=org[0], unit=org[1], employee_id="E-OTHER")
+    session.commit()
+    login(client, "other@agency.test")
+    refused = client.post(f"/attempts/{attempt.id}/answers", data=sheet)
+    assert refused.status_code == 403
+    session.refresh(attempt)
+    assert attempt.saved_answers is None
+    assert client.post("/attempts/999999/answers", data=sheet).status_code == 404
+
+
+def test_answers_the_quiz_never_offered_are_not_saved(client, session, officer, course):
+    login(client, officer.email)
+    attempt = start(client, session, officer)
+    refused = client.post(f"/attempts/{attempt.id}/answers", data={"q999999": "0"},
+                          headers={"Accept": "application/json"})
+    assert refused.status_code == 422 and "does not match your quiz" in refused.json["error"]
+    session.refresh(attempt)
+    assert attempt.saved_answers is None

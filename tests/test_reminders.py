@@ -60,9 +60,9 @@ def test_default_schedule_walked_day_by_day(runner, smtp, team):
         -7: [("dana@cen.test", "Test TEST-BASICS: due in 7 days")],
         -1: [("dana@cen.test", "Test TEST-BASICS: due tomorrow")],
         1: [("dana@cen.test", "Overdue: Test TEST-BASICS was due on Tuesday 15 December 2026")],
-        7: [("boss@cen.test", "Rollcall: 1 overdue training record(s) in your team")],
+        7: [("boss@cen.test", "Rollcall: 1 overdue training record in your team")],
         8: [("dana@cen.test", "Overdue: Test TEST-BASICS was due on Tuesday 15 December 2026")],
-        14: [("coord@cen.test", "Rollcall: 1 overdue training record(s) in your units")],
+        14: [("coord@cen.test", "Rollcall: 1 overdue training record in your units")],
         15: [("dana@cen.test", "Overdue: Test TEST-BASICS was due on Tuesday 15 December 2026")],
     }
 
@@ -109,7 +109,7 @@ def test_missed_days_send_the_latest_reminder_once_not_a_pile(runner, smtp, team
     # Down again from the due date to ten days overdue: one overdue reminder, one supervisor digest.
     assert run(runner, DUE + timedelta(days=10)).exit_code == 0
     assert sorted(received(smtp)[1:]) == [
-        ("boss@cen.test", "Rollcall: 1 overdue training record(s) in your team"),
+        ("boss@cen.test", "Rollcall: 1 overdue training record in your team"),
         ("dana@cen.test", "Overdue: Test TEST-BASICS was due on Tuesday 15 December 2026")]
 
 
@@ -122,7 +122,7 @@ def test_escalation_is_one_digest_per_recipient_listing_every_overdue_officer(ru
     assert run(runner, DUE + timedelta(days=7)).exit_code == 0
     digests = [m for m in smtp.messages if m["To"] == "boss@cen.test"]
     assert len(digests) == 1
-    assert digests[0]["Subject"] == "Rollcall: 2 overdue training record(s) in your team"
+    assert digests[0]["Subject"] == "Rollcall: 2 overdue training records in your team"
     text = digests[0].get_body(("plain",)).get_content()
     assert "Ames, Eli (E2, CEN-FIELD): Test TEST-BASICS, due 2026-12-13, 9 days overdue" in text
     assert "Cruz, Dana (E1, CEN-FIELD): Test TEST-BASICS, due 2026-12-15, 7 days overdue" in text
@@ -302,3 +302,32 @@ def test_officers_see_their_reminders_and_only_administrators_the_outbox(runner,
     login(client, "boss@cen.test")
     assert "Due in 14 days" not in client.get("/reminders").get_data(as_text=True)
 
+
+
+def test_a_reminder_for_training_completed_since_leaves_the_officers_list_at_once(runner, smtp, team, session,
+                                                                                   course, client):
+    assert run(runner, DUE - timedelta(days=14)).exit_code == 0
+    login(client, "dana@cen.test")
+    assert "Due in 14 days" in client.get("/reminders").get_data(as_text=True)
+    record_completion(session, team["officer"], course, DUE - timedelta(days=13), version_id=None, score=90,
+                      source="import")
+    session.commit()
+    page = client.get("/reminders").get_data(as_text=True)
+    assert "Due in 14 days" not in page and "Test TEST-BASICS" not in page and "No reminders yet." in page
+
+
+def test_a_reminder_is_not_sent_for_training_completed_after_the_last_check(runner, smtp, team, session, course,
+                                                                            app, unused_port, monkeypatch):
+    real_port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = unused_port
+    assert run(runner, DUE - timedelta(days=7)).exit_code == 1
+    app.config["SMTP_PORT"] = real_port
+    record_completion(session, team["officer"], course, DUE - timedelta(days=6), version_id=None, score=90,
+                      source="import")
+    session.commit()
+    # Completed between the delivery's sweep of stale rows and its sending: the letter is still not written.
+    monkeypatch.setattr(delivery, "cancel_stale", lambda *args, **kwargs: 0)
+    report = deliver(app, on=DUE - timedelta(days=6), force=True)
+    assert report.counts["sent"] == 0 and report.counts["cancelled"] == 1
+    assert smtp.messages == []
+    assert session.scalar(select(OutboxMessage.status)) == "cancelled"

@@ -83,7 +83,9 @@ def test_shuffled_order_is_a_permutation():
     assert len(orders) > 1
 
 
-def test_acknowledged_name_ignores_case_and_spacing():
+def test_acknowledged_name_ignores_case_spacing_and_accents():
     assert names_match("  dana   CRUZ ", "Dana", "Cruz")
+    assert names_match("Jose Nunez", "José", "Núñez") and names_match("JOSÉ NÚÑEZ", "Jose", "Nunez")
+    assert not names_match("Jose Nune", "José", "Núñez")
     assert not names_match("Dana", "Dana", "Cruz")
     assert not names_match("Dan Cruz", "Dana", "Cruz")

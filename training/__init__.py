@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 import config as settings
-from training import db, security
+from training import db, security, words
 from training.commands import megabytes
 from training.extensions import csrf, login_manager
 
@@ -48,12 +48,23 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_app(app)
+    register_template_helpers(app)
 
     from training.auth import throttle
     throttle.init_app(app)
 
     from training.auth.service import load_user
     login_manager.user_loader(load_user)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """How every page writes counts and dates, and what every date field's hint says."""
+    from training.forms import DATE_HINT
+
+    app.add_template_filter(words.plural, "plural")
+    app.add_template_filter(words.day, "day")
+    app.add_template_global(words.agree, "agree")
+    app.jinja_env.globals["date_hint"] = DATE_HINT
 
 
 def register_request_checks(app: Flask) -> None:

@@ -43,12 +43,15 @@ def db_revision(message: str) -> None:
 @click.option("--port", type=int, default=5000, show_default=True, envvar="PORT")
 @with_appcontext
 def serve(host: str, port: int) -> None:
-    """Serve the site with the scheduler running in this process (development)."""
+    """Serve the site with the scheduler running in this process (development). Without BASE_URL set, links
+    in mail and on certificates point at the address served."""
     from werkzeug.serving import run_simple
 
     from training.scheduler import build_scheduler
 
     app = current_app._get_current_object()
+    if app.config.get("BASE_URL_FOLLOWS_SERVE"):
+        app.config["BASE_URL"] = served_address(host, port)
     scheduler = build_scheduler(app)
     scheduler.start()
     try:
@@ -56,6 +59,13 @@ def serve(host: str, port: int) -> None:
         run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         scheduler.shutdown()
+
+
+def served_address(host: str, port: int) -> str:
+    """The address a browser on this machine reaches `serve` at (a wildcard host is reached on loopback)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")

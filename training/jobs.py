@@ -29,6 +29,7 @@ from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
 from training.reports.dashboard import counted_days, refresh_snapshot
+from training.words import plural
 
 LOCK_NAME = "rollcall-jobs"
 log = logging.getLogger(__name__)
@@ -130,8 +131,8 @@ def delete_old_uploads(app: Flask) -> int:
     deleted = delete_expired_uploads(Path(app.instance_path) / "uploads",
                                      timedelta(hours=app.config["UPLOAD_PREVIEW_HOURS"]))
     if deleted:
-        log.info("deleted %d upload(s) older than %d hours, never imported", deleted,
-                 app.config["UPLOAD_PREVIEW_HOURS"])
+        log.info("deleted %s older than %s, never imported", plural(deleted, "upload"),
+                 plural(app.config["UPLOAD_PREVIEW_HOURS"], "hour"))
     return deleted
 
 

@@ -19,45 +19,67 @@ FIELDS = ("email", "first_name", "last_name", "employee_id", "role", "agency_id"
           "active")
 
 
+class AccountProblems(AccountError):
+    """Every problem with an account's values at once, each with the field it is about (`agency`, `unit`,
+    `scope_unit`, `email`, `employee_id`, `role`, `active`, `password`)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
 def resolve_codes(session: Session, agency_code: str | None, unit_code: str | None,
                   scope_code: str | None) -> dict:
     """Agency, unit and scope ids from their codes; the units must belong to the agency."""
     agency = session.scalar(select(Agency).where(Agency.code == agency_code)) if agency_code else None
+    problems = []
     if agency_code and agency is None:
-        raise AccountError(f"no agency has code {agency_code}")
+        problems.append(("agency", f"no agency has code {agency_code}"))
     ids = {"agency_id": agency.id if agency else None, "unit_id": None, "scope_unit_id": None}
-    for key, code in (("unit_id", unit_code), ("scope_unit_id", scope_code)):
+    for key, field, code in (("unit_id", "unit", unit_code), ("scope_unit_id", "scope_unit", scope_code)):
         if not code:
             continue
         unit = session.scalar(select(Unit).where(Unit.code == code))
         if unit is None:
-            raise AccountError(f"no unit has code {code}")
-        if agency is None or unit.agency_id != agency.id:
-            raise AccountError(f"unit {code} is not part of the chosen agency")
-        ids[key] = unit.id
+            problems.append((field, f"no unit has code {code}"))
+        elif agency is None or unit.agency_id != agency.id:
+            problems.append((field, f"unit {code} is not part of the chosen agency"))
+        else:
+            ids[key] = unit.id
+    if problems:
+        raise AccountProblems(problems)
     return ids
+
+
+def account_problems(session: Session, user: User | None, values: dict, password: str | None, *,
+                     actor_id: int) -> list[tuple[str, str]]:
+    """Every reason the account cannot be saved with these values, each with its field."""
+    problems = []
+    if values["role"] not in ROLES:
+        problems.append(("role", f"role must be one of {', '.join(ROLES)}"))
+    other = find_by_email(session, values["email"])
+    if other is not None and other is not user:
+        problems.append(("email", f"{values['email']} is already used by another account"))
+    if values["employee_id"]:
+        clash = session.scalar(select(User).where(User.employee_id == values["employee_id"]))
+        if clash is not None and clash is not user:
+            problems.append(("employee_id", f"employee id {values['employee_id']} is already used by another account"))
+    if user is None and not password:
+        problems.append(("password", "a new account needs a password"))
+    elif password and (problem := password_problem(password, values["email"])):
+        problems.append(("password", problem))
+    if user is not None and user.id == actor_id and (values["role"] != "admin" or not values["active"]):
+        problems.append(("role", "you cannot remove your own administrator role or deactivate yourself"))
+    return problems
 
 
 def save_account(session: Session, user: User | None, values: dict, password: str | None, *,
                  actor_id: int) -> User:
     """Create or update an account; records what changed (never the password)."""
     values = {**values, "email": normalise_email(values["email"]), "employee_id": values.get("employee_id") or None}
-    if values["role"] not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    other = find_by_email(session, values["email"])
-    if other is not None and other is not user:
-        raise AccountError(f"{values['email']} is already used by another account")
-    if values["employee_id"]:
-        clash = session.scalar(select(User).where(User.employee_id == values["employee_id"]))
-        if clash is not None and clash is not user:
-            raise AccountError(f"employee id {values['employee_id']} is already used by another account")
-    if user is None and not password:
-        raise AccountError("a new account needs a password")
-    problem = password_problem(password, values["email"]) if password else None
-    if problem:
-        raise AccountError(problem)
-    if user is not None and user.id == actor_id and (values["role"] != "admin" or not values["active"]):
-        raise AccountError("you cannot remove your own administrator role or deactivate yourself")
+    problems = account_problems(session, user, values, password, actor_id=actor_id)
+    if problems:
+        raise AccountProblems(problems)
     created = user is None
     if created:
         user = User(**{k: values[k] for k in FIELDS})

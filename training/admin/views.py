@@ -8,13 +8,19 @@ from wtforms.fields.choices import SelectChoice
 
 from training.access import ADMINS
 from training.admin.forms import AccountForm, AgencyForm, UnitForm
-from training.admin.service import reset_second_factor, resolve_codes, save_account, save_org_entry
+from training.admin.service import (
+    AccountProblems,
+    reset_second_factor,
+    resolve_codes,
+    save_account,
+    save_org_entry,
+)
 from training.assignments.service import apply_standing_rules
 from training.auth import second_factor
 from training.auth.guards import roles_required
-from training.auth.service import AccountError
 from training.clock import today_for
 from training.db import db
+from training.forms import has_errors
 from training.imports.csvfile import ImportRefused
 from training.imports.org import OrgAgency, OrgUnit
 from training.params import page_number
@@ -68,24 +74,28 @@ def account(user_id: int | None = None):
     if user_id is not None and user is None:
         abort(404)
     form = _form(user)
-    error = None
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form.validate()
+        # Every problem at once: the fields' own, then the codes named and the account rules.
         try:
-            values = {"email": form.email.data, "first_name": form.first_name.data.strip(),
-                      "last_name": form.last_name.data.strip(), "employee_id": (form.employee_id.data or "").strip(),
-                      "role": form.role.data, "active": form.active.data,
-                      **resolve_codes(session, form.agency.data or None, (form.unit.data or "").strip() or None,
-                                      (form.scope_unit.data or "").strip() or None)}
-            saved = save_account(session, user, values, form.password.data or None, actor_id=current_user.id)
-        except AccountError as exc:
-            error = str(exc)
+            codes = resolve_codes(session, form.agency.data or None, (form.unit.data or "").strip() or None,
+                                  (form.scope_unit.data or "").strip() or None)
+            if not has_errors(form):
+                values = {"email": form.email.data, "first_name": form.first_name.data.strip(),
+                          "last_name": form.last_name.data.strip(),
+                          "employee_id": (form.employee_id.data or "").strip(), "role": form.role.data,
+                          "active": form.active.data, **codes}
+                saved = save_account(session, user, values, form.password.data or None, actor_id=current_user.id)
+        except AccountProblems as exc:
             session.rollback()
-        else:
+            for name, message in exc.problems:
+                form[name].errors.append(f"{message[:1].upper()}{message[1:]}.")
+        if not has_errors(form):
             apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
             flash(f"Saved {saved.email}.", "success")
             return redirect(url_for(".account", user_id=saved.id))
-    status = 422 if (error or form.errors) else 200
-    return render_template("admin/account.html", form=form, user=user, error=error,
+    status = 422 if has_errors(form) else 200
+    return render_template("admin/account.html", form=form, user=user,
                            two_step=user is not None and second_factor.enrolled(user)), status
 
 

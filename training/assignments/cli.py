@@ -9,6 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 from training.clock import server_today
 from training.commands import fail, parse_date
 from training.db import unit_of_work
+from training.words import agree, plural
 
 SHOWN = 20    # officers listed by name in a command's output; the rest are counted
 
@@ -42,19 +43,20 @@ def assign(course_code: str, officer: str | None, unit: str | None, agency: str 
                                    about=target.about, allow_far=allow_far)
         except Refused as exc:
             fail(f"{_far_hint(exc)} (today is {today.isoformat()}, the server's day)")
-    click.echo(f"Assigned {course_code} to {len(result.assigned)} officer(s), due {due.isoformat()}; "
+    click.echo(f"Assigned {course_code} to {plural(len(result.assigned), 'officer')}, due {due.isoformat()}; "
                f"certifications checked as of {today.isoformat()} (the server's day).")
-    if result.already_certified:
-        click.echo(f"{len(result.already_certified)} already hold a valid certification: not assigned.")
-    if result.already_assigned:
-        click.echo(f"{len(result.already_assigned)} already have an open assignment: not assigned again.")
-    if result.exempt:
-        click.echo(f"{len(result.exempt)} are exempt from it today: not assigned.")
+    if certified := len(result.already_certified):
+        click.echo(f"{plural(certified, 'officer')} already {agree(certified, 'holds', 'hold')} a valid "
+                   f"certification: not assigned.")
+    if assigned := len(result.already_assigned):
+        click.echo(f"{plural(assigned, 'officer')} already {agree(assigned, 'has', 'have')} an open assignment: "
+                   f"not assigned again.")
+    if exempt := len(result.exempt):
+        click.echo(f"{plural(exempt, 'officer')} {agree(exempt, 'is', 'are')} exempt from it today: not assigned.")
 
 
 def _far_hint(exc: Exception) -> str:
-    from training.assignments.manage import FarDate
-    return f"{exc}; add --allow-far to accept it" if isinstance(exc, FarDate) else str(exc)
+    return f"{exc}; add --allow-far to accept it" if getattr(exc, "far", False) else str(exc)
 
 
 assignments = AppGroup("assignments", help="Withdraw, extend or correct the due date of open assignments.")
@@ -108,7 +110,7 @@ def _manage(action: str, course_code: str, officer: str | None, unit: str | None
         more = f" and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
         click.echo(f"  left alone ({why}): {shown}{more}")
     if cancelled:
-        click.echo(f"{cancelled} pending reminder(s) cancelled.")
+        click.echo(f"{plural(cancelled, 'pending reminder')} cancelled.")
     if dry_run:
         click.echo("Dry run: nothing was changed.")
 

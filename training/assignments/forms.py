@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -12,6 +11,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from training.forms import DayField
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -29,7 +30,7 @@ class AssignForm(FlaskForm):
     unit = SelectField("Unit", validate_choice=False, validators=[Optional(), Length(max=64)])
     officer = SelectField("Officer", validate_choice=False, validators=[Optional(), Length(max=64)])
     agency = SelectField("Agency", validate_choice=False, validators=[Optional(), Length(max=64)])
-    due_on = DateField("Due date", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
+    due_on = DayField("Due date", validators=[InputRequired(message="Enter the due date.")])
     confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 
 
@@ -42,13 +43,13 @@ class RuleForm(FlaskForm):
 
 class ExtendForm(FlaskForm):
     """Extend or correct one assignment's due date."""
-    due_on = DateField("New due date", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    due_on = DayField("New due date", validators=[InputRequired(message="Enter the new due date.")])
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=1000)])
     confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 
 
 class WithdrawForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=1000)])
 
 
 BULK_ACTIONS = [SelectChoice("extend", "Extend (more time)"), SelectChoice("set_due", "Correct the due date"),
@@ -61,13 +62,13 @@ class BulkForm(FlaskForm):
     course = SelectField("Module", validators=[DataRequired()])
     whole_unit = BooleanField("Every officer of the unit and its sub-units, not only the selected ones")
     unit = StringField("Unit", validators=[Length(max=64)])
-    due_on = DateField("New due date, or the last day of the exemption", validators=[Optional()])
+    due_on = DayField("New due date, or the last day of the exemption", validators=[Optional()])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=1000)])
     confirm_far = BooleanField("Yes, a due date more than two years ahead is meant")
 
 
 class ExemptForm(FlaskForm):
     course = SelectField("Module", validators=[DataRequired()])
-    starts_on = DateField("From", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
-    ends_on = DateField("Until", validators=[DataRequired(message="Enter a date like 2026-12-31.")])
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    starts_on = DayField("From", validators=[InputRequired(message="Enter the first day of the exemption.")])
+    ends_on = DayField("Until", validators=[InputRequired(message="Enter the last day of the exemption.")])
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=1000)])

@@ -5,6 +5,7 @@ event for each officer. The work is set-based: a fixed number of statements, how
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,14 +19,42 @@ from training.db import utcnow
 from training.people.models import User
 from training.records.models import Assignment, AssignmentChange, Exemption
 from training.records.rules import add_months
+from training.words import plural
 
 
 class Refused(ValueError):
     """A refused assignment, extension or exemption; nothing was changed. Views and commands show its words."""
 
+    far = False   # refused only for a due date far ahead, which may be confirmed
+
 
 class FarDate(Refused):
     """A due date further ahead than anyone usually means: done only when confirmed (--allow-far)."""
+
+    far = True
+
+
+class Refusals(Refused):
+    """Every refusal of one request's input, each with the field it is about: shown together."""
+
+    def __init__(self, problems: list[tuple[str, Refused]]):
+        self.problems = [(field, str(exc)) for field, exc in problems]
+        self.far = any(isinstance(exc, FarDate) for _, exc in problems)
+        super().__init__("; ".join(message for _, message in self.problems))
+
+
+def collect(**checks: Callable[[], object]) -> dict[str, object]:
+    """Run every check (by the field it is about) and return what each returned; when any refuses, refuse
+    with all of their reasons at once (`Refusals`)."""
+    values, problems = {}, []
+    for field_name, check in checks.items():
+        try:
+            values[field_name] = check()
+        except Refused as exc:
+            problems.extend(exc.problems if isinstance(exc, Refusals) else [(field_name, exc)])
+    if problems:
+        raise Refusals(problems)
+    return values
 
 
 FAR_MONTHS = 24
@@ -50,6 +79,20 @@ def require_reason(reason: str | None) -> str:
 
 def far_limit(today: date) -> date:
     return add_months(today, FAR_MONTHS)
+
+
+def _new_due(due_on: date | None, today: date | None, allow_far: bool) -> None:
+    if due_on is None:
+        raise Refused("give the new due date")
+    if today is not None:
+        check_due(due_on, today, allow_far=allow_far)
+
+
+def check_exemption_days(starts_on: date | None, ends_on: date | None) -> None:
+    if ends_on is None:
+        raise Refused("give the last day of the exemption")
+    if starts_on is not None and ends_on < starts_on:
+        raise Refused("the exemption must end on or after the day it starts")
 
 
 def check_due(due_on: date, today: date, *, allow_far: bool = False) -> None:
@@ -89,8 +132,8 @@ class ManageResult:
                 "exempt": "exempted until"}[self.action]
         when = f" {self.due_on.isoformat()}" if self.due_on and self.action != "withdraw" else ""
         head = "Would be" if self.dry_run else "Done"
-        lines = [f"{head}: {self.course_code} {verb}{when} for {len(self.changed)} officer(s)."]
-        lines += [f"Left alone: {len(rows)} officer(s): {why}." for why, rows in self.left_alone.items()]
+        lines = [f"{head}: {self.course_code} {verb}{when} for {plural(len(self.changed), 'officer')}."]
+        lines += [f"Left alone: {plural(len(rows), 'officer')}: {why}." for why, rows in self.left_alone.items()]
         return lines
 
 
@@ -118,12 +161,8 @@ def manage_assignments(session: Session, action: str, course: Course, officers: 
     `service.apply_standing_rules`).
     """
     kind, event, act = ACTIONS[action]
-    reason = require_reason(reason)
-    if action != "withdraw":
-        if due_on is None:
-            raise Refused("give the new due date")
-        if today is not None:
-            check_due(due_on, today, allow_far=allow_far)
+    reason = collect(reason=lambda: require_reason(reason),
+                     due_on=lambda: action == "withdraw" or _new_due(due_on, today, allow_far))["reason"]
     rows = _rows(session, course, officers)
     if len(rows) == 1:
         forbid_own(actor_id, rows[0][0], act)
@@ -168,9 +207,8 @@ def exempt_many(session: Session, course: Course, officers: Select, *, starts_on
                 reason: str, actor: User | None, max_days: int | None, dry_run: bool = False) -> ManageResult:
     """Exempt every active officer selected from `course` for the days given; the actor themselves, and
     those an administrator must exempt (staff, or longer than `max_days`), are left alone and reported."""
-    reason = require_reason(reason)
-    if ends_on < starts_on:
-        raise Refused("the exemption must end on or after the day it starts")
+    reason = collect(reason=lambda: require_reason(reason),
+                     ends_on=lambda: check_exemption_days(starts_on, ends_on))["reason"]
     actor_id = actor.id if actor is not None else None
     days = (ends_on - starts_on).days + 1
     targets = officers.subquery()

@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from training.access import MANAGERS, Forbidden, extension_queue_filter, forbid_own, may_decide_extension
-from training.assignments.manage import Refused, check_due, manage_assignments, require_reason
+from training.assignments.manage import Refused, check_due, collect, manage_assignments, require_reason
 from training.audit.service import record
 from training.catalog.models import Course
 from training.db import utcnow
@@ -27,11 +27,8 @@ def request_extension(session: Session, officer: User, assignment: Assignment, r
     """An officer's request for more time on their own open assignment; one waiting at a time."""
     if assignment.user_id != officer.id or assignment.closed_at is not None:
         raise Refused("only an open assignment of your own can be extended on request")
-    reason = require_reason(reason)
-    if asked_due_on is not None:
-        check_due(asked_due_on, today)
-        if asked_due_on <= assignment.due_on:
-            raise Refused(f"ask for a date after the current due date ({assignment.due_on.isoformat()})")
+    later = (lambda: _later_date(asked_due_on, assignment, today)) if asked_due_on else (lambda: None)
+    reason = collect(reason=lambda: require_reason(reason), asked_due_on=later)["reason"]
     waiting = session.scalar(select(ExtensionRequest.id).where(ExtensionRequest.assignment_id == assignment.id,
                                                                ExtensionRequest.status == "pending"))
     if waiting is not None:
@@ -44,6 +41,12 @@ def request_extension(session: Session, officer: User, assignment: Assignment, r
            request_id=request.id, assignment_id=assignment.id, course_id=assignment.course_id, reason=reason,
            asked_due_on=asked_due_on.isoformat() if asked_due_on else None)
     return request
+
+
+def _later_date(asked_due_on: date, assignment: Assignment, today: date) -> None:
+    check_due(asked_due_on, today)
+    if asked_due_on <= assignment.due_on:
+        raise Refused(f"ask for a date after the current due date ({assignment.due_on.isoformat()})")
 
 
 def decide_extension(session: Session, request: ExtensionRequest, decider: User, *, approve: bool, today: date,

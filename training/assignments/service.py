@@ -13,6 +13,8 @@ from training.assignments.manage import (
     KIND_LABELS,
     Refused,
     check_due,
+    check_exemption_days,
+    collect,
     exempt_on,
     manage_assignments,
     require_reason,
@@ -148,9 +150,8 @@ def grant_exemption(session: Session, user_id: int, course_id: int, starts_on: d
     (or the operator at the command line, `actor_id` None) grants.
     """
     forbid_own(actor_id, user_id, "grant an exemption")
-    reason = require_reason(reason)
-    if ends_on < starts_on:
-        raise Refused("the exemption must end on or after the day it starts")
+    reason = collect(reason=lambda: require_reason(reason),
+                     ends_on=lambda: check_exemption_days(starts_on, ends_on))["reason"]
     actor = session.get(User, actor_id) if actor_id is not None else None
     days = (ends_on - starts_on).days + 1
     if not may_exempt(actor, session.get(User, user_id), days, max_days):

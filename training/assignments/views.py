@@ -27,12 +27,13 @@ from training.catalog.models import Course
 from training.catalog.service import course_by_code, course_choices
 from training.clock import today_for
 from training.db import db
-from training.forms import EmptyForm
+from training.forms import EmptyForm, has_errors, not_a_day, parse_day, problems_of
 from training.params import row_ids
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, ExtensionRequest, StandingRule
 from training.reminders.delivery import deliver
 from training.reminders.service import cancel_stale, queue_extension_decision, queue_nudges
+from training.words import plural
 
 bp = Blueprint("assignments", __name__)
 
@@ -81,16 +82,21 @@ def assign():
         SelectChoice(o.employee_id, f"{o.last_name}, {o.first_name} ({o.employee_id})") for o in listed]
     results = []
     listing = request.method == "POST" and request.form.get("list") == "officers"
-    if not listing and form.validate_on_submit():
-        target = form.target.data
-        field = getattr(form, target)
-        code = (field.data or "").strip()
-        today = today_for(current_user)
-        if not code:
-            field.errors.append(f"Choose {TARGET_WORDS[target]}.")
-        elif not _target_in_scope(target, code):
-            field.errors.append(f"No {target} with code {code} is within your scope.")
-        else:
+    today = today_for(current_user)
+    if not listing and form.is_submitted():
+        # Every problem at once: the fields' own, the target chosen and the due date against today.
+        form.validate()
+        target = form.target.data if form.target.data in TARGET_WORDS else None
+        field = getattr(form, target) if target else None
+        code = (field.data or "").strip() if field else ""
+        if field is not None and not field.errors:
+            if not code:
+                field.errors.append(f"Choose {TARGET_WORDS[target]}.")
+            elif not _target_in_scope(target, code):
+                field.errors.append(f"No {target} with code {code} is within your scope.")
+        _add_rule_problems(form, due_on=lambda: manage.check_due(form.due_on.data, today,
+                                                                 allow_far=form.confirm_far.data))
+        if not has_errors(form):
             target = officers_of(session, **{target: code})
             try:
                 for course_code in form.courses.data:
@@ -101,8 +107,8 @@ def assign():
             except service.Refused as exc:
                 session.rollback()
                 results = []
-                form.due_on.errors.append(_sentence(exc) + (_FAR_HINT if isinstance(exc, manage.FarDate) else ""))
-    status = 422 if form.errors else 200
+                form.due_on.errors.append(_sentence(_refusal(exc)))
+    status = 422 if has_errors(form) else 200
     return render_template("assignments/assign.html", form=form, results=results, chosen=chosen,
                            listed=len(listed), limit=OFFICERS_LISTED, listing=listing), status
 
@@ -122,10 +128,10 @@ def rules():
             created = service.create_standing_rule(session, unit, course, form.days.data, today_for(current_user),
                                                    actor_id=current_user.id)
         except service.Refused as exc:
-            form.unit.errors.append(f"{exc}.")
+            form.unit.errors.append(_sentence(exc))
         else:
             flash(f"Rule saved: everyone in {unit.code} must hold {course.code}. "
-                  f"{sum(created.values())} officer(s) assigned now.", "success")
+                  f"{plural(sum(created.values()), 'officer')} assigned now.", "success")
             return redirect(url_for(".rules"))
     in_scope = [u.id for u in units]
     rows = session.execute(select(StandingRule, Unit, Course).join(Unit, Unit.id == StandingRule.unit_id)
@@ -159,9 +165,32 @@ def _acting_on(user_id: int) -> User:
 _FAR_HINT = " Tick the box to confirm it if it is really meant."
 
 
-def _sentence(exc: Exception) -> str:
+def _sentence(exc: Exception | str) -> str:
     text = str(exc)
-    return f"{text[:1].upper()}{text[1:]}."
+    return f"{text[:1].upper()}{text[1:]}" + ("" if text.endswith(".") else ".")
+
+
+def _refusal(exc: Exception) -> str:
+    """A refusal's words ending a sentence, with how to confirm a far due date when that is what was refused."""
+    text = str(exc)
+    return text + ("" if text.endswith(".") else ".") + (_FAR_HINT if getattr(exc, "far", False) else "")
+
+
+def _add_rule_problems(form, **checks) -> None:
+    """Run the rules' checks (by field name) of the fields that passed their own, and add each refusal to its
+    field, so that a form shows every problem at once."""
+    checks = {name: check for name, check in checks.items()
+              if not getattr(form, name).errors and getattr(form, name).data not in (None, "")}
+    try:
+        manage.collect(**checks)
+    except manage.Refusals as exc:
+        for name, message in exc.problems:
+            getattr(form, name).errors.append(_sentence(message) + (_FAR_HINT if exc.far and name == "due_on" else ""))
+
+
+def _refused(done: str, form) -> str:
+    """One message naming every problem of a form sent from a page that is shown again after it."""
+    return f"{done}: " + " ".join(_sentence(p) for p in problems_of(form))
 
 
 def _change(user_id: int, assignment_id: int, action: str):
@@ -173,22 +202,25 @@ def _change(user_id: int, assignment_id: int, action: str):
         abort(404)
     form = WithdrawForm() if action == "withdraw" else ExtendForm()
     done = {"extend": "Not extended", "set_due": "Due date not changed", "withdraw": "Not withdrawn"}[action]
-    if not form.validate_on_submit():
-        flash("Give a reason." if action == "withdraw" else "Give a new due date and a reason.", "error")
-        return redirect(url_for("people.officer", user_id=user.id))
     if assignment.closed_at is not None:
         flash(f"{done}: this assignment is no longer open.", "error")
+        return redirect(url_for("people.officer", user_id=user.id))
+    form.validate_on_submit()
+    today = today_for(current_user)
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+                      **({} if action == "withdraw" else {"due_on": lambda: manage.check_due(
+                          form.due_on.data, today, allow_far=form.confirm_far.data)}))
+    if has_errors(form):
+        flash(_refused(done, form), "error")
         return redirect(url_for("people.officer", user_id=user.id))
     due_on = None if action == "withdraw" else form.due_on.data
     try:
         result = manage.manage_assignments(
             session, action, assignment.course, select(User.id).where(User.id == user.id), reason=form.reason.data,
-            today=today_for(current_user), due_on=due_on, actor_id=current_user.id,
+            today=today, due_on=due_on, actor_id=current_user.id,
             allow_far=action != "withdraw" and form.confirm_far.data)
-    except manage.FarDate as exc:
-        flash(f"{done}: {exc}.{_FAR_HINT}", "error")
     except manage.Refused as exc:
-        flash(f"{done}: {exc}.", "error")
+        flash(f"{done}: {_refusal(exc)}", "error")
     except Forbidden as exc:
         record_refusal(session, current_user.id, user, {"extend": "extension"}.get(action, action), str(exc))
         flash(f"{done}: {exc}.", "error")
@@ -229,10 +261,18 @@ def bulk():
     form = BulkForm()
     form.course.choices = course_choices(session)
     back = safe_next(request.form.get("next"))
-    if not form.validate_on_submit():
-        problems = [e for errors in form.errors.values() for e in errors]
-        flash("Nothing was changed: " + " ".join(problems or ["choose an action, a module and give a reason."]),
-              "error")
+    today = today_for(current_user)
+    form.validate_on_submit()
+    dated = {"exempt": lambda: manage.check_exemption_days(today, form.due_on.data),
+             "extend": lambda: manage.check_due(form.due_on.data, today, allow_far=form.confirm_far.data),
+             "set_due": lambda: manage.check_due(form.due_on.data, today, allow_far=form.confirm_far.data)}
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+                      **({"due_on": dated[form.action.data]} if form.action.data in dated else {}))
+    if form.action.data in dated and form.due_on.data is None and not form.due_on.errors:
+        form.due_on.errors.append("Give the last day of the exemption." if form.action.data == "exempt"
+                                  else "Give the new due date.")
+    if has_errors(form):
+        flash(_refused("Nothing was changed", form), "error")
         return redirect(back)
     if form.whole_unit.data:
         unit = session.scalar(select(Unit).where(Unit.code == (form.unit.data or "").strip()))
@@ -247,12 +287,9 @@ def bulk():
         officers = select(User.id).where(User.id.in_(ids))
     officers = officers.where(*act_filter(session, current_user))
     course = course_by_code(session, form.course.data)
-    today = today_for(current_user)
     action = form.action.data
     try:
         if action == "exempt":
-            if form.due_on.data is None:
-                raise manage.Refused("give the last day of the exemption")
             result = manage.exempt_many(session, course, officers, starts_on=today, ends_on=form.due_on.data,
                                         reason=form.reason.data, actor=current_user,
                                         max_days=current_app.config["EXEMPTION_MAX_DAYS"])
@@ -260,11 +297,8 @@ def bulk():
             result = manage.manage_assignments(session, action, course, officers, reason=form.reason.data,
                                                today=today, due_on=form.due_on.data, actor_id=current_user.id,
                                                allow_far=form.confirm_far.data)
-    except manage.FarDate as exc:
-        flash(f"Nothing was changed: {exc}.{_FAR_HINT}", "error")
-        return redirect(back)
     except (manage.Refused, Forbidden) as exc:
-        flash(f"Nothing was changed: {exc}.", "error")
+        flash(f"Nothing was changed: {_refusal(exc)}", "error")
         return redirect(back)
     if result.changed:
         cancel_stale(session, today, user_ids=[c.user_id for c in result.changed])
@@ -278,8 +312,11 @@ def exempt(user_id: int):
     user = _acting_on(user_id)
     form = ExemptForm()
     form.course.choices = course_choices(db())
-    if not form.validate_on_submit():
-        flash("Choose a module, the dates and a reason.", "error")
+    form.validate_on_submit()
+    _add_rule_problems(form, reason=lambda: manage.require_reason(form.reason.data),
+                      ends_on=lambda: manage.check_exemption_days(form.starts_on.data, form.ends_on.data))
+    if has_errors(form):
+        flash(_refused("Not exempted", form), "error")
     else:
         course = course_by_code(db(), form.course.data)
         try:
@@ -314,7 +351,7 @@ def remind():
     session.commit()   # delivery reads the queued messages from the database, so they must be there first
     report = deliver(current_app._get_current_object(), on=today, force=True, ids=queued)
     sent, waiting = report.counts["sent"], len(queued) - report.counts["sent"] - report.counts["cancelled"]
-    message = f"Reminder sent to {sent} officer(s)."
+    message = f"Reminder sent to {plural(sent, 'officer')}."
     if waiting:
         message += f" {waiting} could not be sent now and will be retried."
     if len(queued) < len(allowed) - nothing:
@@ -333,11 +370,15 @@ def request_more_time(assignment_id: int):
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.user_id != current_user.id or not EmptyForm().validate_on_submit():
         abort(404)
-    asked = request.form.get("asked_due_on") or None
+    asked, reason = request.form.get("asked_due_on") or None, request.form.get("reason", "")
     try:
-        asked_on = _date(asked)
-        requests.request_extension(session, current_user, assignment, request.form.get("reason", ""),
-                                   today_for(current_user), asked_on)
+        try:
+            asked_on = _date(asked)
+        except manage.Refused:
+            # A date that cannot be read is reported with the reason's problem, if it has one.
+            manage.collect(asked_due_on=lambda: _date(asked), reason=lambda: manage.require_reason(reason))
+            raise
+        requests.request_extension(session, current_user, assignment, reason, today_for(current_user), asked_on)
     except manage.Refused as exc:
         flash(f"Not sent: {exc}.", "error")
     else:
@@ -346,13 +387,12 @@ def request_more_time(assignment_id: int):
 
 
 def _date(value: str | None):
-    from datetime import date
-    if not value:
+    if not value or not value.strip():
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise manage.Refused(f"'{value[:20]}' is not a date like 2026-12-31") from None
+    day = parse_day(value)
+    if day is None:
+        raise manage.Refused(not_a_day(value).removesuffix("."))
+    return day
 
 
 @bp.route("/requests", endpoint="requests")
@@ -379,10 +419,8 @@ def decide(request_id: int):
         requests.decide_extension(session, found, current_user, approve=approve, today=today,
                                   due_on=_date(request.form.get("due_on")), note=request.form.get("note"),
                                   allow_far=bool(request.form.get("confirm_far")))
-    except manage.FarDate as exc:
-        flash(f"Not decided: {exc}.{_FAR_HINT}", "error")
     except (manage.Refused, Forbidden) as exc:
-        flash(f"Not decided: {exc}.", "error")
+        flash(f"Not decided: {_refusal(exc)}", "error")
     else:
         if approve:
             cancel_stale(session, today, user_ids=[officer.id])

@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 
 from training.commands import fail
 from training.db import unit_of_work
+from training.words import plural
 
 users_cli = AppGroup("users", help="Accounts.")
 
@@ -61,12 +62,14 @@ def secrets_rotate() -> None:
         done = rotate_keys(session, keys)
         if done.unreadable:
             shown = "; ".join(done.unreadable[:20]) + ("; ..." if len(done.unreadable) > 20 else "")
-            fail(f"{len(done.unreadable)} stored secret(s) cannot be decrypted with any of the {keys.size} key(s) in "
+            fail(f"{plural(len(done.unreadable), 'stored secret')} cannot be decrypted with any of the "
+                 f"{plural(keys.size, 'key')} in "
                  f"ENCRYPTION_KEYS ({shown}). Put back the key they were encrypted with; nothing was changed.")
         record(session, "secrets.rotated", via="cli", secrets=done.secrets, recovery_codes=done.recovery_codes,
                setups=done.setups, under_older_keys=done.under_older_keys, keys=keys.size)
-    click.echo(f"Re-encrypted {done.total} stored secret(s) with the newest key: {done.secrets} second-factor "
-               f"secret(s), {done.recovery_codes} recovery code(s), {done.setups} set-up(s) in progress; "
+    click.echo(f"Re-encrypted {plural(done.total, 'stored secret')} with the newest key: "
+               f"{plural(done.secrets, 'second-factor secret')}, {plural(done.recovery_codes, 'recovery code')}, "
+               f"{plural(done.setups, 'set-up')} in progress; "
                f"{done.under_older_keys} had been encrypted with an older key.")
     if keys.size > 1:
         click.echo("Every stored secret now opens with the newest key alone: the older keys may be removed from "

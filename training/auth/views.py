@@ -56,12 +56,13 @@ from training.auth.sessions import end_all_sessions, end_session, open_session
 from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
 from training.auth.tokens import INVITATION, RESET
 from training.db import db, utcnow
-from training.forms import EmptyForm
+from training.forms import EmptyForm, has_errors
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite, queue_link
 from training.security import CONTENT_SECURITY_POLICY, client_address
+from training.words import plural
 
 bp = Blueprint("auth", __name__)
 # Session keys: a sign-in waiting for its second factor, and the token naming the authenticator key offered to
@@ -132,7 +133,7 @@ def _throttled(limits: dict[str, int], email: str, account: User | None, form_na
 
 def _held(what: str) -> str:
     wait = throttle.minutes_left(utcnow(), _window())
-    return f"{what}; try again in {wait} minute{'' if wait == 1 else 's'}."
+    return f"{what}; try again in {plural(wait, 'minute')}."
 
 
 def _failed(limits: dict[str, int], action: str, email: str, account: User | None, actor_id: int | None = None,
@@ -303,9 +304,14 @@ def password():
                 change_password(db(), user, form.current_password.data, form.new_password.data)
             except WrongPassword as exc:
                 _failed(limits, "auth.password_check_failed", user.email, user, actor_id=user.id, form="password")
-                error, status = str(exc), 401
+                form.current_password.errors.append(str(exc))
+                # Every problem at once: the new password's too.
+                if problem := password_problem(form.new_password.data, user.email):
+                    form.new_password.errors.append(problem)
+                status = 401
             except AccountError as exc:
-                error, status = str(exc), 422
+                form.new_password.errors.append(str(exc))
+                status = 422
             else:
                 end_all_sessions(db(), user.id, utcnow())
                 _start_session(user)
@@ -403,10 +409,13 @@ def _use_link(raw: str, purpose: str):
         return _no_store(render_template("auth/link_refused.html", purpose=purpose)), 404
     form = NewPasswordForm()
     error, status = None, 200
-    if form.validate_on_submit():
-        problem = password_problem(form.new_password.data, user.email)
-        if problem:
-            error, status = problem, 422
+    if form.is_submitted():
+        form.validate()
+        # The rules' check of the new password, beside the form's own problems (the two passwords differ...).
+        if not form.new_password.errors and (problem := password_problem(form.new_password.data, user.email)):
+            form.new_password.errors.append(problem)
+        if has_errors(form):
+            status = 422
         else:
             user.password_hash = hash_password(form.new_password.data)
             tokens.use(session_db, link, now)
@@ -421,8 +430,6 @@ def _use_link(raw: str, purpose: str):
                       "Sign in with your new password.", "success")
                 return redirect(url_for(".login"))
             return _first_sign_in(user)
-    elif form.errors:
-        status = 422
     return _no_store(render_template("auth/new_password.html", form=form, purpose=purpose, error=error,
                                      email=user.email)), status
 
@@ -458,7 +465,7 @@ def invite_unit(code: str):
     session_db.commit()   # delivery reads the queued messages from the database
     report = deliver(current_app._get_current_object(), force=True, ids=done.queued)
     waiting = len(done.queued) - report.counts["sent"] - report.counts["cancelled"]
-    message = f"Invitation sent to {report.counts['sent']} person(s)."
+    message = f"Invitation sent to {plural(report.counts['sent'], 'person')}."
     if waiting:
         message += f" {waiting} could not be sent now and will be retried."
     if done.already:

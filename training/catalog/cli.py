@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from training.commands import fail
 from training.db import unit_of_work
+from training.words import plural
 
 courses_cli = AppGroup("courses", help="Course content.")
 
@@ -27,12 +28,12 @@ def courses_sync() -> None:
             click.echo(str(error), err=True)
         for warning in exc.warnings:
             click.echo(f"warning: {warning}", err=True)
-        fail(f"{len(exc.errors)} problem(s) found; nothing was loaded.")
+        fail(f"{plural(len(exc.errors), 'problem')} found; nothing was loaded.")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     for created in result.created:
         click.echo(f"new version: {created}")
-    click.echo(f"{len(result.created)} course version(s) created, {len(result.unchanged)} unchanged.")
+    click.echo(f"{plural(len(result.created), 'course version')} created, {len(result.unchanged)} unchanged.")
 
 
 COMMANDS = (courses_cli,)

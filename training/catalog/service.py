@@ -13,11 +13,12 @@ from training.audit.service import record
 from training.catalog.content import ContentError, CourseContent, read_content
 from training.catalog.models import Course, CourseVersion, Lesson, Question
 from training.clock import server_today
+from training.words import plural
 
 
 class ContentInvalid(Exception):
     def __init__(self, errors: list[ContentError], warnings: list[ContentError] | None = None):
-        super().__init__(f"{len(errors)} problem(s) in course content")
+        super().__init__(f"{plural(len(errors), 'problem')} in course content")
         self.errors = errors
         self.warnings = warnings or []
 

@@ -19,6 +19,7 @@ from training.imports import ImportRefused, apply_org_plan, apply_roster_plan, p
 from training.imports.csvfile import total
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite_employees
+from training.words import plural
 
 PROGRESS_FROM_ROWS = 1000
 SHOWN = 20
@@ -35,7 +36,7 @@ def refuse(path: Path, problems: Sequence[tuple[int, str]]) -> None:
     found = total(problems)
     if found > len(problems):
         click.echo(f"… and {found - len(problems):,} more problems; fix these and run the import again.", err=True)
-    click.echo(f"Error: {found:,} problem(s) found; nothing was imported.", err=True)
+    click.echo(f"Error: {plural(found, 'problem')} found; nothing was imported.", err=True)
     sys.exit(1)
 
 
@@ -155,12 +156,12 @@ def import_completions(file: Path, dry_run: bool) -> None:
         if not plan.ok:
             refuse(file, plan.problems)
         if dry_run:
-            click.echo(f"Dry run: {len(plan.records)} completion(s) would be added, "
+            click.echo(f"Dry run: {plural(len(plan.records), 'completion')} would be added, "
                        f"{plan.already_recorded} already recorded. Nothing was written.")
             return
         with progress_bar("Importing completions", len(plan.records)) as progress:
             added = apply_completions_plan(session, plan, file.name, progress=progress)
-    click.echo(f"Imported {added} completion(s); {plan.already_recorded} already recorded, skipped.")
+    click.echo(f"Imported {plural(added, 'completion')}; {plan.already_recorded} already recorded, skipped.")
 
 
 COMMANDS = (org_cli, roster_cli, completions_cli)

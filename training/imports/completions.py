@@ -25,6 +25,7 @@ from training.imports.rules import missing
 from training.people.models import Agency, User
 from training.records import rules
 from training.records.models import Assignment, Completion
+from training.words import plural
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -107,6 +108,20 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
     return plan
 
 
+def describe_records(session: Session, records: list[ImportedCompletion]) -> list[str]:
+    """Each planned record in words: its line, the officer (name and employee id), the module (title and code),
+    the day and the score."""
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({r.user_id for r in records})))}
+    courses = {c.id: c for c in session.scalars(select(Course).where(Course.id.in_({r.course_id for r in records})))}
+    lines = []
+    for rec in records:
+        user, course = users[rec.user_id], courses[rec.course_id]
+        score = f", score {rec.score}" if rec.score is not None else ", no score"
+        lines.append(f"Line {rec.line}: {user.full_name} ({user.employee_id}) completed {course.title} "
+                     f"({course.code}) on {rec.completed_on.isoformat()}{score}")
+    return lines
+
+
 def _row_problems(cells: dict[str, str], users: dict[str, int], courses: dict[str, Course],
                   today: date, unknown: str) -> list[str]:
     if message := missing(cells, HEADER[:3]):
@@ -187,7 +202,7 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
     called now and then with the number of rows written so far.
     """
     if not plan.ok:
-        raise ValueError(f"the import has {plan.problems.total:,} problem(s); nothing was written")
+        raise ValueError(f"the import has {plural(plan.problems.total, 'problem')}; nothing was written")
     for rec in plan.records:
         forbid_own(actor_id, rec.user_id, "record a completion")
     now = utcnow()

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
 
+from training.words import plural
+
 Problem = tuple[int, str]   # (line number, message for a training coordinator)
 
 SAVE_AS_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and try again"
@@ -103,7 +105,7 @@ class ImportRefused(Exception):
     """A file (or a plan made from it) has problems; nothing was written."""
 
     def __init__(self, problems: Sequence[Problem]):
-        super().__init__(f"{total(problems):,} problem(s) found; nothing was imported")
+        super().__init__(f"{plural(total(problems), 'problem')} found; nothing was imported")
         self.problems = problems
 
 

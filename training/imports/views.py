@@ -17,10 +17,11 @@ from training.clock import today_for
 from training.db import db, utcnow
 from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
-from training.imports.completions import apply_completions_plan, parse_completions_csv
+from training.imports.completions import apply_completions_plan, describe_records, parse_completions_csv
 from training.imports.uploads import UploadExpired, delete_expired_uploads, discard_upload, read_upload, save_upload
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite_employees
+from training.words import plural
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -65,8 +66,9 @@ def _apply_org(plan, source):
     return asdict(apply_org_plan(db(), plan, actor_id=current_user.id, source=source))
 
 
-def _first(items, describe=lambda x: x.describe(), limit=50):
-    lines = [describe(x) for x in items[:limit]]
+def _first(items, describe=lambda shown: [x.describe() for x in shown], limit=50):
+    """The first `limit` items in words (`describe` turns a list of them into lines), then how many more."""
+    lines = describe(items[:limit])
     if len(items) > limit:
         lines.append(f"and {len(items) - limit} more")
     return lines
@@ -82,8 +84,7 @@ KINDS = {
     "completions": Kind("Completion records", "employee_id,course_code,completed_on,score",
                         MANAGERS, _parse_completions, _apply_completions,
                         lambda p: [(f"{len(p.records)} to add", _first(
-                            p.records, lambda r: f"line {r.line}: completed {r.completed_on.isoformat()}"
-                                          + (f", score {r.score}" if r.score is not None else ""))),
+                            p.records, lambda shown: describe_records(db(), shown))),
                                    (f"{p.already_recorded} already recorded", [])]),
     "org": Kind("Org chart", "agency_code,agency_name,time_zone,unit_code,unit_name,parent_unit_code",
                 ADMINS, _parse_org, _apply_org,
@@ -163,7 +164,7 @@ def confirm(name: str):
     if invited is not None:
         report = deliver(current_app._get_current_object(), force=True, ids=invited.queued)
         waiting = len(invited.queued) - report.counts["sent"] - report.counts["cancelled"]
-        flash(f"Invitations sent to {report.counts['sent']} officer(s) who cannot sign in yet"
+        flash(f"Invitations sent to {plural(report.counts['sent'], 'officer')} who cannot sign in yet"
               + (f"; {waiting} will be retried" if waiting else "")
               + (f"; {invited.already} already had one that still works" if invited.already else "") + ".",
               "success" if not waiting else "info")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -50,7 +51,8 @@ def shuffled_order(n_choices: int, rng: random.Random | None = None) -> list[int
 
 
 def names_match(typed: str, first_name: str, last_name: str) -> bool:
-    """Whether a typed acknowledgement name is the officer's name (case and spacing aside)."""
+    """Whether a typed acknowledgement name is the officer's name (case, spacing and accents aside)."""
     def norm(s: str) -> str:
-        return " ".join(s.split()).casefold()
+        bare = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        return " ".join(bare.split()).casefold()
     return norm(typed) == norm(f"{first_name} {last_name}")

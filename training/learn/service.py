@@ -90,30 +90,56 @@ def attempt_questions(session: Session, attempt: Attempt) -> list[tuple[Question
     return [(by_id[item["question_id"]], item["order"]) for item in attempt.items]
 
 
-def parse_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[int, int]:
-    """Map submitted shown positions (fields q<id>) to original choice indexes.
+NOT_THIS_QUIZ = "This answer sheet does not match your quiz. Reload the quiz and answer again."
 
-    Refuses a form that does not match the attempt: unanswered questions, or
-    values and fields the quiz never offered.
+
+def picked_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[str, str]:
+    """The choices picked in a form, as the quiz shows them (field q<id> -> shown position).
+
+    Refuses fields and values the quiz never offered; a question left unanswered is simply absent.
     """
     expected = {f"q{item['question_id']}": item for item in attempt.items}
-    foreign = [k for k in form if k.startswith("q") and k[1:].isdigit() and k not in expected]
-    if foreign:
-        raise QuizError("This answer sheet does not match your quiz. Reload the quiz and answer again.")
-    answers: dict[int, int] = {}
-    missing = []
-    for number, (field, item) in enumerate(expected.items(), start=1):
+    if any(k.startswith("q") and k[1:].isdigit() and k not in expected for k in form):
+        raise QuizError(NOT_THIS_QUIZ)
+    picked = {}
+    for field, item in expected.items():
         raw = form.get(field)
         if raw is None or raw == "":
-            missing.append(number)
             continue
         if not (raw.isascii() and raw.isdigit()) or int(raw) >= len(item["order"]):
-            raise QuizError("This answer sheet does not match your quiz. Reload the quiz and answer again.")
-        answers[item["question_id"]] = item["order"][int(raw)]
+            raise QuizError(NOT_THIS_QUIZ)
+        picked[field] = raw
+    return picked
+
+
+def answers_so_far(attempt: Attempt, form: Mapping[str, str]) -> dict[str, str]:
+    """The answers saved on the server, with those of the form over them."""
+    return {**(attempt.saved_answers or {}), **picked_answers(attempt, form)}
+
+
+def save_answers(session: Session, attempt: Attempt, form: Mapping[str, str]) -> int:
+    """Keep the answers picked so far on the open attempt; how many questions are answered."""
+    picked = answers_so_far(attempt, form)
+    saved = session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(saved_answers=picked).execution_options(synchronize_session=False)).rowcount
+    if not saved:
+        raise QuizError("This quiz was already submitted; your answers stand.")
+    session.refresh(attempt)
+    return len(picked)
+
+
+def parse_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[int, int]:
+    """Map the answers (those saved, then the form's) to original choice indexes by question id.
+
+    Refuses a sheet with unanswered questions, or with values and fields the quiz never offered.
+    """
+    picked = answers_so_far(attempt, form)
+    missing = [str(number) for number, item in enumerate(attempt.items, start=1)
+               if f"q{item['question_id']}" not in picked]
     if missing:
-        raise QuizError("Answer every question before submitting. Unanswered: "
-                        + ", ".join(str(n) for n in missing) + ".")
-    return answers
+        raise QuizError("Answer every question before submitting. Unanswered: " + ", ".join(missing) + ".")
+    return {item["question_id"]: item["order"][int(picked[f"q{item['question_id']}"])] for item in attempt.items}
 
 
 def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping[str, str]) -> bool:
@@ -129,7 +155,7 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     closed = session.execute(
         update(Attempt).where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
         .values(submitted_at=utcnow(), answers={str(k): v for k, v in answers.items()},
-                score=score.percent, passed=passed)
+                score=score.percent, passed=passed, saved_answers=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not closed:
@@ -164,7 +190,10 @@ def completion_for(session: Session, attempt: Attempt) -> Completion | None:
 
 def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
                 today: date | None = None) -> Completion:
-    """Turn a passed attempt into a completion once the officer signs for the policy version."""
+    """Turn a passed attempt into a completion once the officer signs for the policy version.
+
+    The typed name must be the account's (case, spacing and accents aside); the account's name, as written
+    on the account, is kept as the acknowledgement."""
     existing = completion_for(session, attempt)
     if existing is not None:
         return existing
@@ -177,7 +206,7 @@ def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
             return record_completion(
                 session, user, attempt.course, today or today_for(user), version_id=attempt.version_id,
                 score=attempt.score, source="quiz", attempt_id=attempt.id,
-                acknowledged_name=" ".join(typed_name.split()))
+                acknowledged_name=user.full_name)
     except IntegrityError:
         # Acknowledged at the same moment in another tab: keep the first.
         existing = completion_for(session, attempt)

@@ -1,7 +1,7 @@
 """The officer's side: dashboard, lessons, quiz, acknowledgement and history (their transcript)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -18,6 +18,8 @@ from training.people.models import User
 from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
+from training.reminders.service import cancel_stale
+from training.words import plural
 
 bp = Blueprint("learn", __name__)
 # Course text in templates: a question's stem and explanations as blocks, its choices inline.
@@ -112,7 +114,43 @@ def attempt(attempt_id: int):
             return redirect(url_for(".result", attempt_id=attempt.id))
     return render_template("learn/quiz.html", attempt=attempt, form=form, error=error,
                            questions=service.attempt_questions(db(), attempt),
-                           picked=request.form), 422 if error else 200
+                           picked=_picked(attempt)), 422 if error else 200
+
+
+def _picked(attempt: Attempt) -> dict[str, str]:
+    """What the quiz page shows checked: the answers saved, and those just sent where they fit the quiz."""
+    try:
+        return service.answers_so_far(attempt, request.form)
+    except service.QuizError:
+        return attempt.saved_answers or {}
+
+
+@bp.route("/attempts/<int:attempt_id>/answers", methods=["POST"])
+@login_required
+def save_answers(attempt_id: int):
+    """Keep the answers picked so far: sent by the page as each is picked, or by its "Save answers" button.
+    Only the attempt's owner may; a script asking for JSON gets JSON, a browser without one the quiz page."""
+    attempt = db().get(Attempt, attempt_id)
+    if attempt is None:
+        abort(404)
+    if attempt.user_id != current_user.id:
+        abort(403)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        saved = service.save_answers(db(), attempt, request.form)
+    except service.QuizError as exc:
+        if wants_json:
+            db().refresh(attempt)
+            return jsonify(error=str(exc)), 409 if attempt.submitted_at is not None else 422
+        flash(str(exc), "error")
+        return redirect(url_for(".attempt", attempt_id=attempt.id))
+    if wants_json:
+        return jsonify(saved=saved, questions=len(attempt.items))
+    flash(f"Your answers are saved: {saved} of {plural(len(attempt.items), 'question')} answered. "
+          "Come back to this quiz at any time to finish it.", "success")
+    return redirect(url_for(".attempt", attempt_id=attempt.id))
 
 
 @bp.route("/attempts/<int:attempt_id>/result", methods=["GET", "POST"])
@@ -132,6 +170,7 @@ def result(attempt_id: int):
                 form.full_name.errors.append(str(exc))
                 status = 422
             else:
+                cancel_stale(db(), today_for(current_user), user_ids=[current_user.id])
                 flash(f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}.", "success")
                 return redirect(url_for(".result", attempt_id=attempt.id))
         else:

@@ -32,6 +32,9 @@ class Attempt(Base):
     items: Mapped[list[dict]] = mapped_column(JSON)
     # {"12": 3, ...}: question id -> original choice index picked.
     answers: Mapped[dict | None] = mapped_column(JSON)
+    # {"q12": "2", ...}: while open, the choices picked so far as the quiz shows them (field -> shown position),
+    # so a reload or another visit restores them; cleared when submitted.
+    saved_answers: Mapped[dict | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     score: Mapped[int | None]

@@ -19,8 +19,9 @@ from training.records.status import CourseState, course_states
 from training.reminders import invitations
 from training.reminders.invitations import TOKEN_KINDS
 from training.reminders.mail import Letter, due_date_event
-from training.reminders.models import OutboxMessage
+from training.reminders.models import OutboxMessage, reminder_applies
 from training.reminders.rules import Schedule
+from training.words import plural
 
 OPEN_STATUSES = ("assigned", "overdue", "expiring", "lapsed")
 # An escalation digest lists at most this many officers, then points to the site.
@@ -47,6 +48,7 @@ class Composer:
         users = self._load(User, {r.user_id for r in rows}, selectinload(User.agency))
         courses = self._load(Course, {r.course_id for r in rows if r.course_id})
         nudge_states = self._open_states({users[r.user_id] for r in rows if r.kind == "nudge"})
+        applying = self._applying([r for r in rows if r.is_officer_reminder], users)
         links = [r for r in rows if r.kind in TOKEN_KINDS]
         letters: dict[int, Letter | None] = invitations.letters(
             self.session, links, lambda name, **context: self.render(name, server_today(self.now), **context),
@@ -56,7 +58,7 @@ class Composer:
             if row.kind in TOKEN_KINDS:
                 continue
             if row.is_officer_reminder:
-                letters[row.id] = self.reminder(row, user, courses[row.course_id])
+                letters[row.id] = self.reminder(row, user, courses[row.course_id]) if row.id in applying else None
             elif row.kind == "nudge":
                 letters[row.id] = self.nudge(user, nudge_states.get(user.id, []))
             elif row.kind == "extension-decided":
@@ -69,6 +71,15 @@ class Composer:
         if not ids:
             return {}
         return {o.id: o for o in self.session.scalars(select(model).where(model.id.in_(ids)).options(*options))}
+
+    def _applying(self, rows: list[OutboxMessage], users: dict[int, User]) -> set[int]:
+        """The officer reminders that still apply as they are sent (the training may have been completed since
+        the last check), read once for each day their recipients are on."""
+        by_day: dict[date, list[int]] = {}
+        for row in rows:
+            by_day.setdefault(self.day_for(users[row.user_id]), []).append(row.id)
+        return {row_id for on, ids in by_day.items() for row_id in self.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), reminder_applies(on)))}
 
     def _open_states(self, users: set[User]) -> dict[int, list[CourseState]]:
         """Open states of the officers, read once for each day they are on (at most a few)."""
@@ -130,7 +141,7 @@ class Composer:
         overdue = self.overdue_in_care(recipient, role, step, on)
         if not overdue:
             return None
-        subject = (f"Rollcall: {len(overdue)} overdue training record(s) "
+        subject = (f"Rollcall: {plural(len(overdue), 'overdue training record')} "
                    f"{'in your team' if role == 'supervisor' else 'in your units'}")
         text, html = self.render("escalation", on, recipient=recipient, role=role, step=step,
                                  overdue=overdue[:DIGEST_LIMIT], more=max(0, len(overdue) - DIGEST_LIMIT))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, and_, exists, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.models import Course
 from training.db import Base, utcnow
 from training.people.models import User
+from training.records.models import Assignment, Exemption
 
 OFFICER_KINDS = ("due-in-", "overdue-")
 
@@ -49,6 +50,23 @@ class OutboxMessage(Base):
     @property
     def is_officer_reminder(self) -> bool:
         return self.kind.startswith(OFFICER_KINDS)
+
+
+def is_officer_reminder():
+    """SQL: the row is a reminder to an officer about one assignment."""
+    return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
+
+
+def reminder_applies(on: date):
+    """SQL: an officer reminder's assignment is still open on its due date, the officer active and not exempt
+    on `on`. A reminder that no longer applies is neither sent nor shown."""
+    still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
+                                Assignment.course_id == OutboxMessage.course_id,
+                                Assignment.due_on == OutboxMessage.due_on, Assignment.closed_at.is_(None))
+    exempt = exists().where(Exemption.user_id == OutboxMessage.user_id, Exemption.course_id == OutboxMessage.course_id,
+                            Exemption.starts_on <= on, Exemption.ends_on >= on)
+    active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
+    return and_(still_open, ~exempt, active)
 
 
 class Escalation(Base):

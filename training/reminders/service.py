@@ -12,11 +12,11 @@ from training.audit.service import record, within_scope_of
 from training.clock import of_agencies
 from training.db import insert_ignoring_conflicts, utcnow
 from training.people.models import User
-from training.records.models import Assignment, Exemption, ExtensionRequest
+from training.records.models import ExtensionRequest
 from training.records.status import course_states
 from training.reminders.compose import OPEN_STATUSES
 from training.reminders.mail import Letter
-from training.reminders.models import OFFICER_KINDS, OutboxMessage
+from training.reminders.models import OutboxMessage, is_officer_reminder, reminder_applies
 from training.reminders.rules import retry_at
 
 # A sender that claimed a row and then vanished (killed between the SMTP server
@@ -54,10 +54,6 @@ def queue_extension_decision(session: Session, request: ExtensionRequest, on: da
     session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
-def _is_officer_reminder():
-    return or_(*[OutboxMessage.kind.startswith(prefix) for prefix in OFFICER_KINDS])
-
-
 def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | None = None, *,
                  user_ids: Sequence[int] | None = None) -> int:
     """Cancel pending officer reminders that no longer apply.
@@ -68,12 +64,6 @@ def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | 
     `agency_ids`, only the reminders of their officers, whose day `on` is; with
     `user_ids`, only theirs (right after their assignments were changed).
     """
-    still_open = exists().where(Assignment.user_id == OutboxMessage.user_id,
-                                Assignment.course_id == OutboxMessage.course_id,
-                                Assignment.due_on == OutboxMessage.due_on, Assignment.closed_at.is_(None))
-    exempt = exists().where(Exemption.user_id == OutboxMessage.user_id, Exemption.course_id == OutboxMessage.course_id,
-                            Exemption.starts_on <= on, Exemption.ends_on >= on)
-    active = exists().where(User.id == OutboxMessage.user_id, User.active.is_(True))
     theirs = ([exists().where(User.id == OutboxMessage.user_id, *of_agencies(User.agency_id, agency_ids))]
               if agency_ids is not None else [])
     if user_ids is not None:
@@ -83,8 +73,8 @@ def cancel_stale(session: Session, on: date, agency_ids: Sequence[int | None] | 
                                 later.due_on == OutboxMessage.due_on, later.id > OutboxMessage.id)
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "pending", _is_officer_reminder(), *theirs,
-               or_(~still_open, exempt, ~active, superseded))
+        .where(OutboxMessage.status == "pending", is_officer_reminder(), *theirs,
+               or_(~reminder_applies(on), superseded))
         .values(status="cancelled", claimed_at=None)
         .execution_options(synchronize_session=False))
     return result.rowcount

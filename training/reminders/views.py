@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from training.access import ADMINS
 from training.auth.guards import roles_required
-from training.clock import viewer_zone
+from training.clock import today_for, viewer_zone
 from training.db import db
 from training.forms import EmptyForm
 from training.params import page_number
-from training.reminders.models import OutboxMessage
+from training.reminders.models import OutboxMessage, is_officer_reminder, reminder_applies
 from training.reminders.preview import shown
 from training.reminders.service import retry_failed, status_counts
+from training.words import plural
 
 bp = Blueprint("reminders", __name__)
 PAGE_SIZE = 50
@@ -24,7 +25,7 @@ STATUSES = ("failed", "pending", "sent", "cancelled")
 def kind_label(kind: str) -> str:
     if kind.startswith("due-in-"):
         days = int(kind.removeprefix("due-in-"))
-        return f"Due in {days} day{'s' if days != 1 else ''}"
+        return f"Due in {plural(days, 'day')}"
     if kind == "overdue-1":
         return "First day overdue"
     if kind.startswith("overdue-"):
@@ -43,8 +44,11 @@ def _kind_filter(kind: str) -> str:
 @bp.route("/reminders")
 @login_required
 def mine():
+    """The officer's reminders, leaving out those about training completed, withdrawn or moved since."""
     rows = db().scalars(select(OutboxMessage).where(OutboxMessage.user_id == current_user.id,
-                                                    OutboxMessage.status != "cancelled")
+                                                    OutboxMessage.status != "cancelled",
+                                                    or_(~is_officer_reminder(),
+                                                        reminder_applies(today_for(current_user))))
                         .options(selectinload(OutboxMessage.course))
                         .order_by(OutboxMessage.id.desc()).limit(100)).all()
     return render_template("reminders/mine.html", rows=rows)
