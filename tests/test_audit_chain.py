@@ -28,7 +28,7 @@ def test_intact_chain_verifies(runner, session, officer):
     assert result.exit_code == 0, result.output
     total = len(session.scalars(select(AuditEvent.id)).all())
     last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    assert f"OK: {total} audit event(s), chain intact; last hash {last}." in result.output
+    assert f"OK: {total:,} audit events, chain intact; last hash {last}." in result.output
 
 
 def test_an_edited_row_is_found_at_its_id(runner, session):

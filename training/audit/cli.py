@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 
 from training.commands import fail
 from training.db import unit_of_work
+from training.words import plural
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -19,8 +20,8 @@ def verify() -> None:
         report = walk(session)
     if report.broken is not None:
         fail(f"audit chain broken at event {report.broken.event_id}: {report.broken.problem} "
-             f"({report.checked} event(s) before it are intact).")
-    click.echo(f"OK: {report.checked} audit event(s), chain intact; last hash {report.last_hash}.")
+             f"({plural(report.checked, 'event')} before it intact).")
+    click.echo(f"OK: {plural(report.checked, 'audit event')}, chain intact; last hash {report.last_hash}.")
 
 
 COMMANDS = (audit_cli,)

@@ -20,6 +20,7 @@ from training.access import place_check
 from training.clock import local_time, viewer_zone
 from training.db import Base
 from training.people.models import Agency, Unit, User
+from training.words import plural
 
 SECURITY, RECORDS = "security", "records"
 KINDS = {SECURITY: "Sign-ins and account security", RECORDS: "Training records and administration"}
@@ -30,8 +31,8 @@ SYSTEM = "System"
 
 
 def _count(n: Any, one: str, many: str | None = None) -> str:
-    n = n if isinstance(n, int) else len(n) if isinstance(n, list | tuple) else 0
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
+    """A count recorded in an event's details (a number or a list of ids), with its noun agreeing."""
+    return plural(n if isinstance(n, int) else len(n) if isinstance(n, list | tuple) else 0, one, many)
 
 
 def _article(words: str) -> str:
