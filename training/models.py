@@ -5,10 +5,10 @@ from training.auth.tokens import AccountToken
 from training.catalog.models import Course, CourseVersion, Lesson, Question
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Attempt, Completion, Exemption, LessonView, StandingRule
-from training.reminders.models import Escalation, JobLease, OutboxMessage
+from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage
 from training.reports.models import ComplianceSnapshot
 
 __all__ = ["AccountToken", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot",
-           "Course", "CourseVersion", "Escalation", "Exemption", "JobLease", "Lesson", "LessonView", "OutboxMessage",
-           "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit",
-           "User", "UserSession"]
+           "Course", "CourseVersion", "Escalation", "Exemption", "JobLease", "JobRun", "Lesson", "LessonView",
+           "OutboxMessage", "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure", "StandingRule",
+           "ThrottleRefusal", "Unit", "User", "UserSession"]

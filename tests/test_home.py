@@ -1,0 +1,245 @@
+"""Each role's home page: what it counts, within whose scope, and the lists its figures lead to."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.support.factories import add_unit, certify, make_org, make_user
+from tests.support.pages import login
+from tests.support.statements import count_statements
+from training.auth.models import ThrottleRefusal
+from training.clock import today_for
+from training.db import utcnow
+from training.jobs import run_daily, run_delivery
+from training.records.models import Assignment, ExtensionRequest
+from training.reminders.models import JobRun, OutboxMessage
+from training.reports.dashboard import refresh_snapshot
+
+
+def words(page: str) -> str:
+    """The page's text, tags removed and spaces collapsed: what a reader reads."""
+    return re.sub(r" ([,.;:)])", r"\1", " ".join(re.sub(r"<[^>]+>", " ", page).split()))
+
+
+def hrefs(page: str) -> set[str]:
+    return {href.replace("&amp;", "&") for href in re.findall(r'href="([^"]+)"', page)}
+
+
+@pytest.fixture
+def world(session, course):
+    """Agency AGY with two sibling units and a coordinator scoped to the first; agency BBB elsewhere."""
+    agency, u1 = make_org(session, "AGY")
+    u2 = add_unit(session, agency, "AGY-U2")
+    other, elsewhere = make_org(session, "BBB")
+    coord = make_user(session, "coord@agy.test", role="coordinator", agency=agency, unit=u1, first="Casey",
+                      last="Coord", scope_unit_id=u1.id)
+    wide = make_user(session, "wide@agy.test", role="coordinator", agency=agency, first="Wade", last="Wide")
+    overdue = make_user(session, "ovie@agy.test", agency=agency, unit=u1, first="Ovie", last="Late")
+    expiring = make_user(session, "eve@agy.test", agency=agency, unit=u1, first="Eve", last="Soon")
+    newcomer = make_user(session, "nora@agy.test", agency=agency, unit=u1, first="Nora", last="New")
+    outside = make_user(session, "otto@agy.test", agency=agency, unit=u2, first="Otto", last="Yonder")
+    far = make_user(session, "bo@bbb.test", agency=other, unit=elsewhere, first="Bo", last="Faraway")
+    today = today_for(overdue)
+    for person in (overdue, outside, far):
+        session.add(Assignment(user_id=person.id, course_id=course.id, due_on=today - timedelta(days=3),
+                               reason="individual"))
+    session.commit()
+    certify(session, expiring, course, days_ago=350)     # valid for 12 months: expires within 30 days
+    return {"agency": agency, "u1": u1, "u2": u2, "coord": coord, "wide": wide, "overdue": overdue,
+            "expiring": expiring, "newcomer": newcomer, "outside": outside, "far": far, "today": today,
+            "course": course}
+
+
+def home(client, email: str) -> str:
+    login(client, email)
+    response = client.get("/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_coordinator_sees_what_needs_attention_in_their_unit_only(client, world):
+    page = home(client, "coord@agy.test")
+    text = words(page)
+    assert "What needs attention in Unit one (AGY-U1) and its sub-units" in text
+    assert "1 officer overdue" in text and "1 officer with a module expiring within 30 days" in text
+    # Ovie, Eve and Nora have never signed in; the coordinator has.
+    assert "3 accounts have never signed in" in text
+    assert "1 newcomer with nothing assigned" in text and "New, Nora" in text
+    # Otto (the sibling unit) and Bo (another agency) are out of scope: neither their names nor their unit.
+    assert "Yonder" not in text and "Faraway" not in text and "AGY-U2" not in text
+    links = hrefs(page)
+    assert "/units/AGY-U1?status=overdue" in links and "/units/AGY-U1?status=expiring" in links
+    assert "/units/AGY-U1?sign_in=1" in links
+    assert f"/assign?target=officer&unit=AGY-U1&officer={world['newcomer'].employee_id}" in links
+    assert "/training" in links     # their own training
+
+
+def test_the_figures_lead_to_lists_of_exactly_those_officers(client, world):
+    page = home(client, "coord@agy.test")
+    overdue = words(client.get("/units/AGY-U1?status=overdue").get_data(as_text=True))
+    assert "Late, Ovie" in overdue and "Soon, Eve" not in overdue and "New, Nora" not in overdue
+    expiring = words(client.get("/units/AGY-U1?status=expiring").get_data(as_text=True))
+    assert "Soon, Eve" in expiring and "Late, Ovie" not in expiring
+    never = words(client.get("/units/AGY-U1?sign_in=1").get_data(as_text=True))
+    assert all(name in never for name in ("Late, Ovie", "Soon, Eve", "New, Nora"))
+    assign = client.get(f"/assign?target=officer&unit=AGY-U1&officer={world['newcomer'].employee_id}")
+    assert assign.status_code == 200
+    assert f'<option selected value="{world["newcomer"].employee_id}">' in assign.get_data(as_text=True), \
+        "the newcomer is chosen on the assign page"
+    assert "Assign modules" in page
+
+
+def test_an_agency_coordinator_sees_each_unit_with_links_to_its_lists(client, world):
+    page = home(client, "wide@agy.test")
+    text = words(page)
+    assert "What needs attention in Agency AGY (AGY)" in text
+    assert "2 officers overdue" in text
+    rows = re.findall(r'<th scope="row"><a class="usa-link" href="/units/([^"]+)">', page)
+    assert rows == ["AGY-U1", "AGY-U2"]     # the more overdue first, then by name
+    assert "/units/AGY-U2?status=overdue" in hrefs(page)
+    assert "Faraway" not in text
+
+
+def test_requests_and_undelivered_mail_are_counted_in_scope(client, session, world):
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == world["overdue"].id))
+    session.add(ExtensionRequest(assignment_id=assignment.id, user_id=world["overdue"].id,
+                                 course_id=world["course"].id, reason="Court all week"))
+    for n, person in enumerate((world["overdue"], world["outside"])):
+        session.add(OutboxMessage(key=f"k{n}", kind="overdue-1", user_id=person.id, decided_on=world["today"],
+                                  status="failed", last_error="550 mailbox unavailable"))
+    session.commit()
+    page = home(client, "coord@agy.test")
+    text = words(page)
+    assert "1 request for more time waiting for you" in text and "/requests" in hrefs(page)
+    assert "1 message could not be delivered" in text and "Late, Ovie, queued" in text
+    assert "550 mailbox unavailable" in text and "Yonder" not in text
+    assert "Late, Ovie" in words(client.get("/requests").get_data(as_text=True))
+
+
+def test_an_empty_scope_says_nothing_needs_doing(client, session, world):
+    empty = add_unit(session, world["agency"], "AGY-EMPTY")
+    make_user(session, "calm@agy.test", role="coordinator", agency=world["agency"], unit=empty,
+              scope_unit_id=empty.id)
+    session.commit()
+    text = words(home(client, "calm@agy.test"))
+    for said in ("Nothing overdue", "Nothing expiring within 30 days", "No requests for more time waiting",
+                 "Everyone has signed in", "No newcomers waiting for an assignment", "All mail delivered",
+                 "Your own training: nothing is assigned to you"):
+        assert said in text
+
+
+def test_the_coordinator_home_costs_the_same_statements_for_more_officers(app, client, session, connection, world):
+    login(client, "wide@agy.test")
+    before = count_statements(connection, lambda: client.get("/"))
+    for n in range(30):
+        person = make_user(session, f"extra{n}@agy.test", agency=world["agency"],
+                           unit=world["u1" if n % 2 else "u2"], employee_id=f"X{n}")
+        session.add(Assignment(user_id=person.id, course_id=world["course"].id,
+                               due_on=world["today"] - timedelta(days=1), reason="individual"))
+    session.commit()
+    assert count_statements(connection, lambda: client.get("/")) == before
+
+
+def test_officers_keep_my_training_and_supervisors_see_their_team(client, session, world):
+    boss = make_user(session, "boss@agy.test", agency=world["agency"], unit=world["u1"], first="Sam",
+                     last="Boss", employee_id="BOSS")
+    world["overdue"].supervisor_id = boss.id
+    world["expiring"].supervisor_id = boss.id
+    session.commit()
+    page = home(client, "boss@agy.test")
+    text = words(page)
+    assert "<h1>My training</h1>" in page and "Nothing is assigned to you" in text
+    assert "Your team" in text and "2 officers report to you" in text
+    assert "1 officer overdue" in text and "1 officer with a module expiring within 30 days" in text
+    team = words(client.get("/team?status=overdue").get_data(as_text=True))
+    assert "Late, Ovie" in team and "Soon, Eve" not in team
+    assert client.get("/training").status_code == 200
+
+
+def test_an_officer_without_reports_sees_no_team(client, world):
+    page = home(client, "ovie@agy.test")
+    assert "<h1>My training</h1>" in page and "Your team" not in page
+
+
+def test_compliance_home_shows_the_rate_changes_since_the_last_export_and_the_exports(client, session, world):
+    make_user(session, "audit@agy.test", role="compliance", agency=world["agency"], first="Ada", last="Audit")
+    refresh_snapshot(session, world["today"])
+    session.commit()
+    text = words(home(client, "audit@agy.test"))
+    # Eve holds hers; Ovie and Otto are overdue: 1 of 3 in agency AGY (Bo's agency is another).
+    assert "33.3% of the required modules are held: 1 of 3 modules required of officers" in text
+    assert "You have not exported a roster yet" in text and "You have not exported anything yet" in text
+
+    export = client.get("/reports/roster.csv?status=overdue")
+    assert export.get_data(as_text=True).count("\n") == 3     # the header and Ovie's and Otto's rows
+    certify(session, world["overdue"], world["course"], days_ago=0)
+    certify(session, world["far"], world["course"], days_ago=0)   # another agency: not counted
+    page = client.get("/").get_data(as_text=True)
+    text = words(page)
+    assert "1 completion" in text and "No new assignments" in text and "No revoked certificates" in text
+    assert "Roster CSV 2 status: overdue Download again" in text
+    again = next(h for h in hrefs(page) if h.startswith("/reports/roster/download"))
+    assert "status=overdue" in again and "format=csv" in again
+    response = client.get(again)
+    assert response.status_code == 200 and response.get_data(as_text=True).count("\n") == 2   # Ovie is done now
+    completions = next(h for h in hrefs(page) if "action=completion.recorded" in h)
+    assert f"date_from={world['today'].isoformat()}" in completions or "date_from=" in completions
+    assert client.get(completions).status_code == 200
+
+
+def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session, world):
+    make_user(session, "admin@agy.test", role="admin", first="Avery", last="Admin")
+    strict = make_user(session, "strict@agy.test", role="compliance", agency=world["agency"], first="Stella",
+                       last="Strict", demo_account=False)
+    session.add(ThrottleRefusal(key=f"account:{world['expiring'].email}", window_start=utcnow(), count=4,
+                                last_at=utcnow()))
+    session.add(OutboxMessage(key="k1", kind="overdue-1", user_id=world["overdue"].id, decided_on=world["today"],
+                              status="failed", last_error="550 mailbox unavailable"))
+    session.commit()
+    text = words(home(client, "admin@agy.test"))
+    assert text.count("Never") >= 3 and "Has not run for more than a day" in text
+    assert "1 message failed" in text
+    assert "Test TEST-BASICS TEST-BASICS 1" in text
+    assert "Staff without the second factor they need 1 account: Stella Strict, compliance" in text
+    assert "Sign-ins refused in the last day 1 account: Eve Soon, officer" in text
+    assert "Staff who have never signed in" in text and "Stella Strict" in text
+    assert strict.id
+
+    run_daily(app, world["today"])
+    page = client.get("/").get_data(as_text=True)
+    text = words(page)
+    assert "Renewals, standing rules and reminders" in text
+    assert re.search(r"Renewals, standing rules and reminders \d{4}-\d\d-\d\d \d\d:\d\d, by the scheduler "
+                     r"Succeeded", text)
+    assert "/admin/outbox?status=failed" in hrefs(page)
+
+
+def test_each_job_run_is_recorded_with_its_outcome(app, session, runner, world, unused_port, monkeypatch):
+    run_daily(app, world["today"], via="command")
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=unused_port)
+    session.add(OutboxMessage(key="k1", kind="overdue-1", user_id=world["overdue"].id, decided_on=world["today"]))
+    session.commit()
+    run_delivery(app, force=True)
+    runs = {run.job: run for run in session.scalars(select(JobRun).order_by(JobRun.id))}
+    daily, delivery = runs["daily"], runs["delivery"]
+    assert daily.outcome == "succeeded" and daily.via == "command" and daily.finished_at >= daily.started_at
+    assert daily.counts["overdue"] == 3      # reminders to Ovie, Otto and Bo, overdue
+    assert delivery.outcome == "failed" and "could not be reached" in delivery.error
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+    monkeypatch.setattr("training.jobs.daily_sweep", broken)
+    with pytest.raises(RuntimeError):
+        run_daily(app, date(2030, 1, 1))
+    failed = session.scalar(select(JobRun).where(JobRun.job == "daily").order_by(JobRun.id.desc()).limit(1))
+    assert failed.outcome == "failed" and failed.error == "RuntimeError: the database went away"
+
+
+def test_reminders_run_records_its_runs_as_the_command(app, session, runner, world, smtp):
+    result = runner.invoke(args=["reminders", "run", "--as-of", world["today"].isoformat()])
+    assert result.exit_code == 0, result.output
+    runs = session.execute(select(JobRun.job, JobRun.via, JobRun.outcome).order_by(JobRun.id)).all()
+    assert runs == [("daily", "command", "succeeded"), ("delivery", "command", "succeeded")]
