@@ -1,6 +1,7 @@
 """Each role's home page: what it counts, within whose scope, and the lists its figures lead to."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
@@ -243,3 +244,36 @@ def test_reminders_run_records_its_runs_as_the_command(app, session, runner, wor
     assert result.exit_code == 0, result.output
     runs = session.execute(select(JobRun.job, JobRun.via, JobRun.outcome).order_by(JobRun.id)).all()
     assert runs == [("daily", "command", "succeeded"), ("delivery", "command", "succeeded")]
+
+
+def test_a_refused_upload_waits_on_the_home_page_until_a_corrected_file_is_imported(app, client, session, world,
+                                                                                     tmp_path):
+    app.instance_path = str(tmp_path)   # the uploads folder of this test
+    make_user(session, "coord@bbb.test", role="coordinator", agency=world["far"].agency, first="Bea",
+              last="Elsewhere", employee_id="BEA")
+    session.commit()
+    login(client, "wide@agy.test")
+    header = "employee_id,first_name,last_name,email,agency,unit,supervisor_employee_id\n"
+    refused = upload(client, header + "E-1,Ana,Reyes,not-an-email,AGY,NOPE,\n", "new_hires.csv")
+    assert refused.status_code == 422
+    page = client.get("/").get_data(as_text=True)
+    text = words(page)
+    assert "1 upload was refused for problems in the file" in text
+    assert re.search(r"Wade Wide uploaded new_hires\.csv on [\d-]+ [\d:]+ UTC: 2 problems\.", text), text
+    assert "/imports/roster" in hrefs(page)
+    other = app.test_client()
+    assert "No refused uploads waiting for a corrected file" in words(home(other, "coord@bbb.test"))
+
+    preview = upload(client, header + "E-1,Ana,Reyes,ana@agy.test,AGY,AGY-U1,\n", "new_hires.csv")
+    token = preview.get_data(as_text=True).split('name="token" value="')[1].split('"')[0]
+    done = client.post("/imports/roster/confirm", data={"token": token, "filename": "new_hires.csv"},
+                       follow_redirects=True)
+    assert "1 added" in done.get_data(as_text=True)
+    assert "No refused uploads waiting for a corrected file" in words(client.get("/").get_data(as_text=True))
+
+
+
+def upload(client, text: str, filename: str):
+    """A roster file uploaded on the import page."""
+    return client.post("/imports/roster", data={"file": (io.BytesIO(text.encode()), filename)},
+                       content_type="multipart/form-data")

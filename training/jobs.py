@@ -24,6 +24,7 @@ from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
 from training.clock import LocalDay, days_of
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
+from training.imports.refusals import forget_old_refusals
 from training.imports.uploads import delete_expired_uploads
 from training.reminders.delivery import DeliveryReport, deliver
 from training.reminders.models import JobLease, JobRun
@@ -164,6 +165,7 @@ def run_daily(app: Flask, on: date | Sequence[LocalDay], via: str = "scheduler")
             counts = daily_sweep(session, on, Schedule.from_config(app.config))
             purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
             session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - KEEP_RUNS))
+            forget_old_refusals(session, utcnow())
         delete_old_uploads(app)
         run.counts.update(counts)
     return counts

@@ -12,6 +12,8 @@ from training.access import STAFF, scope_filter
 from training.assignments.requests import waiting_count
 from training.auth.tokens import never_signed_in
 from training.home.figures import officers_by_unit_and_status
+from training.imports.models import ImportRefusal
+from training.imports.refusals import not_since_imported
 from training.people.models import Unit, User
 from training.records.models import Assignment, Completion, Exemption
 from training.reminders.models import OutboxMessage
@@ -19,6 +21,7 @@ from training.reminders.models import OutboxMessage
 NEWCOMER_DAYS = 30      # an officer added this recently with nothing required of them is a newcomer to assign
 LISTED = 5              # people shown by name under a figure; the figure counts them all
 UNITS_LISTED = 10       # units shown, those with the most overdue first
+REFUSALS_WITHIN = timedelta(days=14)   # refused uploads shown, unless the uploader has imported one since
 
 
 @dataclass
@@ -45,6 +48,15 @@ class Person:
 
 
 @dataclass
+class Refusal:
+    kind: str
+    filename: str
+    problems: int
+    at: datetime
+    by: str
+
+
+@dataclass
 class CoordinatorHome:
     today: date
     totals: Counter                       # officers overdue, expiring; accounts never signed in
@@ -55,6 +67,8 @@ class CoordinatorHome:
     newcomers_total: int
     undelivered: list[Person]             # the recipients of messages that could not be delivered
     undelivered_total: int
+    refusals: list[Refusal]
+    refusals_total: int
 
 
 def coordinator_home(session: Session, viewer: User, today: date, now: datetime) -> CoordinatorHome:
@@ -70,9 +84,10 @@ def coordinator_home(session: Session, viewer: User, today: date, now: datetime)
                    key=lambda row: row.order)
     newcomers, newcomers_total = _newcomers(session, scope, now)
     undelivered, undelivered_total = _undelivered(session, scope)
+    refusals, refusals_total = _refusals(session, viewer, now)
     return CoordinatorHome(today, totals, units[:UNITS_LISTED], max(0, len(units) - UNITS_LISTED),
                            waiting_count(session, viewer, now), newcomers, newcomers_total,
-                           undelivered, undelivered_total)
+                           undelivered, undelivered_total, refusals, refusals_total)
 
 
 def _newcomers(session: Session, scope, now: datetime) -> tuple[list[Person], int]:
@@ -103,3 +118,18 @@ def _undelivered(session: Session, scope) -> tuple[list[Person], int]:
                            .order_by(OutboxMessage.id.desc()).limit(LISTED)).all() if total else []
     return [Person(i, f"{last}, {first}", employee_id, unit, at, error)
             for i, first, last, employee_id, unit, at, error in rows], total
+
+
+def _refusals(session: Session, viewer: User, now: datetime) -> tuple[list[Refusal], int]:
+    """Uploads refused in the viewer's scope lately, of which no corrected file has been imported since."""
+    conditions = [ImportRefusal.at >= now - REFUSALS_WITHIN, not_since_imported(),
+                  *scope_filter(session, viewer, agency_id=ImportRefusal.agency_id, unit_id=ImportRefusal.unit_id,
+                                user_id=ImportRefusal.actor_id)]
+    total = session.scalar(select(func.count()).select_from(ImportRefusal).where(*conditions)) or 0
+    rows = session.execute(select(ImportRefusal.kind, ImportRefusal.filename, ImportRefusal.problems, ImportRefusal.at,
+                                  User.first_name, User.last_name)
+                           .outerjoin(User, User.id == ImportRefusal.actor_id).where(*conditions)
+                           .order_by(ImportRefusal.at.desc(), ImportRefusal.id.desc()).limit(LISTED)).all() \
+        if total else []
+    return [Refusal(kind, filename, problems, at, f"{first} {last}" if first else "someone no longer here")
+            for kind, filename, problems, at, first, last in rows], total
