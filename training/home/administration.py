@@ -15,6 +15,7 @@ from training.auth.second_factor import missing_where_required
 from training.auth.throttle import ACCOUNT_KEY
 from training.auth.tokens import never_signed_in
 from training.catalog.models import Course, CourseVersion
+from training.home.figures import counted
 from training.jobs import JOBS, last_runs
 from training.people.models import User
 from training.reminders.models import JobRun, OutboxMessage
@@ -24,12 +25,46 @@ REFUSED_WITHIN = timedelta(days=1)  # sign-ins refused this recently: an account
 ACCOUNTS_LISTED = 5
 
 
+# What each count of a job's run says (training/jobs.py, the sweep and the delivery name them).
+COUNT_WORDS = {
+    "overdue": ("overdue reminder", "overdue reminders"),
+    "overdue-weekly": ("weekly overdue reminder", "weekly overdue reminders"),
+    "escalated-supervisor": ("overdue assignment escalated to a supervisor",
+                             "overdue assignments escalated to supervisors"),
+    "escalated-coordinator": ("overdue assignment escalated to a coordinator",
+                              "overdue assignments escalated to coordinators"),
+    "escalation-supervisor": ("digest to a supervisor", "digests to supervisors"),
+    "escalation-coordinator": ("digest to a coordinator", "digests to coordinators"),
+    "assignments-renewals": ("renewal assigned", "renewals assigned"),
+    "assignments-standing_rules": ("assignment by a standing rule", "assignments by standing rules"),
+    "sent": ("message sent", "messages sent"),
+    "errors": ("message not accepted, to be retried", "messages not accepted, to be retried"),
+    "failed": ("message given up", "messages given up"),
+    "cancelled": ("message no longer needed", "messages no longer needed"),
+    "days counted": ("day counted", "days counted"),
+}
+
+
+def count_words(key: str, n: int) -> str:
+    """One count of a run in words: '5 reminders 14 days before the due date', '1 message sent'."""
+    if key.startswith("due-in-"):
+        days = key.removeprefix("due-in-")
+        return f"{counted(n, 'reminder')} {counted(int(days), 'day') if days.isdigit() else days} before the due date"
+    singular, plural = COUNT_WORDS.get(key, (key.replace("-", " "),) * 2)
+    return counted(n, singular, plural)
+
+
 @dataclass
 class JobState:
     job: str
     label: str
     run: JobRun | None
     stale: bool
+
+    @property
+    def did(self) -> list[str]:
+        """What the last run did, in words."""
+        return [count_words(key, n) for key, n in sorted((self.run.counts or {}).items()) if n] if self.run else []
 
 
 @dataclass

@@ -18,6 +18,11 @@ from training.records.status import course_states, course_states_query, status_e
 ATTENTION = ("overdue", "expiring")
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 officer', '3 officers', '0 officers'."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def officers_by_status(session: Session, on: date, *where: ColumnElement[bool],
                        statuses: tuple[str, ...] = ATTENTION) -> Counter:
     """How many officers matching `where` have at least one required module in each of `statuses` on `on`."""

@@ -15,15 +15,10 @@ from training.home.compliance import (
     recent_exports,
 )
 from training.home.coordinator import coordinator_home
-from training.home.figures import own_training, scope_of, team_of
+from training.home.figures import counted, own_training, scope_of, team_of
 from training.learn.views import my_training
 
 bp = Blueprint("home", __name__)
-
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """'1 officer', '3 officers', '0 officers'."""
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 @bp.context_processor
