@@ -211,7 +211,9 @@ def test_compliance_home_shows_the_rate_changes_since_the_last_export_and_the_ex
 
 
 def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session, world):
-    make_user(session, "admin@agy.test", role="admin", first="Avery", last="Admin")
+    admin = make_user(session, "admin@agy.test", role="admin", first="Avery", last="Admin")
+    session.add(Assignment(user_id=admin.id, course_id=world["course"].id, due_on=world["today"] + timedelta(days=9),
+                           reason="individual"))
     strict = make_user(session, "strict@agy.test", role="compliance", agency=world["agency"], first="Stella",
                        last="Strict", demo_account=False)
     session.add(ThrottleRefusal(key=f"account:{world['expiring'].email}", window_start=utcnow(), count=4,
@@ -221,6 +223,7 @@ def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session,
     session.commit()
     text = words(home(client, "admin@agy.test"))
     assert text.count("Never run") == 3 and "Has not run for more than a day" not in text
+    assert "Your own training: 1 module (1 assigned). Open My training" in text
     assert "1 message failed" in text
     assert "Test TEST-BASICS TEST-BASICS 1" in text
     assert "Staff without the second factor they need 1 account: Stella Strict, compliance" in text
@@ -235,7 +238,8 @@ def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session,
     page = client.get("/").get_data(as_text=True)
     text = words(page)
     assert re.search(r"Renewals, standing rules and reminders \d{4}-\d\d-\d\d \d\d:\d\d, by the scheduler "
-                     r"Succeeded: 1 renewal assigned; 1 reminder 30 days before the due date; 3 overdue reminders "
+                     r"Succeeded: 1 renewal assigned; 1 reminder 14 days before the due date; 1 reminder 30 days before the "
+                     r"due date; 3 overdue reminders "
                      r"Compliance", text), text
     assert re.search(r"Mail delivery [\d-]+ [\d:]+, by the scheduler Has not run for more than a day\. "
                      r"Succeeded: 1 message sent", text), text
