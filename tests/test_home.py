@@ -14,8 +14,11 @@ from tests.support.statements import count_statements
 from training.auth.models import ThrottleRefusal
 from training.clock import today_for
 from training.db import utcnow
+from training.home.figures import officers_by_unit_and_status
 from training.jobs import run_daily, run_delivery
-from training.records.models import Assignment, ExtensionRequest
+from training.people.models import User
+from training.records.models import Assignment, Exemption, ExtensionRequest
+from training.records.status import course_states
 from training.reminders.models import JobRun, OutboxMessage
 from training.reports.dashboard import refresh_snapshot
 
@@ -305,3 +308,29 @@ def upload(client, text: str, filename: str):
     """A roster file uploaded on the import page."""
     return client.post("/imports/roster", data={"file": (io.BytesIO(text.encode()), filename)},
                        content_type="multipart/form-data")
+
+
+def test_the_counts_agree_with_the_status_rule_for_every_officer(session, world):
+    """Narrowed to the pairs that could be overdue or expiring, the counts are still those of `course_states`:
+    a valid certification or an exemption outweighs an overdue assignment; a revoked one does not count."""
+    course, today = world["course"], world["today"]
+    held = make_user(session, "held@agy.test", agency=world["agency"], unit=world["u1"], employee_id="HELD")
+    exempt = make_user(session, "exempt@agy.test", agency=world["agency"], unit=world["u2"], employee_id="EXEMPT")
+    revoked = make_user(session, "revoked@agy.test", agency=world["agency"], unit=world["u2"], employee_id="REV")
+    certify(session, held, course, days_ago=100)
+    gone = certify(session, revoked, course, days_ago=340)        # would be expiring, but it is revoked
+    gone.revoked_on, gone.revoked_at, gone.revoked_reason = today, utcnow(), "Recorded in error"
+    for person in (held, exempt, revoked):
+        session.add(Assignment(user_id=person.id, course_id=course.id, due_on=today - timedelta(days=1),
+                               reason="individual"))
+    session.add(Exemption(user_id=exempt.id, course_id=course.id, starts_on=today - timedelta(days=5),
+                          ends_on=today + timedelta(days=5), reason="Medical leave"))
+    session.commit()
+    expected: dict = {}
+    for state in course_states(session, today, User.agency_id == world["agency"].id):
+        if state.status in ("overdue", "expiring"):
+            expected.setdefault(state.unit_code, {}).setdefault(state.status, set()).add(state.user_id)
+    counted = officers_by_unit_and_status(session, today, User.agency_id == world["agency"].id)
+    assert {unit: dict(c) for unit, c in counted.items()} == \
+        {unit: {s: len(ids) for s, ids in by.items()} for unit, by in expected.items()}
+    assert counted["AGY-U1"] == {"overdue": 1, "expiring": 1} and counted["AGY-U2"] == {"overdue": 2}
