@@ -334,3 +334,12 @@ def test_the_counts_agree_with_the_status_rule_for_every_officer(session, world)
     assert {unit: dict(c) for unit, c in counted.items()} == \
         {unit: {s: len(ids) for s, ids in by.items()} for unit, by in expected.items()}
     assert counted["AGY-U1"] == {"overdue": 1, "expiring": 1} and counted["AGY-U2"] == {"overdue": 2}
+
+
+def test_an_agency_with_one_top_unit_leads_to_that_unit_s_lists(client, session, world):
+    make_user(session, "coord@bbb.test", role="coordinator", agency=world["far"].agency, employee_id="BEA")
+    session.commit()
+    page = home(client, "coord@bbb.test")
+    assert "1 officer overdue" in words(page) and "/units/BBB-U1?status=overdue" in hrefs(page)
+    listed = words(client.get("/units/BBB-U1?status=overdue").get_data(as_text=True))
+    assert "Faraway, Bo" in listed and "Late, Ovie" not in listed

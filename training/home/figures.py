@@ -101,17 +101,20 @@ def team_of(session: Session, supervisor: User, on: date) -> Team | None:
 
 @dataclass
 class Scope:
-    """The viewer's scope in words, and its unit when it is one unit's subtree."""
+    """The viewer's scope in words, and the unit whose page lists everyone in it, when one does."""
 
     name: str
     unit: Unit | None = None
 
 
 def scope_of(session: Session, viewer: User) -> Scope:
-    """'East Team 1 (DEMO-EAST-1) and its sub-units', an agency, or every agency."""
+    """'East Team 1 (DEMO-EAST-1) and its sub-units', an agency (with its top unit, when it has one), or every
+    agency."""
     if viewer.scope_unit_id is not None:
         unit = session.get(Unit, viewer.scope_unit_id)
         return Scope(f"{unit.name} ({unit.code}) and its sub-units", unit) if unit else Scope("no unit")
     if viewer.role in SCOPED and viewer.agency is not None:
-        return Scope(f"{viewer.agency.name} ({viewer.agency.code})")
+        tops = session.scalars(select(Unit).where(Unit.agency_id == viewer.agency_id, Unit.parent_id.is_(None))
+                               .limit(2)).all()
+        return Scope(f"{viewer.agency.name} ({viewer.agency.code})", tops[0] if len(tops) == 1 else None)
     return Scope("every agency")
