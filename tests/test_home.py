@@ -117,7 +117,7 @@ def test_requests_and_undelivered_mail_are_counted_in_scope(client, session, wor
     session.commit()
     page = home(client, "coord@agy.test")
     text = words(page)
-    assert "1 request for more time waiting for you" in text and "/requests" in hrefs(page)
+    assert "1 request for an extension waiting for your decision" in text and "/requests" in hrefs(page)
     assert "1 message could not be delivered" in text and "Late, Ovie, queued" in text
     assert "550 mailbox unavailable" in text and "Yonder" not in text
     assert "Late, Ovie" in words(client.get("/requests").get_data(as_text=True))
@@ -129,7 +129,7 @@ def test_an_empty_scope_says_nothing_needs_doing(client, session, world):
               scope_unit_id=empty.id)
     session.commit()
     text = words(home(client, "calm@agy.test"))
-    for said in ("Nothing overdue", "Nothing expiring within 30 days", "No requests for more time waiting",
+    for said in ("Nothing overdue", "Nothing expiring within 30 days", "No requests for an extension waiting",
                  "Everyone has signed in", "No newcomers waiting for an assignment", "All mail delivered",
                  "Your own training: nothing is assigned to you"):
         assert said in text
