@@ -218,7 +218,7 @@ def _complete_module(app, page, base, check, title: str, full_name: str) -> None
     assert f"Completed {date.today().isoformat()}" in page.locator("main").inner_text()
     check()
     page.get_by_role("link", name="Back to my training").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/training")
     row = page.get_by_role("row").filter(has_text=title)
     assert "current" in row.inner_text().lower() and expires_on in row.inner_text()
     check()

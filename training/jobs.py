@@ -17,15 +17,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
 from training.clock import LocalDay, days_of
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
+from training.imports.refusals import forget_old_refusals
 from training.imports.uploads import delete_expired_uploads
-from training.reminders.models import JobLease
+from training.reminders.delivery import DeliveryReport, deliver
+from training.reminders.models import JobLease, JobRun
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
 from training.reports.dashboard import counted_days, refresh_snapshot
@@ -33,6 +35,12 @@ from training.words import plural
 
 LOCK_NAME = "rollcall-jobs"
 log = logging.getLogger(__name__)
+
+# The scheduled jobs whose runs are recorded, with what each does, in the words the administrator's home uses.
+JOBS = {"daily": "Renewals, standing rules and reminders",
+        "compliance": "Compliance dashboard figures",
+        "delivery": "Mail delivery"}
+KEEP_RUNS = timedelta(days=90)
 
 
 class JobLock:
@@ -118,12 +126,67 @@ def daily_sweep(session: Session, on: date | Sequence[LocalDay], schedule: Sched
     return +counts  # without the kinds of which nothing was queued
 
 
-def run_daily(app: Flask, on: date | Sequence[LocalDay]) -> Counter:
+class Run:
+    """What a recorded run did: its counts, and a failure it reports without raising (a mail server down)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.problem: str | None = None
+
+
+@contextmanager
+def recorded(app: Flask, job: str, via: str) -> Iterator[Run]:
+    """Record one run of `job` in job_runs: a row as it starts, committed at once (a run that dies stays
+    'running'), then its outcome and counts; a run that raises is recorded as failed, with the error, and the
+    error goes on. The scheduler and the commands run the jobs through this alike."""
     with unit_of_work(app) as session:
-        counts = daily_sweep(session, on, Schedule.from_config(app.config))
-        purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
-    delete_old_uploads(app)
+        row = JobRun(job=job, via=via, started_at=utcnow())
+        session.add(row)
+        session.flush()
+        run_id = row.id
+    run = Run()
+    try:
+        yield run
+    except Exception as exc:
+        _finish(app, run_id, run, f"{type(exc).__name__}: {exc}")
+        raise
+    _finish(app, run_id, run, run.problem)
+
+
+def _finish(app: Flask, run_id: int, run: Run, problem: str | None) -> None:
+    with unit_of_work(app) as session:
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+            finished_at=utcnow(), outcome="failed" if problem else "succeeded",
+            counts={str(k): int(v) for k, v in run.counts.items()}, error=problem[:2000] if problem else None))
+
+
+def run_daily(app: Flask, on: date | Sequence[LocalDay], via: str = "scheduler") -> Counter:
+    with recorded(app, "daily", via) as run:
+        with unit_of_work(app) as session:
+            counts = daily_sweep(session, on, Schedule.from_config(app.config))
+            purge(session, utcnow(), timedelta(hours=app.config["SESSION_MAX_HOURS"]))
+            session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - KEEP_RUNS))
+            forget_old_refusals(session, utcnow())
+        delete_old_uploads(app)
+        run.counts.update(counts)
     return counts
+
+
+def run_delivery(app: Flask, via: str = "scheduler", **options) -> DeliveryReport:
+    """A delivery of what is pending (`deliver`'s options), recorded; a mail server out of reach fails the run."""
+    with recorded(app, "delivery", via) as run:
+        report = deliver(app, **options)
+        run.counts.update(report.counts)
+        if report.unreachable:
+            run.problem = f"the mail server could not be reached: {report.unreachable}"
+    return report
+
+
+def last_runs(session: Session) -> dict[str, JobRun | None]:
+    """The latest run of each job in JOBS (None: never run), one indexed look-up per job."""
+    return {job: session.scalar(select(JobRun).where(JobRun.job == job)
+                                .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
+            for job in JOBS}
 
 
 def delete_old_uploads(app: Flask) -> int:
@@ -136,7 +199,8 @@ def delete_old_uploads(app: Flask) -> int:
     return deleted
 
 
-def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None) -> None:
+def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None,
+                     via: str = "scheduler") -> None:
     """The figures of the compliance dashboard, counted once a day for each agency, on its own day.
 
     Given the days of `clock.local_days`, an agency already counted on its day is
@@ -149,7 +213,7 @@ def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: dat
     if not days:
         return
     earliest = earliest or min(day.on for day in days)
-    with unit_of_work(app) as session:
+    with recorded(app, "compliance", via) as run, unit_of_work(app) as session:
         counted = counted_days(session) if any(day.agency_ids is not None for day in days) else {}
         for day in days:
             agency_ids = day.agency_ids
@@ -158,3 +222,4 @@ def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: dat
                 if not agency_ids:
                     continue
             refresh_snapshot(session, day.on, agency_ids, earliest=earliest)
+            run.counts["days counted"] += 1

@@ -3,12 +3,13 @@ from training.audit.models import AuditEvent
 from training.auth.models import RecoveryCode, SecondFactorSetup, SignInFailure, ThrottleRefusal, UserSession
 from training.auth.tokens import AccountToken
 from training.catalog.models import Course, CourseVersion, Lesson, Question
+from training.imports.models import ImportRefusal
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Attempt, Completion, Exemption, LessonView, StandingRule
-from training.reminders.models import Escalation, JobLease, OutboxMessage
+from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage
 from training.reports.models import ComplianceSnapshot
 
 __all__ = ["AccountToken", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot",
-           "Course", "CourseVersion", "Escalation", "Exemption", "JobLease", "Lesson", "LessonView", "OutboxMessage",
-           "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit",
-           "User", "UserSession"]
+           "Course", "CourseVersion", "Escalation", "Exemption", "ImportRefusal", "JobLease", "JobRun", "Lesson",
+           "LessonView", "OutboxMessage", "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure",
+           "StandingRule", "ThrottleRefusal", "Unit", "User", "UserSession"]

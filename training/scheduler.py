@@ -10,8 +10,7 @@ from flask import Flask
 
 from training import clock
 from training.db import unit_of_work
-from training.jobs import count_compliance, exclusive, run_daily
-from training.reminders.delivery import deliver
+from training.jobs import count_compliance, exclusive, run_daily, run_delivery
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,14 @@ def daily_job(app: Flask) -> None:
         if days:
             log.info("daily sweep for %s: %s", clock.describe(days), dict(run_daily(app, days)))
             count_compliance(app, days, earliest=earliest)
-        log.info("delivery: %s", dict(deliver(app).counts))
+        log.info("delivery: %s", dict(run_delivery(app).counts))
 
 
 def delivery_job(app: Flask) -> None:
     """Send what is pending and past its back-off."""
     with exclusive(app) as held:
         if held:
-            report = deliver(app)
+            report = run_delivery(app)
             if report.counts or report.unreachable:
                 log.info("delivery: %s %s", dict(report.counts), report.unreachable or "")
 

@@ -1,14 +1,14 @@
 """answers an officer has picked in an open quiz, kept until it is submitted
 
 Revision ID: c5e8a2f47d19
-Revises: 7b3d9e21c4a8
+Revises: c4e7a2b91d05
 Create Date: 2026-11-27 11:30:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c5e8a2f47d19'
-down_revision = '7b3d9e21c4a8'
+down_revision = 'c4e7a2b91d05'
 branch_labels = None
 depends_on = None
 

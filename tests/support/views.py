@@ -21,6 +21,7 @@ VIEW_ROLES = {
     "reports.roster_download": {"compliance", "admin"},
     "reports.compliance": {"coordinator", "compliance", "admin"},
     "people.team": EVERYONE, "people.officer": EVERYONE,
+    "home.index": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
     "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.save_answers": EVERYONE, "learn.start_quiz": EVERYONE,
     "auth.logout": EVERYONE, "auth.password": EVERYONE, "auth.two_step": EVERYONE, "auth.setup": EVERYONE,

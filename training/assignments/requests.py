@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from training.access import MANAGERS, Forbidden, extension_queue_filter, forbid_own, may_decide_extension
@@ -94,17 +94,29 @@ def queue(session: Session, viewer: User, now: datetime | None = None) -> list[W
     """The waiting requests the viewer decides, oldest first: their direct reports' at once; as a coordinator,
     others in scope once nobody has answered them for ESCALATE_AFTER, or at once without a supervisor."""
     now = now or utcnow()
-    conditions = [extension_queue_filter(session, viewer)]
-    if viewer.role in MANAGERS:
-        conditions.append(or_(User.supervisor_id == viewer.id, User.supervisor_id.is_(None),
-                              ExtensionRequest.created_at <= now - ESCALATE_AFTER))
     rows = session.execute(
         select(ExtensionRequest, User, Course.title, Assignment.due_on)
         .join(User, User.id == ExtensionRequest.user_id).join(Course, Course.id == ExtensionRequest.course_id)
         .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
-        .where(ExtensionRequest.status == "pending", and_(*conditions))
+        .where(*_waiting_for(session, viewer, now))
         .order_by(ExtensionRequest.created_at, ExtensionRequest.id)).all()
     return [Waiting(r, u, title, due, (now - r.created_at).days) for r, u, title, due in rows]
+
+
+def waiting_count(session: Session, viewer: User, now: datetime | None = None) -> int:
+    """How many requests `queue` holds for the viewer, counted in the database."""
+    return session.scalar(select(func.count()).select_from(ExtensionRequest)
+                          .join(User, User.id == ExtensionRequest.user_id)
+                          .where(*_waiting_for(session, viewer, now or utcnow()))) or 0
+
+
+def _waiting_for(session: Session, viewer: User, now: datetime) -> list[ColumnElement[bool]]:
+    """Conditions on ExtensionRequest joined to its officer: the waiting requests the viewer decides."""
+    conditions = [extension_queue_filter(session, viewer)]
+    if viewer.role in MANAGERS:
+        conditions.append(or_(User.supervisor_id == viewer.id, User.supervisor_id.is_(None),
+                              ExtensionRequest.created_at <= now - ESCALATE_AFTER))
+    return [ExtensionRequest.status == "pending", and_(*conditions)]
 
 
 def requests_of(session: Session, officer_id: int) -> list[tuple[ExtensionRequest, str]]:

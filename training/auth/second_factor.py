@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -47,6 +47,14 @@ def required(user: User, config: Mapping) -> bool:
     if user.role not in SECOND_FACTOR_REQUIRED:
         return False
     return not (user.demo_account and config.get("DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR"))
+
+
+def missing_where_required(config: Mapping) -> list[ColumnElement[bool]]:
+    """SQL conditions on User: the accounts `required` holds to a second factor that have not enrolled one."""
+    conditions = [User.role.in_(SECOND_FACTOR_REQUIRED), User.totp_secret_encrypted.is_(None)]
+    if config.get("DEMO_SIGN_IN_WITHOUT_SECOND_FACTOR"):
+        conditions.append(User.demo_account.is_(False))
+    return conditions
 
 
 def enrolled(user: User) -> bool:

@@ -57,8 +57,11 @@ def minutes_left(now: datetime, minutes: int) -> int:
     return max(1, math.ceil((end - now).total_seconds() / 60))
 
 
+ACCOUNT_KEY = "account:"   # the start of an account's throttle key; the rest is its address, normalised
+
+
 def keys_for(email: str, address: str | None) -> tuple[str, str]:
-    return f"account:{email}"[:300], f"address:{address or 'unknown'}"[:300]
+    return f"{ACCOUNT_KEY}{email}"[:300], f"address:{address or 'unknown'}"[:300]
 
 
 def clip(text: str | None, limit: int = 200) -> str | None:

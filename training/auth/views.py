@@ -78,13 +78,13 @@ MAX_NEXT = 2000
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths; anything else goes to the dashboard."""
+    """Only same-site relative paths; anything else goes to the home page."""
     if target and len(target) <= MAX_NEXT:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
                 and "\\" not in target:
             return target
-    return url_for("learn.dashboard")
+    return url_for("home.index")
 
 
 def _start_session(user) -> None:
@@ -161,7 +161,7 @@ def _signed_in(user, **details) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("learn.dashboard"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
@@ -317,7 +317,7 @@ def password():
                 _start_session(user)
                 record(db(), "user.password_changed", actor_id=user.id, target=f"user:{user.id}")
                 flash("Your password was changed. Every other session of your account was signed out.", "success")
-                return redirect(url_for("learn.dashboard"))
+                return redirect(url_for("home.index"))
     elif form.errors:
         status = 422
     return render_template("auth/password.html", form=form, error=error), status
@@ -436,7 +436,7 @@ def _use_link(raw: str, purpose: str):
 
 def _first_sign_in(user: User):
     """After accepting an invitation: signed in and on to their training, staff once they give their code."""
-    target = url_for("learn.dashboard")
+    target = url_for("home.index")
     if second_factor.enrolled(user) or second_factor.required(user, current_app.config):
         session[PENDING] = {"user": user.id, "since": time.time(), "next": target}
         return redirect(url_for(".code" if second_factor.enrolled(user) else ".enrol"))
@@ -627,7 +627,7 @@ def _sso_page(title: str, message: str, status: int):
 def oidc_start(name: str):
     """The provider's button: off to its sign-in page, with a fresh state, nonce and PKCE challenge."""
     if current_user.is_authenticated:
-        return redirect(url_for("learn.dashboard"))
+        return redirect(url_for("home.index"))
     providers = registry(current_app)
     provider = providers.get(name)
     if provider is None:

@@ -18,6 +18,7 @@ from training.db import db, utcnow
 from training.forms import EmptyForm
 from training.imports import apply_org_plan, apply_roster_plan, check_org_plan, parse_org_csv, parse_roster_csv
 from training.imports.completions import apply_completions_plan, describe_records, parse_completions_csv
+from training.imports.refusals import note_refusal
 from training.imports.uploads import UploadExpired, delete_expired_uploads, discard_upload, read_upload, save_upload
 from training.reminders.delivery import deliver
 from training.reminders.invitations import invite_employees
@@ -127,6 +128,8 @@ def upload(name: str):
     # Besides the daily job's sweep, for a host of the site that the scheduler does not run on.
     delete_expired_uploads(_folder(), timedelta(hours=current_app.config["UPLOAD_PREVIEW_HOURS"]))
     db().rollback()
+    if plan.problems:
+        note_refusal(db(), name, Path(file.filename).name, current_user.id, plan.problems)
     return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=token, full=full,
                            invite=invite, filename=Path(file.filename).name, sections=kind.summary(plan),
                            form=EmptyForm()), \
@@ -153,6 +156,7 @@ def confirm(name: str):
     plan = kind.parse(data, request.form.get("full") == "y")
     if plan.problems:   # the database changed since the preview
         db().rollback()
+        note_refusal(db(), name, filename, current_user.id, plan.problems)
         return render_template("imports/preview.html", kind=kind, name=name, plan=plan, token=None,
                                full=False, filename=filename, sections=kind.summary(plan), form=EmptyForm()), 422
     counts = kind.apply(plan, filename)

@@ -42,15 +42,20 @@ def _attempt_or_404(attempt_id: int) -> Attempt:
     return attempt
 
 
-@bp.route("/")
-@login_required
-def dashboard():
+def my_training() -> dict:
+    """What My training shows the signed-in person: their modules soonest first, open assignments, requests."""
     today = today_for(current_user)
     states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
     open_assignments = {a.course_id: a for a in db().scalars(
         select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
-    return render_template("learn/dashboard.html", states=states, today=today, open_assignments=open_assignments,
-                           my_requests=requests_of(db(), current_user.id), form=EmptyForm())
+    return dict(states=states, today=today, open_assignments=open_assignments,
+                my_requests=requests_of(db(), current_user.id), form=EmptyForm())
+
+
+@bp.route("/training")
+@login_required
+def dashboard():
+    return render_template("learn/dashboard.html", **my_training())
 
 
 @bp.route("/courses/<code>")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from training.catalog.models import Course, CourseVersion
@@ -96,13 +96,15 @@ def due_as_of(cutoff: datetime) -> ColumnElement[date]:
 
 
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False,
-                        as_of: bool = False) -> Select:
+                        as_of: bool = False, pairs: Select | CompoundSelect | None = None) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
 
     Without `as_of` the open assignments are today's. With it the roster is rebuilt
     as it stood at the end of `on`: only assignments created by then and not yet
     closed, completions and exemptions that had started, and pairs that had one of
-    them. Columns are labelled as the fields of CourseState.
+    them. Columns are labelled as the fields of CourseState. `pairs`, a select of (user_id, course_id) that are
+    required pairs, stands for every required pair of the officers: a page that needs only some statuses passes
+    the pairs that could hold them, and spares the database the others (the officer conditions still apply).
 
     The officer conditions are repeated inside the subqueries: databases do not
     push them through a UNION or a GROUP BY, and without them one officer's page
@@ -116,7 +118,7 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
 
     cutoff = end_of(on)
     assigned_by_then = [Assignment.created_at < cutoff] if as_of else []
-    pairs = union(
+    pairs = pairs.subquery("pairs") if pairs is not None else union(
         select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id), *assigned_by_then),
         select(Completion.user_id, Completion.course_id).where(
             *mine(Completion.user_id), *([Completion.completed_on <= on] if as_of else [])),

@@ -24,8 +24,7 @@ def reminders_run(as_of: date | None, wait: int) -> None:
     """
     from training import clock
     from training.db import unit_of_work
-    from training.jobs import exclusive, run_daily
-    from training.reminders.delivery import deliver
+    from training.jobs import exclusive, run_daily, run_delivery
 
     app = current_app._get_current_object()
     now = clock.current_instant()
@@ -37,8 +36,8 @@ def reminders_run(as_of: date | None, wait: int) -> None:
         else:
             with unit_of_work(app) as session:
                 days = clock.local_days(session, now)
-        queued = run_daily(app, days)
-        report = deliver(app, on=as_of, force=True)
+        queued = run_daily(app, days, via="command")
+        report = run_delivery(app, via="command", on=as_of, force=True)
     click.echo(f"Sweep for {clock.describe(days)}:")
     for kind, count in sorted(queued.items()):
         click.echo(f"  {kind}: {count}")

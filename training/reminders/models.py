@@ -1,9 +1,9 @@
-"""The outbox, the escalations decided, and the lease that lets one process run the jobs."""
+"""The outbox, the escalations decided, the lease that lets one process run the jobs, and each job's runs."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, and_, exists, or_
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, and_, exists, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.models import Course
@@ -92,3 +92,20 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """One run of a scheduled job, by the scheduler or a command: when, how it ended, what it did."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))           # daily, compliance, delivery
+    via: Mapped[str] = mapped_column(String(16))           # scheduler, command
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="running")   # running, succeeded, failed
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)

@@ -1,0 +1,115 @@
+"""Counts every home page shares: officers by status (in a scope, a team, by unit), and one's own training.
+
+All counted in the database: a home page costs the same few statements for ten officers or thirty thousand.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, func, select, union
+from sqlalchemy.orm import Session
+
+from training.access import SCOPED
+from training.people.models import Unit, User
+from training.records.models import Assignment, Completion
+from training.records.rules import EXPIRING_DAYS
+from training.records.status import course_states, course_states_query, status_expression
+
+ATTENTION = ("overdue", "expiring")
+
+
+def officers_by_status(session: Session, on: date, *where: ColumnElement[bool],
+                       statuses: tuple[str, ...] = ATTENTION) -> Counter:
+    """How many officers matching `where` have at least one required module in each of `statuses` on `on`."""
+    return Counter(dict(_by_status(session, on, where, statuses, by_unit=False)))
+
+
+def officers_by_unit_and_status(session: Session, on: date, *where: ColumnElement[bool],
+                                statuses: tuple[str, ...] = ATTENTION) -> dict[str, Counter]:
+    """`officers_by_status` for each unit code (officers placed directly in the unit; None: no unit)."""
+    units: dict[str, Counter] = {}
+    for unit_code, status, n in _by_status(session, on, where, statuses, by_unit=True):
+        units.setdefault(unit_code, Counter())[status] = n
+    return units
+
+
+def _could_hold(on: date, where, statuses: tuple[str, ...]):
+    """The (officer, module) pairs of the officers matching `where` that could hold one of `statuses` on `on`, or
+    None (every pair) when a status is not narrowed: overdue needs an open assignment due before `on`, expiring
+    a completion that expires within EXPIRING_DAYS. `status_expression` still decides each pair's status."""
+    narrowed = {
+        "overdue": select(Assignment.user_id, Assignment.course_id).join(User, User.id == Assignment.user_id)
+        .where(Assignment.closed_at.is_(None), Assignment.due_on < on, *where),
+        "expiring": select(Completion.user_id, Completion.course_id).join(User, User.id == Completion.user_id)
+        .where(Completion.expires_on >= on, Completion.expires_on <= on + timedelta(days=EXPIRING_DAYS), *where),
+    }
+    if any(status not in narrowed for status in statuses):
+        return None
+    return union(*(narrowed[status] for status in statuses))
+
+
+def _by_status(session: Session, on: date, where, statuses, *, by_unit: bool):
+    facts = course_states_query(on, *where, pairs=_could_hold(on, where, statuses)).order_by(None).subquery("facts")
+    states = select(facts.c.user_id, facts.c.unit_code,
+                    status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
+                    .label("status")).subquery("states")
+    keys = [states.c.unit_code] if by_unit else []
+    return session.execute(
+        select(*keys, states.c.status, func.count(states.c.user_id.distinct()))
+        .where(states.c.status.in_(statuses)).group_by(*keys, states.c.status)).all()
+
+
+@dataclass
+class OwnTraining:
+    """The signed-in person's own required modules, by status."""
+
+    counts: Counter
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def own_training(session: Session, user: User, on: date) -> OwnTraining:
+    return OwnTraining(Counter(state.status for state in course_states(session, on, User.id == user.id)
+                               if state.status))
+
+
+@dataclass
+class Team:
+    """A supervisor's direct reports: how many, and how many overdue or expiring."""
+
+    officers: int
+    counts: Counter
+
+
+def team_of(session: Session, supervisor: User, on: date) -> Team | None:
+    """The supervisor's team on `on`; None for someone with no direct reports."""
+    reports = [User.supervisor_id == supervisor.id, User.active.is_(True)]
+    officers = session.scalar(select(func.count()).select_from(User).where(*reports)) or 0
+    if not officers:
+        return None
+    return Team(officers, officers_by_status(session, on, *reports))
+
+
+@dataclass
+class Scope:
+    """The viewer's scope in words, and the unit whose page lists everyone in it, when one does."""
+
+    name: str
+    unit: Unit | None = None
+
+
+def scope_of(session: Session, viewer: User) -> Scope:
+    """'East Team 1 (DEMO-EAST-1) and its sub-units', an agency (with its top unit, when it has one), or every
+    agency."""
+    if viewer.scope_unit_id is not None:
+        unit = session.get(Unit, viewer.scope_unit_id)
+        return Scope(f"{unit.name} ({unit.code}) and its sub-units", unit) if unit else Scope("no unit")
+    if viewer.role in SCOPED and viewer.agency is not None:
+        tops = session.scalars(select(Unit).where(Unit.agency_id == viewer.agency_id, Unit.parent_id.is_(None))
+                               .limit(2)).all()
+        return Scope(f"{viewer.agency.name} ({viewer.agency.code})", tops[0] if len(tops) == 1 else None)
+    return Scope("every agency")
