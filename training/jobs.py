@@ -28,7 +28,7 @@ from training.imports.uploads import delete_expired_uploads
 from training.reminders.models import JobLease
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
-from training.reports.dashboard import counted_days, refresh_snapshot
+from training.reports.dashboard import count_months
 
 LOCK_NAME = "rollcall-jobs"
 log = logging.getLogger(__name__)
@@ -136,24 +136,14 @@ def delete_old_uploads(app: Flask) -> int:
 
 
 def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None) -> None:
-    """The figures of the compliance dashboard, counted once a day for each agency, on its own day.
+    """The compliance dashboard's monthly trend: each month end counted once, when it has passed everywhere.
 
-    Given the days of `clock.local_days`, an agency already counted on its day is
-    left as it is, so a job that runs every hour counts each agency once a day.
-    `earliest`, the earliest day any agency is on, holds back the month ends that
-    have not passed everywhere (see `refresh_snapshot`). A date given for everyone
-    counts everyone again.
+    `earliest`, the earliest day any agency is on (default: the earliest of
+    `on`), holds back the month ends that have not passed everywhere (see
+    `count_months`). The dashboard's other figures are counted at each request.
     """
     days = days_of(on)
     if not days:
         return
-    earliest = earliest or min(day.on for day in days)
     with unit_of_work(app) as session:
-        counted = counted_days(session) if any(day.agency_ids is not None for day in days) else {}
-        for day in days:
-            agency_ids = day.agency_ids
-            if agency_ids is not None:
-                agency_ids = [i for i in agency_ids if counted.get(i) != day.on]
-                if not agency_ids:
-                    continue
-            refresh_snapshot(session, day.on, agency_ids, earliest=earliest)
+        count_months(session, earliest or min(day.on for day in days))

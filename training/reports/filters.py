@@ -65,7 +65,12 @@ class Roster:
         if self.filters.status:
             parts.append(self.filters.status)
         parts.append(self.on.isoformat())
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + "." + extension
+        return file_name(parts, extension)
+
+
+def file_name(parts: list[str], extension: str) -> str:
+    """A download's name from its parts (codes and days), with nothing a file system or header would mind."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + "." + extension
 
 
 def build_roster(session: Session, viewer: User | None, filters: RosterFilters, today: date) -> Roster:

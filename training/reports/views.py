@@ -1,4 +1,4 @@
-"""Compliance downloads: the roster export page and its CSV and XLSX files."""
+"""Compliance reports: the roster export page and its CSV and XLSX files, the dashboard and its CSV."""
 from __future__ import annotations
 
 import os
@@ -10,18 +10,26 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from training.access import AUDITORS, STAFF, may_see_agency, scope_filter, units_in_scope
+from training.access import AUDITORS, STAFF, may_see_agency, units_in_scope
 from training.auth.guards import roles_required
 from training.catalog.models import Course
 from training.clock import today_for
 from training.db import db
 from training.people.models import Agency
-from training.reports.dashboard import SHOWN, dashboard
+from training.reports.dashboard import SHOWN, Scope, dashboard, scope_of
 from training.reports.export import write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, build_roster
 from training.reports.forms import RosterForm
-from training.reports.models import ComplianceSnapshot as Snap
-from training.reports.service import ROSTER_COLUMNS, Counted, record_export, roster_rows
+from training.reports.service import (
+    COMPLIANCE_COLUMNS,
+    ROSTER_COLUMNS,
+    Counted,
+    compliance_file_name,
+    compliance_rows,
+    record_compliance_export,
+    record_export,
+    roster_rows,
+)
 from training.spreadsheet import csv_chunks
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -114,19 +122,48 @@ def _xlsx(roster: Roster) -> Response:
                      as_attachment=True, download_name=roster.file_name("xlsx"))
 
 
+def _compliance_scope(agencies: list[Agency]) -> Scope:
+    """The viewer's scope for the dashboard and its CSV, narrowed to the agency chosen (`?agency=CODE`);
+    `agencies` are those the viewer may see."""
+    session = db()
+    chosen = None
+    if request.args.get("agency"):
+        chosen = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
+        if chosen is None:
+            abort(404)
+        if chosen not in agencies:
+            abort(403)
+    return scope_of(session, current_user, agencies, chosen)
+
+
 @bp.route("/compliance")
 @roles_required(*STAFF)
 def compliance():
-    session = db()
     agencies = _agencies()
-    scope = scope_filter(session, current_user, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
-    agency = None
-    if request.args.get("agency"):
-        agency = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
-        if agency is None:
-            abort(404)
-        if agency not in agencies:
-            abort(403)
-        scope.append(Snap.agency_id == agency.id)
-    return render_template("reports/compliance.html", d=dashboard(session, scope),
-                           agencies=agencies, agency=agency, statuses=SHOWN)
+    scope = _compliance_scope(agencies)
+    return render_template("reports/compliance.html", d=dashboard(db(), scope), agencies=agencies,
+                           agency=scope.agency, statuses=SHOWN)
+
+
+@bp.route("/compliance.csv")
+@roles_required(*STAFF)
+def compliance_csv():
+    """The dashboard's figures as CSV: one row per agency, unit, module and status."""
+    session = db()
+    scope = _compliance_scope(_agencies())
+    name = compliance_file_name(scope)
+    actor_id = current_user.id
+    rows = Counted(compliance_rows(session, scope))
+
+    def body():
+        complete = False
+        try:
+            yield from csv_chunks(COMPLIANCE_COLUMNS, rows)
+            complete = True
+        finally:
+            session.rollback()   # end the read; the event gets a short transaction of its own
+            record_compliance_export(session, scope, name, rows.count, actor_id=actor_id, complete=complete)
+            session.commit()   # the stream outlives the request's unit of work
+
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
