@@ -7,13 +7,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Date, literal, select
 
-from tests.support.pages import login
+from tests.support.pages import login, table_rows
 from tests.support.roster_world import build_world
-from training.people.models import User
+from training.audit.models import AuditEvent
+from training.people.models import Agency, User
 from training.records.rules import certification_status
 from training.records.service import record_completion
 from training.records.status import course_states, status_expression
-from training.people.models import Agency
 from training.reports.dashboard import count_months, dashboard, month_ends, scope_of
 from training.reports.models import ComplianceSnapshot as Snap
 
@@ -25,16 +25,6 @@ def world(session, course):
     count_months(session, built.today)
     session.commit()
     return built
-
-
-def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
-    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
-    rows = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        head = re.search(r'<th scope="row">(.*?)</th>', row)
-        if head:
-            rows[head.group(1)] = re.findall(r"<td>(.*?)</td>", row)
-    return rows
 
 
 def test_status_in_sql_matches_the_rule(session):
@@ -148,3 +138,36 @@ def test_no_trend_before_the_first_count(client, session, course):
 
 def test_month_ends():
     assert month_ends(date(2026, 3, 10), 3) == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]
+
+
+def test_compliance_csv_is_scoped_streamed_and_audited(client, session, world):
+    login(client, "compliance@a.test")
+    response = client.get("/reports/compliance.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    name = f"compliance-{world.today.isoformat()}.csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffagency,unit,course_code,status,count\r\n")
+    assert text.removeprefix("\ufeff").splitlines()[1:] == [
+        "AAA,AAA-SUB,TEST-BASICS,expiring,1", "AAA,AAA-U1,FIRST-AID,lapsed,1", "AAA,AAA-U1,TEST-BASICS,exempt,1",
+        "AAA,AAA-U1,TEST-BASICS,current,2", "AAA,AAA-U2,TEST-BASICS,overdue,1"]
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "export.compliance"))
+    assert event.target == name and event.actor_id == world.users["compliance_a"].id
+    assert (event.details["rows"], event.details["complete"], event.details["filters"]) == (5, True, {})
+    assert event.details["as_of"] == [f"{world.today.isoformat()} (Etc/UTC: AAA)"]
+
+    client.post("/logout")
+    login(client, "admin@x.test")
+    one = client.get("/reports/compliance.csv?agency=BBB")
+    assert one.headers["Content-Disposition"] == f'attachment; filename="compliance-BBB-{world.today.isoformat()}.csv"'
+    assert one.get_data(as_text=True).removeprefix("\ufeff").splitlines()[1:] == ["BBB,BBB-U1,TEST-BASICS,current,1"]
+    assert 'href="/reports/compliance.csv?agency=BBB"' in client.get("/reports/compliance?agency=BBB").get_data(
+        as_text=True)
+
+    client.post("/logout")
+    login(client, "compliance@b.test")
+    assert client.get("/reports/compliance.csv?agency=AAA").status_code == 403
+    assert client.get("/reports/compliance.csv?agency=NOPE").status_code == 404
+    client.post("/logout")
+    login(client, "ada@a.test")
+    assert client.get("/reports/compliance.csv").status_code == 403
