@@ -133,7 +133,7 @@ def test_no_trend_before_the_first_count(client, session, course):
     login(client, "c@z.test")
     page = client.get("/reports/compliance").get_data(as_text=True)
     assert "<strong>100.0%</strong> compliant" in page and "1 required module<" in page
-    assert "Not counted yet: the daily job counts each month end" in page and 'id="trend-table"' not in page
+    assert "No month-end figures yet: the daily job counts each month end" in page and 'id="trend-table"' not in page
 
 
 def test_month_ends():

@@ -189,15 +189,18 @@ def dashboard(session: Session, scope: Scope) -> Dashboard:
 
 
 def month_rates(session: Session, scope: Scope) -> list[tuple[date, float | None]]:
-    """The compliance rate of the scope at each of the last twelve month ends counted (before its earliest day)."""
+    """The compliance rate of the scope at each of the last twelve month ends (before its earliest day) that the
+    daily job has counted: up to the latest month end counted, for everyone at once."""
     ends = month_ends(min((day.on for day in scope.days), default=server_today()))
-    counted = set(session.scalars(select(Snap.day).where(Snap.kind == "month", Snap.day.in_(ends)).distinct()))
+    counted_until = session.scalar(select(func.max(Snap.day)).where(Snap.kind == "month"))
+    if counted_until is None:
+        return []
     rates = {day: compliance_rate(valid - exempt_valid, required, exempt)
              for day, required, valid, exempt, exempt_valid in session.execute(
                  select(Snap.day, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
                         func.sum(Snap.exempt_valid))
                  .where(Snap.kind == "month", Snap.day.in_(ends), *scope.months).group_by(Snap.day))}
-    return [(end, rates.get(end)) for end in ends if end in counted]
+    return [(end, rates.get(end)) for end in ends if end <= counted_until]
 
 
 def count_months(session: Session, earliest: date) -> None:
