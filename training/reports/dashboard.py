@@ -2,8 +2,9 @@
 and a monthly trend the daily job counts once per month end.
 
 The statuses are the roster export's, row for row: the same query and rule
-(training/records/status.py) over the same officers, so the dashboard and an
-export made at the same moment agree. The compliance rate is the share of required (officer, module) pairs holding a
+(training/records/status.py) over the same officers, each agency on its own
+calendar day, so the dashboard and an export made at the same moment agree.
+The compliance rate is the share of required (officer, module) pairs holding a
 valid certification, among those not exempt.
 """
 from __future__ import annotations
