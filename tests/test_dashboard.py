@@ -155,6 +155,7 @@ def test_compliance_csv_is_scoped_streamed_and_audited(client, session, world):
     assert event.target == name and event.actor_id == world.users["compliance_a"].id
     assert (event.details["rows"], event.details["complete"], event.details["filters"]) == (5, True, {})
     assert event.details["as_of"] == [f"{world.today.isoformat()} (Etc/UTC: AAA)"]
+    assert event.agency_id == world.users["ada"].agency_id   # on the trail of the agency it is about
 
     client.post("/logout")
     login(client, "admin@x.test")

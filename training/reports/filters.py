@@ -123,7 +123,14 @@ def build_roster(session: Session, viewer: User | None, filters: RosterFilters, 
         stmt = stmt.where(cols.completed_on <= filters.completed_to)
     if filters.expiring_before:
         stmt = stmt.where(cols.expires_on < filters.expiring_before)
-    if agency is None and unit is None and viewer is not None and viewer.role not in ADMINS:
-        agency = viewer.agency
-        unit = session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id else None
+    if agency is None and unit is None:
+        agency, unit = home_place(session, viewer)
     return Roster(filters, on, stmt, agency, unit)
+
+
+def home_place(session: Session, viewer: User | None) -> tuple[Agency | None, Unit | None]:
+    """Where an export of the viewer's whole scope belongs: their agency and scope unit (nowhere in particular
+    for administrators and the operator at the command line)."""
+    if viewer is None or viewer.role in ADMINS:
+        return None, None
+    return viewer.agency, session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id else None

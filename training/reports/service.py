@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
 from training.audit.service import record
+from training.people.models import Agency, Unit, User
 from training.records.status import CourseState, run_states
 from training.reports.dashboard import Scope, status_counts
-from training.reports.filters import Roster, file_name
+from training.reports.filters import Roster, file_name, home_place
 
 ROSTER_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "course_code",
                   "course_title", "course_version", "status", "due_on", "completed_on", "score",
@@ -63,9 +64,18 @@ def compliance_file_name(scope: Scope) -> str:
     return file_name(parts + [max(day.on for day in scope.days).isoformat()] if scope.days else parts, "csv")
 
 
+def compliance_place(session: Session, scope: Scope, viewer: User) -> Agency | Unit | None:
+    """What a download of the dashboard's figures concerns: the agency chosen, else the viewer's own place, as
+    for a roster export."""
+    if scope.agency is not None:
+        return scope.agency
+    agency, unit = home_place(session, viewer)
+    return unit or agency
+
+
 def record_compliance_export(session: Session, scope: Scope, name: str, rows: int, *, actor_id: int | None,
-                             complete: bool = True) -> AuditEvent:
+                             about: Agency | Unit | None, complete: bool = True) -> AuditEvent:
     """The audit event of one download of the dashboard's figures: who, the agency, the days and the row count."""
-    return record(session, "export.compliance", actor_id=actor_id, target=name, about=scope.agency, format="csv",
+    return record(session, "export.compliance", actor_id=actor_id, target=name, about=about, format="csv",
                   filters={"agency": scope.agency.code} if scope.agency is not None else {},
                   as_of=[day.describe() for day in scope.days], rows=rows, complete=complete, via="web")

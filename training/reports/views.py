@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, stream_with_context
@@ -25,6 +26,7 @@ from training.reports.service import (
     ROSTER_COLUMNS,
     Counted,
     compliance_file_name,
+    compliance_place,
     compliance_rows,
     record_compliance_export,
     record_export,
@@ -88,23 +90,32 @@ def roster_csv():
 
 
 def _streamed_csv(roster: Roster) -> Response:
-    """Streams from the first byte; the audit event, with the row count, is written when the stream ends."""
     session = db()
     actor_id = current_user.id
-    rows = Counted(roster_rows(session, roster))
+    return _stream(ROSTER_COLUMNS, roster_rows(session, roster), roster.file_name("csv"),
+                   lambda rows, complete: record_export(session, roster, "csv", rows, actor_id=actor_id, via="web",
+                                                        complete=complete))
+
+
+def _stream(columns: tuple[str, ...], rows: Iterable[tuple], name: str,
+            audit: Callable[[int, bool], object]) -> Response:
+    """A CSV download streamed from the first byte; `audit(rows, complete)` writes its event when the stream
+    ends, with the row count."""
+    session = db()
+    counted = Counted(rows)
 
     def body():
         complete = False
         try:
-            yield from csv_chunks(ROSTER_COLUMNS, rows)
+            yield from csv_chunks(columns, counted)
             complete = True
         finally:
             session.rollback()   # end the read; the event gets a short transaction of its own
-            record_export(session, roster, "csv", rows.count, actor_id=actor_id, via="web", complete=complete)
+            audit(counted.count, complete)
             session.commit()   # the stream outlives the request's unit of work
 
-    return Response(stream_with_context(body()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{roster.file_name("csv")}"'})
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _xlsx(roster: Roster) -> Response:
@@ -152,18 +163,7 @@ def compliance_csv():
     session = db()
     scope = _compliance_scope(_agencies())
     name = compliance_file_name(scope)
-    actor_id = current_user.id
-    rows = Counted(compliance_rows(session, scope))
-
-    def body():
-        complete = False
-        try:
-            yield from csv_chunks(COMPLIANCE_COLUMNS, rows)
-            complete = True
-        finally:
-            session.rollback()   # end the read; the event gets a short transaction of its own
-            record_compliance_export(session, scope, name, rows.count, actor_id=actor_id, complete=complete)
-            session.commit()   # the stream outlives the request's unit of work
-
-    return Response(stream_with_context(body()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    actor_id, about = current_user.id, compliance_place(session, scope, current_user)
+    return _stream(COMPLIANCE_COLUMNS, compliance_rows(session, scope), name,
+                   lambda rows, complete: record_compliance_export(session, scope, name, rows, actor_id=actor_id,
+                                                                   about=about, complete=complete))
