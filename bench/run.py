@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 import config
@@ -41,12 +41,14 @@ from training.records.status import course_states_query
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
+from training.reports.models import ComplianceSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 
 OFFICERS = int(os.environ.get("BENCH_OFFICERS", "100000"))
 URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / f'bench-{OFFICERS}.db'}"
 RUNS = 5
+COMPLIANCE_RUNS = 20
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -149,22 +151,48 @@ def bench_unit_view(app, engine) -> dict:
 
 
 def bench_compliance(app, engine) -> dict:
-    """The daily count behind the compliance dashboard, then the page for the largest agency's compliance user."""
-    started = time.perf_counter()
-    count_compliance(app, date.today())
-    counted_s = time.perf_counter() - started
+    """The compliance dashboard and its CSV, counted live from the records, for the largest agency's compliance
+    user; and the daily count of the monthly trend behind it (rolled back, so every run counts the months anew)."""
     client = app.test_client()
     with unit_of_work(app) as session:
         code, officers = session.execute(
             select(Agency.code, func.count(User.id)).join(User, User.agency_id == Agency.id)
             .where(User.role == "officer").group_by(Agency.code).order_by(func.count(User.id).desc()).limit(1)).one()
+    count_compliance(app, date.today())   # the month ends not counted yet, as the daily job would have
     sign_in(client, f"compliance-{code.lower()}@demo.test")
-    median = time_get(client, "/reports/compliance")
-    with statements(engine) as counted:
-        client.get("/reports/compliance")
-    return {"compliance_dashboard_agency": code, "compliance_dashboard_officers": officers,
-            "compliance_dashboard_ms": round(median, 1), "compliance_dashboard_statements": counted["n"],
-            "compliance_count_s": round(counted_s, 2)}
+    load_before = os.getloadavg()[0]
+    figures = {}
+    for name, path in (("compliance_dashboard", "/reports/compliance"), ("compliance_csv", "/reports/compliance.csv")):
+        client.get(path).get_data()   # warm-up
+        samples = []
+        for _ in range(COMPLIANCE_RUNS):
+            started = time.perf_counter()
+            response = client.get(path)
+            response.get_data()
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        with statements(engine) as counted:
+            client.get(path).get_data()
+        figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
+                        f"{name}_p95_ms": round(percentile(samples, 95), 1), f"{name}_statements": counted["n"]})
+    connection = engine.connect()
+    outer = connection.begin()
+    production = app.extensions["db_sessionmaker"]
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                                     expire_on_commit=False)
+    try:
+        with unit_of_work(app) as session:
+            session.execute(delete(ComplianceSnapshot).where(ComplianceSnapshot.kind == "month"))
+        started = time.perf_counter()
+        count_compliance(app, date.today())
+        counted_s = time.perf_counter() - started
+    finally:
+        app.extensions["db_sessionmaker"] = production
+        outer.rollback()
+        connection.close()
+    return {"compliance_dashboard_agency": code, "compliance_dashboard_officers": officers, **figures,
+            "compliance_load_before": round(load_before, 2), "compliance_load_after": round(os.getloadavg()[0], 2),
+            "compliance_trend_count_s": round(counted_s, 2)}
 
 
 def bench_export(app, engine) -> dict:
@@ -424,8 +452,10 @@ def main(names: list[str]) -> None:
     seed_s = ensure_seeded(app)
     with unit_of_work(app) as session:
         officers = session.scalar(select(func.count()).select_from(User).where(User.role == "officer"))
-        if engine.dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        # As autovacuum leaves a database after a bulk load: statistics, and the visibility map index-only scans use.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
     gc.freeze()   # as app.py does once the app is loaded
     results = {"officers": officers, "database": engine.dialect.name, "client": "Flask test client (in-process WSGI)",
                "seed_s": round(seed_s, 1) if seed_s else None}
@@ -434,7 +464,7 @@ def main(names: list[str]) -> None:
         results.update(step(app, engine))
     if not names:
         (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
-    goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_ms": "<= 300",
+    goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_p95_ms": "<= 300",
              "export_peak_mb": "<= 150", "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
              "hostile_upload_peak_mb": "<= 100"}
     print(f"\n{'measure':34} {'value':>14}  goal")

@@ -535,6 +535,10 @@ def test_compliance_pages_with_the_keyboard(live_app, browser):
     page.get_by_role("heading", name="Compliance").wait_for()
     assert page.get_by_role("img", name=re.compile("Compliance rate at the end of each")).count() == 1
     axe.check()
+    page.get_by_role("link", name="Download these figures as CSV").focus()
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert re.fullmatch(r"compliance-\d{4}-\d\d-\d\d\.csv", download.value.suggested_filename)
     page.get_by_role("link", name="Roster export").click()
     page.get_by_role("heading", name="Roster export").wait_for()
     page.get_by_label("Status").focus()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.support.factories import make_org, make_user
 from training import clock
@@ -23,13 +23,12 @@ from training.clock import (
     today_for,
     zone_today,
 )
-from training.jobs import count_compliance, daily_sweep
+from training.jobs import daily_sweep
 from training.people.models import Agency, User
 from training.records.models import Assignment, Completion, StandingRule
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
-from training.reports.dashboard import dashboard
-from training.reports.models import ComplianceSnapshot as Snap
+from training.reports.dashboard import dashboard, scope_of, status_counts
 from training.scheduler import daily_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,35 +177,27 @@ def test_renewals_standing_rules_and_statuses_on_each_agency_s_own_day(app, sess
                         ("newbie@gu.test", "standing_rule"): GU_DAY + timedelta(days=30),
                         ("newbie@hi.test", "standing_rule"): HI_DAY + timedelta(days=30)}
 
-    count_compliance(app, days)
+    # The dashboard counts each agency's statuses on its own day, at the moment it is asked.
+    admin = make_user(session, "root@x.test", role="admin")
+    agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
 
-    def statuses():
-        """(agency, status): (day counted on, pairs, when counted)."""
-        return {(code, status): (day, pairs, taken_at) for code, status, day, pairs, taken_at in session.execute(
-            select(Agency.code, Snap.status, Snap.day, func.sum(Snap.pairs), func.max(Snap.taken_at))
-            .join(Agency, Agency.id == Snap.agency_id).where(Snap.kind == "status")
-            .group_by(Agency.code, Snap.status, Snap.day))}
+    def statuses() -> tuple[dict[str, date], dict[tuple[str, str], int]]:
+        """The day of each agency, and its pairs by status, as the dashboard counts them now."""
+        scope = scope_of(session, admin, agencies)
+        days = {code: day.on for day in scope.days for _, code, _ in day.agencies}
+        return days, {(c.agency, c.status): c.pairs for c in status_counts(session, scope)}
 
-    counted = statuses()
-    assert {key: (day, pairs) for key, (day, pairs, _) in counted.items()} == {
-        ("GU", "current"): (GU_DAY, 1), ("GU", "assigned"): (GU_DAY, 1), ("GU", "overdue"): (GU_DAY, 1),
-        ("HI", "current"): (HI_DAY, 1), ("HI", "assigned"): (HI_DAY, 2)}
-    figures = dashboard(session, [])
-    assert (figures.first_day, figures.on) == (HI_DAY, GU_DAY)
-    assert dashboard(session, [Snap.agency_id == islands["HI"]["agency"].id]).on == HI_DAY
+    assert statuses() == ({"GU": GU_DAY, "HI": HI_DAY}, {
+        ("GU", "current"): 1, ("GU", "assigned"): 1, ("GU", "overdue"): 1, ("HI", "current"): 1, ("HI", "assigned"): 2})
+    figures = dashboard(session, scope_of(session, admin, agencies))
+    assert f"{GU_DAY.isoformat()} for GU" in figures.as_of and f"{HI_DAY.isoformat()} for HI" in figures.as_of
+    assert dashboard(session, scope_of(session, admin, agencies, islands["HI"]["agency"])).as_of == HI_DAY.isoformat()
 
-    # An hour later each agency is still on its day: counted once a day, left as it was.
-    at(GUAM_MORNING + timedelta(hours=1))
-    count_compliance(app, local_days(session))
-    assert statuses() == counted
-    # Honolulu's 27th: its late officer is overdue now; Guam, at 02:00 on the 28th, waits for the hour.
+    # Honolulu's 27th: its late officer is overdue now; Guam is on its 28th, with nothing changed.
     at(HONOLULU_MORNING)
-    count_compliance(app, local_days(session, from_hour=6))
-    now = statuses()
-    assert {key: (day, pairs) for key, (day, pairs, _) in now.items() if key[0] == "HI"} == {
-        ("HI", "current"): (GU_DAY, 1), ("HI", "assigned"): (GU_DAY, 1), ("HI", "overdue"): (GU_DAY, 1)}
-    assert {key: value for key, value in now.items() if key[0] == "GU"} == {
-        key: value for key, value in counted.items() if key[0] == "GU"}
+    assert statuses() == ({"GU": GU_DAY + timedelta(days=1), "HI": GU_DAY}, {
+        ("GU", "current"): 1, ("GU", "assigned"): 1, ("GU", "overdue"): 1,
+        ("HI", "current"): 1, ("HI", "assigned"): 1, ("HI", "overdue"): 1})
 
 
 def test_commands_say_which_day_they_used(runner, session, islands, course, at, tmp_path):

@@ -1,37 +1,30 @@
-"""The compliance dashboard: figures against known data, the trend against the as-of roster, charts and tables."""
+"""The compliance dashboard: figures against known data, the trend against the as-of roster, charts and tables.
+
+tests/test_dashboard_live.py checks that its figures equal the roster export after each kind of change."""
 import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Date, literal, select
 
-from tests.support.pages import login
+from tests.support.pages import login, table_rows
 from tests.support.roster_world import build_world
-from training.people.models import User
+from training.audit.models import AuditEvent
+from training.people.models import Agency, User
 from training.records.rules import certification_status
 from training.records.service import record_completion
 from training.records.status import course_states, status_expression
-from training.reports.dashboard import dashboard, month_ends, refresh_snapshot
+from training.reports.dashboard import count_months, dashboard, month_ends, scope_of
 from training.reports.models import ComplianceSnapshot as Snap
 
 
 @pytest.fixture
 def world(session, course):
-    """The known records, counted by the daily job's snapshot."""
+    """The known records, with the month ends of the trend counted by the daily job."""
     built = build_world(session, course)
-    refresh_snapshot(session, built.today)
+    count_months(session, built.today)
     session.commit()
     return built
-
-
-def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
-    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
-    rows = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        head = re.search(r'<th scope="row">(.*?)</th>', row)
-        if head:
-            rows[head.group(1)] = re.findall(r"<td>(.*?)</td>", row)
-    return rows
 
 
 def test_status_in_sql_matches_the_rule(session):
@@ -101,7 +94,7 @@ def test_scope_refusals(client, world):
 def test_trend_matches_the_roster_as_of_each_month_end(session, world):
     aaa = world.users["ada"].agency_id
     where = [User.agency_id == aaa]
-    figures = dashboard(session, [Snap.agency_id == aaa])
+    figures = dashboard(session, scope_of(session, world.users["compliance_a"], [session.get(Agency, aaa)]))
     assert [day for day, _ in figures.trend] == month_ends(world.today)
     for day, rate in figures.trend:
         states = [s.status for s in course_states(session, day, *where, as_of=True)]
@@ -111,35 +104,71 @@ def test_trend_matches_the_roster_as_of_each_month_end(session, world):
     assert len({rate for _, rate in figures.trend}) > 1
 
 
-def test_figures_change_when_the_daily_job_counts_again(client, session, world, course):
+def test_figures_change_at_the_next_page_load_and_month_ends_stay(client, session, world, course):
     login(client, "compliance@a.test")
     before = client.get("/reports/compliance").get_data(as_text=True)
     assert "<strong>60.0%</strong> compliant" in before
-    lapsed = [u for u in world.users.values() if u.agency_id == world.users["ada"].agency_id]
-    for user in lapsed:
-        record_completion(session, user, course, world.today, version_id=None, score=100, source="import")
-    session.commit()
-    assert "<strong>60.0%</strong> compliant" in client.get("/reports/compliance").get_data(as_text=True)
+    assert f"As of now, {world.today.isoformat()}," in before and "counted by the daily job at" not in before
     month_rows = session.execute(select(Snap.day, Snap.course_id, Snap.pairs, Snap.valid)
                                  .where(Snap.kind == "month").order_by(Snap.id)).all()
-    refresh_snapshot(session, world.today)
+    # Cy, overdue, completes: four of the five non-exempt modules are valid.
+    record_completion(session, world.users["cy"], course, world.today, version_id=None, score=100, source="import")
     session.commit()
     after = client.get("/reports/compliance").get_data(as_text=True)
-    assert "<strong>60.0%</strong> compliant" not in after and "compliant" in after
-    # A month end once counted stays as it was.
+    assert "<strong>80.0%</strong> compliant" in after
+    # A month end once counted stays as it was, however often the daily job runs.
+    count_months(session, world.today)
+    session.commit()
     assert session.execute(select(Snap.day, Snap.course_id, Snap.pairs, Snap.valid)
                            .where(Snap.kind == "month").order_by(Snap.id)).all() == month_rows
 
 
-def test_no_figures_before_the_first_count(client, session, course):
+def test_no_trend_before_the_first_count(client, session, course):
     from tests.support.factories import make_org, make_user
-    agency, _ = make_org(session, "ZZZ")
+    agency, unit = make_org(session, "ZZZ")
     make_user(session, "c@z.test", role="compliance", agency=agency)
+    officer = make_user(session, "o@z.test", agency=agency, unit=unit)
+    record_completion(session, officer, course, date.today(), version_id=None, score=100, source="import")
     session.commit()
     login(client, "c@z.test")
     page = client.get("/reports/compliance").get_data(as_text=True)
-    assert "No figures yet" in page
+    assert "<strong>100.0%</strong> compliant" in page and "1 required module<" in page
+    assert "No month-end figures yet: the daily job counts each month end" in page and 'id="trend-table"' not in page
 
 
 def test_month_ends():
     assert month_ends(date(2026, 3, 10), 3) == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)]
+
+
+def test_compliance_csv_is_scoped_streamed_and_audited(client, session, world):
+    login(client, "compliance@a.test")
+    response = client.get("/reports/compliance.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    name = f"compliance-{world.today.isoformat()}.csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffagency,unit,course_code,status,count\r\n")
+    assert text.removeprefix("\ufeff").splitlines()[1:] == [
+        "AAA,AAA-SUB,TEST-BASICS,expiring,1", "AAA,AAA-U1,FIRST-AID,lapsed,1", "AAA,AAA-U1,TEST-BASICS,exempt,1",
+        "AAA,AAA-U1,TEST-BASICS,current,2", "AAA,AAA-U2,TEST-BASICS,overdue,1"]
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "export.compliance"))
+    assert event.target == name and event.actor_id == world.users["compliance_a"].id
+    assert (event.details["rows"], event.details["complete"], event.details["filters"]) == (5, True, {})
+    assert event.details["as_of"] == [f"{world.today.isoformat()} (Etc/UTC: AAA)"]
+    assert event.agency_id == world.users["ada"].agency_id   # on the trail of the agency it is about
+
+    client.post("/logout")
+    login(client, "admin@x.test")
+    one = client.get("/reports/compliance.csv?agency=BBB")
+    assert one.headers["Content-Disposition"] == f'attachment; filename="compliance-BBB-{world.today.isoformat()}.csv"'
+    assert one.get_data(as_text=True).removeprefix("\ufeff").splitlines()[1:] == ["BBB,BBB-U1,TEST-BASICS,current,1"]
+    assert 'href="/reports/compliance.csv?agency=BBB"' in client.get("/reports/compliance?agency=BBB").get_data(
+        as_text=True)
+
+    client.post("/logout")
+    login(client, "compliance@b.test")
+    assert client.get("/reports/compliance.csv?agency=AAA").status_code == 403
+    assert client.get("/reports/compliance.csv?agency=NOPE").status_code == 404
+    client.post("/logout")
+    login(client, "ada@a.test")
+    assert client.get("/reports/compliance.csv").status_code == 403

@@ -97,3 +97,29 @@ def test_upgrade_encrypts_existing_second_factor_secrets_and_every_code_keeps_wo
         finally:
             engine.dispose()
             app.extensions["db_engine"].dispose()
+
+
+def test_upgrade_drops_the_daily_status_counts_and_keeps_the_month_ends(tmp_path):
+    """The dashboard counts today's statuses live: the stored status rows go, the trend's month ends stay."""
+    with committed_database(tmp_path, "migration_live_statuses") as url:
+        app = create_app(config.TestConfig, DATABASE_URL=url)
+        migrate.upgrade(app, "7b3d9e21c4a8")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO courses (id, code, title, summary, recurrence_months, "
+                                     "renewal_window_days, renew_from_expiry, current_version, active) "
+                                     "VALUES (1, 'C', 'T', 'S', 12, 60, :t, 1, :t)"), {"t": True})
+                conn.execute(sa.text(
+                    "INSERT INTO compliance_snapshots (kind, day, course_id, status, pairs, expiring_30, expiring_60, "
+                    "expiring_90, valid, exempt, exempt_valid, taken_at) VALUES "
+                    "('status', :day, 1, 'current', 5, 1, 2, 3, 0, 0, 0, :at), "
+                    "('month', :day, 1, NULL, 5, 0, 0, 0, 4, 0, 0, :at)"),
+                    {"day": date(2026, 10, 31), "at": datetime(2026, 11, 1)})
+            migrate.upgrade(app)
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT kind, pairs, valid FROM compliance_snapshots")).all() == [
+                    ("month", 5, 4)]
+        finally:
+            engine.dispose()
+            app.extensions["db_engine"].dispose()

@@ -133,6 +133,7 @@ def test_no_report_or_download_shows_another_agency_s_people(client, world, quer
         client.post("/logout")
         login(client, staff.email)
         for path in ("/reports/roster", "/reports/roster/download", "/reports/roster.csv", "/reports/compliance",
+                     "/reports/compliance.csv",
                      "/audit", "/audit/export.csv", "/units", "/team", "/"):
             assert_clean(client.get(path, query_string=query), f"{staff.email} {path} {query}")
         for actor in ("xanth", "ottoline", "perpetua", "other.test", "admin"):

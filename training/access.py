@@ -247,3 +247,8 @@ def units_in_scope(session: Session, viewer: User) -> list[Unit]:
             scope = _scope_unit(session, viewer)
             stmt = stmt.where(Unit.path.startswith(scope.path if scope else "\0"))
     return list(session.scalars(stmt))
+
+
+def agencies_in_scope(session: Session, viewer: User) -> list[Agency]:
+    """Agencies the viewer may see, by code."""
+    return [a for a in session.scalars(select(Agency).order_by(Agency.code)) if may_see_agency(session, viewer, a)]

@@ -30,7 +30,7 @@ from training.reminders.delivery import DeliveryReport, deliver
 from training.reminders.models import JobLease, JobRun
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
-from training.reports.dashboard import counted_days, refresh_snapshot
+from training.reports.dashboard import count_months
 from training.words import plural
 
 LOCK_NAME = "rollcall-jobs"
@@ -201,25 +201,14 @@ def delete_old_uploads(app: Flask) -> int:
 
 def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: date | None = None,
                      via: str = "scheduler") -> None:
-    """The figures of the compliance dashboard, counted once a day for each agency, on its own day.
+    """The compliance dashboard's monthly trend: each month end counted once, when it has passed everywhere.
 
-    Given the days of `clock.local_days`, an agency already counted on its day is
-    left as it is, so a job that runs every hour counts each agency once a day.
-    `earliest`, the earliest day any agency is on, holds back the month ends that
-    have not passed everywhere (see `refresh_snapshot`). A date given for everyone
-    counts everyone again.
+    `earliest`, the earliest day any agency is on (default: the earliest of
+    `on`), holds back the month ends that have not passed everywhere (see
+    `count_months`). The dashboard's other figures are counted at each request.
     """
     days = days_of(on)
     if not days:
         return
-    earliest = earliest or min(day.on for day in days)
     with recorded(app, "compliance", via) as run, unit_of_work(app) as session:
-        counted = counted_days(session) if any(day.agency_ids is not None for day in days) else {}
-        for day in days:
-            agency_ids = day.agency_ids
-            if agency_ids is not None:
-                agency_ids = [i for i in agency_ids if counted.get(i) != day.on]
-                if not agency_ids:
-                    continue
-            refresh_snapshot(session, day.on, agency_ids, earliest=earliest)
-            run.counts["days counted"] += 1
+        run.counts["month ends counted"] += count_months(session, earliest or min(day.on for day in days))

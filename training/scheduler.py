@@ -24,7 +24,7 @@ JOB_DEFAULTS = {
 
 
 def daily_job(app: Flask) -> None:
-    """Renewals, standing rules and the reminder sweep, the dashboard's figures, then a delivery.
+    """Renewals, standing rules and the reminder sweep, the dashboard's monthly trend, then a delivery.
 
     Run every hour. Each agency is swept for its own calendar day (in its time
     zone; officers of no agency on the server's day) once its clock has reached
@@ -33,8 +33,8 @@ def daily_job(app: Flask) -> None:
     ever swept for an earlier day than it was. A second sweep on the same day
     queues and assigns nothing new (the outbox's unique keys, one open assignment
     per officer and course), and picks up what fell due since; a day missed is
-    caught up by the next. The dashboard's figures are counted once for each
-    agency's day.
+    caught up by the next. Each month end of the dashboard's trend is counted
+    once, when it has passed for every agency.
     """
     with exclusive(app) as held:
         if not held:

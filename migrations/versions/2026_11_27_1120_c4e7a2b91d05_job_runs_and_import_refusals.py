@@ -5,14 +5,14 @@ a command: when it started and ended, how it ended and what it did, for the admi
 per upload the site refused (no content of the file, only how many problems it had), for the coordinators'.
 
 Revision ID: c4e7a2b91d05
-Revises: 7b3d9e21c4a8
+Revises: a4c8e2f61d07
 Create Date: 2026-11-27 11:20:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c4e7a2b91d05'
-down_revision = '7b3d9e21c4a8'
+down_revision = 'a4c8e2f61d07'
 branch_labels = None
 depends_on = None
 

@@ -34,3 +34,14 @@ def open_all_lessons(client, code: str) -> None:
     page = client.get(f"/courses/{code}").get_data(as_text=True)
     for href in re.findall(rf'href="(/courses/{code}/lessons/[^"]+)"', page):
         assert client.get(href).status_code == 200
+
+
+def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
+    """The rows of the table with id `table_id`: each row's heading cell, and its data cells' text."""
+    body = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        head = re.search(r'<th scope="row">(.*?)</th>', row)
+        if head:
+            rows[head.group(1)] = re.findall(r"<td>(.*?)</td>", row)
+    return rows

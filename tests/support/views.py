@@ -20,6 +20,7 @@ VIEW_ROLES = {
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
     "reports.roster_download": {"compliance", "admin"},
     "reports.compliance": {"coordinator", "compliance", "admin"},
+    "reports.compliance_csv": {"coordinator", "compliance", "admin"},
     "people.team": EVERYONE, "people.officer": EVERYONE,
     "home.index": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,

@@ -41,7 +41,7 @@ COUNT_WORDS = {
     "errors": ("message not accepted, to be retried", "messages not accepted, to be retried"),
     "failed": ("message given up", "messages given up"),
     "cancelled": ("message no longer needed", "messages no longer needed"),
-    "days counted": ("day counted", "days counted"),
+    "month ends counted": ("month end counted", "month ends counted"),
 }
 
 

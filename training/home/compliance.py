@@ -7,21 +7,19 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from training.access import scope_filter
+from training.access import agencies_in_scope, scope_filter
 from training.audit.models import AuditEvent
 from training.people.models import User
 from training.records.models import Assignment, Completion, Exemption
-from training.reports.dashboard import Dashboard, dashboard
-from training.reports.models import ComplianceSnapshot as Snap
+from training.reports.dashboard import Dashboard, dashboard, scope_of
 
 EXPORT_ACTIONS = {"export.roster": "Roster", "export.audit": "Audit trail"}
 RECENT_EXPORTS = 5
 
 
-def compliance_figures(session: Session, viewer: User) -> Dashboard | None:
-    """The compliance dashboard's figures for the viewer's scope, as the dashboard page shows them."""
-    return dashboard(session, scope_filter(session, viewer, agency_id=Snap.agency_id, unit_id=Snap.unit_id,
-                                           user_id=None))
+def compliance_figures(session: Session, viewer: User) -> Dashboard:
+    """The compliance dashboard's figures for the viewer's scope now, as the dashboard page shows them."""
+    return dashboard(session, scope_of(session, viewer, agencies_in_scope(session, viewer)))
 
 
 @dataclass

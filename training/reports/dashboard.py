@@ -1,5 +1,9 @@
-"""Compliance at a glance: counts by status, upcoming expiries and a monthly trend, all counted in the database.
+"""Compliance at a glance: the statuses now and upcoming expiries, counted from the records at each request,
+and a monthly trend the daily job counts once per month end.
 
+The statuses are the roster export's, row for row: the same query and rule
+(training/records/status.py) over the same officers, each agency on its own
+calendar day, so the dashboard and an export made at the same moment agree.
 The compliance rate is the share of required (officer, module) pairs holding a
 valid certification, among those not exempt.
 """
@@ -10,14 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Date, Integer, Select, and_, case, func, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from training.access import may_see_place, scope_filter
 from training.catalog.models import Course
-from training.clock import of_agencies
+from training.clock import LocalDay, agency_today, of_agencies, server_today, server_zone_name
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Completion, Exemption
+from training.records.rules import STATUSES
 from training.records.status import course_states_query, end_of, not_revoked_by, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
 
@@ -47,22 +53,33 @@ class Tally:
 
 @dataclass
 class Dashboard:
-    # The latest day counted; each agency's statuses are counted on its own day, so some may be a day behind.
-    on: date
+    # The calendar day the statuses are on, with whose day it is: each agency's own, now.
+    days: list[LocalDay]
     overall: Tally
     agencies: list[Tally]
     units: list[Tally]
     courses: list[Tally]
     expiring_within: dict[int, int]
+    # The month ends the daily job has counted, with the rate of the scope (None: nothing required).
     trend: list[tuple[date, float | None]]
-    # When the daily job counted these figures.
-    counted_at: datetime | None = None
-    # The earliest day counted, where agencies in the scope are on different days.
-    first_day: date | None = None
+
+    @property
+    def as_of(self) -> str:
+        """'2026-11-27', or each day and whose it is: '2026-11-26 for OIG; 2026-11-27 for CBP, ICE and officers
+        of no agency'."""
+        if len(self.days) == 1:
+            return self.days[0].on.isoformat()
+        return "; ".join(f"{day.on.isoformat()} for {whose(day)}" for day in self.days)
 
     @property
     def expiring_rows(self) -> list[tuple[str, int]]:
         return [(f"Within {days} days", n) for days, n in self.expiring_within.items()]
+
+
+def whose(day: LocalDay) -> str:
+    """'CBP, ICE and officers of no agency': whose calendar day `day` is."""
+    names = [code for _, code, _ in day.agencies] + (["officers of no agency"] if day.server else [])
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def compliance_rate(valid: int, required: int, exempt: int) -> float | None:
@@ -70,101 +87,144 @@ def compliance_rate(valid: int, required: int, exempt: int) -> float | None:
     return round(100 * valid / counted, 1) if counted else None
 
 
-def dashboard(session: Session, scope: list[ColumnElement[bool]]) -> Dashboard | None:
-    """The latest figures counted for the scope (conditions on ComplianceSnapshot); None before the first count.
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: conditions on User (the roster's scope), on the trend's rows, and the days they are on."""
 
-    Each agency's statuses are those of its last count, on its own day; the trend
-    runs to the month ends counted for everyone.
+    people: list[ColumnElement[bool]]
+    months: list[ColumnElement[bool]]
+    days: list[LocalDay]
+    agency: Agency | None = None    # the one chosen, if any
+
+
+def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen: Agency | None = None,
+             now: datetime | None = None) -> Scope:
+    """The viewer's scope, narrowed to the `chosen` agency; `agencies` are those the viewer may see.
+
+    Each agency's statuses are on its own calendar day now; officers of no agency,
+    for those who may see them, on the server's.
     """
-    def days(*where):
-        return session.execute(select(func.min(Snap.day), func.max(Snap.day), func.max(Snap.taken_at))
-                               .where(Snap.kind == "status", *where)).one()
-
-    taken = days(*scope)
-    if taken[0] is None:
-        taken = days()
-        if taken[0] is None:
-            return None
-    first_day, last_day, taken_at = taken
-    mine = [Snap.kind == "status", *scope]
-
-    def by(column, names: dict, unnamed: str) -> list[Tally]:
-        tallies: dict[str, Tally] = {}
-        for key, status, n in session.execute(select(column, Snap.status, func.sum(Snap.pairs)).where(*mine)
-                                              .group_by(column, Snap.status)):
-            code, label = names.get(key, ("-", unnamed))
-            tallies.setdefault(code, Tally(label)).counts[status] += n
-        return [tallies[code] for code in sorted(tallies)]
-
-    agencies = by(Snap.agency_id, {i: (code, code) for i, code in session.execute(select(Agency.id, Agency.code))},
-                  "No agency")
-    courses = by(Snap.course_id, {i: (code, title) for i, code, title in
-                                  session.execute(select(Course.id, Course.code, Course.title))}, "")
-    in_scope = select(Snap.unit_id).where(*mine).distinct()
-    units = by(Snap.unit_id, {i: (code, f"{name} ({code})") for i, code, name in
-                              session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(in_scope)))},
-               "No unit")
-    overall = Tally("All", sum((t.counts for t in agencies), Counter()))
-    soon = session.execute(select(func.sum(Snap.expiring_30), func.sum(Snap.expiring_60), func.sum(Snap.expiring_90))
-                           .where(*mine)).one()
-    ends = month_ends(first_day)
-    months = {day: compliance_rate(valid - exempt_valid, required, exempt)
-              for day, required, valid, exempt, exempt_valid in session.execute(
-                  select(Snap.day, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
-                         func.sum(Snap.exempt_valid))
-                  .where(Snap.kind == "month", Snap.day.in_(ends), *scope).group_by(Snap.day))}
-    return Dashboard(last_day, overall, agencies, units, courses,
-                     {days: n or 0 for days, n in zip(HORIZONS, soon)},
-                     [(end, months.get(end)) for end in ends], counted_at=taken_at, first_day=first_day)
+    people = scope_filter(session, viewer)
+    months = scope_filter(session, viewer, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
+    if chosen is not None:
+        people.append(User.agency_id == chosen.id)
+        months.append(Snap.agency_id == chosen.id)
+    grouped: dict[date, list[tuple[int, str, str]]] = {}
+    for agency in [chosen] if chosen is not None else agencies:
+        grouped.setdefault(agency_today(agency, now), []).append((agency.id, agency.code, agency.time_zone))
+    server_day = None
+    if chosen is None and may_see_place(session, viewer, None, None):
+        server_day = server_today(now)
+        grouped.setdefault(server_day, [])
+    days = [LocalDay(on, tuple(entries), server_zone_name(now) if on == server_day else None)
+            for on, entries in sorted(grouped.items())]
+    return Scope(people, months, days, chosen)
 
 
-def counted_days(session: Session) -> dict[int | None, date]:
-    """The day each agency's statuses were last counted on (None: officers of no agency)."""
-    return dict(session.execute(select(Snap.agency_id, func.max(Snap.day)).where(Snap.kind == "status")
-                                .group_by(Snap.agency_id)).all())
+@dataclass(frozen=True)
+class StatusCount:
+    """Required (officer, module) pairs of one agency, unit (officers placed directly in it), module and status."""
+
+    agency: str | None
+    unit: str | None
+    course: str
+    status: str
+    pairs: int
+    # Of them, certifications expiring within each of HORIZONS days.
+    expiring: tuple[int, ...]
 
 
-def refresh_snapshot(session: Session, on: date, agency_ids: Sequence[int | None] | None = None, *,
-                     earliest: date | None = None) -> None:
-    """Count the statuses on `on`, and each of the last twelve month ends not yet counted, into the snapshot table.
+def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
+    """The roster export's rows of the scope, counted in the database: by agency, unit, module and status.
 
-    The daily job runs this. With `agency_ids` (None among them: officers of no
-    agency), only their officers' statuses are counted again, on their day `on`.
-    A month end is counted for everyone at once, and only when it has passed
-    everywhere: it must be before `earliest`, the earliest day any agency is on
-    (default `on`). A month end, once counted, stays as it was.
+    The same query and status rule as the roster (`course_states_query`,
+    `status_expression`), run once per calendar day among the agencies. Rows
+    without a status (nothing makes the module required now, such as a withdrawn
+    assignment) are left out. Ordered by agency, unit, module and status.
     """
-    session.execute(delete(Snap).where(Snap.kind == "status", *of_agencies(Snap.agency_id, agency_ids)))
-    session.execute(insert(Snap).from_select(
-        ["kind", "day", "agency_id", "unit_id", "course_id", "status", "pairs", "expiring_30", "expiring_60",
-         "expiring_90", "taken_at"], status_counts(on, agency_ids)))
-    counted = set(session.scalars(select(Snap.day).where(Snap.kind == "month").distinct()))
-    missing = [end for end in month_ends(earliest or on) if end not in counted]
-    if missing:
-        now = utcnow()
-        rows = [{"kind": "month", "day": end, "agency_id": agency_id, "unit_id": unit_id, "course_id": course_id,
-                 "pairs": tally.required[i], "valid": tally.valid[i], "exempt": tally.exempt[i],
-                 "exempt_valid": tally.exempt_valid[i], "taken_at": now}
-                for (agency_id, unit_id, course_id), tally in trend(session, missing).items()
-                for i, end in enumerate(missing) if tally.required[i]]
-        if rows:
-            session.execute(insert(Snap), rows)
+    session.flush()
+    counts = []
+    for day in scope.days:
+        for agency, unit, course, state, pairs, *soon in session.execute(
+                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))):
+            if state is not None:
+                counts.append(StatusCount(agency, unit, course, state, pairs, tuple(soon)))
+    order = {status: i for i, status in enumerate(STATUSES)}
+    return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
 
 
-def status_counts(on: date, agency_ids: Sequence[int | None] | None = None):
-    """Rows for the snapshot: pairs by agency, unit, module and status, and expiring within 30, 60, 90 days
-    (of the officers of `agency_ids`, when given)."""
-    facts = course_states_query(on, *of_agencies(User.agency_id, agency_ids)).order_by(None).subquery("facts")
+def _counted(on: date, *where: ColumnElement[bool]) -> Select:
+    """Roster rows on `on` (of the officers matching `where`), counted by agency, unit, module and status, with
+    those expiring within each of HORIZONS days."""
+    facts = course_states_query(on, *where).order_by(None).subquery("facts")
     status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
 
     def expiring_within(days: int):
         return func.sum(case((and_(facts.c.expires_on >= on, facts.c.expires_on <= on + timedelta(days=days)), 1),
                              else_=0))
 
-    keys = (User.agency_id, User.unit_id, facts.c.course_id, status)
-    return (select(literal("status"), literal(on, Date), *keys, func.count(), *(expiring_within(d) for d in HORIZONS),
-                   literal(utcnow()))
-            .select_from(facts).join(User, User.id == facts.c.user_id).group_by(*keys))
+    keys = (facts.c.agency_code, facts.c.unit_code, facts.c.course_code, status)
+    return select(*keys, func.count(), *(expiring_within(days) for days in HORIZONS)).group_by(*keys)
+
+
+def dashboard(session: Session, scope: Scope) -> Dashboard:
+    """The scope's figures now, from the records; the trend from the month ends the daily job counted."""
+    counts = status_counts(session, scope)
+
+    def by(key, label) -> list[Tally]:
+        tallies: dict[str, Tally] = {}
+        for count in counts:
+            tallies.setdefault(key(count) or "", Tally(label(key(count)))).counts[count.status] += count.pairs
+        return [tallies[k] for k in sorted(tallies)]
+
+    titles = dict(session.execute(select(Course.code, Course.title)).all())
+    unit_codes = {c.unit for c in counts if c.unit is not None}
+    names = (dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(unit_codes))).all())
+             if unit_codes else {})
+    agencies = by(lambda c: c.agency, lambda code: code or "No agency")
+    courses = by(lambda c: c.course, lambda code: titles.get(code, code))
+    units = by(lambda c: c.unit, lambda code: f"{names[code]} ({code})" if code else "No unit")
+    overall = Tally("All", sum((t.counts for t in agencies), Counter()))
+    soon = {days: sum(c.expiring[i] for c in counts) for i, days in enumerate(HORIZONS)}
+    return Dashboard(scope.days, overall, agencies, units, courses, soon, month_rates(session, scope))
+
+
+def month_rates(session: Session, scope: Scope) -> list[tuple[date, float | None]]:
+    """The compliance rate of the scope at each of the last twelve month ends (before its earliest day) that the
+    daily job has counted: up to the latest month end counted, for everyone at once."""
+    ends = month_ends(min((day.on for day in scope.days), default=server_today()))
+    counted_until = session.scalar(select(func.max(Snap.day)).where(Snap.kind == "month"))
+    if counted_until is None:
+        return []
+    rates = {day: compliance_rate(valid - exempt_valid, required, exempt)
+             for day, required, valid, exempt, exempt_valid in session.execute(
+                 select(Snap.day, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
+                        func.sum(Snap.exempt_valid))
+                 .where(Snap.kind == "month", Snap.day.in_(ends), *scope.months).group_by(Snap.day))}
+    return [(end, rates.get(end)) for end in ends if end <= counted_until]
+
+
+def count_months(session: Session, earliest: date) -> int:
+    """Count each of the last twelve month ends not yet counted into the snapshot table, for the trend;
+    return how many were counted.
+
+    The daily job runs this. A month end is counted for everyone at once, and
+    only when it has passed everywhere: it must be before `earliest`, the
+    earliest day any agency is on. A month end, once counted, stays as it was.
+    """
+    counted = set(session.scalars(select(Snap.day).where(Snap.kind == "month").distinct()))
+    missing = [end for end in month_ends(earliest) if end not in counted]
+    if not missing:
+        return 0
+    now = utcnow()
+    rows = [{"kind": "month", "day": end, "agency_id": agency_id, "unit_id": unit_id, "course_id": course_id,
+             "pairs": tally.required[i], "valid": tally.valid[i], "exempt": tally.exempt[i],
+             "exempt_valid": tally.exempt_valid[i], "taken_at": now}
+            for (agency_id, unit_id, course_id), tally in trend(session, missing).items()
+            for i, end in enumerate(missing) if tally.required[i]]
+    if rows:
+        session.execute(insert(Snap), rows)
+    return len(missing)
 
 
 def month_ends(on: date, months: int = TREND_MONTHS) -> list[date]:

@@ -65,7 +65,12 @@ class Roster:
         if self.filters.status:
             parts.append(self.filters.status)
         parts.append(self.on.isoformat())
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + "." + extension
+        return file_name(parts, extension)
+
+
+def file_name(parts: list[str], extension: str) -> str:
+    """A download's name from its parts (codes and days), with nothing a file system or header would mind."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + "." + extension
 
 
 def build_roster(session: Session, viewer: User | None, filters: RosterFilters, today: date) -> Roster:
@@ -118,7 +123,14 @@ def build_roster(session: Session, viewer: User | None, filters: RosterFilters, 
         stmt = stmt.where(cols.completed_on <= filters.completed_to)
     if filters.expiring_before:
         stmt = stmt.where(cols.expires_on < filters.expiring_before)
-    if agency is None and unit is None and viewer is not None and viewer.role not in ADMINS:
-        agency = viewer.agency
-        unit = session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id else None
+    if agency is None and unit is None:
+        agency, unit = home_place(session, viewer)
     return Roster(filters, on, stmt, agency, unit)
+
+
+def home_place(session: Session, viewer: User | None) -> tuple[Agency | None, Unit | None]:
+    """Where an export of the viewer's whole scope belongs: their agency and scope unit (nowhere in particular
+    for administrators and the operator at the command line)."""
+    if viewer is None or viewer.role in ADMINS:
+        return None, None
+    return viewer.agency, session.get(Unit, viewer.scope_unit_id) if viewer.scope_unit_id else None

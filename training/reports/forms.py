@@ -1,15 +1,14 @@
 """The roster filter form: read from the query string, so a filtered export is a plain link."""
 from __future__ import annotations
 
-from wtforms import DateField, Form, RadioField, SelectField
+from wtforms import Form, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from training.forms import DayField
 from training.records.rules import STATUSES
 from training.reports.export import FORMATS
 from training.reports.filters import RosterFilters
-
-_DATE = "Enter a date like 2026-09-30."
 
 
 class RosterForm(Form):
@@ -18,20 +17,16 @@ class RosterForm(Form):
     course = SelectField("Module", validate_choice=False)
     status = SelectField("Status", validate_choice=False,
                          choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in STATUSES])
-    completed_from = DateField("Completed on or after", validators=[Optional()])
-    completed_to = DateField("Completed on or before", validators=[Optional()])
-    expiring_before = DateField("Expiring before", validators=[Optional()])
-    as_of = DateField("As it stood on", validators=[Optional()])
+    completed_from = DayField("Completed on or after", validators=[Optional()])
+    completed_to = DayField("Completed on or before", validators=[Optional()])
+    expiring_before = DayField("Expiring before", validators=[Optional()])
+    as_of = DayField("As it stood on", validators=[Optional()])
     format = RadioField("Format", choices=[SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"),
                                           SelectChoice("xlsx", "Excel workbook (XLSX)")],
                         default="csv")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        for name in ("completed_from", "completed_to", "expiring_before", "as_of"):
-            field = getattr(self, name)
-            if field.errors:
-                field.errors = [_DATE]
         if self.format.data not in FORMATS:
             self.format.errors = ["Choose CSV or XLSX."]
             ok = False

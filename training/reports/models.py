@@ -1,4 +1,4 @@
-"""Compliance figures counted by the daily job, so the dashboard reads a few thousand rows, not every record."""
+"""The compliance dashboard's monthly trend, counted by the daily job once per month end."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -10,13 +10,9 @@ from training.db import Base, utcnow
 
 
 class ComplianceSnapshot(Base):
-    """Pairs of (officer, module) of one agency, unit and module.
-
-    kind "status": the statuses on `day` (only the latest day is kept), with the
-    certifications expiring within 30, 60 and 90 days. kind "month": at the month
-    end `day`, the required pairs, the valid ones, the exempt ones and the exempt
-    ones also valid.
-    """
+    """Pairs of (officer, module) of one agency, unit and module at the month end `day` (kind "month"): the
+    required pairs, the valid ones, the exempt ones and the exempt ones also valid. The statuses of today are
+    counted from the records at each request instead (training/reports/dashboard.py)."""
 
     __tablename__ = "compliance_snapshots"
 
@@ -26,11 +22,7 @@ class ComplianceSnapshot(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
-    status: Mapped[str | None] = mapped_column(String(16))
     pairs: Mapped[int] = mapped_column(default=0)
-    expiring_30: Mapped[int] = mapped_column(default=0)
-    expiring_60: Mapped[int] = mapped_column(default=0)
-    expiring_90: Mapped[int] = mapped_column(default=0)
     valid: Mapped[int] = mapped_column(default=0)
     exempt: Mapped[int] = mapped_column(default=0)
     exempt_valid: Mapped[int] = mapped_column(default=0)

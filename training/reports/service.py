@@ -7,12 +7,17 @@ from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
 from training.audit.service import record
+from training.people.models import Agency, Unit, User
 from training.records.status import CourseState, run_states
-from training.reports.filters import Roster
+from training.reports.dashboard import Scope, status_counts
+from training.reports.filters import Roster, file_name, home_place
 
 ROSTER_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "course_code",
                   "course_title", "course_version", "status", "due_on", "completed_on", "score",
                   "expires_on")
+COMPLIANCE_COLUMNS = ("agency", "unit", "course_code", "status", "count")
+
+
 def roster_row(state: CourseState) -> tuple:
     return (state.employee_id, state.last_name, state.first_name, state.agency_code, state.unit_code,
             state.course_code, state.course_title, state.course_version, state.status, state.due_on,
@@ -45,3 +50,32 @@ def record_export(session: Session, roster: Roster, fmt: str, rows: int, *, acto
                   about=roster.unit or roster.agency, format=fmt,
                   filters=roster.filters.used(), as_of=roster.on.isoformat(), rows=rows, complete=complete,
                   via=via, **details)
+
+
+def compliance_rows(session: Session, scope: Scope) -> Iterator[tuple]:
+    """The dashboard's figures, in COMPLIANCE_COLUMNS order: one row per agency, unit, module and status."""
+    for count in status_counts(session, scope):
+        yield count.agency, count.unit, count.course, count.status, count.pairs
+
+
+def compliance_file_name(scope: Scope) -> str:
+    """'compliance-CBP-2026-11-27.csv': the agency chosen, if any, and the latest day the statuses are on."""
+    parts = ["compliance"] + ([scope.agency.code] if scope.agency is not None else [])
+    return file_name(parts + [max(day.on for day in scope.days).isoformat()] if scope.days else parts, "csv")
+
+
+def compliance_place(session: Session, scope: Scope, viewer: User) -> Agency | Unit | None:
+    """What a download of the dashboard's figures concerns: the agency chosen, else the viewer's own place, as
+    for a roster export."""
+    if scope.agency is not None:
+        return scope.agency
+    agency, unit = home_place(session, viewer)
+    return unit or agency
+
+
+def record_compliance_export(session: Session, scope: Scope, name: str, rows: int, *, actor_id: int | None,
+                             about: Agency | Unit | None, complete: bool = True) -> AuditEvent:
+    """The audit event of one download of the dashboard's figures: who, the agency, the days and the row count."""
+    return record(session, "export.compliance", actor_id=actor_id, target=name, about=about, format="csv",
+                  filters={"agency": scope.agency.code} if scope.agency is not None else {},
+                  as_of=[day.describe() for day in scope.days], rows=rows, complete=complete, via="web")

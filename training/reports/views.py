@@ -1,8 +1,9 @@
-"""Compliance downloads: the roster export page and its CSV and XLSX files."""
+"""Compliance reports: the roster export page and its CSV and XLSX files, the dashboard and its CSV."""
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file, stream_with_context
@@ -10,27 +11,34 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from training.access import AUDITORS, STAFF, may_see_agency, scope_filter, units_in_scope
+from training.access import AUDITORS, STAFF, agencies_in_scope, units_in_scope
 from training.auth.guards import roles_required
 from training.catalog.models import Course
 from training.clock import today_for
 from training.db import db
 from training.people.models import Agency
-from training.reports.dashboard import SHOWN, dashboard
+from training.reports.dashboard import SHOWN, Scope, dashboard, scope_of
 from training.reports.export import write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, build_roster
 from training.reports.forms import RosterForm
-from training.reports.models import ComplianceSnapshot as Snap
-from training.reports.service import ROSTER_COLUMNS, Counted, record_export, roster_rows
+from training.reports.service import (
+    COMPLIANCE_COLUMNS,
+    ROSTER_COLUMNS,
+    Counted,
+    compliance_file_name,
+    compliance_place,
+    compliance_rows,
+    record_compliance_export,
+    record_export,
+    roster_rows,
+)
 from training.spreadsheet import csv_chunks
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 def _agencies() -> list[Agency]:
-    session = db()
-    agencies = session.scalars(select(Agency).order_by(Agency.code))
-    return [a for a in agencies if may_see_agency(session, current_user, a)]
+    return agencies_in_scope(db(), current_user)
 
 
 def _form() -> RosterForm:
@@ -80,23 +88,32 @@ def roster_csv():
 
 
 def _streamed_csv(roster: Roster) -> Response:
-    """Streams from the first byte; the audit event, with the row count, is written when the stream ends."""
     session = db()
     actor_id = current_user.id
-    rows = Counted(roster_rows(session, roster))
+    return _stream(ROSTER_COLUMNS, roster_rows(session, roster), roster.file_name("csv"),
+                   lambda rows, complete: record_export(session, roster, "csv", rows, actor_id=actor_id, via="web",
+                                                        complete=complete))
+
+
+def _stream(columns: tuple[str, ...], rows: Iterable[tuple], name: str,
+            audit: Callable[[int, bool], object]) -> Response:
+    """A CSV download streamed from the first byte; `audit(rows, complete)` writes its event when the stream
+    ends, with the row count."""
+    session = db()
+    counted = Counted(rows)
 
     def body():
         complete = False
         try:
-            yield from csv_chunks(ROSTER_COLUMNS, rows)
+            yield from csv_chunks(columns, counted)
             complete = True
         finally:
             session.rollback()   # end the read; the event gets a short transaction of its own
-            record_export(session, roster, "csv", rows.count, actor_id=actor_id, via="web", complete=complete)
+            audit(counted.count, complete)
             session.commit()   # the stream outlives the request's unit of work
 
-    return Response(stream_with_context(body()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{roster.file_name("csv")}"'})
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _xlsx(roster: Roster) -> Response:
@@ -114,19 +131,37 @@ def _xlsx(roster: Roster) -> Response:
                      as_attachment=True, download_name=roster.file_name("xlsx"))
 
 
+def _compliance_scope(agencies: list[Agency]) -> Scope:
+    """The viewer's scope for the dashboard and its CSV, narrowed to the agency chosen (`?agency=CODE`);
+    `agencies` are those the viewer may see."""
+    session = db()
+    chosen = None
+    if request.args.get("agency"):
+        chosen = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
+        if chosen is None:
+            abort(404)
+        if chosen not in agencies:
+            abort(403)
+    return scope_of(session, current_user, agencies, chosen)
+
+
 @bp.route("/compliance")
 @roles_required(*STAFF)
 def compliance():
-    session = db()
     agencies = _agencies()
-    scope = scope_filter(session, current_user, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
-    agency = None
-    if request.args.get("agency"):
-        agency = session.scalar(select(Agency).where(Agency.code == request.args["agency"]))
-        if agency is None:
-            abort(404)
-        if agency not in agencies:
-            abort(403)
-        scope.append(Snap.agency_id == agency.id)
-    return render_template("reports/compliance.html", d=dashboard(session, scope),
-                           agencies=agencies, agency=agency, statuses=SHOWN)
+    scope = _compliance_scope(agencies)
+    return render_template("reports/compliance.html", d=dashboard(db(), scope), agencies=agencies,
+                           agency=scope.agency, statuses=SHOWN)
+
+
+@bp.route("/compliance.csv")
+@roles_required(*STAFF)
+def compliance_csv():
+    """The dashboard's figures as CSV: one row per agency, unit, module and status."""
+    session = db()
+    scope = _compliance_scope(_agencies())
+    name = compliance_file_name(scope)
+    actor_id, about = current_user.id, compliance_place(session, scope, current_user)
+    return _stream(COMPLIANCE_COLUMNS, compliance_rows(session, scope), name,
+                   lambda rows, complete: record_compliance_export(session, scope, name, rows, actor_id=actor_id,
+                                                                   about=about, complete=complete))
