@@ -20,7 +20,6 @@ from training.people.models import User
 from training.records.models import Assignment, Exemption, ExtensionRequest
 from training.records.status import course_states
 from training.reminders.models import JobRun, OutboxMessage
-from training.reports.dashboard import refresh_snapshot
 
 
 def words(page: str) -> str:
@@ -141,7 +140,6 @@ def test_each_home_costs_the_same_statements_for_more_officers(app, client, sess
     make_user(session, "audit@agy.test", role="compliance", agency=world["agency"], employee_id="AUDIT")
     make_user(session, "admin@agy.test", role="admin", employee_id="ADMIN")
     boss = make_user(session, "boss@agy.test", agency=world["agency"], unit=world["u1"], employee_id="BOSS")
-    refresh_snapshot(session, world["today"])
     session.commit()
     login(client, email)
     client.get("/reports/roster.csv").get_data()     # an export to count changes since, for compliance staff
@@ -154,8 +152,6 @@ def test_each_home_costs_the_same_statements_for_more_officers(app, client, sess
                                    due_on=world["today"] - timedelta(days=i % 3), reason="individual"))
             session.add(OutboxMessage(key=f"x{n}-{i}", kind="overdue-1", user_id=person.id,
                                       decided_on=world["today"], status="failed"))
-        session.commit()
-        refresh_snapshot(session, world["today"])
         session.commit()
 
     grow(2)
@@ -189,7 +185,6 @@ def test_an_officer_without_reports_sees_no_team(client, world):
 
 def test_compliance_home_shows_the_rate_changes_since_the_last_export_and_the_exports(client, session, world):
     make_user(session, "audit@agy.test", role="compliance", agency=world["agency"], first="Ada", last="Audit")
-    refresh_snapshot(session, world["today"])
     session.commit()
     text = words(home(client, "audit@agy.test"))
     # Eve holds hers; Ovie and Otto are overdue: 1 of 3 in agency AGY (Bo's agency is another).
