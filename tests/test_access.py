@@ -93,3 +93,13 @@ def test_the_access_rules(session, world, who, question, expected):
     things = {**objects, "themselves": viewer}
     got = ["Y" if answer(session, viewer, question, things[name]) else "." for name in OBJECTS]
     assert " ".join(got) == expected, dict(zip(OBJECTS, got, strict=True))
+
+
+def test_agencies_in_scope_are_the_agencies_each_viewer_may_see(session, world):
+    viewers, objects = world
+    for who, viewer in viewers.items():
+        expected = [code for code in ("A", "B")
+                    if access.may_see_agency(session, viewer, objects[f"agency {code}"])]
+        assert [a.code for a in access.agencies_in_scope(session, viewer)] == expected, who
+    assert [a.code for a in access.agencies_in_scope(session, viewers["coordinator-A"])] == ["A"]
+    assert [a.code for a in access.agencies_in_scope(session, viewers["officer-A"])] == []
