@@ -68,3 +68,14 @@ def test_pages_name_only_built_files_and_the_style_sheet_only_files_that_exist(a
     urls = {url for url in re.findall(r'url\("?([^")]+)"?\)', css) if not url.startswith("data:")}
     assert urls and all((DIST / url).is_file() for url in urls), urls
     assert "merriweather" not in css.lower() and ".woff)" not in css and ".ttf" not in css   # one typeface, woff2
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(client):
+    plain = client.get("/login")
+    packed = client.get("/login", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert plain.headers.get("Content-Encoding") is None
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    page = gzip.decompress(packed.get_data()).decode()
+    assert "<h1>Sign in to Rollcall</h1>" in page and len(packed.get_data()) < len(page) / 2
+    # The CSRF token differs with each page made; everything else is the same page.
+    assert re.sub(r'value="[^"]+"', "", page) == re.sub(r'value="[^"]+"', "", plain.get_data(as_text=True))

@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 import config
 from tests.support.databases import database_of_its_own, reset_database
+from tests.support.demo_site import sign_out
 from tests.support.needs import require_file
 from tests.support.net import free_port
 from tests.support.oidc import openid_provider
@@ -61,7 +62,7 @@ def test_an_officer_signs_in_through_the_provider_and_lands_on_my_training(sso_s
     page.wait_for_url(f"{base}/")
     page.get_by_role("heading", name="My training").wait_for()
     axe.check()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     page.get_by_role("heading", name="You have signed out of Rollcall").wait_for()
     axe.check()
     assert page.get_by_role("link", name="Sign out of your provider too").get_attribute("href").startswith(

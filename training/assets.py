@@ -1,12 +1,14 @@
-"""Static files as they are best sent, whatever server stands in front.
+"""Files and pages as they are best sent, whatever server stands in front.
 
 `make install` builds static/dist (static/src/build.mjs): each file under a name holding a hash of its content,
 with .br and .gz copies beside the text files, and manifest.json mapping each logical name to it. Templates name
 a file by its logical name, `asset("styles.css")`; the static view sends a hashed file compressed when the browser
 accepts it, cacheable for a year, since a changed file gets a new name. Other static files are sent as Flask does.
+Pages are gzipped for browsers that accept it.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import mimetypes
 import re
@@ -18,6 +20,7 @@ DIST = "dist"
 YEAR = 365 * 24 * 3600
 HASHED = re.compile(rf"^{DIST}/[^/]+\.[0-9a-f]{{10}}\.[a-z0-9]+$")
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))   # the smaller first
+SMALL_PAGE = 1024    # bytes: below this, compressing costs more than it saves
 
 
 class AssetsMissing(RuntimeError):
@@ -60,6 +63,22 @@ def send_static(filename: str):
     return response
 
 
+def compress_page(response):
+    """A page (HTML) gzipped when the browser accepts it. Pages hold a form's CSRF token; BREACH-style guessing
+    needs the browser to send the session cookie with requests another site makes and to measure the answers,
+    which the session cookie's SameSite=Lax refuses."""
+    if (response.mimetype != "text/html" or response.direct_passthrough or response.is_streamed
+            or "Content-Encoding" in response.headers or not request.accept_encodings["gzip"]):
+        return response
+    body = response.get_data()
+    if len(body) >= SMALL_PAGE:
+        response.set_data(gzip.compress(body, compresslevel=6))
+        response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.view_functions["static"] = send_static
+    app.after_request(compress_page)
     app.add_template_global(asset)
