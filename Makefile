@@ -79,5 +79,13 @@ LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/rc_load
 load: install test-deps
 	LOAD_DATABASE_URL='$(LOAD_DATABASE_URL)' $(BIN)/python -m bench.load
 
+# A full-page picture of every kind of page, for each demo role, 1280 and 320 px wide, in screenshots/ (ignored).
+screenshots: install test-deps
+	$(BIN)/python -m bench.screenshots
+
+# Lighthouse's mobile profile on every kind of page of the demo (docs/performance.md has the figures).
+lighthouse: install test-deps
+	$(BIN)/python -m bench.lighthouse
+
 clean:
-	rm -rf $(VENV) node_modules static/vendor static/dist screenshots
+	rm -rf $(VENV) node_modules static/vendor static/dist screenshots lighthouse

@@ -5,6 +5,7 @@ sees the whole site in a minute.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,7 @@ def picture(browser, base: str, email: str, pages, width: int) -> int:
 
 
 def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     shutil.rmtree(OUT, ignore_errors=True)
     with tempfile.TemporaryDirectory() as folder, \
             demo_site(f"sqlite:///{Path(folder) / 'screenshots.db'}") as (app, base), chromium() as browser:
