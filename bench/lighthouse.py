@@ -2,7 +2,8 @@
 every kind of page of the demo, signed in as the role that reaches it.
 
 Serves the demo on a throwaway SQLite database as `make run` does (one process, threaded), signs in with Chromium,
-and hands Lighthouse the session cookie (--extra-headers). Prints performance and accessibility per kind of page,
+and hands Lighthouse the session cookie (--extra-headers); a page that sends Lighthouse elsewhere (to sign in) stops
+the run. Prints performance and accessibility per kind of page,
 with the first contentful paint, the largest contentful paint and the bytes transferred, and the machine's load;
 the reports are kept in lighthouse/ (git-ignored). LIGHTHOUSE_PAGES=sign-in,quiz limits the run to some kinds.
 """
@@ -23,6 +24,10 @@ from tests.support.paths import ROOT
 OUT = ROOT / "lighthouse"
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"
+# Lighthouse's own phone. Sign-in sessions are bound to the browser that signed in (Flask-Login's strong session
+# protection), so Chromium signs in as this phone and Lighthouse is told to be the same one.
+USER_AGENT = ("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/119.0.0.0 Mobile Safari/537.36")
 
 
 def targets(app, base: str, browser) -> list[tuple[str, str, dict[str, str]]]:
@@ -30,7 +35,7 @@ def targets(app, base: str, browser) -> list[tuple[str, str, dict[str, str]]]:
     wanted = {name for name in os.environ.get("LIGHTHOUSE_PAGES", "").split(",") if name}
     found: dict[str, tuple[str, str, dict[str, str]]] = {}
     for email, kinds in pages_by_role(app).items():
-        context = browser.new_context()
+        context = browser.new_context(user_agent=USER_AGENT)
         page = context.new_page()
         if email:
             sign_in(page, base, email)
@@ -53,11 +58,14 @@ def targets(app, base: str, browser) -> list[tuple[str, str, dict[str, str]]]:
 def run(name: str, address: str, headers: dict[str, str]) -> dict:
     report = OUT / f"{name}.json"
     command = [str(LIGHTHOUSE), address, "--quiet", "--output=json", f"--output-path={report}",
-               "--only-categories=performance,accessibility", f"--chrome-flags={CHROME_FLAGS}"]
+               "--only-categories=performance,accessibility", f"--chrome-flags={CHROME_FLAGS}",
+               f"--emulatedUserAgent={USER_AGENT}"]
     if headers:
         command.append(f"--extra-headers={json.dumps(headers)}")
     subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM})
     result = json.loads(report.read_text())
+    if result["finalDisplayedUrl"] != address:
+        raise SystemExit(f"{name}: Lighthouse was sent to {result['finalDisplayedUrl']} instead of {address}")
     audits = result["audits"]
     return {"page": name,
             "performance": round(result["categories"]["performance"]["score"] * 100),
