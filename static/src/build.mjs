@@ -24,6 +24,7 @@ const FILES = {
   "app.js": path.join(SRC, "app.js"),
   "favicon.svg": path.join(SRC, "favicon.svg"),
   "img/usa-icons/close.svg": path.join(USWDS, "dist/img/usa-icons/close.svg"),
+  "img/usa-icons-bg/search--white.svg": path.join(USWDS, "dist/img/usa-icons-bg/search--white.svg"),
 };
 
 const manifest = {};
