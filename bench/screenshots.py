@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.demo_site import chromium, demo_site, sign_in
+from tests.support.demo_site import chromium, demo_site, open_menu, sign_in
 from tests.support.page_kinds import QUIZ, pages_by_role, start_quiz
 from tests.support.paths import ROOT
 
@@ -34,8 +34,11 @@ def picture(browser, base: str, email: str, pages, width: int) -> int:
             page.goto(base + kind.path)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(folder / f"{kind.name}-{width}.png"), full_page=True)
+    if email:   # and the header's first menu, opened
+        open_menu(page, "Training")
+        page.screenshot(path=str(folder / f"menu-{width}.png"), full_page=False)
     context.close()
-    return len(pages)
+    return len(pages) + bool(email)
 
 
 def main() -> int:

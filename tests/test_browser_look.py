@@ -73,6 +73,8 @@ def test_the_desktop_menus_open_and_close_with_the_keyboard(live_app, browser):
     page.keyboard.press("Escape")
     assert reports.get_attribute("aria-expanded") == "false" and focused(page) == "Reports"
     assert not nav.get_by_role("link", name="Audit trail").is_visible()
+    open_menu(page, "Account").get_by_role("button", name="Sign out Avery Lindqvist").wait_for()
+    axe.check()   # the sign-out button reads as well as the links beside it
     # The menu holding the page shown is marked, and so is the page's link.
     page.goto(f"{base}/audit")
     assert "usa-current" in reports.get_attribute("class")
