@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from urllib.request import Request, urlopen
 
 import pytest
 
+from tests.support.databases import database_of_its_own, reset_database
 from tests.support.paths import ROOT
+from tests.support.servers import gunicorn
 from training.assets import manifest
 
 DIST = ROOT / "static" / "dist"
@@ -79,3 +82,18 @@ def test_pages_are_gzipped_for_browsers_that_accept_it(client):
     assert "<h1>Sign in to Rollcall</h1>" in page and len(packed.get_data()) < len(page) / 2
     # The CSRF token differs with each page made; everything else is the same page.
     assert re.sub(r'value="[^"]+"', "", page) == re.sub(r'value="[^"]+"', "", plain.get_data(as_text=True))
+
+
+@pytest.mark.slow
+def test_gunicorn_in_production_sends_them_the_same_way(tmp_path_factory, tmp_path):
+    """Nothing in front: gunicorn alone, in production settings, sends the built files and the pages compressed."""
+    url = database_of_its_own(tmp_path_factory, "assets")
+    reset_database(url)
+    with gunicorn(url, tmp_path, workers=1) as server:
+        page = urlopen(Request(f"{server.base_url}/login", headers={"Accept-Encoding": "gzip, br"}), timeout=30)
+        html = gzip.decompress(page.read()).decode()
+        assert page.headers["Content-Encoding"] == "gzip" and "Strict-Transport-Security" in page.headers
+        path = re.search(r'href="(/static/dist/styles\.\w+\.css)"', html).group(1)
+        sheet = urlopen(Request(server.base_url + path, headers={"Accept-Encoding": "gzip, br"}), timeout=30)
+        assert sheet.headers["Content-Encoding"] == "br" and "immutable" in sheet.headers["Cache-Control"]
+        assert sheet.read() == (DIST / f"{path.rsplit('/', 1)[1]}.br").read_bytes()
