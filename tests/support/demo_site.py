@@ -28,17 +28,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @contextmanager
-def demo_site(url: str, officers: int = 5) -> Iterator[tuple]:
-    """(app, base URL) of the demo, on an emptied database at `url`, until the block ends."""
+def demo_site(url: str, officers: int = 5, port: int = 0, **settings) -> Iterator[tuple]:
+    """(app, base URL) of the demo, on an emptied database at `url`, until the block ends; on `port` (by default
+    any free one), with `settings` added to the app's."""
     reset_database(url)
-    app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="demo-site-secret")
+    app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="demo-site-secret", **settings)
     today = date.today()
     with unit_of_work(app) as session:
         sync_courses(session, ROOT / "courses", ROOT / "quizzes")
         seed_demo(session, today, officers=officers)
         daily_assignments(session, today)
     count_compliance(app, today)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
