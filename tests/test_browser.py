@@ -130,6 +130,9 @@ class Reflow:
 
     def check(self) -> None:
         self.page.wait_for_load_state()
+        # A panel sliding in (the narrow menu) is measured where it comes to rest.
+        self.page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running'"
+                                    " || a.effect.getComputedTiming().endTime === Infinity)")
         problems = self.page.evaluate(REFLOW_SCRIPT, 1)
         if problems:
             self.findings.setdefault(self.page.url, []).extend(problems)
