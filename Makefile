@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 PORT   ?= 5000
 
-.PHONY: install run test test-fast test-deps lint bench load clean
+.PHONY: install run test test-fast test-deps lint bench load lighthouse screenshots clean
 
-install: $(VENV)/.installed static/vendor/.installed
+install: $(VENV)/.installed static/vendor/.installed static/dist/manifest.json
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,14 @@ $(VENV)/.installed: requirements.txt
 
 static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf static/vendor && mkdir -p static/vendor/uswds static/vendor/axe-core
-	cp -r node_modules/@uswds/uswds/dist/css node_modules/@uswds/uswds/dist/fonts \
-	      node_modules/@uswds/uswds/dist/img node_modules/@uswds/uswds/dist/js static/vendor/uswds/
+	rm -rf static/vendor && mkdir -p static/vendor/axe-core
 	cp node_modules/axe-core/axe.min.js static/vendor/axe-core/
 	touch $@
+
+# The style sheet (only the USWDS packages static/src/styles.scss names), scripts, fonts and images under
+# content-hashed names, with .gz and .br copies: see docs/performance.md.
+static/dist/manifest.json: static/vendor/.installed $(wildcard static/src/*)
+	node static/src/build.mjs
 
 run: install
 	mkdir -p instance
@@ -76,5 +79,13 @@ LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/rc_load
 load: install test-deps
 	LOAD_DATABASE_URL='$(LOAD_DATABASE_URL)' $(BIN)/python -m bench.load
 
+# A full-page picture of every kind of page, for each demo role, 1280 and 320 px wide, in screenshots/ (ignored).
+screenshots: install test-deps
+	$(BIN)/python -m bench.screenshots
+
+# Lighthouse's mobile profile on every kind of page of the demo (docs/performance.md has the figures).
+lighthouse: install test-deps
+	$(BIN)/python -m bench.lighthouse
+
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules static/vendor static/dist screenshots lighthouse

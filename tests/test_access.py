@@ -103,3 +103,19 @@ def test_agencies_in_scope_are_the_agencies_each_viewer_may_see(session, world):
         assert [a.code for a in access.agencies_in_scope(session, viewer)] == expected, who
     assert [a.code for a in access.agencies_in_scope(session, viewers["coordinator-A"])] == ["A"]
     assert [a.code for a in access.agencies_in_scope(session, viewers["officer-A"])] == []
+
+
+# Who has a queue of requests for more time (the menu offers it to them): (role, supervises anyone, answer).
+REQUEST_DECIDERS = [("officer", False, False), ("officer", True, True), ("compliance", False, False),
+                    ("compliance", True, True), ("coordinator", False, True), ("admin", False, True)]
+
+
+@pytest.mark.parametrize("role, has_reports, expected", REQUEST_DECIDERS)
+def test_who_decides_requests_for_more_time(session, role, has_reports, expected):
+    a, a_u1 = make_org(session, "A")
+    user = make_user(session, f"{role}@x.test", role=role, agency=a, unit=a_u1)
+    if has_reports:
+        make_user(session, "report@x.test", agency=a, unit=a_u1, supervisor_id=user.id)
+    session.flush()
+    assert access.supervises(session, user) is has_reports
+    assert access.may_decide_requests(user, access.supervises(session, user)) is expected

@@ -7,6 +7,7 @@ from tests.support.factories import make_user
 from tests.support.pages import login
 from tests.support.paths import ROOT
 from tests.support.views import every_view
+from training.assets import manifest
 
 TEMPLATES = ROOT / "templates"
 EXPECTED = {
@@ -41,8 +42,9 @@ def test_every_page_of_a_signed_in_walk_has_the_headers(app, client, session, or
     assert walked > 25
 
 
-def test_public_pages_errors_and_files_have_the_headers(client):
-    for path in ["/login", "/verify", "/verify/NOT-A-CODE", "/no-such-page", "/static/app.css", "/static/app.js"]:
+def test_public_pages_errors_and_files_have_the_headers(app, client):
+    built = [f"/static/dist/{name}" for name in manifest(app).values()]
+    for path in ["/login", "/verify", "/verify/NOT-A-CODE", "/no-such-page", *built]:
         assert_protected(client.get(path), path)
 
 

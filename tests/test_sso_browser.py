@@ -2,24 +2,14 @@
 and lands on My training; axe-core checks Rollcall's pages on the way, as in tests/test_browser.py."""
 from __future__ import annotations
 
-import threading
-from datetime import date
-
 import pytest
-from werkzeug.serving import make_server
 
-import config
-from tests.support.databases import database_of_its_own, reset_database
+from tests.support.databases import database_of_its_own
+from tests.support.demo_site import demo_site, sign_out
 from tests.support.needs import require_file
 from tests.support.net import free_port
 from tests.support.oidc import openid_provider
-from tests.support.paths import ROOT
 from tests.test_browser import AXE, CHROMIUM, Axe, browser  # noqa: F401  (browser is a fixture)
-from training import create_app
-from training.assignments.service import daily_assignments
-from training.catalog.service import sync_courses
-from training.db import unit_of_work
-from training.demo.service import seed_demo
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +20,10 @@ def sso_site(tmp_path_factory):
     require_file(AXE, "run 'make install' to fetch axe-core")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with openid_provider(base, tmp_path_factory.mktemp("oidc")) as provider:
-        url = database_of_its_own(tmp_path_factory, "sso_browser")
-        reset_database(url)
-        app = create_app(config.Config, DATABASE_URL=url, SECRET_KEY="browser-test-secret", BASE_URL=base,
-                         OIDC_PROVIDERS_FILE=None, PASSWORD_SIGN_IN="staff", **provider.settings())
-        with unit_of_work(app) as session:
-            sync_courses(session, ROOT / "courses", ROOT / "quizzes")
-            seed_demo(session, date.today(), officers=2)
-            daily_assignments(session, date.today())
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+    with openid_provider(base, tmp_path_factory.mktemp("oidc")) as provider, \
+            demo_site(database_of_its_own(tmp_path_factory, "sso_browser"), officers=2, port=port, BASE_URL=base,
+                      OIDC_PROVIDERS_FILE=None, PASSWORD_SIGN_IN="staff", **provider.settings()):
         yield base, provider
-        server.shutdown()
-        app.extensions["db_engine"].dispose()
 
 
 def test_an_officer_signs_in_through_the_provider_and_lands_on_my_training(sso_site, browser):  # noqa: F811
@@ -61,7 +40,7 @@ def test_an_officer_signs_in_through_the_provider_and_lands_on_my_training(sso_s
     page.wait_for_url(f"{base}/")
     page.get_by_role("heading", name="My training").wait_for()
     axe.check()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     page.get_by_role("heading", name="You have signed out of Rollcall").wait_for()
     axe.check()
     assert page.get_by_role("link", name="Sign out of your provider too").get_attribute("href").startswith(

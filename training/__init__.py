@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 import config as settings
-from training import db, security, words
+from training import assets, db, navigation, security, words
 from training.commands import megabytes
 from training.extensions import csrf, login_manager
 
@@ -49,6 +49,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     security.init_app(app)
     register_template_helpers(app)
+    assets.init_app(app)
+    navigation.init_app(app)
 
     from training.auth import throttle
     throttle.init_app(app)

@@ -43,6 +43,16 @@ def is_in(user: User, group: tuple[str, ...]) -> bool:
     return user.role in group
 
 
+def supervises(session: Session, user: User) -> bool:
+    """Whether anyone reports to the user (any role may be a supervisor)."""
+    return session.scalar(select(User.id).where(User.supervisor_id == user.id).limit(1)) is not None
+
+
+def may_decide_requests(user: User, supervisor: bool) -> bool:
+    """Whether the user has a queue of requests for more time: supervisors and managing roles."""
+    return supervisor or user.role in MANAGERS
+
+
 def forbid_own(actor_id: int | None, officer_id: int, act: str) -> None:
     """Separation of duties: nobody does `act` (e.g. 'grant an extension') for themselves."""
     if actor_id is not None and actor_id == officer_id:

@@ -120,11 +120,3 @@ def officer(user_id: int):
                            can_see_transcript=in_scope, can_certify=is_in(current_user, AUDITORS),
                            extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
 
-
-@bp.app_context_processor
-def nav_context() -> dict:
-    """Whether to offer 'My team' in the navigation."""
-    if not current_user.is_authenticated:
-        return {"has_team": False}
-    has_team = db().scalar(select(User.id).where(User.supervisor_id == current_user.id).limit(1)) is not None
-    return {"has_team": has_team}
