@@ -66,7 +66,7 @@ def test_conditional_requests_get_not_modified(app, client):
 def test_pages_name_only_built_files_and_the_style_sheet_only_files_that_exist(app, client):
     page = client.get("/login").get_data(as_text=True)
     named = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
-    assert len(named) == 4 and all(client.get(path).status_code == 200 for path in named), named
+    assert len(named) == 5 and all(client.get(path).status_code == 200 for path in named), named
     css = (DIST / manifest(app)["styles.css"]).read_text(encoding="utf-8")
     urls = {url for url in re.findall(r'url\("?([^")]+)"?\)', css) if not url.startswith("data:")}
     assert urls and all((DIST / url).is_file() for url in urls), urls
