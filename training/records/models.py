@@ -176,3 +176,26 @@ class StandingRule(Base):
     days_to_complete: Mapped[int] = mapped_column(default=30)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequiredPair(Base):
+    """One row per (officer, module) that has an assignment, a completion or an exemption, with the facts its
+    status is decided from, so that counting the statuses of an agency reads one narrow row per pair.
+
+    Kept by database triggers in the same transaction as every write to assignments, completions and exemptions
+    (migrations/versions/2026_11_27_1140_d7f3b8a26e41_required_pairs.py), whatever code writes them: nothing in
+    the application writes this table. `training/records/status.py` (`pair_facts_query`) reads it.
+    """
+
+    __tablename__ = "required_pairs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    # The open assignment's due date (None: no open assignment).
+    due_on: Mapped[date | None]
+    # The expiry of the latest completion never revoked (by completed_on, then id): the latest valid one on any
+    # day on or after `last_completed_on` and `last_revoked_on`.
+    expires_on: Mapped[date | None]
+    # The latest completed_on and revoked_on of any of the pair's completions.
+    last_completed_on: Mapped[date | None]
+    last_revoked_on: Mapped[date | None]

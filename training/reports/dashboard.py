@@ -1,9 +1,11 @@
 """Compliance at a glance: the statuses now and upcoming expiries, counted from the records at each request,
 and a monthly trend the daily job counts once per month end.
 
-The statuses are the roster export's, row for row: the same query and rule
-(training/records/status.py) over the same officers, each agency on its own
-calendar day, so the dashboard and an export made at the same moment agree.
+The statuses are the roster export's, row for row: the same pairs, facts and
+rule (training/records/status.py) over the same officers, each agency on its
+own calendar day, so the dashboard and an export made at the same moment agree.
+The facts come from the pairs table the database keeps current as records are
+written, so a count reads one narrow row per pair.
 The compliance rate is the share of required (officer, module) pairs holding a
 valid certification, among those not exempt.
 """
@@ -24,7 +26,7 @@ from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
-from training.records.status import course_states_query, end_of, not_revoked_by, status_expression
+from training.records.status import end_of, not_revoked_by, pair_facts_query, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
 
 HORIZONS = (30, 60, 90)
@@ -137,8 +139,9 @@ class StatusCount:
 def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     """The roster export's rows of the scope, counted in the database: by agency, unit, module and status.
 
-    The same query and status rule as the roster (`course_states_query`,
-    `status_expression`), run once per calendar day among the agencies. Rows
+    The same pairs, facts and status rule as the roster (`pair_facts_query` reads the facts the roster's
+    `course_states_query` finds, kept current by triggers; `status_expression`), counted once per calendar day
+    among the agencies. Rows
     without a status (nothing makes the module required now, such as a withdrawn
     assignment) are left out. Ordered by agency, unit, module and status.
     """
@@ -155,16 +158,19 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
 
 def _counted(on: date, *where: ColumnElement[bool]) -> Select:
     """Roster rows on `on` (of the officers matching `where`), counted by agency, unit, module and status, with
-    those expiring within each of HORIZONS days."""
-    facts = course_states_query(on, *where).order_by(None).subquery("facts")
+    those expiring within each of HORIZONS days: from the pairs' stored facts (`pair_facts_query`)."""
+    facts = pair_facts_query(on, *where).subquery("facts")
     status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
 
     def expiring_within(days: int):
         return func.sum(case((and_(facts.c.expires_on >= on, facts.c.expires_on <= on + timedelta(days=days)), 1),
                              else_=0))
 
-    keys = (facts.c.agency_code, facts.c.unit_code, facts.c.course_code, status)
-    return select(*keys, func.count(), *(expiring_within(days) for days in HORIZONS)).group_by(*keys)
+    keys = (Agency.code, Unit.code, Course.code, status)
+    return (select(*keys, func.count(), *(expiring_within(days) for days in HORIZONS))
+            .select_from(facts).join(Course, Course.id == facts.c.course_id)
+            .outerjoin(Agency, Agency.id == facts.c.agency_id).outerjoin(Unit, Unit.id == facts.c.unit_id)
+            .group_by(*keys))
 
 
 def dashboard(session: Session, scope: Scope) -> Dashboard:
