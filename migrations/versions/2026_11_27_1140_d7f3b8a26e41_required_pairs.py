@@ -28,7 +28,7 @@ depends_on = None
 TABLES = ("assignments", "completions", "exemptions")
 # Besides user_id and course_id, the columns whose change can change a pair's facts.
 FACT_COLUMNS = {"assignments": ("due_on", "closed_at"), "completions": ("completed_on", "expires_on", "revoked_on"),
-                "exemptions": ()}
+                "exemptions": ("starts_on", "ends_on")}
 
 
 def facts(u: str, c: str) -> dict[str, str]:
@@ -40,6 +40,9 @@ def facts(u: str, c: str) -> dict[str, str]:
                       "ORDER BY completed_on DESC, id DESC LIMIT 1)",
         "last_completed_on": f"(SELECT max(completed_on) FROM completions WHERE {mine})",
         "last_revoked_on": f"(SELECT max(revoked_on) FROM completions WHERE {mine})",
+        "exemptions": f"(SELECT count(*) FROM exemptions WHERE {mine})",
+        "exempt_starts_on": f"(SELECT min(starts_on) FROM exemptions WHERE {mine})",
+        "exempt_ends_on": f"(SELECT max(ends_on) FROM exemptions WHERE {mine})",
     }
 
 
@@ -110,10 +113,16 @@ def upgrade() -> None:
         sa.Column('expires_on', sa.Date(), nullable=True),
         sa.Column('last_completed_on', sa.Date(), nullable=True),
         sa.Column('last_revoked_on', sa.Date(), nullable=True),
+        sa.Column('exemptions', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('exempt_starts_on', sa.Date(), nullable=True),
+        sa.Column('exempt_ends_on', sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_required_pairs_course_id_courses')),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_required_pairs_user_id_users')),
         sa.PrimaryKeyConstraint('user_id', 'course_id', name=op.f('pk_required_pairs')),
     )
+    op.create_index(op.f('ix_required_pairs_last_completed_on'), 'required_pairs', ['last_completed_on'])
+    op.create_index(op.f('ix_required_pairs_last_revoked_on'), 'required_pairs', ['last_revoked_on'])
+    op.create_index(op.f('ix_required_pairs_exempt_ends_on'), 'required_pairs', ['exempt_ends_on'])
     # Back-fill: every pair with a record, then its facts by the same rule the triggers apply.
     op.execute("INSERT INTO required_pairs (user_id, course_id) "
                + " UNION ".join(f"SELECT user_id, course_id FROM {table}" for table in TABLES))

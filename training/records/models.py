@@ -197,5 +197,9 @@ class RequiredPair(Base):
     # day on or after `last_completed_on` and `last_revoked_on`.
     expires_on: Mapped[date | None]
     # The latest completed_on and revoked_on of any of the pair's completions.
-    last_completed_on: Mapped[date | None]
-    last_revoked_on: Mapped[date | None]
+    last_completed_on: Mapped[date | None] = mapped_column(index=True)
+    last_revoked_on: Mapped[date | None] = mapped_column(index=True)
+    # The pair's exemptions: how many, the earliest starts_on and the latest ends_on.
+    exemptions: Mapped[int] = mapped_column(default=0, server_default="0")
+    exempt_starts_on: Mapped[date | None]
+    exempt_ends_on: Mapped[date | None] = mapped_column(index=True)

@@ -9,7 +9,19 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from training.catalog.models import Course, CourseVersion
@@ -178,32 +190,39 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     return stmt
 
 
-def pair_facts_query(on: date, *where: ColumnElement[bool]) -> Select:
+def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:
     """The facts `status_expression` needs on `on`, one row per required pair of the active officers matching
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
-    `course_states_query` (without `as_of`), for counting at agency scale.
+    `course_states_query` (without `as_of`), for counting at agency scale with one scan.
 
-    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. The stored latest
-    completion is the one `latest_completion` finds on `on` whenever no completion of the pair was made or
-    revoked after `on` (the latest of those never revoked is then the latest on `on` not revoked by `on`);
-    for the rare pair with such a completion (dated ahead of an agency's day by an officer moved from a time
-    zone ahead, or written by a test), the expiry is found in the completions as `course_states_query` does.
+    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. For nearly every pair
+    the stored facts give those of `on`: no completion was made or revoked after `on` (so the latest never
+    revoked is the latest on `on` not revoked by `on`), and the pair has at most one exemption (running on
+    `on` when it starts on or before and ends on or after). The few "unsettled" others (a completion dated
+    after an agency's day, as for an officer moved from a time zone ahead of it, or several exemptions, one
+    of them ending on or after `on`), found through the indexes on those facts, take their expiry and
+    exemption from the records as `course_states_query` does, in the second part of a UNION ALL.
     """
     pair = aliased(RequiredPair, name="pair")
+    unsettled = or_(pair.last_completed_on > on, pair.last_revoked_on > on,
+                    and_(pair.exempt_ends_on >= on, pair.exemptions > 1))
     settled = and_(or_(pair.last_completed_on.is_(None), pair.last_completed_on <= on),
-                   or_(pair.last_revoked_on.is_(None), pair.last_revoked_on <= on))
-    expires_on = case((settled, pair.expires_on),
-                      else_=latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair))
-    exemption = select(
-        Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
-    ).where(Exemption.starts_on <= on, Exemption.ends_on >= on).group_by(
-        Exemption.user_id, Exemption.course_id).subquery("exemption")
-    return (
-        select(pair.user_id, User.agency_id, User.unit_id, pair.course_id, pair.due_on,
-               expires_on.label("expires_on"), exemption.c.ends_on.label("exempt_until"))
-        .select_from(pair)
-        .join(User, User.id == pair.user_id)
-        .join(Course, Course.id == pair.course_id)
-        .outerjoin(exemption, and_(exemption.c.user_id == pair.user_id, exemption.c.course_id == pair.course_id))
-        .where(User.active.is_(True), Course.active.is_(True), *where)
-    )
+                   or_(pair.last_revoked_on.is_(None), pair.last_revoked_on <= on),
+                   or_(pair.exemptions <= 1, pair.exempt_ends_on < on))
+    exempt_until = (select(func.max(Exemption.ends_on))
+                    .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
+                           Exemption.starts_on <= on, Exemption.ends_on >= on)
+                    .correlate(pair).scalar_subquery())
+
+    def part(expires_on, exempt, condition) -> Select:
+        return (select(pair.user_id, User.agency_id, User.unit_id, pair.course_id, pair.due_on,
+                       expires_on.label("expires_on"), exempt.label("exempt_until"))
+                .select_from(pair)
+                .join(User, User.id == pair.user_id)
+                .join(Course, Course.id == pair.course_id)
+                .where(User.active.is_(True), Course.active.is_(True), condition, *where))
+    return union_all(
+        part(pair.expires_on,
+             case((and_(pair.exempt_starts_on <= on, pair.exempt_ends_on >= on), pair.exempt_ends_on)), settled),
+        part(latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair), exempt_until,
+             unsettled))
