@@ -11,7 +11,7 @@ rebuilding the pairs at each request. Existing rows are back-filled.
 This file is the one home of the facts' rule (REFRESH below). On SQLite, a
 later migration that rebuilds assignments, completions or exemptions with
 batch_alter_table drops their triggers and must create them again
-(`create_triggers`); tests/test_required_pairs.py checks they exist at head.
+(`create_triggers`); tests/test_required_pairs.py fails when they are missing.
 
 Revision ID: d7f3b8a26e41
 Revises: c5e8a2f47d19
