@@ -135,8 +135,19 @@ def deactivate_and_delete(session, world, course, **_):
     session.execute(delete(Exemption).where(Exemption.user_id == world.users["ed"].id))
 
 
+def move_records(session, world, course, **_):
+    """A completion recorded for the wrong officer is moved to the right one, and an exemption to another module;
+    Cy's assignment is closed by a direct update."""
+    fay, di = world.users["fay"].id, world.users["di"].id
+    session.execute(update(Completion).where(Completion.user_id == fay).values(user_id=di))
+    session.execute(update(Exemption).where(Exemption.user_id == world.users["ed"].id)
+                    .values(course_id=course_of(session, "FIRST-AID").id))
+    session.execute(update(Assignment).where(Assignment.user_id == world.users["cy"].id)
+                    .values(closed_at=datetime(2026, 1, 1)))
+
+
 WRITES = [import_completions, revoke_latest, withdraw, extend, set_due, second_exemption, standing_rule,
-          assign_to_unit, deactivate_and_delete]
+          assign_to_unit, deactivate_and_delete, move_records]
 
 
 @pytest.mark.parametrize("write", WRITES, ids=[w.__name__ for w in WRITES])

@@ -31,76 +31,94 @@ FACT_COLUMNS = {"assignments": ("due_on", "closed_at"), "completions": ("complet
                 "exemptions": ("starts_on", "ends_on")}
 
 
-def facts(u: str, c: str) -> dict[str, str]:
-    """The facts of the pair (`u`, `c`), SQL expressions of a user id and a course id, as column -> SQL."""
+def facts(u: str, c: str) -> dict[str, dict[str, str]]:
+    """The facts of the pair (`u`, `c`), SQL expressions of a user id and a course id, as
+    table -> column -> SQL: the columns each table's rows decide."""
     mine = f"user_id = {u} AND course_id = {c}"
     return {
-        "due_on": f"(SELECT max(due_on) FROM assignments WHERE {mine} AND closed_at IS NULL)",
-        "expires_on": f"(SELECT expires_on FROM completions WHERE {mine} AND revoked_on IS NULL "
-                      "ORDER BY completed_on DESC, id DESC LIMIT 1)",
-        "last_completed_on": f"(SELECT max(completed_on) FROM completions WHERE {mine})",
-        "last_revoked_on": f"(SELECT max(revoked_on) FROM completions WHERE {mine})",
-        "exemptions": f"(SELECT count(*) FROM exemptions WHERE {mine})",
-        "exempt_starts_on": f"(SELECT min(starts_on) FROM exemptions WHERE {mine})",
-        "exempt_ends_on": f"(SELECT max(ends_on) FROM exemptions WHERE {mine})",
+        "assignments": {"due_on": f"(SELECT max(due_on) FROM assignments WHERE {mine} AND closed_at IS NULL)"},
+        "completions": {
+            "expires_on": f"(SELECT expires_on FROM completions WHERE {mine} AND revoked_on IS NULL "
+                          "ORDER BY completed_on DESC, id DESC LIMIT 1)",
+            "last_completed_on": f"(SELECT max(completed_on) FROM completions WHERE {mine})",
+            "last_revoked_on": f"(SELECT max(revoked_on) FROM completions WHERE {mine})",
+        },
+        "exemptions": {
+            "exemptions": f"(SELECT count(*) FROM exemptions WHERE {mine})",
+            "exempt_starts_on": f"(SELECT min(starts_on) FROM exemptions WHERE {mine})",
+            "exempt_ends_on": f"(SELECT max(ends_on) FROM exemptions WHERE {mine})",
+        },
     }
 
 
-def required(u: str, c: str) -> str:
-    """SQL: the pair has a record that makes the module required of the officer."""
-    return " OR ".join(f"EXISTS (SELECT 1 FROM {table} WHERE user_id = {u} AND course_id = {c})" for table in TABLES)
+def sets(columns: dict[str, str]) -> str:
+    return ", ".join(f"{column} = {sql}" for column, sql in columns.items())
 
 
-def refresh(u: str, c: str, dialect: str) -> list[str]:
-    """Statements that make the pair's row what its records say: added, updated, or removed with its last record."""
-    insert = "INSERT OR IGNORE INTO" if dialect == "sqlite" else "INSERT INTO"
-    conflict = "" if dialect == "sqlite" else " ON CONFLICT (user_id, course_id) DO NOTHING"
-    pair = f"user_id = {u} AND course_id = {c}"
-    statements = [f"{insert} required_pairs (user_id, course_id) SELECT {u}, {c} WHERE {required(u, c)}{conflict}"]
-    if dialect != "sqlite":
-        # Wait for a concurrent writer of the same pair to commit, so the facts below are read after it.
-        statements.append(f"PERFORM 1 FROM required_pairs WHERE {pair} FOR UPDATE")
-    sets = ", ".join(f"{column} = {sql}" for column, sql in facts(u, c).items())
-    statements.append(f"UPDATE required_pairs SET {sets} WHERE {pair}")
-    statements.append(f"DELETE FROM required_pairs WHERE {pair} AND NOT ({required(u, c)})")
-    return statements
+def pair_of(row: str) -> str:
+    return f"user_id = {row}.user_id AND course_id = {row}.course_id"
+
+
+def lock(row: str, dialect: str) -> list[str]:
+    """PostgreSQL: wait for a concurrent writer of the same pair to commit, so the facts are read after it."""
+    return [] if dialect == "sqlite" else [f"PERFORM 1 FROM required_pairs WHERE {pair_of(row)} FOR UPDATE"]
+
+
+def kept(table: str, row: str, dialect: str) -> list[str]:
+    """Statements after `row` (NEW) of `table` is written: its pair exists, with the facts `table` decides."""
+    if dialect == "sqlite":
+        insert = f"INSERT OR IGNORE INTO required_pairs (user_id, course_id) VALUES ({row}.user_id, {row}.course_id)"
+    else:
+        insert = (f"INSERT INTO required_pairs (user_id, course_id) VALUES ({row}.user_id, {row}.course_id) "
+                  "ON CONFLICT (user_id, course_id) DO NOTHING")
+    update = f"UPDATE required_pairs SET {sets(facts(f'{row}.user_id', f'{row}.course_id')[table])} WHERE {pair_of(row)}"
+    return [insert, *lock(row, dialect), update]
+
+
+def left(table: str, row: str, dialect: str) -> list[str]:
+    """Statements after `row` (OLD) of `table` left its pair: the facts `table` decides, and the pair removed
+    with its last record."""
+    u, c = f"{row}.user_id", f"{row}.course_id"
+    required = " OR ".join(f"EXISTS (SELECT 1 FROM {other} WHERE user_id = {u} AND course_id = {c})"
+                           for other in TABLES)
+    return [*lock(row, dialect), f"UPDATE required_pairs SET {sets(facts(u, c)[table])} WHERE {pair_of(row)}",
+            f"DELETE FROM required_pairs WHERE {pair_of(row)} AND NOT ({required})"]
 
 
 def create_triggers(dialect: str) -> None:
-    if dialect == "sqlite":
-        for table in TABLES:
-            events = {"insert": ("INSERT", ["NEW"]), "delete": ("DELETE", ["OLD"]),
-                      "update": (f"UPDATE OF {', '.join(('user_id', 'course_id', *FACT_COLUMNS[table]))}",
-                                 ["OLD", "NEW"])}
-            for name, (event, rows) in events.items():
-                body = "".join(f"{statement};\n" for row in rows
-                               for statement in refresh(f"{row}.user_id", f"{row}.course_id", dialect))
-                op.execute(f"CREATE TRIGGER {table}_required_pairs_{name} AFTER {event} ON {table} "
-                           f"FOR EACH ROW BEGIN\n{body}END")
-        return
-    body = "".join(f"    {statement};\n" for statement in refresh("u", "c", dialect))
-    op.execute(f"CREATE FUNCTION required_pairs_refresh(u integer, c integer) RETURNS void LANGUAGE plpgsql "
-               f"AS $$\nBEGIN\n{body}END\n$$")
-    op.execute("CREATE FUNCTION required_pairs_track() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-               "    IF TG_OP <> 'INSERT' THEN PERFORM required_pairs_refresh(OLD.user_id, OLD.course_id); END IF;\n"
-               "    IF TG_OP <> 'DELETE' THEN PERFORM required_pairs_refresh(NEW.user_id, NEW.course_id); END IF;\n"
-               "    RETURN NULL;\nEND\n$$")
+    def body(statements: list[str]) -> str:
+        return "".join(f"    {statement};\n" for statement in statements)
+
     for table in TABLES:
-        columns = ", ".join(("user_id", "course_id", *FACT_COLUMNS[table]))
-        op.execute(f"CREATE TRIGGER {table}_required_pairs AFTER INSERT OR DELETE OR UPDATE OF {columns} "
-                   f"ON {table} FOR EACH ROW EXECUTE FUNCTION required_pairs_track()")
+        facts_changed = ", ".join(FACT_COLUMNS[table])
+        same = "OLD.user_id = NEW.user_id AND OLD.course_id = NEW.course_id"
+        if dialect == "sqlite":
+            for name, event, statements in (
+                    ("insert", "INSERT", kept(table, "NEW", dialect)),
+                    ("delete", "DELETE", left(table, "OLD", dialect)),
+                    ("update", f"UPDATE OF {facts_changed}", kept(table, "NEW", dialect)),
+                    ("move", "UPDATE OF user_id, course_id", left(table, "OLD", dialect) + kept(table, "NEW", dialect))):
+                when = {"update": f" WHEN {same}", "move": f" WHEN NOT ({same})"}.get(name, "")
+                op.execute(f"CREATE TRIGGER {table}_required_pairs_{name} AFTER {event} ON {table} "
+                           f"FOR EACH ROW{when} BEGIN\n{body(statements)}END")
+            continue
+        op.execute(f"CREATE FUNCTION {table}_required_pairs() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                   f"  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NOT ({same})) THEN\n"
+                   f"{body(left(table, 'OLD', dialect))}  END IF;\n"
+                   f"  IF TG_OP <> 'DELETE' THEN\n{body(kept(table, 'NEW', dialect))}  END IF;\n"
+                   "  RETURN NULL;\nEND\n$$")
+        op.execute(f"CREATE TRIGGER {table}_required_pairs AFTER INSERT OR DELETE OR UPDATE OF user_id, course_id, "
+                   f"{facts_changed} ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_required_pairs()")
 
 
 def drop_triggers(dialect: str) -> None:
-    if dialect == "sqlite":
-        for table in TABLES:
-            for name in ("insert", "delete", "update"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs_{name}")
-        return
     for table in TABLES:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs ON {table}")
-    op.execute("DROP FUNCTION IF EXISTS required_pairs_track()")
-    op.execute("DROP FUNCTION IF EXISTS required_pairs_refresh(integer, integer)")
+        if dialect == "sqlite":
+            for name in ("insert", "delete", "update", "move"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs_{name}")
+        else:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {table}_required_pairs()")
 
 
 def upgrade() -> None:
@@ -126,9 +144,8 @@ def upgrade() -> None:
     # Back-fill: every pair with a record, then its facts by the same rule the triggers apply.
     op.execute("INSERT INTO required_pairs (user_id, course_id) "
                + " UNION ".join(f"SELECT user_id, course_id FROM {table}" for table in TABLES))
-    sets = ", ".join(f"{column} = {sql}" for column, sql
-                     in facts("required_pairs.user_id", "required_pairs.course_id").items())
-    op.execute(f"UPDATE required_pairs SET {sets}")
+    every = facts("required_pairs.user_id", "required_pairs.course_id")
+    op.execute(f"UPDATE required_pairs SET {sets({k: v for table in TABLES for k, v in every[table].items()})}")
     create_triggers(dialect)
 
 
