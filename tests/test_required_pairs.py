@@ -25,7 +25,7 @@ from training.records.proof import revoke
 from training.records.status import course_states, pair_facts_query, status_expression
 
 FACTS = ("due_on", "expires_on", "last_completed_on", "last_revoked_on", "exemptions", "exempt_starts_on",
-         "exempt_ends_on")
+         "exempt_ends_on", "settles_on")
 
 
 @pytest.fixture
@@ -62,6 +62,9 @@ def recomputed(session) -> dict[tuple[int, int], tuple]:
     for facts in pairs.values():
         latest = max(facts.pop("valid"), key=lambda c: (c.completed_on, c.id), default=None)
         facts["expires_on"] = latest.expires_on if latest else None
+        days = [facts["last_completed_on"], facts["last_revoked_on"],
+                facts["exempt_ends_on"] if facts["exemptions"] > 1 else None]
+        facts["settles_on"] = max(filter(None, days), default=None)
     return {key: tuple(facts[f] for f in FACTS) for key, facts in pairs.items()}
 
 
@@ -229,9 +232,9 @@ def test_upgrade_back_fills_the_pairs_and_downgrade_removes_them(tmp_path):
             with engine.connect() as conn:
                 rows = conn.execute(select(pairs.c.user_id, *(pairs.c[f] for f in FACTS)).order_by(pairs.c.user_id))
             assert [tuple(r) for r in rows] == [
-                (1, None, date(2026, 1, 1), date(2025, 6, 1), date(2025, 7, 1), 0, None, None),
-                (2, date(2026, 2, 1), None, None, None, 0, None, None),
-                (3, None, None, None, None, 1, date(2026, 1, 1), date(2026, 3, 1))]
+                (1, None, date(2026, 1, 1), date(2025, 6, 1), date(2025, 7, 1), 0, None, None, date(2025, 7, 1)),
+                (2, date(2026, 2, 1), None, None, None, 0, None, None, None),
+                (3, None, None, None, None, 1, date(2026, 1, 1), date(2026, 3, 1), None)]
             migrate.downgrade(app, "c5e8a2f47d19")
             with engine.begin() as conn:
                 assert "required_pairs" not in sa.inspect(conn).get_table_names()

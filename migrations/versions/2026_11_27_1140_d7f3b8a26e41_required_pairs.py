@@ -51,8 +51,24 @@ def facts(u: str, c: str) -> dict[str, dict[str, str]]:
     }
 
 
+def settles_on(columns: dict[str, str]) -> str:
+    """SQL: the first day from which the stored facts are those of any later day: the latest of the latest
+    completed_on, the latest revoked_on and, for a pair with several exemptions, the latest ends_on (None: any
+    day). `columns` gives the SQL of last_completed_on, last_revoked_on, exemptions and exempt_ends_on."""
+    a, b = columns["last_completed_on"], columns["last_revoked_on"]
+    c = f"CASE WHEN {columns['exemptions']} > 1 THEN {columns['exempt_ends_on']} END"
+    return (f"CASE WHEN {a} >= COALESCE({b}, {a}) AND {a} >= COALESCE({c}, {a}) THEN {a} "
+            f"WHEN {b} >= COALESCE({c}, {b}) THEN {b} ELSE {c} END")
+
+
 def sets(columns: dict[str, str]) -> str:
-    return ", ".join(f"{column} = {sql}" for column, sql in columns.items())
+    """SET clauses for `columns`, and for settles_on when they change what it is made of (the other columns it
+    reads keep their stored values)."""
+    clauses = [f"{column} = {sql}" for column, sql in columns.items()]
+    if {"last_completed_on", "exemptions"} & columns.keys():
+        parts = ("last_completed_on", "last_revoked_on", "exemptions", "exempt_ends_on")
+        clauses.append(f"settles_on = {settles_on({part: columns.get(part, part) for part in parts})}")
+    return ", ".join(clauses)
 
 
 def pair_of(row: str) -> str:
@@ -134,18 +150,18 @@ def upgrade() -> None:
         sa.Column('exemptions', sa.Integer(), server_default='0', nullable=False),
         sa.Column('exempt_starts_on', sa.Date(), nullable=True),
         sa.Column('exempt_ends_on', sa.Date(), nullable=True),
+        sa.Column('settles_on', sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_required_pairs_course_id_courses')),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_required_pairs_user_id_users')),
         sa.PrimaryKeyConstraint('user_id', 'course_id', name=op.f('pk_required_pairs')),
     )
-    op.create_index(op.f('ix_required_pairs_last_completed_on'), 'required_pairs', ['last_completed_on'])
-    op.create_index(op.f('ix_required_pairs_last_revoked_on'), 'required_pairs', ['last_revoked_on'])
-    op.create_index(op.f('ix_required_pairs_exempt_ends_on'), 'required_pairs', ['exempt_ends_on'])
+    op.create_index(op.f('ix_required_pairs_settles_on'), 'required_pairs', ['settles_on'])
     # Back-fill: every pair with a record, then its facts by the same rule the triggers apply.
     op.execute("INSERT INTO required_pairs (user_id, course_id) "
                + " UNION ".join(f"SELECT user_id, course_id FROM {table}" for table in TABLES))
     every = facts("required_pairs.user_id", "required_pairs.course_id")
-    op.execute(f"UPDATE required_pairs SET {sets({k: v for table in TABLES for k, v in every[table].items()})}")
+    op.execute(f"UPDATE required_pairs SET {', '.join(f'{k} = {v}' for t in TABLES for k, v in every[t].items())}")
+    op.execute(f"UPDATE required_pairs SET settles_on = {settles_on({k: k for t in TABLES for k in every[t]})}")
     create_triggers(dialect)
 
 

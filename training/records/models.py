@@ -193,13 +193,17 @@ class RequiredPair(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
     # The open assignment's due date (None: no open assignment).
     due_on: Mapped[date | None]
-    # The expiry of the latest completion never revoked (by completed_on, then id): the latest valid one on any
-    # day on or after `last_completed_on` and `last_revoked_on`.
+    # The expiry of the latest completion never revoked (by completed_on, then id).
     expires_on: Mapped[date | None]
     # The latest completed_on and revoked_on of any of the pair's completions.
-    last_completed_on: Mapped[date | None] = mapped_column(index=True)
-    last_revoked_on: Mapped[date | None] = mapped_column(index=True)
+    last_completed_on: Mapped[date | None]
+    last_revoked_on: Mapped[date | None]
     # The pair's exemptions: how many, the earliest starts_on and the latest ends_on.
     exemptions: Mapped[int] = mapped_column(default=0, server_default="0")
     exempt_starts_on: Mapped[date | None]
-    exempt_ends_on: Mapped[date | None] = mapped_column(index=True)
+    exempt_ends_on: Mapped[date | None]
+    # From this day on (None: on any day), the facts above are those of the day: the latest completion never
+    # revoked is the latest valid one, and the pair is exempt on a day between exempt_starts_on and
+    # exempt_ends_on. It is the latest of last_completed_on, last_revoked_on and, with several exemptions,
+    # exempt_ends_on (see `pair_facts_query`).
+    settles_on: Mapped[date | None] = mapped_column(index=True)

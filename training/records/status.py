@@ -195,20 +195,17 @@ def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
     `course_states_query` (without `as_of`), for counting at agency scale with one scan.
 
-    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. For nearly every pair
-    the stored facts give those of `on`: no completion was made or revoked after `on` (so the latest never
-    revoked is the latest on `on` not revoked by `on`), and the pair has at most one exemption (running on
-    `on` when it starts on or before and ends on or after). The few "unsettled" others (a completion dated
-    after an agency's day, as for an officer moved from a time zone ahead of it, or several exemptions, one
-    of them ending on or after `on`), found through the indexes on those facts, take their expiry and
-    exemption from the records as `course_states_query` does, in the second part of a UNION ALL.
+    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. The stored facts are
+    those of `on` for every pair settled by then (`settles_on`): no completion was made or revoked after `on`,
+    so the latest never revoked is the latest on `on` not revoked by `on`; and the pair has at most one
+    exemption, or none ending after `on` (each then started by `on`, and the pair is exempt on `on` exactly
+    when the latest ends on it). The few others (a completion dated after an agency's day, as for an officer
+    moved from a time zone ahead of it, or several exemptions, one ending later), found through the index on
+    `settles_on`, take their expiry and exemption from the records as `course_states_query` does, in the
+    second part of a UNION ALL.
     """
     pair = aliased(RequiredPair, name="pair")
-    unsettled = or_(pair.last_completed_on > on, pair.last_revoked_on > on,
-                    and_(pair.exempt_ends_on >= on, pair.exemptions > 1))
-    settled = and_(or_(pair.last_completed_on.is_(None), pair.last_completed_on <= on),
-                   or_(pair.last_revoked_on.is_(None), pair.last_revoked_on <= on),
-                   or_(pair.exemptions <= 1, pair.exempt_ends_on < on))
+    settled, unsettled = or_(pair.settles_on.is_(None), pair.settles_on <= on), pair.settles_on > on
     exempt_until = (select(func.max(Exemption.ends_on))
                     .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
                            Exemption.starts_on <= on, Exemption.ends_on >= on)
