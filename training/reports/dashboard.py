@@ -147,7 +147,8 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     session.flush()
     counts = []
     for day in scope.days:
-        for agency, unit, course, state, pairs, *soon in session.execute(
+        # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
+        for agency, unit, course, state, pairs, *soon in session.connection().execute(
                 _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))):
             if state is not None:
                 counts.append(StatusCount(agency, unit, course, state, pairs, tuple(soon)))
