@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 import config
 from tests.support.databases import committed_database
@@ -88,6 +88,15 @@ def import_completions(session, world, course, runner, tmp_path):
     assert result.exit_code == 0 and "2 completions" in result.output, result.output
 
 
+def bulk_insert(session, world, course, **_):
+    """One executemany adding several completions of one pair (the older one last) and of another."""
+    t, cy, di = world.today, world.users["cy"].id, world.users["di"].id
+    rows = [(cy, 3, 368), (cy, 40, 330), (di, 1, 360)]
+    session.execute(insert(Completion), [
+        {"user_id": u, "course_id": course.id, "completed_on": t - timedelta(days=ago),
+         "expires_on": t + timedelta(days=left), "source": "import"} for u, ago, left in rows])
+
+
 def revoke_latest(session, world, course, **_):
     """Ada's latest TEST-BASICS completion is revoked: the older one (expired) becomes her latest valid one."""
     latest = session.scalar(select(Completion).where(Completion.user_id == world.users["ada"].id,
@@ -149,7 +158,7 @@ def move_records(session, world, course, **_):
                     .values(closed_at=datetime(2026, 1, 1)))
 
 
-WRITES = [import_completions, revoke_latest, withdraw, extend, set_due, second_exemption, standing_rule,
+WRITES = [import_completions, bulk_insert, revoke_latest, withdraw, extend, set_due, second_exemption, standing_rule,
           assign_to_unit, deactivate_and_delete, move_records]
 
 
