@@ -118,24 +118,13 @@ def create_triggers(dialect: str) -> None:
                 op.execute(f"CREATE TRIGGER {table}_required_pairs_{name} AFTER {event} ON {table} "
                            f"FOR EACH ROW{when} BEGIN\n{body(statements)}END")
             continue
-        # Rows moved or removed, one at a time (few); rows added, once per statement (a bulk insert adds many).
         op.execute(f"CREATE FUNCTION {table}_required_pairs() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-                   f"  IF TG_OP = 'DELETE' OR NOT ({same}) THEN\n{body(left(table, 'OLD', dialect))}  END IF;\n"
-                   f"  IF TG_OP = 'UPDATE' THEN\n{body(kept(table, 'NEW', dialect))}  END IF;\n"
+                   f"  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NOT ({same})) THEN\n"
+                   f"{body(left(table, 'OLD', dialect))}  END IF;\n"
+                   f"  IF TG_OP <> 'DELETE' THEN\n{body(kept(table, 'NEW', dialect))}  END IF;\n"
                    "  RETURN NULL;\nEND\n$$")
-        op.execute(f"CREATE TRIGGER {table}_required_pairs AFTER DELETE OR UPDATE OF user_id, course_id, "
+        op.execute(f"CREATE TRIGGER {table}_required_pairs AFTER INSERT OR DELETE OR UPDATE OF user_id, course_id, "
                    f"{facts_changed} ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_required_pairs()")
-        added = "SELECT DISTINCT user_id, course_id FROM added"
-        update = (f"UPDATE required_pairs SET {sets(facts('required_pairs.user_id', 'required_pairs.course_id')[table])}"
-                  f" WHERE (user_id, course_id) IN ({added})")
-        op.execute(f"CREATE FUNCTION {table}_required_pairs_added() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-                   f"    INSERT INTO required_pairs (user_id, course_id) {added} ORDER BY user_id, course_id "
-                   "ON CONFLICT (user_id, course_id) DO NOTHING;\n"
-                   f"    PERFORM 1 FROM required_pairs WHERE (user_id, course_id) IN ({added}) "
-                   "ORDER BY user_id, course_id FOR UPDATE;\n"
-                   f"    {update};\n  RETURN NULL;\nEND\n$$")
-        op.execute(f"CREATE TRIGGER {table}_required_pairs_added AFTER INSERT ON {table} REFERENCING NEW TABLE AS "
-                   f"added FOR EACH STATEMENT EXECUTE FUNCTION {table}_required_pairs_added()")
 
 
 def drop_triggers(dialect: str) -> None:
@@ -144,9 +133,8 @@ def drop_triggers(dialect: str) -> None:
             for name in ("insert", "delete", "update", "move"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs_{name}")
         else:
-            for name in ("required_pairs", "required_pairs_added"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}")
-                op.execute(f"DROP FUNCTION IF EXISTS {table}_{name}()")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_required_pairs ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {table}_required_pairs()")
 
 
 def upgrade() -> None:
