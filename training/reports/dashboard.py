@@ -149,7 +149,7 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     for day in scope.days:
         # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
         for agency, unit, course, state, pairs, *soon in session.connection().execute(
-                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))):
+                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))).all():
             if state is not None:
                 counts.append(StatusCount(agency, unit, course, state, pairs, tuple(soon)))
     order = {status: i for i, status in enumerate(STATUSES)}
