@@ -152,7 +152,8 @@ def bench_unit_view(app, engine) -> dict:
 
 def bench_compliance(app, engine) -> dict:
     """The compliance dashboard and its CSV, counted live from the records, for the largest agency's compliance
-    user; and the daily count of the monthly trend behind it (rolled back, so every run counts the months anew)."""
+    user; its coordinator's home and the administrator's dashboard of every agency, which count the same way; and
+    the daily count of the monthly trend behind it (rolled back, so every run counts the months anew)."""
     client = app.test_client()
     with unit_of_work(app) as session:
         code, officers = session.execute(
@@ -175,6 +176,20 @@ def bench_compliance(app, engine) -> dict:
             client.get(path).get_data()
         figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
                         f"{name}_p95_ms": round(percentile(samples, 95), 1), f"{name}_statements": counted["n"]})
+    # The same live figures elsewhere: the agency coordinator's home, and the dashboard of every agency.
+    for name, email, path, runs in (("coordinator_home", f"coordinator-{code.lower()}@demo.test", "/", 10),
+                                    ("all_agencies_dashboard", "admin@demo.test", "/reports/compliance", 5)):
+        sign_in(client, email)
+        client.get(path).get_data()   # warm-up
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(path)
+            response.get_data()
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
+                        f"{name}_max_ms": round(max(samples), 1)})
     connection = engine.connect()
     outer = connection.begin()
     production = app.extensions["db_sessionmaker"]

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import ColumnElement, func, select, union
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from training.access import SCOPED
 from training.people.models import Unit, User
-from training.records.models import Assignment, Completion
-from training.records.rules import EXPIRING_DAYS
-from training.records.status import course_states, course_states_query, status_expression
+from training.records.status import course_states, pair_facts_query, status_expression
 
 ATTENTION = ("overdue", "expiring")
 
@@ -35,30 +33,17 @@ def officers_by_unit_and_status(session: Session, on: date, *where: ColumnElemen
     return units
 
 
-def _could_hold(on: date, where, statuses: tuple[str, ...]):
-    """The (officer, module) pairs of the officers matching `where` that could hold one of `statuses` on `on`, or
-    None (every pair) when a status is not narrowed: overdue needs an open assignment due before `on`, expiring
-    a completion that expires within EXPIRING_DAYS. `status_expression` still decides each pair's status."""
-    narrowed = {
-        "overdue": select(Assignment.user_id, Assignment.course_id).join(User, User.id == Assignment.user_id)
-        .where(Assignment.closed_at.is_(None), Assignment.due_on < on, *where),
-        "expiring": select(Completion.user_id, Completion.course_id).join(User, User.id == Completion.user_id)
-        .where(Completion.expires_on >= on, Completion.expires_on <= on + timedelta(days=EXPIRING_DAYS), *where),
-    }
-    if any(status not in narrowed for status in statuses):
-        return None
-    return union(*(narrowed[status] for status in statuses))
-
-
 def _by_status(session: Session, on: date, where, statuses, *, by_unit: bool):
-    facts = course_states_query(on, *where, pairs=_could_hold(on, where, statuses)).order_by(None).subquery("facts")
-    states = select(facts.c.user_id, facts.c.unit_code,
+    facts = pair_facts_query(on, *where).subquery("facts")
+    states = select(facts.c.user_id, facts.c.unit_id,
                     status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
                     .label("status")).subquery("states")
-    keys = [states.c.unit_code] if by_unit else []
-    return session.execute(
-        select(*keys, states.c.status, func.count(states.c.user_id.distinct()))
-        .where(states.c.status.in_(statuses)).group_by(*keys, states.c.status)).all()
+    keys = [Unit.code] if by_unit else []
+    stmt = select(*keys, states.c.status, func.count(states.c.user_id.distinct())).where(
+        states.c.status.in_(statuses)).group_by(*keys, states.c.status)
+    if by_unit:
+        stmt = stmt.select_from(states).outerjoin(Unit, Unit.id == states.c.unit_id)
+    return session.execute(stmt).all()
 
 
 @dataclass

@@ -176,3 +176,34 @@ class StandingRule(Base):
     days_to_complete: Mapped[int] = mapped_column(default=30)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequiredPair(Base):
+    """One row per (officer, module) that has an assignment, a completion or an exemption, with the facts its
+    status is decided from, so that counting the statuses of an agency reads one narrow row per pair.
+
+    Kept by database triggers in the same transaction as every write to assignments, completions and exemptions
+    (migrations/versions/2026_11_27_1140_d7f3b8a26e41_required_pairs.py), whatever code writes them: nothing in
+    the application writes this table. `training/records/status.py` (`pair_facts_query`) reads it.
+    """
+
+    __tablename__ = "required_pairs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    # The open assignment's due date (None: no open assignment).
+    due_on: Mapped[date | None]
+    # The expiry of the latest completion never revoked (by completed_on, then id).
+    expires_on: Mapped[date | None]
+    # The latest completed_on and revoked_on of any of the pair's completions.
+    last_completed_on: Mapped[date | None]
+    last_revoked_on: Mapped[date | None]
+    # The pair's exemptions: how many, the earliest starts_on and the latest ends_on.
+    exemptions: Mapped[int] = mapped_column(default=0, server_default="0")
+    exempt_starts_on: Mapped[date | None]
+    exempt_ends_on: Mapped[date | None]
+    # From this day on (None: on any day), the facts above are those of the day: the latest completion never
+    # revoked is the latest valid one, and the pair is exempt on a day between exempt_starts_on and
+    # exempt_ends_on. It is the latest of last_completed_on, last_revoked_on and, with several exemptions,
+    # exempt_ends_on (see `pair_facts_query`).
+    settles_on: Mapped[date | None] = mapped_column(index=True)

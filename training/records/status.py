@@ -9,12 +9,24 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from training.catalog.models import Course, CourseVersion
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, AssignmentChange, Completion, Exemption
+from training.records.models import Assignment, AssignmentChange, Completion, Exemption, RequiredPair
 from training.records.rules import EXPIRING_DAYS, certification_status
 
 
@@ -65,6 +77,16 @@ def not_revoked_by(on: date) -> ColumnElement[bool]:
     return or_(Completion.revoked_on.is_(None), Completion.revoked_on > on)
 
 
+def latest_completion(on: date, user_id, course_id, column, outer) -> ColumnElement:
+    """`column` of the pair's latest completion on or before `on`, found with one index seek; one revoked by then
+    no longer certifies, so it is passed over. `outer` is the FROM the pair's `user_id` and `course_id` come from."""
+    return (select(column)
+            .where(Completion.user_id == user_id, Completion.course_id == course_id,
+                   Completion.completed_on <= on, not_revoked_by(on))
+            .order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1)
+            .correlate(outer).scalar_subquery())
+
+
 def status_expression(on: date, expires_on, open_due_on, exempt_until) -> ColumnElement[str]:
     """`certification_status` as SQL, for counting and filtering in the database."""
     return case(
@@ -96,15 +118,13 @@ def due_as_of(cutoff: datetime) -> ColumnElement[date]:
 
 
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False,
-                        as_of: bool = False, pairs: Select | CompoundSelect | None = None) -> Select:
+                        as_of: bool = False) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
 
     Without `as_of` the open assignments are today's. With it the roster is rebuilt
     as it stood at the end of `on`: only assignments created by then and not yet
     closed, completions and exemptions that had started, and pairs that had one of
-    them. Columns are labelled as the fields of CourseState. `pairs`, a select of (user_id, course_id) that are
-    required pairs, stands for every required pair of the officers: a page that needs only some statuses passes
-    the pairs that could hold them, and spares the database the others (the officer conditions still apply).
+    them. Columns are labelled as the fields of CourseState.
 
     The officer conditions are repeated inside the subqueries: databases do not
     push them through a UNION or a GROUP BY, and without them one officer's page
@@ -118,20 +138,14 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
 
     cutoff = end_of(on)
     assigned_by_then = [Assignment.created_at < cutoff] if as_of else []
-    pairs = pairs.subquery("pairs") if pairs is not None else union(
+    pairs = union(
         select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id), *assigned_by_then),
         select(Completion.user_id, Completion.course_id).where(
             *mine(Completion.user_id), *([Completion.completed_on <= on] if as_of else [])),
         select(Exemption.user_id, Exemption.course_id).where(
             *mine(Exemption.user_id), *([Exemption.starts_on <= on] if as_of else [])),
     ).subquery("pairs")
-    # The latest completion on or before `on`, found per pair with one index seek;
-    # one revoked by then no longer certifies, so it is passed over.
-    latest_id = (select(Completion.id)
-                 .where(Completion.user_id == pairs.c.user_id, Completion.course_id == pairs.c.course_id,
-                        Completion.completed_on <= on, not_revoked_by(on))
-                 .order_by(Completion.completed_on.desc(), Completion.id.desc()).limit(1)
-                 .correlate(pairs).scalar_subquery())
+    latest_id = latest_completion(on, pairs.c.user_id, pairs.c.course_id, Completion.id, pairs)
     pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")
     latest = aliased(Completion, name="latest")
     if as_of:
@@ -174,3 +188,38 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     else:
         stmt = stmt.order_by(User.last_name, User.first_name, User.id, Course.code)
     return stmt
+
+
+def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:
+    """The facts `status_expression` needs on `on`, one row per required pair of the active officers matching
+    `where` (on users) and active module, read from RequiredPair: the same rows and facts as
+    `course_states_query` (without `as_of`), for counting at agency scale with one scan.
+
+    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. The stored facts are
+    those of `on` for every pair settled by then (`settles_on`): no completion was made or revoked after `on`,
+    so the latest never revoked is the latest on `on` not revoked by `on`; and the pair has at most one
+    exemption, or none ending after `on` (each then started by `on`, and the pair is exempt on `on` exactly
+    when the latest ends on it). The few others (a completion dated after an agency's day, as for an officer
+    moved from a time zone ahead of it, or several exemptions, one ending later), found through the index on
+    `settles_on`, take their expiry and exemption from the records as `course_states_query` does, in the
+    second part of a UNION ALL.
+    """
+    pair = aliased(RequiredPair, name="pair")
+    settled, unsettled = or_(pair.settles_on.is_(None), pair.settles_on <= on), pair.settles_on > on
+    exempt_until = (select(func.max(Exemption.ends_on))
+                    .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
+                           Exemption.starts_on <= on, Exemption.ends_on >= on)
+                    .correlate(pair).scalar_subquery())
+
+    def part(expires_on, exempt, condition) -> Select:
+        return (select(pair.user_id, User.agency_id, User.unit_id, pair.course_id, pair.due_on,
+                       expires_on.label("expires_on"), exempt.label("exempt_until"))
+                .select_from(pair)
+                .join(User, User.id == pair.user_id)
+                .join(Course, Course.id == pair.course_id)
+                .where(User.active.is_(True), Course.active.is_(True), condition, *where))
+    return union_all(
+        part(pair.expires_on,
+             case((and_(pair.exempt_starts_on <= on, pair.exempt_ends_on >= on), pair.exempt_ends_on)), settled),
+        part(latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair), exempt_until,
+             unsettled))

@@ -1,9 +1,11 @@
 """Compliance at a glance: the statuses now and upcoming expiries, counted from the records at each request,
 and a monthly trend the daily job counts once per month end.
 
-The statuses are the roster export's, row for row: the same query and rule
-(training/records/status.py) over the same officers, each agency on its own
-calendar day, so the dashboard and an export made at the same moment agree.
+The statuses are the roster export's, row for row: the same pairs, facts and
+rule (training/records/status.py) over the same officers, each agency on its
+own calendar day, so the dashboard and an export made at the same moment agree.
+The facts come from the pairs table the database keeps current as records are
+written, so a count reads one narrow row per pair.
 The compliance rate is the share of required (officer, module) pairs holding a
 valid certification, among those not exempt.
 """
@@ -13,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Date, Integer, Select, and_, case, func, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -24,7 +27,7 @@ from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
-from training.records.status import course_states_query, end_of, not_revoked_by, status_expression
+from training.records.status import end_of, not_revoked_by, pair_facts_query, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
 
 HORIZONS = (30, 60, 90)
@@ -121,8 +124,7 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
     return Scope(people, months, days, chosen)
 
 
-@dataclass(frozen=True)
-class StatusCount:
+class StatusCount(NamedTuple):
     """Required (officer, module) pairs of one agency, unit (officers placed directly in it), module and status."""
 
     agency: str | None
@@ -137,16 +139,17 @@ class StatusCount:
 def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     """The roster export's rows of the scope, counted in the database: by agency, unit, module and status.
 
-    The same query and status rule as the roster (`course_states_query`,
-    `status_expression`), run once per calendar day among the agencies. Rows
-    without a status (nothing makes the module required now, such as a withdrawn
+    The same pairs, facts and status rule as the roster (`pair_facts_query` reads the facts the roster's
+    `course_states_query` finds, kept current by triggers; `status_expression`), counted once per calendar day
+    among the agencies. Rows without a status (nothing makes the module required now, such as a withdrawn
     assignment) are left out. Ordered by agency, unit, module and status.
     """
     session.flush()
     counts = []
     for day in scope.days:
-        for agency, unit, course, state, pairs, *soon in session.execute(
-                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))):
+        # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
+        for agency, unit, course, state, pairs, *soon in session.connection().execute(
+                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))).all():
             if state is not None:
                 counts.append(StatusCount(agency, unit, course, state, pairs, tuple(soon)))
     order = {status: i for i, status in enumerate(STATUSES)}
@@ -155,38 +158,53 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
 
 def _counted(on: date, *where: ColumnElement[bool]) -> Select:
     """Roster rows on `on` (of the officers matching `where`), counted by agency, unit, module and status, with
-    those expiring within each of HORIZONS days."""
-    facts = course_states_query(on, *where).order_by(None).subquery("facts")
-    status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
+    those expiring within each of HORIZONS days: from the pairs' stored facts (`pair_facts_query`), counted by
+    ids before the codes are joined."""
+    facts = pair_facts_query(on, *where).subquery("facts")
+    status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until).label("status")
 
     def expiring_within(days: int):
         return func.sum(case((and_(facts.c.expires_on >= on, facts.c.expires_on <= on + timedelta(days=days)), 1),
-                             else_=0))
+                             else_=0)).label(f"within_{days}")
 
-    keys = (facts.c.agency_code, facts.c.unit_code, facts.c.course_code, status)
-    return select(*keys, func.count(), *(expiring_within(days) for days in HORIZONS)).group_by(*keys)
+    keys = (facts.c.agency_id, facts.c.unit_id, facts.c.course_id, status)
+    counted = select(*keys, func.count().label("pairs"), *(expiring_within(days) for days in HORIZONS)).group_by(
+        *keys).subquery("counted")
+    return (select(Agency.code, Unit.code, Course.code, counted.c.status, counted.c.pairs,
+                   *(counted.c[f"within_{days}"] for days in HORIZONS))
+            .select_from(counted).join(Course, Course.id == counted.c.course_id)
+            .outerjoin(Agency, Agency.id == counted.c.agency_id).outerjoin(Unit, Unit.id == counted.c.unit_id))
 
 
 def dashboard(session: Session, scope: Scope) -> Dashboard:
     """The scope's figures now, from the records; the trend from the month ends the daily job counted."""
     counts = status_counts(session, scope)
 
-    def by(key, label) -> list[Tally]:
-        tallies: dict[str, Tally] = {}
-        for count in counts:
-            tallies.setdefault(key(count) or "", Tally(label(key(count)))).counts[count.status] += count.pairs
-        return [tallies[k] for k in sorted(tallies)]
+    # One pass over the counts (tens of thousands at agency scale): by agency, by unit and by module.
+    grouped: tuple[dict, dict, dict] = ({}, {}, {})
+    soon = [0] * len(HORIZONS)
+    for count in counts:
+        for groups, key in zip(grouped, (count.agency, count.unit, count.course), strict=True):
+            statuses = groups.get(key)
+            if statuses is None:
+                statuses = groups[key] = Counter()
+            statuses[count.status] += count.pairs
+        for i, n in enumerate(count.expiring):
+            soon[i] += n
+
+    def by(groups: dict, label) -> list[Tally]:
+        return [Tally(label(k), groups[k]) for k in sorted(groups, key=lambda k: k or "")]
 
     titles = dict(session.execute(select(Course.code, Course.title)).all())
-    unit_codes = {c.unit for c in counts if c.unit is not None}
+    unit_codes = {code for code in grouped[1] if code is not None}
     names = (dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(unit_codes))).all())
              if unit_codes else {})
-    agencies = by(lambda c: c.agency, lambda code: code or "No agency")
-    courses = by(lambda c: c.course, lambda code: titles.get(code, code))
-    units = by(lambda c: c.unit, lambda code: f"{names[code]} ({code})" if code else "No unit")
+    agencies = by(grouped[0], lambda code: code or "No agency")
+    units = by(grouped[1], lambda code: f"{names[code]} ({code})" if code else "No unit")
+    courses = by(grouped[2], lambda code: titles.get(code, code))
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
-    soon = {days: sum(c.expiring[i] for c in counts) for i, days in enumerate(HORIZONS)}
-    return Dashboard(scope.days, overall, agencies, units, courses, soon, month_rates(session, scope))
+    return Dashboard(scope.days, overall, agencies, units, courses, dict(zip(HORIZONS, soon, strict=True)),
+                     month_rates(session, scope))
 
 
 def month_rates(session: Session, scope: Scope) -> list[tuple[date, float | None]]:

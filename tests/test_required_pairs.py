@@ -1,0 +1,259 @@
+"""The pairs table (RequiredPair) the compliance dashboard counts is kept exact by the database itself: after
+every kind of write, through whichever code path, its rows equal the facts recomputed from the records; its
+statuses equal the roster's on every day, past or future; the migration back-fills it and goes back down.
+
+The world is tests/support/roster_world.py."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import delete, insert, select, update
+
+import config
+from tests.support.databases import committed_database
+from tests.support.roster_world import build_world
+from training import create_app, migrate
+from training.assignments.manage import manage_assignments
+from training.assignments.service import assign_course, create_standing_rule, grant_exemption
+from training.catalog.models import Course
+from training.db import make_engine
+from training.people.models import User
+from training.records.models import Assignment, Completion, Exemption, RequiredPair
+from training.records.proof import revoke
+from training.records.status import course_states, pair_facts_query, status_expression
+
+FACTS = ("due_on", "expires_on", "last_completed_on", "last_revoked_on", "exemptions", "exempt_starts_on",
+         "exempt_ends_on", "settles_on")
+
+
+@pytest.fixture
+def world(session, course):
+    return build_world(session, course)
+
+
+def recomputed(session) -> dict[tuple[int, int], tuple]:
+    """Each pair's facts, worked out in Python from the assignment, completion and exemption rows."""
+    pairs: dict[tuple[int, int], dict] = {}
+
+    def pair(row) -> dict:
+        return pairs.setdefault((row.user_id, row.course_id), {
+            "due_on": None, "expires_on": None, "last_completed_on": None, "last_revoked_on": None,
+            "exemptions": 0, "exempt_starts_on": None, "exempt_ends_on": None, "valid": []})
+
+    for a in session.scalars(select(Assignment)):
+        if a.closed_at is None:
+            pair(a)["due_on"] = a.due_on
+        else:
+            pair(a)
+    for c in session.scalars(select(Completion)):
+        facts = pair(c)
+        facts["last_completed_on"] = max(filter(None, (facts["last_completed_on"], c.completed_on)))
+        if c.revoked_on is not None:
+            facts["last_revoked_on"] = max(filter(None, (facts["last_revoked_on"], c.revoked_on)))
+        else:
+            facts["valid"].append(c)
+    for e in session.scalars(select(Exemption)):
+        facts = pair(e)
+        facts["exemptions"] += 1
+        facts["exempt_starts_on"] = min(filter(None, (facts["exempt_starts_on"], e.starts_on)))
+        facts["exempt_ends_on"] = max(filter(None, (facts["exempt_ends_on"], e.ends_on)))
+    for facts in pairs.values():
+        latest = max(facts.pop("valid"), key=lambda c: (c.completed_on, c.id), default=None)
+        facts["expires_on"] = latest.expires_on if latest else None
+        days = [facts["last_completed_on"], facts["last_revoked_on"],
+                facts["exempt_ends_on"] if facts["exemptions"] > 1 else None]
+        facts["settles_on"] = max(filter(None, days), default=None)
+    return {key: tuple(facts[f] for f in FACTS) for key, facts in pairs.items()}
+
+
+def stored(session) -> dict[tuple[int, int], tuple]:
+    session.flush()
+    return {(row.user_id, row.course_id): tuple(getattr(row, f) for f in FACTS)
+            for row in session.scalars(select(RequiredPair))}
+
+
+def course_of(session, code: str) -> Course:
+    return session.scalar(select(Course).where(Course.code == code))
+
+
+def import_completions(session, world, course, runner, tmp_path):
+    """Bulk Core inserts of completions (and the executemany that closes the assignments they fulfil)."""
+    path = tmp_path / "completions.csv"
+    path.write_text("employee_id,course_code,completed_on,score\n"
+                    f"A-3,TEST-BASICS,{world.today.isoformat()},90\n"
+                    f"A-1,FIRST-AID,{(world.today - timedelta(days=1)).isoformat()},85\n", encoding="utf-8")
+    result = runner.invoke(args=["completions", "import", str(path)])
+    assert result.exit_code == 0 and "2 completions" in result.output, result.output
+
+
+def bulk_insert(session, world, course, **_):
+    """One executemany adding several completions of one pair (the older one last) and of another."""
+    t, cy, di = world.today, world.users["cy"].id, world.users["di"].id
+    rows = [(cy, 3, 368), (cy, 40, 330), (di, 1, 360)]
+    session.execute(insert(Completion), [
+        {"user_id": u, "course_id": course.id, "completed_on": t - timedelta(days=ago),
+         "expires_on": t + timedelta(days=left), "source": "import"} for u, ago, left in rows])
+
+
+def revoke_latest(session, world, course, **_):
+    """Ada's latest TEST-BASICS completion is revoked: the older one (expired) becomes her latest valid one."""
+    latest = session.scalar(select(Completion).where(Completion.user_id == world.users["ada"].id,
+                                                     Completion.course_id == course.id)
+                            .order_by(Completion.completed_on.desc()).limit(1))
+    revoke(session, latest, world.users["compliance_a"], "Recorded for the wrong officer")
+
+
+def withdraw(session, world, course, **_):
+    manage_assignments(session, "withdraw", course, select(User.id).where(User.id == world.users["cy"].id),
+                       reason="Left the programme", today=world.today, actor_id=world.users["coordinator_a"].id)
+
+
+def extend(session, world, course, **_):
+    manage_assignments(session, "extend", course, select(User.id).where(User.id == world.users["cy"].id),
+                       reason="Court duty", today=world.today, due_on=world.today + timedelta(days=20),
+                       actor_id=world.users["coordinator_a"].id)
+
+
+def set_due(session, world, course, **_):
+    manage_assignments(session, "set_due", course, select(User.id).where(User.id == world.users["bo"].id),
+                       reason="Typo in the date", today=world.today, due_on=world.today + timedelta(days=3),
+                       actor_id=world.users["coordinator_a"].id)
+
+
+def second_exemption(session, world, course, **_):
+    """Ed gets a second exemption, after the first one ends."""
+    grant_exemption(session, world.users["ed"].id, course.id, world.today + timedelta(days=40),
+                    world.today + timedelta(days=50), "Medical leave", actor_id=None)
+
+
+def standing_rule(session, world, **_):
+    """A standing rule's INSERT ... SELECT assigns First Aid to the unit's officers."""
+    create_standing_rule(session, world.units["u1"], course_of(session, "FIRST-AID"), 30, world.today,
+                         actor_id=world.users["coordinator_a"].id)
+
+
+def assign_to_unit(session, world, **_):
+    result = assign_course(session, course_of(session, "FIRST-AID"),
+                           select(User.id).where(User.unit_id == world.units["u2"].id),
+                           world.today + timedelta(days=30), world.today, reason="unit", actor_id=None)
+    assert result.assigned
+
+
+def deactivate_and_delete(session, world, course, **_):
+    """An officer is deactivated (the pair stays: its records do) and a pair loses its only record."""
+    session.execute(update(User).where(User.id == world.users["bo"].id).values(active=False))
+    session.execute(delete(Exemption).where(Exemption.user_id == world.users["ed"].id))
+
+
+def move_records(session, world, course, **_):
+    """A completion recorded for the wrong officer is moved to the right one, and an exemption to another module;
+    Cy's assignment is closed by a direct update."""
+    fay, di = world.users["fay"].id, world.users["di"].id
+    session.execute(update(Completion).where(Completion.user_id == fay).values(user_id=di))
+    session.execute(update(Exemption).where(Exemption.user_id == world.users["ed"].id)
+                    .values(course_id=course_of(session, "FIRST-AID").id))
+    session.execute(update(Assignment).where(Assignment.user_id == world.users["cy"].id)
+                    .values(closed_at=datetime(2026, 1, 1)))
+
+
+WRITES = [import_completions, bulk_insert, revoke_latest, withdraw, extend, set_due, second_exemption, standing_rule,
+          assign_to_unit, deactivate_and_delete, move_records]
+
+
+@pytest.mark.parametrize("write", WRITES, ids=[w.__name__ for w in WRITES])
+def test_every_write_keeps_the_pairs_exact(write, session, world, course, runner, tmp_path):
+    before = stored(session)
+    assert before == recomputed(session)
+    write(session=session, world=world, course=course, runner=runner, tmp_path=tmp_path)
+    session.commit()
+    after = stored(session)
+    assert after == recomputed(session)
+    assert after != before or write is deactivate_and_delete
+
+
+def test_a_pair_goes_with_its_last_record_and_comes_back_with_the_next(session, world, course):
+    ed = world.users["ed"].id
+    session.execute(delete(Exemption).where(Exemption.user_id == ed))
+    assert (ed, course.id) not in stored(session)
+    session.add(Assignment(user_id=ed, course_id=course.id, due_on=world.today, reason="individual"))
+    assert stored(session)[(ed, course.id)][0] == world.today
+
+
+def test_the_statuses_equal_the_roster_on_every_day(session, world, course):
+    """Days before, between and after every record: completions made or revoked after the day, and several
+    exemptions, are read from the records, like the roster does."""
+    t, ed, ada = world.today, world.users["ed"].id, world.users["ada"].id
+    # Ed: a second exemption later on; Ada: her latest completion revoked from T+5.
+    session.add(Exemption(user_id=ed, course_id=course.id, starts_on=t + timedelta(days=60),
+                          ends_on=t + timedelta(days=70), reason="Second"))
+    latest = session.scalar(select(Completion).where(Completion.user_id == ada, Completion.course_id == course.id)
+                            .order_by(Completion.completed_on.desc()).limit(1))
+    latest.revoked_on = t + timedelta(days=5)
+    session.commit()
+    days = sorted({t + timedelta(days=n + edge) for n in (-465, -400, -350, -300, -200, -150, -100, -35, -10, -5,
+                                                          0, 5, 10, 15, 30, 60, 70, 215, 265, 355)
+                   for edge in (-1, 0, 1)})
+    seen = set()
+    for on in days:
+        facts = pair_facts_query(on).subquery()
+        counted = {(u, c): s for u, c, s in session.execute(
+            select(facts.c.user_id, facts.c.course_id,
+                   status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)))}
+        roster = {(s.user_id, s.course_id): s.status for s in course_states(session, on)}
+        assert counted == roster, on
+        seen |= set(roster.values())
+    assert seen >= {"exempt", "current", "expiring", "overdue", "lapsed", "assigned"}
+
+
+def test_upgrade_back_fills_the_pairs_and_downgrade_removes_them(tmp_path):
+    with committed_database(tmp_path, "migration_required_pairs") as url:
+        app = create_app(config.TestConfig, DATABASE_URL=url)
+        migrate.upgrade(app, "c5e8a2f47d19")
+        engine = make_engine(url)
+        meta = sa.MetaData()
+        tables = {name: sa.Table(name, meta, autoload_with=engine)
+                  for name in ("users", "courses", "assignments", "completions", "exemptions")}
+        at = datetime(2026, 1, 1)
+        try:
+            with engine.begin() as conn:
+                conn.execute(tables["users"].insert(), [
+                    {"id": n, "email": f"u{n}@x.test", "role": "officer", "first_name": "A", "last_name": "B",
+                     "active": True, "created_at": at} for n in (1, 2, 3)])
+                conn.execute(tables["courses"].insert(), [
+                    {"id": 1, "code": "C", "title": "T", "summary": "S", "recurrence_months": 12,
+                     "renewal_window_days": 60, "renew_from_expiry": True, "current_version": 1, "active": True}])
+                for code, completed_on, revoked_on in (("A", date(2025, 1, 1), None),
+                                                       ("B", date(2025, 6, 1), date(2025, 7, 1))):
+                    conn.execute(tables["completions"].insert().values(
+                        user_id=1, course_id=1, completed_on=completed_on,
+                        expires_on=completed_on.replace(year=2026), source="import", created_at=at,
+                        verification_code=code * 16, revoked_on=revoked_on))
+                conn.execute(tables["assignments"].insert(), [
+                    {"user_id": 2, "course_id": 1, "due_on": date(2026, 2, 1), "reason": "individual",
+                     "created_at": at}])
+                conn.execute(tables["exemptions"].insert(), [
+                    {"user_id": 3, "course_id": 1, "starts_on": date(2026, 1, 1), "ends_on": date(2026, 3, 1),
+                     "reason": "Leave", "created_at": at}])
+            migrate.upgrade(app)
+            pairs = sa.Table("required_pairs", sa.MetaData(), autoload_with=engine)
+            with engine.connect() as conn:
+                rows = conn.execute(select(pairs.c.user_id, *(pairs.c[f] for f in FACTS)).order_by(pairs.c.user_id))
+            assert [tuple(r) for r in rows] == [
+                (1, None, date(2026, 1, 1), date(2025, 6, 1), date(2025, 7, 1), 0, None, None, date(2025, 7, 1)),
+                (2, date(2026, 2, 1), None, None, None, 0, None, None, None),
+                (3, None, None, None, None, 1, date(2026, 1, 1), date(2026, 3, 1), None)]
+            migrate.downgrade(app, "c5e8a2f47d19")
+            with engine.begin() as conn:
+                assert "required_pairs" not in sa.inspect(conn).get_table_names()
+                # Writes work without the triggers' table.
+                conn.execute(tables["assignments"].insert(), [
+                    {"user_id": 3, "course_id": 1, "due_on": date(2026, 4, 1), "reason": "individual",
+                     "created_at": at}])
+            migrate.upgrade(app)
+            with engine.connect() as conn:
+                assert conn.execute(select(pairs.c.due_on).where(pairs.c.user_id == 3)).scalar() == date(2026, 4, 1)
+        finally:
+            engine.dispose()
+            app.extensions["db_engine"].dispose()
