@@ -12,12 +12,26 @@ valid certification, among those not exempt.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Date, Integer, Select, and_, case, func, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from training.access import may_see_place, scope_filter
@@ -144,16 +158,22 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     among the agencies. Rows without a status (nothing makes the module required now, such as a withdrawn
     assignment) are left out. Ordered by agency, unit, module and status.
     """
+    order = {status: i for i, status in enumerate(STATUSES)}
+    counts = [StatusCount(agency, unit, course, state, pairs, tuple(soon))
+              for agency, unit, course, state, pairs, *soon in _count_rows(session, scope)]
+    return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
+
+
+def _count_rows(session: Session, scope: Scope) -> Iterator[Row]:
+    """`status_counts`' rows as the database gives them, unordered: agency, unit, module, status, pairs and those
+    expiring within each of HORIZONS days."""
     session.flush()
-    counts = []
     for day in scope.days:
         # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
-        for agency, unit, course, state, pairs, *soon in session.connection().execute(
+        for row in session.connection().execute(
                 _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))).all():
-            if state is not None:
-                counts.append(StatusCount(agency, unit, course, state, pairs, tuple(soon)))
-    order = {status: i for i, status in enumerate(STATUSES)}
-    return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
+            if row[3] is not None:
+                yield row
 
 
 def _counted(on: date, *where: ColumnElement[bool]) -> Select:
@@ -178,18 +198,16 @@ def _counted(on: date, *where: ColumnElement[bool]) -> Select:
 
 def dashboard(session: Session, scope: Scope) -> Dashboard:
     """The scope's figures now, from the records; the trend from the month ends the daily job counted."""
-    counts = status_counts(session, scope)
-
     # One pass over the counts (tens of thousands at agency scale): by agency, by unit and by module.
     grouped: tuple[dict, dict, dict] = ({}, {}, {})
     soon = [0] * len(HORIZONS)
-    for count in counts:
-        for groups, key in zip(grouped, (count.agency, count.unit, count.course), strict=True):
+    for agency, unit, course, status, pairs, *expiring in _count_rows(session, scope):
+        for groups, key in ((grouped[0], agency), (grouped[1], unit), (grouped[2], course)):
             statuses = groups.get(key)
             if statuses is None:
                 statuses = groups[key] = Counter()
-            statuses[count.status] += count.pairs
-        for i, n in enumerate(count.expiring):
+            statuses[status] += pairs
+        for i, n in enumerate(expiring):
             soon[i] += n
 
     def by(groups: dict, label) -> list[Tally]:
