@@ -90,15 +90,21 @@ def sign_in(client, email: str) -> None:
     assert response.status_code == 302, (email, response.status_code)
 
 
-def time_get(client, path: str) -> float:
-    client.get(path)  # warm-up
-    times = []
-    for _ in range(RUNS):
+def samples_ms(client, path: str, runs: int) -> list[float]:
+    """Milliseconds of each of `runs` requests for `path` (body read), after a warm-up."""
+    client.get(path).get_data()  # warm-up
+    samples = []
+    for _ in range(runs):
         started = time.perf_counter()
         response = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
+        response.get_data()
+        samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (path, response.status_code)
-    return statistics.median(times)
+    return samples
+
+
+def time_get(client, path: str) -> float:
+    return statistics.median(samples_ms(client, path, RUNS))
 
 
 def bench_dashboard(app, engine) -> dict:
@@ -136,12 +142,7 @@ def bench_unit_view(app, engine) -> dict:
     times = []
     for _ in range(4):
         times.append(time_get(client, f"/units/{code}"))
-    samples = []
-    client.get(f"/units/{code}")
-    for _ in range(20):
-        started = time.perf_counter()
-        client.get(f"/units/{code}")
-        samples.append((time.perf_counter() - started) * 1000)
+    samples = samples_ms(client, f"/units/{code}", 20)
     with statements(engine) as counted:
         client.get(f"/units/{code}")
     return {"unit_view_unit": code, "unit_view_officers": size,
@@ -164,14 +165,7 @@ def bench_compliance(app, engine) -> dict:
     load_before = os.getloadavg()[0]
     figures = {}
     for name, path in (("compliance_dashboard", "/reports/compliance"), ("compliance_csv", "/reports/compliance.csv")):
-        client.get(path).get_data()   # warm-up
-        samples = []
-        for _ in range(COMPLIANCE_RUNS):
-            started = time.perf_counter()
-            response = client.get(path)
-            response.get_data()
-            samples.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (path, response.status_code)
+        samples = samples_ms(client, path, COMPLIANCE_RUNS)
         with statements(engine) as counted:
             client.get(path).get_data()
         figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
@@ -180,14 +174,7 @@ def bench_compliance(app, engine) -> dict:
     for name, email, path, runs in (("coordinator_home", f"coordinator-{code.lower()}@demo.test", "/", 10),
                                     ("all_agencies_dashboard", "admin@demo.test", "/reports/compliance", 5)):
         sign_in(client, email)
-        client.get(path).get_data()   # warm-up
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            response = client.get(path)
-            response.get_data()
-            samples.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (path, response.status_code)
+        samples = samples_ms(client, path, runs)
         figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
                         f"{name}_max_ms": round(max(samples), 1)})
     connection = engine.connect()
