@@ -2,14 +2,22 @@
 from training.audit.models import AuditEvent
 from training.auth.models import RecoveryCode, SecondFactorSetup, SignInFailure, ThrottleRefusal, UserSession
 from training.auth.tokens import AccountToken
-from training.catalog.models import Course, CourseVersion, Lesson, Question
+from training.catalog.models import Course, CourseVersion, DocumentFile, Lesson, Question
 from training.imports.models import ImportRefusal
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, Attempt, Completion, Exemption, LessonView, StandingRule
+from training.records.models import (
+    Acknowledgement,
+    Assignment,
+    Attempt,
+    Completion,
+    Exemption,
+    LessonView,
+    StandingRule,
+)
 from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage
 from training.reports.models import ComplianceSnapshot
 
-__all__ = ["AccountToken", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion", "ComplianceSnapshot",
-           "Course", "CourseVersion", "Escalation", "Exemption", "ImportRefusal", "JobLease", "JobRun", "Lesson",
-           "LessonView", "OutboxMessage", "Question", "RecoveryCode", "SecondFactorSetup", "SignInFailure",
-           "StandingRule", "ThrottleRefusal", "Unit", "User", "UserSession"]
+__all__ = ["AccountToken", "Acknowledgement", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion",
+           "ComplianceSnapshot", "Course", "CourseVersion", "DocumentFile", "Escalation", "Exemption", "ImportRefusal",
+           "JobLease", "JobRun", "Lesson", "LessonView", "OutboxMessage", "Question", "RecoveryCode",
+           "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit", "User", "UserSession"]

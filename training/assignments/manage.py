@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, insert, select, update
+from sqlalchemy import Select, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from training.access import forbid_own, may_exempt
@@ -239,9 +239,3 @@ def exempt_many(session: Session, course: Course, officers: Select, *, starts_on
                      "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "of": len(rows)}}
         for c in result.changed], actor_id=actor_id)
     return result
-
-
-def exempt_on(on: date, course_id, user_id) -> exists:
-    """Whether the officer has an exemption from the course lasting through `on`: they are not assigned it."""
-    return exists().where(Exemption.user_id == user_id, Exemption.course_id == course_id,
-                          Exemption.starts_on <= on, Exemption.ends_on >= on)

@@ -15,7 +15,6 @@ from training.assignments.manage import (
     check_due,
     check_exemption_days,
     collect,
-    exempt_on,
     manage_assignments,
     require_reason,
 )
@@ -27,6 +26,7 @@ from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
 from training.records.models import Assignment, AssignmentChange, Completion, Exemption, StandingRule
+from training.records.status import certified_on, exempt_on
 
 
 def _restriction(agency_ids: Sequence[int | None] | None) -> dict:
@@ -95,9 +95,7 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
     targets = officers.subquery()
     rows = session.execute(
         select(User.id,
-               exists().where(Completion.user_id == User.id, Completion.course_id == course.id,
-                              Completion.completed_on <= on, Completion.expires_on >= on,
-                              Completion.revoked_on.is_(None)),
+               certified_on(on, course.id, User.id),
                exists().where(Assignment.user_id == User.id, Assignment.course_id == course.id,
                               Assignment.closed_at.is_(None)),
                exempt_on(on, course.id, User.id))
@@ -309,9 +307,7 @@ def apply_standing_rules(session: Session, on: date,
         .join(Unit, Unit.id == StandingRule.unit_id).join(Course, Course.id == StandingRule.course_id)
         .where(Course.active.is_(True), *of_agencies(Unit.agency_id, agency_ids))).all()
     for _rule_id, course_id, days, rule_made, unit, course_code in rules:
-        certified = exists().where(Completion.user_id == User.id, Completion.course_id == course_id,
-                                   Completion.completed_on <= on, Completion.expires_on >= on,
-                                   Completion.revoked_on.is_(None))
+        certified = certified_on(on, course_id, User.id)
         has_open = exists().where(Assignment.user_id == User.id, Assignment.course_id == course_id,
                                   Assignment.closed_at.is_(None))
         candidates = (

@@ -332,6 +332,12 @@ ACTIONS: dict[str, Action] = {
         f"{s.actor} created {_count(s.d.get('created'), 'renewal assignment')} for {s.get('on')}")),
     "assignment.standing_rules_applied": Action("Standing rules applied", RECORDS, lambda s: (
         f"{s.actor} applied the standing rules on {s.get('on')}: {_count(s.d.get('created'), 'assignment')} created")),
+    "assignment.updates_created": Action("Policy update assigned", RECORDS, lambda s: (
+        f"{s.actor} published a policy change to {s.course} (version {s.get('version')}): "
+        f"{_count(s.d.get('assigned'), 'certified officer')} to take the update by {s.get('due_on')}")),
+    "version.acknowledged": Action("Version acknowledged", RECORDS, lambda s: (
+        f"{s.actor} acknowledged version {s.get('version')} of {s.course}"
+        f"{ {'update': ' after its policy update', 'document': ' after reading it'}.get(s.d.get('kind'), '')}")),
     "standing_rule.created": Action("Standing rule set", RECORDS, lambda s: (
         f"{s.actor} set a standing rule: everyone in {s.unit} holds {s.course}, "
         f"with {_count(s.d.get('days'), 'day')} to complete it")),

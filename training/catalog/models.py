@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.catalog.content import CYCLES
@@ -15,6 +15,9 @@ class Course(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
+    # "course": lessons and a quiz, loaded by `courses sync`; "document": a directive officers read and sign,
+    # published on the site (training/documents). Both are assigned, reminded and reported alike.
+    kind: Mapped[str] = mapped_column(String(16), default="course", server_default="course")
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     recurrence_months: Mapped[int] = mapped_column(default=12)
@@ -27,6 +30,8 @@ class Course(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The day the content was last checked against its sources (course.yaml's reviewed_on).
     reviewed_on: Mapped[date | None] = mapped_column(Date)
+    # Officers certified when a policy change is published have this many days to take the update.
+    update_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     versions: Mapped[list[CourseVersion]] = relationship(
         back_populates="course", order_by="CourseVersion.number"
@@ -53,6 +58,15 @@ class CourseVersion(Base):
     questions_per_attempt: Mapped[int] = mapped_column(default=10)
     cycle: Mapped[str] = mapped_column(String(16), default="anniversary", server_default="anniversary")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The change log entry this version published: "editorial" (no retraining) or "policy" (officers certified
+    # on an earlier version take an update); None for a first version and for versions published before
+    # change logs, which ask nobody to retrain.
+    change_kind: Mapped[str | None] = mapped_column(String(16))
+    change_date: Mapped[date | None] = mapped_column(Date)
+    change_summary: Mapped[str | None] = mapped_column(Text)
+    # How many entries the course's change log held when this version was published: the entries after them
+    # are not yet published.
+    changes_logged: Mapped[int] = mapped_column(default=0, server_default="0")
 
     course: Mapped[Course] = relationship(back_populates="versions")
     lessons: Mapped[list[Lesson]] = relationship(order_by="Lesson.position")
@@ -92,3 +106,14 @@ class Question(Base):
         """The explanation of why choice `index` is wrong, when the content gives one."""
         notes = self.wrong_explanations or []
         return notes[index] if 0 <= index < len(notes) else None
+
+
+class DocumentFile(Base):
+    """The PDF of a document version, exactly as uploaded; a Markdown document is its version's one lesson."""
+
+    __tablename__ = "document_files"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))

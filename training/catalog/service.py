@@ -28,6 +28,7 @@ class SyncResult:
     created: list[str]      # "CODE v2"
     unchanged: list[str]
     warnings: list[ContentError] = field(default_factory=list)
+    versions: list[CourseVersion] = field(default_factory=list)     # the versions created
 
 
 def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
@@ -46,6 +47,7 @@ def sync_courses(session: Session, courses_dir: Path, quizzes_dir: Path,
             result.unchanged.append(content.code)
         else:
             result.created.append(f"{content.code} v{version.number}")
+            result.versions.append(version)
     record(session, "content.sync", actor_id=actor_id, target="courses",
            created=result.created, unchanged=result.unchanged)
     session.flush()

@@ -39,6 +39,8 @@ class Attempt(Base):
     submitted_at: Mapped[datetime | None]
     score: Mapped[int | None]
     passed: Mapped[bool | None] = mapped_column(Boolean)
+    # "module": the whole module's quiz; "update": the short quiz of a policy update (training/updates).
+    kind: Mapped[str] = mapped_column(String(16), default="module", server_default="module")
 
     course: Mapped[Course] = relationship()
     version: Mapped[CourseVersion] = relationship()
@@ -89,8 +91,12 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"))
+    # An update assignment (reason "policy_update"): the version whose changes the officer reads and
+    # acknowledges; their certification stands. None for an assignment to take the whole module.
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("course_versions.id"))
 
     course: Mapped[Course] = relationship()
+    version: Mapped[CourseVersion | None] = relationship()
 
     __table_args__ = (
         # At most one open assignment per officer and course.
@@ -207,3 +213,35 @@ class RequiredPair(Base):
     # exempt_ends_on. It is the latest of last_completed_on, last_revoked_on and, with several exemptions,
     # exempt_ends_on (see `pair_facts_query`).
     settles_on: Mapped[date | None] = mapped_column(index=True)
+    # The highest version number of the module the officer has acknowledged (see Acknowledgement), kept by a
+    # trigger on acknowledgements (migrations/versions/2026_11_27_1300_e2a7c4d91b36_policy_updates.py).
+    acknowledged_version: Mapped[int | None]
+
+
+class Acknowledgement(Base):
+    """An officer signed for a version of a module or document by typing their name: at the end of the whole
+    module, of a policy update, or on reading a document. Rows are only ever added."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("course_versions.id"))
+    version_number: Mapped[int]
+    # "module" (the whole module, with its completion), "update" (a policy update) or "document".
+    kind: Mapped[str] = mapped_column(String(16))
+    # The account's name as written on the account, signed by typing it.
+    name: Mapped[str] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The officer's local day.
+    acknowledged_on: Mapped[date]
+    # SHA-256 of the exact text (or PDF) shown when a document was signed.
+    text_sha256: Mapped[str | None] = mapped_column(String(64))
+    completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
+
+    version: Mapped[CourseVersion] = relationship()
+
+    __table_args__ = (Index("ix_acknowledgements_user_course", "user_id", "course_id", "version_number"),)

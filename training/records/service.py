@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from training.access import forbid_own
 from training.audit.service import record
-from training.catalog.models import Course
+from training.catalog.models import Course, CourseVersion
 from training.db import utcnow
 from training.people.models import User
 from training.records import rules
-from training.records.models import Assignment, Completion
+from training.records.models import Acknowledgement, Assignment, Completion
 
 
 def latest_completion(session: Session, user_id: int, course_id: int,
@@ -53,4 +53,29 @@ def record_completion(session: Session, user: User, course: Course, completed_on
     record(session, "completion.recorded", actor_id=actor_id or user.id, target=f"user:{user.id}",
            course=course.code, completed_on=completed_on.isoformat(),
            expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)
+    if acknowledged_name and version_id is not None:
+        record_acknowledgement(session, user, session.get(CourseVersion, version_id), "module", completed_on,
+                               name=acknowledged_name, completion_id=completion.id, attempt_id=attempt_id)
     return completion
+
+
+def record_acknowledgement(session: Session, user: User, version: CourseVersion, kind: str, on: date, *,
+                           name: str, text_sha256: str | None = None, completion_id: int | None = None,
+                           attempt_id: int | None = None) -> Acknowledgement:
+    """Keep an officer's signature for a version (`kind`: "module", "update" or "document") on their day `on`,
+    and close their open update assignment of the module: the version they signed covers it."""
+    open_update = session.scalar(select(Assignment).where(
+        Assignment.user_id == user.id, Assignment.course_id == version.course_id, Assignment.closed_at.is_(None),
+        Assignment.version_id.is_not(None)))
+    acknowledgement = Acknowledgement(
+        user_id=user.id, course_id=version.course_id, version_id=version.id, version_number=version.number,
+        kind=kind, name=name, acknowledged_on=on, text_sha256=text_sha256, completion_id=completion_id,
+        attempt_id=attempt_id, assignment_id=open_update.id if open_update else None)
+    session.add(acknowledgement)
+    if open_update is not None:
+        open_update.closed_at = utcnow()
+    session.flush()
+    record(session, "version.acknowledged", actor_id=user.id, target=f"user:{user.id}", about=user,
+           course=version.course.code, version=version.number, kind=kind, on=on.isoformat(),
+           **({"text_sha256": text_sha256} if text_sha256 else {}))
+    return acknowledgement

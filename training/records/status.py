@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     literal,
     or_,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import Exists
 
 from training.catalog.models import Course, CourseVersion
 from training.people.models import Agency, Unit, User
@@ -70,6 +72,19 @@ def run_states(session: Session, stmt: Select, on: date, yield_per: int | None =
         # Columns 10, 13 and 14: open due date, expiry, end of an active exemption.
         yield CourseState(*row, certification_status(on, expires_on=row[13], open_due_on=row[10],
                                                      exempt=row[14] is not None))
+
+
+def exempt_on(on: date, course_id, user_id) -> Exists:
+    """Whether the officer has an exemption from the course lasting through `on`: they are not assigned it."""
+    return exists().where(Exemption.user_id == user_id, Exemption.course_id == course_id,
+                          Exemption.starts_on <= on, Exemption.ends_on >= on)
+
+
+def certified_on(on: date, course_id, user_id) -> Exists:
+    """Whether the officer holds a certification of the course valid on `on` (completed by then, not revoked)."""
+    return exists().where(Completion.user_id == user_id, Completion.course_id == course_id,
+                          Completion.completed_on <= on, Completion.expires_on >= on,
+                          Completion.revoked_on.is_(None))
 
 
 def not_revoked_by(on: date) -> ColumnElement[bool]:

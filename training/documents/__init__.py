@@ -1,0 +1,1 @@
+"""Documents officers read and sign: directives published on the site, assigned like a module."""
