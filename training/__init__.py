@@ -76,8 +76,8 @@ def register_request_checks(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
 
 
-BLUEPRINT_PACKAGES = ("home", "auth", "learn", "records", "people", "assignments", "imports", "reports", "audit",
-                      "admin", "reminders")
+BLUEPRINT_PACKAGES = ("home", "auth", "learn", "updates", "records", "people", "assignments", "imports", "reports",
+                      "audit", "admin", "reminders")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['version_id'], ['course_versions.id'],
                                 name=op.f('fk_acknowledgements_version_id_course_versions')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_acknowledgements')),
+        sa.UniqueConstraint('attempt_id', name=op.f('uq_acknowledgements_attempt_id')),
     )
     op.create_index('ix_acknowledgements_user_course', 'acknowledgements',
                     ['user_id', 'course_id', 'version_number'], unique=False)

@@ -50,8 +50,9 @@ def open_lesson(session: Session, user: User, lesson: Lesson) -> None:
 
 
 def open_attempt(session: Session, user: User, version: CourseVersion) -> Attempt | None:
+    """The officer's module quiz in progress (a policy update's short quiz is not one)."""
     return session.scalar(select(Attempt).where(
-        Attempt.user_id == user.id, Attempt.version_id == version.id,
+        Attempt.user_id == user.id, Attempt.version_id == version.id, Attempt.kind == "module",
         Attempt.submitted_at.is_(None)).order_by(Attempt.id.desc()).limit(1))
 
 
@@ -197,7 +198,7 @@ def acknowledge(session: Session, user: User, attempt: Attempt, typed_name: str,
     existing = completion_for(session, attempt)
     if existing is not None:
         return existing
-    if not attempt.passed:
+    if not attempt.passed or attempt.kind != "module":
         raise QuizError("Only a passed quiz can be acknowledged.")
     if not rules.names_match(typed_name, user.first_name, user.last_name):
         raise QuizError(f"Type your full name exactly as it appears on your record: {user.full_name}.")

@@ -19,6 +19,7 @@ from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
 from training.reminders.service import cancel_stale
+from training.updates.service import UpdateError, acknowledge_update, pending_update, update_acknowledgement
 from training.words import plural
 
 bp = Blueprint("learn", __name__)
@@ -66,7 +67,7 @@ def course(code: str):
     return render_template("learn/course.html", course=course, version=version, progress=progress,
                            unlocked=all(p.opened for p in progress),
                            in_progress=service.open_attempt(db(), current_user, version),
-                           form=EmptyForm())
+                           update=pending_update(db(), current_user, course), form=EmptyForm())
 
 
 @bp.route("/courses/<code>/lessons/<slug>")
@@ -164,26 +165,34 @@ def result(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.submitted_at is None:
         return redirect(url_for(".attempt", attempt_id=attempt.id))
+    update = attempt.kind == "update"
     completion = service.completion_for(db(), attempt)
+    signed = update_acknowledgement(db(), attempt) if update else None
     form = AcknowledgeForm()
     status = 200
-    if request.method == "POST" and completion is None:
+    if request.method == "POST" and completion is None and signed is None:
         if form.validate_on_submit():
             try:
-                completion = service.acknowledge(db(), current_user, attempt, form.full_name.data)
-            except service.QuizError as exc:
+                if update:
+                    signed = acknowledge_update(db(), current_user, attempt, form.full_name.data)
+                    done = (f"You signed version {attempt.version.number} of {attempt.course.title}; "
+                            "your certification stands.")
+                else:
+                    completion = service.acknowledge(db(), current_user, attempt, form.full_name.data)
+                    done = f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}."
+            except (service.QuizError, UpdateError) as exc:
                 form.full_name.errors.append(str(exc))
                 status = 422
             else:
                 cancel_stale(db(), today_for(current_user), user_ids=[current_user.id])
-                flash(f"Certified in {attempt.course.title} until {completion.expires_on.isoformat()}.", "success")
+                flash(done, "success")
                 return redirect(url_for(".result", attempt_id=attempt.id))
         else:
             status = 422
     missed = service.missed_questions(db(), attempt)
     lessons = {lesson.slug: lesson for lesson in attempt.version.lessons}
-    return render_template("learn/result.html", attempt=attempt, completion=completion, form=form,
-                           missed=missed, lessons=lessons, retry_form=EmptyForm()), status
+    return render_template("learn/result.html", attempt=attempt, completion=completion, signed=signed,
+                           form=form, missed=missed, lessons=lessons, retry_form=EmptyForm()), status
 
 
 @bp.route("/history")

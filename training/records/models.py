@@ -239,7 +239,8 @@ class Acknowledgement(Base):
     # SHA-256 of the exact text (or PDF) shown when a document was signed.
     text_sha256: Mapped[str | None] = mapped_column(String(64))
     completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"))
-    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+    # One signature per quiz: of two tabs signing the same attempt, one wins.
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), unique=True)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
 
     version: Mapped[CourseVersion] = relationship()

@@ -49,6 +49,7 @@ class Composer:
         courses = self._load(Course, {r.course_id for r in rows if r.course_id})
         nudge_states = self._open_states({users[r.user_id] for r in rows if r.kind == "nudge"})
         applying = self._applying([r for r in rows if r.is_officer_reminder], users)
+        updates = self._updates([r for r in rows if r.id in applying])
         links = [r for r in rows if r.kind in TOKEN_KINDS]
         letters: dict[int, Letter | None] = invitations.letters(
             self.session, links, lambda name, **context: self.render(name, server_today(self.now), **context),
@@ -58,7 +59,9 @@ class Composer:
             if row.kind in TOKEN_KINDS:
                 continue
             if row.is_officer_reminder:
-                letters[row.id] = self.reminder(row, user, courses[row.course_id]) if row.id in applying else None
+                letters[row.id] = (self.reminder(row, user, courses[row.course_id],
+                                                 update=(row.user_id, row.course_id) in updates)
+                                   if row.id in applying else None)
             elif row.kind == "nudge":
                 letters[row.id] = self.nudge(user, nudge_states.get(user.id, []))
             elif row.kind == "extension-decided":
@@ -81,6 +84,15 @@ class Composer:
         return {row_id for on, ids in by_day.items() for row_id in self.session.scalars(
             select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), reminder_applies(on)))}
 
+    def _updates(self, rows: list[OutboxMessage]) -> set[tuple[int, int]]:
+        """The (officer, module) pairs among `rows` whose open assignment is a policy update."""
+        if not rows:
+            return set()
+        return {(user_id, course_id) for user_id, course_id in self.session.execute(
+            select(Assignment.user_id, Assignment.course_id).where(
+                Assignment.user_id.in_({r.user_id for r in rows}), Assignment.closed_at.is_(None),
+                Assignment.version_id.is_not(None)))}
+
     def _open_states(self, users: set[User]) -> dict[int, list[CourseState]]:
         """Open states of the officers, read once for each day they are on (at most a few)."""
         by_day: dict[date, list[int]] = {}
@@ -98,22 +110,24 @@ class Composer:
         return (self.jinja.get_template(f"reminders/mail/{name}.txt").render(**context),
                 self.jinja.get_template(f"reminders/mail/{name}.html").render(**context))
 
-    def reminder(self, row: OutboxMessage, user: User, course: Course) -> Letter:
+    def reminder(self, row: OutboxMessage, user: User, course: Course, *, update: bool = False) -> Letter:
+        """The reminder of an assignment: to take a module, or (`update`) its policy update."""
         on = self.day_for(user)
         days = (row.due_on - on).days
+        title = f"Policy update to {course.title}" if update else course.title
         if days > 1:
-            subject = f"{course.title}: due in {days} days"
+            subject = f"{title}: due in {days} days"
         elif days >= 0:
-            subject = f"{course.title}: due {'today' if days == 0 else 'tomorrow'}"
+            subject = f"{title}: due {'today' if days == 0 else 'tomorrow'}"
         else:
-            subject = f"Overdue: {course.title} was due on {long_date(row.due_on)}"
-        url = f"{self.base_url}/courses/{course.code}"
+            subject = f"Overdue: {title} was due on {long_date(row.due_on)}"
+        url = f"{self.base_url}/courses/{course.code}" + ("/update" if update else "")
         time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
         text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
-                                 time_zone=time_zone, long_date=long_date)
+                                 time_zone=time_zone, long_date=long_date, update=update)
         calendar = due_date_event(
             uid=f"rollcall-{user.id}-{course.id}-{row.due_on.isoformat()}@{urlsplit(self.base_url).hostname}",
-            summary=f"Due: {course.title}", due_on=row.due_on, url=url,
+            summary=f"Due: {title}", due_on=row.due_on, url=url,
             description=f"Complete {course.title} ({course.code}) in Rollcall by the end of this day "
                         f"({time_zone}): {url}")
         return Letter(user.email, subject, text, html, calendar)
@@ -156,8 +170,11 @@ class Composer:
         late = (select(Assignment.user_id).join(User, User.id == Assignment.user_id)
                 .where(*care, Assignment.closed_at.is_(None), Assignment.due_on <= on - timedelta(days=step)))
         states = course_states(self.session, on, *care, User.id.in_(late))
+        # Overdue with the module, or with its policy update while the certification stands (a certified
+        # officer's open assignment is an update).
         found = [(s, (on - s.due_on).days) for s in states
-                 if s.status == "overdue" and (on - s.due_on).days >= step]
+                 if s.status in ("overdue", "current", "expiring") and s.due_on is not None
+                 and (on - s.due_on).days >= step]
         return sorted(found, key=lambda pair: (-pair[1], pair[0].last_name, pair[0].first_name))
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from training.audit.service import record
@@ -14,9 +15,10 @@ from training.catalog.models import Course, CourseVersion, Lesson, Question
 from training.catalog.service import SyncResult, sync_courses
 from training.clock import server_today, today_for
 from training.db import utcnow
-from training.learn.rules import draw_questions, shuffled_order
+from training.learn.rules import draw_questions, names_match, shuffled_order
 from training.people.models import User
 from training.records.models import Acknowledgement, Assignment, Attempt, LessonView
+from training.records.service import record_acknowledgement
 from training.records.status import certified_on, exempt_on
 from training.updates.diff import LessonChange, lesson_changes
 from training.updates.rules import MIN_UPDATE_QUESTIONS, UPDATE_QUESTIONS, UPDATE_REASON, required_version
@@ -87,6 +89,13 @@ class PendingUpdate:
     acknowledged: CourseVersion | None  # the latest version they signed, None when they never signed one
     assignment: Assignment | None       # their open update assignment
     changes: list[LessonChange]
+
+    @property
+    def changes_logged(self) -> list[CourseVersion]:
+        """The versions published since the one they signed that carry a change log entry, newest first."""
+        since = self.acknowledged.number if self.acknowledged else 0
+        return sorted((v for v in self.course.versions if v.number > since and v.change_kind),
+                      key=lambda v: v.number, reverse=True)
 
     @property
     def changed_lessons(self) -> list[Lesson]:
@@ -161,3 +170,29 @@ def start_update_attempt(session: Session, user: User, update: PendingUpdate,
     session.flush()
     return attempt
 
+
+
+def acknowledge_update(session: Session, user: User, attempt: Attempt, typed_name: str) -> Acknowledgement:
+    """Sign the version of a passed update quiz: the officer's certification stands, their update assignment
+    closes. Signing the same attempt twice keeps the first signature."""
+    existing = update_acknowledgement(session, attempt)
+    if existing is not None:
+        return existing
+    if attempt.kind != "update" or not attempt.passed:
+        raise UpdateError("Only a passed update quiz can be acknowledged.")
+    if not names_match(typed_name, user.first_name, user.last_name):
+        raise UpdateError(f"Type your full name exactly as it appears on your record: {user.full_name}.")
+    try:
+        with session.begin_nested():
+            return record_acknowledgement(session, user, attempt.version, "update", today_for(user),
+                                          name=user.full_name, attempt_id=attempt.id)
+    except IntegrityError:
+        # Signed at the same moment in another tab: keep the first.
+        existing = update_acknowledgement(session, attempt)
+        if existing is None:
+            raise
+        return existing
+
+
+def update_acknowledgement(session: Session, attempt: Attempt) -> Acknowledgement | None:
+    return session.scalar(select(Acknowledgement).where(Acknowledgement.attempt_id == attempt.id))
