@@ -1,8 +1,9 @@
 """What changed between two versions of a module's lessons, and the changed text marked up for reading.
 
-A lesson is compared by its slug; its text block by block (paragraphs, list items, headings), and a rewritten
-block word by word. Unchanged blocks are shown as the lesson shows them; added text is marked <ins>, removed
-text <del>, each announced to screen readers by a hidden "Added:"/"Removed:".
+A lesson is compared by its slug; its text block by block (paragraphs, lists, headings), and a rewritten block
+word by word. Added text is marked <ins>, removed text <del>, each announced to screen readers by a hidden
+"Added:"/"Removed:"; unchanged blocks next to a change are shown as the lesson shows them, the others folded
+into a <details> the officer can open.
 """
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from typing import Protocol
 from markupsafe import Markup, escape
 
 from training.catalog.render import render_markdown
+from training.words import plural
 
 BLOCK_SPLIT = re.compile(r"\n\s*\n")
+HEADING = re.compile(r"<(/?)h([1-6])")
+# Unchanged paragraphs shown on each side of a change; the others are folded.
+CONTEXT = 1
 WORDS = re.compile(r"\s+|[^\s]+")
 
 
@@ -83,18 +88,39 @@ def _words(before: str, after: str) -> Markup:
     return Markup('<p class="diff-block">{}</p>').format(Markup("").join(out))
 
 
+def _render(block: str) -> Markup:
+    """A block as the lesson renders it, its headings two levels down: the update page titles each lesson."""
+    html = str(render_markdown(block))
+    return Markup(HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + 2)}", html))
+
+
+def _unchanged(blocks: list[str], first: bool, last: bool) -> list[Markup]:
+    """Unchanged blocks: CONTEXT of them next to a change shown, the rest folded away (still one click to read)."""
+    keep_before = 0 if first else CONTEXT
+    keep_after = 0 if last else CONTEXT
+    if len(blocks) <= keep_before + keep_after + 1:
+        return [_render(block) for block in blocks]
+    head, folded, tail = (blocks[:keep_before], blocks[keep_before:len(blocks) - keep_after],
+                          blocks[len(blocks) - keep_after:])
+    details = Markup('<details class="diff-unchanged"><summary>{} unchanged</summary>{}</details>').format(
+        plural(len(folded), "paragraph"), Markup("\n").join(_render(block) for block in folded))
+    return [*(_render(block) for block in head), details, *(_render(block) for block in tail)]
+
+
 def marked_diff(before: str, after: str) -> Markup:
-    """The lesson as it reads now, its unchanged blocks rendered, added and removed ones marked."""
+    """The lesson as it reads now: added and removed blocks marked, a rewritten block word by word, and the
+    unchanged blocks away from a change folded."""
     old, new = _blocks(before), _blocks(after)
+    opcodes = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
     out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
         if op == "equal":
-            out.extend(render_markdown(block) for block in new[j1:j2])
+            out.extend(_unchanged(new[j1:j2], first=index == 0, last=index == len(opcodes) - 1))
         elif op == "replace" and i2 - i1 == j2 - j1:
             out.extend(_words(a, b) for a, b in zip(old[i1:i2], new[j1:j2], strict=True))
         else:
-            out.extend(Markup('<div class="diff-block">{}</div>').format(_removed(render_markdown(block)))
+            out.extend(Markup('<div class="diff-block">{}</div>').format(_removed(_render(block)))
                        for block in old[i1:i2])
-            out.extend(Markup('<div class="diff-block">{}</div>').format(_added(render_markdown(block)))
+            out.extend(Markup('<div class="diff-block">{}</div>').format(_added(_render(block)))
                        for block in new[j1:j2])
     return Markup("\n").join(out)
