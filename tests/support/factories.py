@@ -73,9 +73,10 @@ def log_change(courses: Path, code: str = "TEST-BASICS", kind: str = "editorial"
     text = course_file.read_text(encoding="utf-8")
     if "\nchanges:\n" not in text:
         text += "changes:\n"
+    line = text.count("\n") + 1
     text += f"  - date: {on}\n    kind: {kind}\n    summary: {summary}\n"
     course_file.write_text(text, encoding="utf-8")
-    return text.count("\n") - 2
+    return line
 
 
 def make_org(session, code: str = "AGY", tz: str = "America/New_York") -> tuple[Agency, Unit]:
