@@ -84,7 +84,7 @@ def plan_sync(session: Session, report: ContentReport) -> list[PublicationPlan]:
                          f"give the course another code")
             continue
         published = list(course.versions) if course is not None else []
-        current = next((v for v in published if v.number == course.current_version), None) if course else None
+        current = next((v for v in published if v.number == course.current_version), None)
         plan = plan_publication(content, current, published, problems)
         if plan is not None:
             plans.append(plan)
