@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.factories import question_stem, write_course
+from tests.support.factories import log_change, question_stem, write_course
 from tests.support.paths import ROOT
 from training.catalog.content import SOURCE_LOCATOR, load_content, normalise_stem, read_content
 from training.catalog.models import Course, CourseVersion, Question
@@ -132,6 +132,7 @@ def test_sync_makes_versions_only_on_change(tmp_path, session):
     assert session.scalar(select(Course)).recurrence_months == 24
     stem = question_stem("TEST-BASICS", 3)
     replace_in(quizzes / "TEST-BASICS.yaml", stem, stem.replace("number 3", "number three"))
+    log_change(courses)
     assert sync_courses(session, courses, quizzes).created == ["TEST-BASICS v2"]
     v1, v2 = session.scalars(select(CourseVersion).order_by(CourseVersion.number))
     def stems(v):
@@ -150,6 +151,7 @@ def test_wrong_explanations_are_stored_in_choice_order_and_make_a_new_version(tm
     assert question.why_wrong(2) == "Choice c of question 2 applies the wrong test."
     assert question.why_wrong(1) is None and question.why_wrong(9) is None
     replace_in(quizzes / "TEST-BASICS.yaml", "question 2 applies the wrong test", "question 2 applies another test")
+    log_change(courses)
     assert sync_courses(session, courses, quizzes).created == ["TEST-BASICS v2"]
 
 

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.dates import d
-from tests.support.factories import write_course
+from tests.support.factories import log_change, write_course
 from tests.support.pages import answer_form, latest_attempt, login, open_all_lessons
 from tests.test_content import replace_in
 from training.catalog.content import CYCLES, load_content
@@ -103,6 +103,7 @@ def test_the_cycle_is_content_a_new_version_records(tmp_path, session):
     yaml_file.write_text(yaml_file.read_text() + "cycle: anniversary\n")
     assert sync_courses(session, courses, quizzes).created == []
     replace_in(yaml_file, "cycle: anniversary", "cycle: fiscal-year")
+    log_change(courses, summary="Certifications renew with the fiscal year.")
     assert sync_courses(session, courses, quizzes).created == ["TEST-BASICS v2"]
     versions = session.scalars(select(CourseVersion).order_by(CourseVersion.number)).all()
     assert [v.cycle for v in versions] == ["anniversary", "fiscal-year"]

@@ -22,7 +22,8 @@ YAML_VALUE = st.one_of(
     NASTY.map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "\\0") + '"'),
     TEXT.map(lambda s: '"' + s.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'))
 COURSE_KEYS = st.sampled_from(["code", "title", "summary", "policy_version", "recurrence_months", "pass_mark",
-                               "questions_per_attempt", "renewal_window_days", "renew_from_expiry", "reviewed_on"])
+                               "questions_per_attempt", "renewal_window_days", "renew_from_expiry", "reviewed_on",
+                               "update_days", "changes"])
 QUESTION_KEYS = st.sampled_from(["id", "lesson", "stem", "explanation", "source", "answer", "a", "b", "choices",
                                  "wrong", "wrong c"])
 CONTENT = st.one_of(st.binary(max_size=300), TEXT.map(str.encode), st.just(DEEP.encode()),
@@ -77,6 +78,8 @@ def apply_edit(courses: Path, quizzes: Path, edit) -> None:
 @example(edit=("course value", "title", '"\\0"'))
 @example(edit=("question value", "stem", '"\\ud800"'))
 @example(edit=("course value", "reviewed_on", "2024-02-30"))
+@example(edit=("course value", "changes", "[{date: 2026-11-02, kind: policy, summary: \"\\0\"}]"))
+@example(edit=("course value", "changes", "[{date: 2026-11-02, kind: editorial, summary: Typos.}]"))
 @example(edit=("question value", "wrong c", '"\\0"'))
 @example(edit=("quiz file", None, DEEP.encode()))
 @example(edit=("new lesson", "02-" + "x" * 200 + ".md", b"# Long\n\nBody\n"))

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.support.factories import make_user
+from tests.support.factories import log_change, make_user
 from tests.support.pages import answer_form, latest_attempt, login, open_all_lessons
 from training.audit.models import AuditEvent
 from training.catalog.models import Question
@@ -61,6 +61,7 @@ def test_quiz_is_locked_until_every_lesson_is_opened(client, session, officer, c
 def test_lesson_markdown_is_rendered_and_raw_html_is_not(client, session, officer, app, course):
     lesson = app.config["COURSES_DIR"] / "test-basics" / "lessons" / "01-topic-1.md"
     lesson.write_text("# Topic 1\n\nSome **bold** advice.\n\n<script>alert(1)</script>\n", encoding="utf-8")
+    log_change(app.config["COURSES_DIR"])
     from training.catalog.service import sync_courses
     sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
     login(client, officer.email)
@@ -237,6 +238,7 @@ def test_new_version_keeps_old_completions_pointing_at_theirs(client, session, o
     old_version = session.scalar(select(Completion)).version_id
     lesson = app.config["COURSES_DIR"] / "test-basics" / "lessons" / "02-topic-2.md"
     lesson.write_text("# Topic 2\n\nRevised guidance.\n", encoding="utf-8")
+    log_change(app.config["COURSES_DIR"])
     result = sync_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"])
     assert result.created == ["TEST-BASICS v2"]
     session.expire_all()

@@ -66,6 +66,19 @@ def write_course(root: Path, code: str = "TEST-BASICS", lessons: int = 3, questi
     return courses, quizzes
 
 
+def log_change(courses: Path, code: str = "TEST-BASICS", kind: str = "editorial", on: date | str = "2026-11-20",
+               summary: str = "Wording made clearer.") -> int:
+    """Add an entry at the end of the course's change log (course.yaml's `changes:`); the line it starts on."""
+    course_file = courses / code.lower() / "course.yaml"
+    text = course_file.read_text(encoding="utf-8")
+    if "\nchanges:\n" not in text:
+        text += "changes:\n"
+    line = text.count("\n") + 1
+    text += f"  - date: {on}\n    kind: {kind}\n    summary: {summary}\n"
+    course_file.write_text(text, encoding="utf-8")
+    return line
+
+
 def make_org(session, code: str = "AGY", tz: str = "America/New_York") -> tuple[Agency, Unit]:
     agency = Agency(code=code, name=f"Agency {code}", time_zone=tz)
     session.add(agency)

@@ -4,12 +4,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+# Where the quiz's floor is enforced, at `courses sync`, is below this package, so it lives there.
+from training.catalog.publishing import MIN_UPDATE_QUESTIONS as MIN_UPDATE_QUESTIONS
+
 # Each officer certified when a policy change is published gets an update assignment with this reason.
 UPDATE_REASON = "policy_update"
 # A policy change's short quiz draws this many questions from those tied to the lessons that changed, never fewer
 # than MIN_UPDATE_QUESTIONS (a change with fewer such questions is refused by `courses sync`).
 UPDATE_QUESTIONS = 5
-MIN_UPDATE_QUESTIONS = 3
 ACKNOWLEDGEMENT_STATUSES = ("acknowledged", "due", "overdue", "exempt")
 
 

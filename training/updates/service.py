@@ -46,14 +46,35 @@ class Publication:
 
 
 def publish_courses(session: Session, courses_dir: Path, quizzes_dir: Path, *, actor_id: int | None = None,
-                    today: date | None = None) -> Publication:
+                    today: date | None = None, dry_run: bool = False) -> Publication:
     """`courses sync`: load the content's new versions, then give certified officers an update assignment for
-    each version that publishes a policy change (a module's first version asks nobody)."""
+    each version that publishes a policy change (a module's first version asks nobody). With `dry_run`, nothing
+    is written and `updates` counts the officers who would get one."""
     on = today or server_today()
-    result = sync_courses(session, courses_dir, quizzes_dir, actor_id=actor_id, today=on)
+    result = sync_courses(session, courses_dir, quizzes_dir, actor_id=actor_id, today=on, dry_run=dry_run)
+    if dry_run:
+        courses = {course.code: course for course in session.scalars(select(Course).where(
+            Course.code.in_([plan.content.code for plan in result.plans])))}
+        return Publication(result, {
+            plan.content.code: session.scalar(select(func.count()).select_from(
+                _update_candidates(courses[plan.content.code], None, on, None).subquery()))
+            for plan in result.plans if plan.entry is not None and plan.entry.kind == "policy"})
     updates = {version.course.code: publish_update(session, version.course, version, on, actor_id=actor_id)
                for version in result.versions if version.change_kind == "policy" and version.number > 1}
     return Publication(result, updates)
+
+
+def _update_candidates(course: Course, version_id: int | None, on: date, actor_id: int | None):
+    """The update assignments to give: every active officer certified in `course` on `on`, but those with an
+    open assignment of the course (a renewal, say: they take the new version in full) and the exempt, as for
+    renewals."""
+    due_on = on + timedelta(days=course.update_days)
+    has_open = select(Assignment.id).where(Assignment.user_id == User.id, Assignment.course_id == course.id,
+                                           Assignment.closed_at.is_(None)).exists()
+    return (select(User.id, literal(course.id), literal(due_on), literal(UPDATE_REASON), literal(version_id),
+                   literal(actor_id), literal(utcnow()))
+            .where(User.active.is_(True), certified_on(on, course.id, User.id), ~has_open,
+                   ~exempt_on(on, course.id, User.id)))
 
 
 def publish_update(session: Session, course: Course, version: CourseVersion, on: date, *,
@@ -61,17 +82,10 @@ def publish_update(session: Session, course: Course, version: CourseVersion, on:
     """Give every active officer certified in `course` on `on` an update assignment to `version`, due
     `course.update_days` later; how many were given one.
 
-    Set-based: one INSERT ... SELECT however many officers. An officer with an open assignment of the course
-    (a renewal, say) takes the new version in full instead, and an exempt one is left alone, as for renewals.
+    Set-based: one INSERT ... SELECT however many officers.
     """
     due_on = on + timedelta(days=course.update_days)
-    has_open = select(Assignment.id).where(Assignment.user_id == User.id, Assignment.course_id == course.id,
-                                           Assignment.closed_at.is_(None)).exists()
-    candidates = (
-        select(User.id, literal(course.id), literal(due_on), literal(UPDATE_REASON), literal(version.id),
-               literal(actor_id), literal(utcnow()))
-        .where(User.active.is_(True), certified_on(on, course.id, User.id), ~has_open,
-               ~exempt_on(on, course.id, User.id)))
+    candidates = _update_candidates(course, version.id, on, actor_id)
     assigned = len(session.execute(insert(Assignment).from_select(
         ["user_id", "course_id", "due_on", "reason", "version_id", "assigned_by_id", "created_at"], candidates)
         .returning(Assignment.id)).all())
