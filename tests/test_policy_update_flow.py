@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from tests.support.factories import make_user
 from tests.support.pages import answer_form, latest_attempt, login
+from tests.support.policy_change import publish_policy_change as publish
 from training.catalog.models import Question
 from training.catalog.service import course_by_code
 from training.clock import server_today, today_for
@@ -29,17 +30,12 @@ def certify(session, user, course, days_ago: int = 20, signed: bool = True) -> C
 
 
 def publish_policy_change(app, session, text: str = "Officers must now warn twice before acting.") -> int:
-    """Rewrite lesson 2, publish the new version as a policy change; how many update assignments it made."""
-    from training.updates.service import publish_courses
-    lesson = app.config["COURSES_DIR"] / "test-basics" / "lessons" / LESSON_2
-    lesson.write_text(f"# Topic 2\n\nBody text.\n\n{text}\n", encoding="utf-8")
-    on = server_today()
-    published = publish_courses(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"], today=on)
-    version = published.sync.versions[0]
-    version.change_kind, version.change_summary = "policy", "Two warnings before force."
-    count = publish_update(session, version.course, version, on)
+    """Add to lesson 2, publish the new version as a policy change; how many update assignments it made."""
+    published = publish(session, app.config["COURSES_DIR"], app.config["QUIZZES_DIR"], "test-basics", LESSON_2,
+                        on=server_today(),
+                        new=text, summary="Two warnings before force.")
     session.commit()
-    return count
+    return published.updates.get(CODE, 0)
 
 
 def test_a_policy_change_assigns_the_update_to_certified_officers_only(app, session, course, officer, org):

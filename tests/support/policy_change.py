@@ -5,6 +5,9 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import yaml
+
+from tests.support.factories import log_change
 from training.updates.service import Publication, publish_courses
 
 
@@ -28,17 +31,6 @@ def publish_policy_change(session, courses: Path, quizzes: Path, folder: str, le
     else:
         text = text.rstrip("\n") + f"\n\n{new}\n"
     path.write_text(text, encoding="utf-8")
-    course_yaml = courses / folder / "course.yaml"
-    log = course_yaml.read_text(encoding="utf-8")
-    entry = f"  - date: {on.isoformat()}\n    kind: {kind}\n    summary: {summary}\n"
-    log = log + entry if "\nchanges:\n" in log else log.rstrip("\n") + "\nchanges:\n" + entry
-    course_yaml.write_text(log, encoding="utf-8")
-    published = publish_courses(session, courses, quizzes, today=on)
-    # Until the change log is read by courses sync, the entry is applied by hand.
-    for version in published.sync.versions:
-        if version.change_kind is None:
-            from training.updates.service import publish_update
-            version.change_kind, version.change_summary, version.change_date = kind, summary, on
-            if kind == "policy":
-                published.updates[version.course.code] = publish_update(session, version.course, version, on)
-    return published
+    code = yaml.safe_load((courses / folder / "course.yaml").read_text(encoding="utf-8"))["code"]
+    log_change(courses, code, kind=kind, on=on.isoformat(), summary=summary)
+    return publish_courses(session, courses, quizzes, today=on)
