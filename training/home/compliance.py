@@ -13,7 +13,8 @@ from training.people.models import User
 from training.records.models import Assignment, Completion, Exemption
 from training.reports.dashboard import Dashboard, dashboard, scope_of
 
-EXPORT_ACTIONS = {"export.roster": "Roster", "export.audit": "Audit trail"}
+EXPORT_ACTIONS = {"export.roster": "Roster", "export.acknowledgements": "Acknowledgements",
+                  "export.audit": "Audit trail"}
 RECENT_EXPORTS = 5
 
 
