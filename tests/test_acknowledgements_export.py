@@ -1,5 +1,6 @@
 """`export acknowledgements`: who signed which version of each module and document, now and as of a past day."""
 import csv
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -168,3 +169,14 @@ def test_the_page_refuses_an_unknown_document_on_its_field(client, world):
     page = response.get_data(as_text=True)
     assert "No module or document with the code &#39;NOPE&#39;." in page
     assert 'href="#ack-document"' in page
+
+
+def test_the_compliance_home_offers_it_again(client, world):
+    login(client, world.compliance.email)
+    client.get("/reports/acknowledgements/download", query_string={"ack-status": "overdue", "ack-format": "csv"})
+    page = client.get("/").get_data(as_text=True)
+    again = next(h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', page)
+                 if h.startswith("/reports/acknowledgements/download"))
+    assert "ack-status=overdue" in again and "ack-format=csv" in again
+    rows = client.get(again).get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert [line.split(",")[0] for line in rows[1:]] == ["E-ADA"]
