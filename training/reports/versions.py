@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, and_, case, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from training.catalog.models import Course, CourseVersion
@@ -23,6 +23,7 @@ class VersionBook:
     """The versions of modules and documents published by some moment: their names and the one to sign."""
 
     codes: dict[str, int]                   # course code -> id
+    titles: dict[str, str]                  # course code -> title
     labels: dict[tuple[int, int], str]      # (course id, version number) -> how people name it
     required: dict[int, int]                # course id -> the version number officers must have signed
 
@@ -40,23 +41,35 @@ class VersionBook:
 
 def version_book(session: Session, course_ids: Iterable[int] | None = None, *,
                  created_before: datetime | None = None) -> VersionBook:
-    """Every version of the modules (all, or `course_ids`) created before `created_before` (all without it):
+    """The modules (all, or `course_ids`) and their versions created before `created_before` (all without it):
     one query."""
-    stmt = (select(Course.id, Course.code, Course.kind, CourseVersion.number, CourseVersion.change_kind,
-                   CourseVersion.policy_version)
-            .join(CourseVersion, CourseVersion.course_id == Course.id))
+    published = CourseVersion.course_id == Course.id
+    if created_before is not None:
+        published = and_(published, CourseVersion.created_at < created_before)
+    stmt = (select(Course.id, Course.code, Course.title, Course.kind, CourseVersion.number,
+                   CourseVersion.change_kind, CourseVersion.policy_version)
+            .outerjoin(CourseVersion, published))
     if course_ids is not None:
         stmt = stmt.where(Course.id.in_(list(course_ids)))
-    if created_before is not None:
-        stmt = stmt.where(CourseVersion.created_at < created_before)
     codes: dict[str, int] = {}
+    titles: dict[str, str] = {}
     labels: dict[tuple[int, int], str] = {}
     versions: dict[int, list[tuple[int, str | None]]] = {}
-    for course_id, code, kind, number, change_kind, policy_version in session.execute(stmt):
-        codes[code] = course_id
-        labels[(course_id, number)] = version_label(kind, number, policy_version)
-        versions.setdefault(course_id, []).append((number, change_kind))
-    return VersionBook(codes, labels, {course_id: required_version(rows) for course_id, rows in versions.items()})
+    for course_id, code, title, kind, number, change_kind, policy_version in session.execute(stmt):
+        codes[code], titles[code] = course_id, title
+        if number is not None:
+            labels[(course_id, number)] = version_label(kind, number, policy_version)
+            versions.setdefault(course_id, []).append((number, change_kind))
+    return VersionBook(codes, titles, labels,
+                       {course_id: required_version(rows) for course_id, rows in versions.items()})
+
+
+def signed_required(acknowledged, course_id, required: dict[int, int]) -> ColumnElement[bool]:
+    """Whether the version signed (`acknowledged`, a column) is the one to sign or later, as SQL: the
+    `acknowledged` case of `acknowledgement_status`, for counting in the database. `required` maps course ids to
+    the version to sign (1 for any other)."""
+    to_sign = case(required, value=course_id, else_=1) if required else literal(1)
+    return and_(acknowledged.is_not(None), acknowledged >= to_sign)
 
 
 @dataclass(frozen=True)
