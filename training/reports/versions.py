@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, literal, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, literal, select
 from sqlalchemy.orm import Session
 
 from training.catalog.models import Course, CourseVersion
@@ -86,28 +86,26 @@ class VersionStanding:
         return self.status in ("due", "overdue")
 
 
-def acknowledged_versions(session: Session, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int | None]:
-    """The highest version signed of each (user id, course id) pair, as the pairs table keeps it now."""
-    pairs = list(set(pairs))
-    if not pairs:
+def acknowledged_versions(session: Session, user_ids: Iterable[int],
+                          course_ids: Iterable[int]) -> dict[tuple[int, int], int | None]:
+    """The highest version signed of each (user id, course id) pair of the officers and modules, as the pairs
+    table keeps it now: one query (pages ask for a page of officers at most)."""
+    user_ids, course_ids = sorted(set(user_ids)), sorted(set(course_ids))
+    if not user_ids or not course_ids:
         return {}
-    found: dict[tuple[int, int], int | None] = {}
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start:start + 500]
-        found.update(((user_id, course_id), version) for user_id, course_id, version in session.execute(
-            select(RequiredPair.user_id, RequiredPair.course_id, RequiredPair.acknowledged_version)
-            .where(tuple_(RequiredPair.user_id, RequiredPair.course_id).in_(chunk))))
-    return found
+    return {(user_id, course_id): version for user_id, course_id, version in session.execute(
+        select(RequiredPair.user_id, RequiredPair.course_id, RequiredPair.acknowledged_version)
+        .where(RequiredPair.user_id.in_(user_ids), RequiredPair.course_id.in_(course_ids)))}
 
 
 def version_standings(session: Session, on: date,
                       states: Iterable[CourseState]) -> dict[tuple[int, int], VersionStanding]:
     """For each state (officer and required module on `on`, today's), the version they signed and the current
-    one, keyed by (user id, course id). Two queries, however many states."""
+    one, keyed by (user id, course id). Two queries, however many states (of a page of officers at most)."""
     states = [s for s in states if s.status is not None]
     if not states:
         return {}
-    signed = acknowledged_versions(session, ((s.user_id, s.course_id) for s in states))
+    signed = acknowledged_versions(session, {s.user_id for s in states}, {s.course_id for s in states})
     book = version_book(session, {s.course_id for s in states})
     standings = {}
     for s in states:
