@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Date, literal, select
+from sqlalchemy import Date, Integer, literal, select
 
 from tests.support.pages import login, table_rows
 from tests.support.roster_world import build_world
@@ -199,7 +199,7 @@ def test_signed_version_in_sql_matches_the_rule(session):
 
     for required in ({}, {7: 2}, {7: 3, 8: 1}):
         for signed in (None, 1, 2, 3):
-            sql = session.scalar(select(signed_required(literal(signed), literal(7), required)))
+            sql = session.scalar(select(signed_required(literal(signed, Integer), literal(7, Integer), required)))
             rule = acknowledgement_status(date(2026, 3, 15), acknowledged=signed, required=required.get(7, 1),
                                           open_due_on=None, exempt=False) == "acknowledged"
             assert bool(sql) == rule, (required, signed)
