@@ -180,3 +180,44 @@ def test_the_compliance_home_offers_it_again(client, world):
     assert "ack-status=overdue" in again and "ack-format=csv" in again
     rows = client.get(again).get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert [line.split(",")[0] for line in rows[1:]] == ["E-ADA"]
+
+
+def test_the_export_streams_in_flat_memory(app, session, course, tmp_path):
+    """Ten times the officers, about the same peak memory: rows are written as the database sends them."""
+    import tracemalloc
+    from datetime import date
+
+    from tests.support.factories import PASSWORD
+    from tests.test_statements import empty_database
+    from training.auth.service import hash_password
+    from training.clock import server_today
+    from training.demo.scale import seed_scale
+    from training.reports.acknowledgements import (
+        ACKNOWLEDGEMENT_COLUMNS,
+        AcknowledgementFilters,
+        acknowledgement_rows,
+        build_acknowledgements,
+    )
+    from training.spreadsheet import csv_chunks
+
+    def written(officers: int) -> tuple[int, int]:
+        empty_database(app, session)
+        seed_scale(session, date.today(), officers, hash_password(PASSWORD), seed=5)
+        session.commit()
+        export = build_acknowledgements(session, None, AcknowledgementFilters(), server_today())
+        lines = 0
+        with (tmp_path / "acks.csv").open("w", encoding="utf-8") as handle:
+            tracemalloc.start()
+            for chunk in csv_chunks(ACKNOWLEDGEMENT_COLUMNS, acknowledgement_rows(session, export, batch=200),
+                                    batch=200):
+                handle.write(chunk)
+                lines += chunk.count("\n")
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return lines - 1, peak
+
+    written(100)    # the first run compiles and caches the statements
+    few, few_peak = written(100)
+    many, many_peak = written(1000)
+    assert many > 8 * few > 0
+    assert many_peak < 1.5 * few_peak, (few, few_peak, many, many_peak)

@@ -95,14 +95,15 @@ def _statement(export: AcknowledgementExport) -> Select:
             .outerjoin(signed_version, signed_version.id == signed.version_id))
 
 
-def acknowledgement_rows(session: Session, export: AcknowledgementExport) -> Iterator[tuple]:
+def acknowledgement_rows(session: Session, export: AcknowledgementExport, batch: int = 2000) -> Iterator[tuple]:
     """One row per officer and module or document the roster lists as required on the day, in
     ACKNOWLEDGEMENT_COLUMNS order, streamed. Pairs the roster lists without a status (nothing makes the module
-    required that day, as after a withdrawal) are left out, as the dashboard leaves them out."""
+    required that day, as after a withdrawal) are left out, as the dashboard leaves them out. The database
+    sends `batch` rows at a time: memory does not grow with the number of rows."""
     session.flush()  # rows are read at the Core level, which does not autoflush
     on, versions, wanted = export.on, export.versions, export.filters.status
     result = session.connection().execute(_statement(export).execution_options(stream_results=True))
-    for row in result.yield_per(2000):
+    for row in result.yield_per(batch):
         (_user_id, employee_id, first, last, agency, unit, course_id, code, _title, _version, due_on,
          _completed_on, _score, expires_on, exempt_until, signed, signed_on, policy_version, kind) = row
         exempt = exempt_until is not None
