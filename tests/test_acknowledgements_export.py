@@ -221,3 +221,15 @@ def test_the_export_streams_in_flat_memory(app, session, course, tmp_path):
     many, many_peak = written(1000)
     assert many > 8 * few > 0
     assert many_peak < 1.5 * few_peak, (few, few_peak, many, many_peak)
+
+
+def test_a_pair_nothing_requires_any_more_is_left_out(runner, session, tmp_path, world):
+    from training.assignments.manage import manage_assignments
+    from training.people.models import User
+
+    manage_assignments(session, "withdraw", world.course, select(User.id).where(User.id == world.dee.id),
+                       reason="Assigned by mistake", today=world.today)
+    session.commit()
+    _, out = export(runner, tmp_path)
+    rows = by_officer(read(out))
+    assert ("E-DEE", "TEST-BASICS") not in rows and ("E-DEE", "DIR-2026-01") in rows
