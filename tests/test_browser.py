@@ -288,15 +288,27 @@ def _compliance_exports_and_verifies(app, page, base, check) -> None:
     go_to(page, "Reports", "Roster export")
     page.get_by_role("heading", name="Roster export").wait_for()
     check()
-    page.get_by_label("Agency").select_option("DEMO")
-    page.get_by_text("CSV (spreadsheet text, UTF-8)", exact=True).click()
-    assert page.get_by_label("CSV (spreadsheet text, UTF-8)").is_checked()
+    roster = page.get_by_role("form", name="Roster filters")
+    roster.get_by_label("Agency").select_option("DEMO")
+    roster.get_by_text("CSV (spreadsheet text, UTF-8)", exact=True).click()
+    assert roster.get_by_label("CSV (spreadsheet text, UTF-8)").is_checked()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the roster").click()
     assert re.fullmatch(r"roster-DEMO-\d{4}-\d\d-\d\d\.csv", download.value.suggested_filename)
     header, *rows = csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig")))
     assert ",".join(header) == ROSTER_EXPORT_HEADER
     assert rows and all(len(row) == len(header) and row[3] == "DEMO" for row in rows)
+    acknowledgements = page.get_by_role("form", name="Who acknowledged which version")
+    acknowledgements.get_by_label("Module or document").select_option("UOF-DEADLY-FORCE")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the acknowledgements").click()
+    assert re.fullmatch(r"acknowledgements-DEMO-UOF-DEADLY-FORCE-\d{4}-\d\d-\d\d\.csv",
+                        download.value.suggested_filename)
+    header, *rows = csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig")))
+    assert header == ["employee_id", "last_name", "first_name", "agency", "unit", "document", "version", "status",
+                      "due_on", "acknowledged_on"]
+    assert rows and all(row[5] == "UOF-DEADLY-FORCE" and row[7] in ("acknowledged", "due", "overdue", "exempt")
+                        for row in rows)
 
     go_to(page, "People", "Units")
     page.get_by_role("heading", name="Units").wait_for()
@@ -518,11 +530,12 @@ def test_compliance_pages_with_the_keyboard(live_app, browser):
     assert re.fullmatch(r"compliance-\d{4}-\d\d-\d\d\.csv", download.value.suggested_filename)
     go_to(page, "Reports", "Roster export")
     page.get_by_role("heading", name="Roster export").wait_for()
-    page.get_by_label("Status").focus()
-    page.get_by_label("Status").select_option("overdue")
-    page.get_by_label("CSV (spreadsheet text, UTF-8)").focus()
+    roster = page.get_by_role("form", name="Roster filters")
+    roster.get_by_label("Status").focus()
+    roster.get_by_label("Status").select_option("overdue")
+    roster.get_by_label("CSV (spreadsheet text, UTF-8)").focus()
     page.keyboard.press("ArrowDown")   # to the next radio button: XLSX
-    assert page.get_by_label("Excel workbook (XLSX)").is_checked()
+    assert roster.get_by_label("Excel workbook (XLSX)").is_checked()
     page.get_by_role("button", name="Download the roster").focus()
     with page.expect_download() as download:
         page.keyboard.press("Enter")

@@ -351,3 +351,21 @@ def test_a_coordinator_cannot_change_a_staff_account_by_roster(client, session, 
     assert "COMP has the role &#39;compliance&#39;; only an administrator" in response.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(type(world["top"]))
                           .where(type(world["top"]).email == "mine@a.test")) == 0
+
+
+def test_unit_view_shows_the_version_each_officer_signed(client, session, app, course):
+    from tests.support.version_world import build_version_world
+    world = build_version_world(session, app, course, make_org(session))
+    make_user(session, "coord@agency.test", role="coordinator", agency=world.ada.agency)
+    session.commit()
+    login(client, "coord@agency.test")
+    html = page(client, "/units/AGY-U1")
+    cells = {name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+             for name, row in re.findall(r'<th scope="row"><a[^>]*>([^<]+)</a></th>(.*?)</tr>', html, re.S)}
+    module, directive = "Test TEST-BASICS", "Body-worn cameras directive"
+    assert html.index(directive) < html.index(module)    # the columns: the document, then the module
+    assert "signed v1; v2 waits" in cells["Adason, Ada"]
+    assert "signed v2" in cells["Boson, Bo"] and "waits" not in cells["Boson, Bo"]
+    assert "signed" not in cells["Cyson, Cy"]            # exempt: nothing to sign
+    assert "signed Directive 2026-01" in cells["Deeson, Dee"] and "not signed; v2 waits" in cells["Deeson, Dee"]
+    assert 'class="rc-version--waits"' in html

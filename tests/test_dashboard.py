@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Date, literal, select
+from sqlalchemy import Date, Integer, literal, select
 
 from tests.support.pages import login, table_rows
 from tests.support.roster_world import build_world
@@ -172,3 +172,34 @@ def test_compliance_csv_is_scoped_streamed_and_audited(client, session, world):
     client.post("/logout")
     login(client, "ada@a.test")
     assert client.get("/reports/compliance.csv").status_code == 403
+
+
+def test_share_on_the_current_version_per_module(client, session, app, course, org):
+    from tests.support.version_world import build_version_world
+    from training.clock import server_today
+    from training.reports.acknowledgements import AcknowledgementFilters, acknowledgement_rows, build_acknowledgements
+
+    world = build_version_world(session, app, course, org)
+    login(client, world.compliance.email)
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    # Of the module's four officers Cy is exempt; of the other three only Bo signed v2, the policy change.
+    assert table_rows(page, "versions-table") == {
+        "Body-worn cameras directive": ["Directive 2026-01", "1", "1", "100.0%"],
+        "Test TEST-BASICS": ["v2", "3", "1", "33.3%"]}
+    assert 'aria-labelledby="versions-title versions-desc"' in page and "Test TEST-BASICS: 33.3 percent." in page
+    # The export made now tells the same.
+    export = build_acknowledgements(session, None, AcknowledgementFilters(document="TEST-BASICS"), server_today())
+    statuses = [row[7] for row in acknowledgement_rows(session, export)]
+    assert statuses.count("acknowledged") == 1 and len(statuses) - statuses.count("exempt") == 3
+
+
+def test_signed_version_in_sql_matches_the_rule(session):
+    from training.reports.versions import signed_required
+    from training.updates.rules import acknowledgement_status
+
+    for required in ({}, {7: 2}, {7: 3, 8: 1}):
+        for signed in (None, 1, 2, 3):
+            sql = session.scalar(select(signed_required(literal(signed, Integer), literal(7, Integer), required)))
+            rule = acknowledgement_status(date(2026, 3, 15), acknowledged=signed, required=required.get(7, 1),
+                                          open_due_on=None, exempt=False) == "acknowledged"
+            assert bool(sql) == rule, (required, signed)

@@ -128,7 +128,7 @@ def test_compliance_downloads_their_last_export_again(walk):
     assert "% of the required modules are held" in page.locator("main").inner_text()
     page.get_by_role("link", name="Export the roster").click()
     page.get_by_role("heading", name="Roster export").wait_for()
-    page.get_by_label("Status", exact=True).select_option("overdue")
+    page.get_by_role("form", name="Roster filters").get_by_label("Status", exact=True).select_option("overdue")
     with page.expect_download() as first:
         page.get_by_role("button", name="Download the roster").click()
     first_rows = Path(first.value.path()).read_text("utf-8-sig")

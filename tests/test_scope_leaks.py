@@ -136,6 +136,9 @@ def test_no_report_or_download_shows_another_agency_s_people(client, world, quer
                      "/reports/compliance.csv",
                      "/audit", "/audit/export.csv", "/units", "/team", "/"):
             assert_clean(client.get(path, query_string=query), f"{staff.email} {path} {query}")
+        acks = {f"ack-{'document' if k == 'course' else k}": v for k, v in query.items() if k != "status"}
+        assert_clean(client.get("/reports/acknowledgements/download", query_string=acks),
+                     f"{staff.email} acknowledgements {acks}")
         for actor in ("xanth", "ottoline", "perpetua", "other.test", "admin"):
             assert_clean(client.get("/audit", query_string={"actor": actor}), f"audit actor={actor}", (actor,))
 

@@ -1,4 +1,4 @@
-"""Pages, the export and the sweep issue as many SQL statements for 1,000 officers as for 10."""
+"""Pages, the exports and the sweep issue as many SQL statements for 1,000 officers as for 10."""
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
@@ -42,6 +42,10 @@ def measure(app, session, connection, officers: int) -> dict[str, int]:
     pages["roster export"] = count_statements(connection, lambda: client.get("/reports/roster.csv").get_data())
     pages["roster xlsx"] = count_statements(
         connection, lambda: client.get("/reports/roster/download?format=xlsx&status=overdue").get_data())
+    pages["acknowledgements export"] = count_statements(
+        connection, lambda: client.get("/reports/acknowledgements/download").get_data())
+    pages["acknowledgements xlsx"] = count_statements(
+        connection, lambda: client.get("/reports/acknowledgements/download?ack-format=xlsx").get_data())
     pages["compliance trend"] = count_statements(connection, lambda: count_months(session, date.today()))
     session.commit()
     pages["/reports/compliance"] = count_statements(connection, lambda: assert_ok(client.get("/reports/compliance")))

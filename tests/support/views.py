@@ -18,7 +18,7 @@ VIEW_ROLES = {
     "auth.invite_unit": {"coordinator", "admin"},
     "people.units": {"coordinator", "compliance", "admin"}, "people.unit": {"coordinator", "compliance", "admin"},
     "reports.roster_csv": {"compliance", "admin"}, "reports.roster_page": {"compliance", "admin"},
-    "reports.roster_download": {"compliance", "admin"},
+    "reports.roster_download": {"compliance", "admin"}, "reports.acknowledgements_download": {"compliance", "admin"},
     "reports.compliance": {"coordinator", "compliance", "admin"},
     "reports.compliance_csv": {"coordinator", "compliance", "admin"},
     "people.team": EVERYONE, "people.officer": EVERYONE,

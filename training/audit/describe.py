@@ -370,6 +370,8 @@ ACTIONS: dict[str, Action] = {
         f"{s.actor} synced the course content: {_count(s.d.get('created'), 'new version')}"
         f"{' (' + ', '.join(s.d['created']) + ')' if s.d.get('created') else ''}")),
     "export.roster": Action("Roster exported", RECORDS, _export("the roster")),
+    "export.acknowledgements": Action("Acknowledgements exported", RECORDS,
+                                      _export("who acknowledged which version")),
     "export.audit": Action("Audit trail exported", RECORDS, _export("the audit trail")),
     "export.compliance": Action("Compliance figures exported", RECORDS, _export("the compliance figures")),
     "user.created": Action("Account created", RECORDS, _created),

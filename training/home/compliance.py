@@ -13,7 +13,8 @@ from training.people.models import User
 from training.records.models import Assignment, Completion, Exemption
 from training.reports.dashboard import Dashboard, dashboard, scope_of
 
-EXPORT_ACTIONS = {"export.roster": "Roster", "export.audit": "Audit trail"}
+EXPORT_ACTIONS = {"export.roster": "Roster", "export.acknowledgements": "Acknowledgements",
+                  "export.audit": "Audit trail"}
 RECENT_EXPORTS = 5
 
 
@@ -68,9 +69,15 @@ class Export:
     def kind(self) -> str:
         return EXPORT_ACTIONS[self.action]
 
+    @property
+    def ack_query(self) -> dict[str, str]:
+        """The format and filters as the acknowledgements form reads them (its fields are prefixed on the roster
+        page), for downloading an acknowledgements export again."""
+        return {f"ack-{name}": value for name, value in {"format": self.format, **self.filters}.items()}
+
 
 def recent_exports(session: Session, viewer: User) -> list[Export]:
-    """The viewer's latest roster and audit trail exports, newest first."""
+    """The viewer's latest roster, acknowledgements and audit trail exports, newest first."""
     events = session.scalars(select(AuditEvent).where(AuditEvent.actor_id == viewer.id,
                                                       AuditEvent.action.in_(EXPORT_ACTIONS))
                              .order_by(AuditEvent.id.desc()).limit(RECENT_EXPORTS))

@@ -19,6 +19,7 @@ from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
 from training.reminders.service import cancel_stale
+from training.reports.versions import version_standings
 from training.updates.service import UpdateError, acknowledge_update, pending_update, update_acknowledgement
 from training.words import plural
 
@@ -50,6 +51,7 @@ def my_training() -> dict:
     open_assignments = {a.course_id: a for a in db().scalars(
         select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
     return dict(states=states, today=today, open_assignments=open_assignments,
+                versions=version_standings(db(), today, states),
                 my_requests=requests_of(db(), current_user.id), form=EmptyForm())
 
 

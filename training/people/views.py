@@ -31,6 +31,7 @@ from training.records.models import Assignment
 from training.records.rules import STATUSES
 from training.records.status import course_states
 from training.reports import progress as prog
+from training.reports.versions import version_standings
 
 bp = Blueprint("people", __name__)
 
@@ -114,6 +115,7 @@ def officer(user_id: int):
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
     return render_template("people/officer.html", officer=user, states=states, today=today,
+                           versions=version_standings(session, today, states),
                            open_assignments=open_assignments, can_act=can_act,
                            grants=grants_for(session, user.id, current_user),
                            history=history_for(session, user.id, current_user),

@@ -210,7 +210,8 @@ def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
     `course_states_query` (without `as_of`), for counting at agency scale with one scan.
 
-    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until. The stored facts are
+    Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until, acknowledged_version (the
+    highest version signed, now). The stored facts are
     those of `on` for every pair settled by then (`settles_on`): no completion was made or revoked after `on`,
     so the latest never revoked is the latest on `on` not revoked by `on`; and the pair has at most one
     exemption, or none ending after `on` (each then started by `on`, and the pair is exempt on `on` exactly
@@ -228,7 +229,7 @@ def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:
 
     def part(expires_on, exempt, condition) -> Select:
         return (select(pair.user_id, User.agency_id, User.unit_id, pair.course_id, pair.due_on,
-                       expires_on.label("expires_on"), exempt.label("exempt_until"))
+                       expires_on.label("expires_on"), exempt.label("exempt_until"), pair.acknowledged_version)
                 .select_from(pair)
                 .join(User, User.id == pair.user_id)
                 .join(Course, Course.id == pair.course_id)

@@ -7,7 +7,9 @@ own calendar day, so the dashboard and an export made at the same moment agree.
 The facts come from the pairs table the database keeps current as records are
 written, so a count reads one narrow row per pair.
 The compliance rate is the share of required (officer, module) pairs holding a
-valid certification, among those not exempt.
+valid certification, among those not exempt; a module's share on the current
+version, the share of those pairs whose officer signed the version in force
+(training/reports/versions.py) or a later one.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
 from training.records.status import end_of, not_revoked_by, pair_facts_query, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
+from training.reports.versions import signed_required, version_book
 
 HORIZONS = (30, 60, 90)
 SHOWN = ("current", "expiring", "overdue", "lapsed", "assigned", "exempt")
@@ -55,6 +58,16 @@ class Tally:
 
     label: str
     counts: Counter = field(default_factory=Counter)
+    # Of the pairs not exempt, those whose officer signed the version in force or a later one; and, for a module,
+    # the version in force.
+    on_current: int = 0
+    version: str | None = None
+
+    @property
+    def current_share(self) -> float | None:
+        """The share of the officers not exempt who are on the version in force, in percent."""
+        counted = self.total - self.counts["exempt"]
+        return round(100 * self.on_current / counted, 1) if counted else None
 
     @property
     def total(self) -> int:
@@ -87,6 +100,11 @@ class Dashboard:
         if len(self.days) == 1:
             return self.days[0].on.isoformat()
         return "; ".join(f"{day.on.isoformat()} for {whose(day)}" for day in self.days)
+
+    @property
+    def current_shares(self) -> list[tuple[str, float | None]]:
+        """Each module and the share of its officers on the version in force."""
+        return [(t.label, t.current_share) for t in self.courses]
 
     @property
     def expiring_rows(self) -> list[tuple[str, int]]:
@@ -160,37 +178,44 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     """
     order = {status: i for i, status in enumerate(STATUSES)}
     counts = [StatusCount(agency, unit, course, state, pairs, tuple(soon))
-              for agency, unit, course, state, pairs, *soon in _count_rows(session, scope)]
+              for agency, unit, course, state, pairs, _on_current, *soon in _count_rows(session, scope)]
     return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
 
 
-def _count_rows(session: Session, scope: Scope) -> Iterator[Row]:
-    """`status_counts`' rows as the database gives them, unordered: agency, unit, module, status, pairs and those
-    expiring within each of HORIZONS days."""
+def _count_rows(session: Session, scope: Scope, required: dict[int, int] | None = None) -> Iterator[Row]:
+    """`status_counts`' rows as the database gives them, unordered: agency, unit, module, status, pairs, those
+    on the version in force (counted only given `required`, each module's version in force) and those expiring
+    within each of HORIZONS days."""
     session.flush()
     for day in scope.days:
         # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
         for row in session.connection().execute(
-                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids))).all():
+                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids),
+                         required=required)).all():
             if row[3] is not None:
                 yield row
 
 
-def _counted(on: date, *where: ColumnElement[bool]) -> Select:
+def _counted(on: date, *where: ColumnElement[bool], required: dict[int, int] | None = None) -> Select:
     """Roster rows on `on` (of the officers matching `where`), counted by agency, unit, module and status, with
-    those expiring within each of HORIZONS days: from the pairs' stored facts (`pair_facts_query`), counted by
-    ids before the codes are joined."""
+    those not exempt who signed the version in force (given `required`) and those expiring within each of
+    HORIZONS days: from the pairs' stored facts (`pair_facts_query`), counted by ids before the codes are
+    joined."""
     facts = pair_facts_query(on, *where).subquery("facts")
     status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until).label("status")
+    on_current = (func.sum(case((and_(facts.c.exempt_until.is_(None),
+                                      signed_required(facts.c.acknowledged_version, facts.c.course_id, required)),
+                                 1), else_=0))
+                  if required is not None else literal(0)).label("on_current")
 
     def expiring_within(days: int):
         return func.sum(case((and_(facts.c.expires_on >= on, facts.c.expires_on <= on + timedelta(days=days)), 1),
                              else_=0)).label(f"within_{days}")
 
     keys = (facts.c.agency_id, facts.c.unit_id, facts.c.course_id, status)
-    counted = select(*keys, func.count().label("pairs"), *(expiring_within(days) for days in HORIZONS)).group_by(
-        *keys).subquery("counted")
-    return (select(Agency.code, Unit.code, Course.code, counted.c.status, counted.c.pairs,
+    counted = select(*keys, func.count().label("pairs"), on_current,
+                     *(expiring_within(days) for days in HORIZONS)).group_by(*keys).subquery("counted")
+    return (select(Agency.code, Unit.code, Course.code, counted.c.status, counted.c.pairs, counted.c.on_current,
                    *(counted.c[f"within_{days}"] for days in HORIZONS))
             .select_from(counted).join(Course, Course.id == counted.c.course_id)
             .outerjoin(Agency, Agency.id == counted.c.agency_id).outerjoin(Unit, Unit.id == counted.c.unit_id))
@@ -201,25 +226,30 @@ def dashboard(session: Session, scope: Scope) -> Dashboard:
     # One pass over the counts (tens of thousands at agency scale): by agency, by unit and by module.
     grouped: tuple[dict, dict, dict] = ({}, {}, {})
     soon = [0] * len(HORIZONS)
-    for agency, unit, course, status, pairs, *expiring in _count_rows(session, scope):
+    on_current: Counter[str] = Counter()
+    versions = version_book(session)
+    for agency, unit, course, status, pairs, current, *expiring in _count_rows(session, scope, versions.required):
         for groups, key in ((grouped[0], agency), (grouped[1], unit), (grouped[2], course)):
             statuses = groups.get(key)
             if statuses is None:
                 statuses = groups[key] = Counter()
             statuses[status] += pairs
+        on_current[course] += current
         for i, n in enumerate(expiring):
             soon[i] += n
 
     def by(groups: dict, label) -> list[Tally]:
         return [Tally(label(k), groups[k]) for k in sorted(groups, key=lambda k: k or "")]
 
-    titles = dict(session.execute(select(Course.code, Course.title)).all())
+    titles = versions.titles
     unit_codes = {code for code in grouped[1] if code is not None}
     names = (dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(unit_codes))).all())
              if unit_codes else {})
     agencies = by(grouped[0], lambda code: code or "No agency")
     units = by(grouped[1], lambda code: f"{names[code]} ({code})" if code else "No unit")
-    courses = by(grouped[2], lambda code: titles.get(code, code))
+    courses = [Tally(titles.get(code, code), grouped[2][code], on_current[code],
+                     versions.required_label(versions.codes[code]) if code in versions.codes else None)
+               for code in sorted(grouped[2])]
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
     return Dashboard(scope.days, overall, agencies, units, courses, dict(zip(HORIZONS, soon, strict=True)),
                      month_rates(session, scope))

@@ -7,8 +7,12 @@ from wtforms.validators import Optional
 
 from training.forms import DayField
 from training.records.rules import STATUSES
+from training.reports.acknowledgements import AcknowledgementFilters
 from training.reports.export import FORMATS
 from training.reports.filters import RosterFilters
+from training.updates.rules import ACKNOWLEDGEMENT_STATUSES
+
+_FORMAT_CHOICES = [SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"), SelectChoice("xlsx", "Excel workbook (XLSX)")]
 
 
 class RosterForm(Form):
@@ -21,9 +25,7 @@ class RosterForm(Form):
     completed_to = DayField("Completed on or before", validators=[Optional()])
     expiring_before = DayField("Expiring before", validators=[Optional()])
     as_of = DayField("As it stood on", validators=[Optional()])
-    format = RadioField("Format", choices=[SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"),
-                                          SelectChoice("xlsx", "Excel workbook (XLSX)")],
-                        default="csv")
+    format = RadioField("Format", choices=_FORMAT_CHOICES, default="csv")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -37,3 +39,31 @@ class RosterForm(Form):
                              course=self.course.data or None, status=self.status.data or None,
                              completed_from=self.completed_from.data, completed_to=self.completed_to.data,
                              expiring_before=self.expiring_before.data, as_of=self.as_of.data)
+
+
+class AcknowledgementsForm(Form):
+    """The acknowledgements export's filters, on the roster export page beside the roster's (hence the prefix)."""
+
+    agency = SelectField("Agency", validate_choice=False)
+    unit = SelectField("Unit (with its sub-units)", validate_choice=False)
+    document = SelectField("Module or document", validate_choice=False)
+    status = SelectField("Status", validate_choice=False,
+                         choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize())
+                                                                     for s in ACKNOWLEDGEMENT_STATUSES])
+    as_of = DayField("As it stood on", validators=[Optional()])
+    format = RadioField("Format", choices=_FORMAT_CHOICES, default="csv")
+
+    def __init__(self, formdata=None, **kwargs):
+        super().__init__(formdata, prefix="ack", **kwargs)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.format.data not in FORMATS:
+            self.format.errors = ["Choose CSV or XLSX."]
+            ok = False
+        return ok
+
+    def filters(self) -> AcknowledgementFilters:
+        return AcknowledgementFilters(agency=self.agency.data or None, unit=self.unit.data or None,
+                                      document=self.document.data or None, status=self.status.data or None,
+                                      as_of=self.as_of.data)

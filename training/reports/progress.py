@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, select
 from training.people.models import Unit, User
 from training.records.rules import STATUSES
 from training.records.status import CourseState, course_states
+from training.reports.versions import VersionStanding, version_standings
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
 PAGE_SIZE = 100
@@ -23,6 +24,8 @@ class OfficerRow:
     employee_id: str | None
     unit_code: str | None
     states: dict[str, CourseState] = field(default_factory=dict)
+    # Per module code: the version signed and the one in force (the rows of the page shown only).
+    versions: dict[str, VersionStanding] = field(default_factory=dict)
 
     @property
     def attention(self) -> int:
@@ -64,5 +67,10 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
         selected.sort(key=lambda r: (-r.attention, r.name))
     pages = max(1, -(-len(selected) // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    return Progress(sorted(courses.items()), selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
-                    {s: counts.get(s, 0) for s in STATUSES}, len(selected), page, pages)
+    shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    standings = version_standings(session, on, (s for row in shown for s in row.states.values()))
+    for row in shown:
+        row.versions = {code: standings[(row.user_id, s.course_id)] for code, s in row.states.items()
+                        if (row.user_id, s.course_id) in standings}
+    return Progress(sorted(courses.items()), shown, {s: counts.get(s, 0) for s in STATUSES}, len(selected),
+                    page, pages)

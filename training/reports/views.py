@@ -17,10 +17,16 @@ from training.catalog.models import Course
 from training.clock import today_for
 from training.db import db
 from training.people.models import Agency
+from training.reports.acknowledgements import (
+    ACKNOWLEDGEMENT_COLUMNS,
+    acknowledgement_rows,
+    build_acknowledgements,
+    record_acknowledgements_export,
+)
 from training.reports.dashboard import SHOWN, Scope, dashboard, scope_of
-from training.reports.export import write_roster
+from training.reports.export import write_acknowledgements, write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, build_roster
-from training.reports.forms import RosterForm
+from training.reports.forms import AcknowledgementsForm, RosterForm
 from training.reports.service import (
     COMPLIANCE_COLUMNS,
     ROSTER_COLUMNS,
@@ -41,43 +47,86 @@ def _agencies() -> list[Agency]:
     return agencies_in_scope(db(), current_user)
 
 
-def _form() -> RosterForm:
+def _forms() -> tuple[RosterForm, AcknowledgementsForm]:
+    """The roster export page's two forms, the roster's and the acknowledgements', read from the query string,
+    with the places and modules of the viewer's scope to choose from."""
     session = db()
-    form = RosterForm(request.args)
-    agencies = _agencies()
-    form.agency.choices = [SelectChoice("", "All in your scope")] + [
-        SelectChoice(a.code, f"{a.name} ({a.code})") for a in agencies]
-    form.unit.choices = [SelectChoice("", "All units")] + [
+    agencies = [SelectChoice("", "All in your scope")] + [
+        SelectChoice(a.code, f"{a.name} ({a.code})") for a in _agencies()]
+    units = [SelectChoice("", "All units")] + [
         SelectChoice(u.code, f"{u.name} ({u.code})") for u in units_in_scope(session, current_user)]
-    courses = session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code))
+    courses = list(session.scalars(select(Course).where(Course.active.is_(True)).order_by(Course.code)))
+    form, acks = RosterForm(request.args), AcknowledgementsForm(request.args)
+    for each in (form, acks):
+        each.agency.choices, each.unit.choices = agencies, units
     form.course.choices = [SelectChoice("", "All modules")] + [SelectChoice(c.code, c.title) for c in courses]
-    return form
+    acks.document.choices = [SelectChoice("", "All modules and documents")] + [
+        SelectChoice(c.code, f"{c.title} ({c.code})") for c in courses]
+    return form, acks
+
+
+def _page(form: RosterForm, acks: AcknowledgementsForm, status: int = 200, refusal: str | None = None):
+    return render_template("reports/roster.html", form=form, ack_form=acks, refusal=refusal), status
+
+
+def _refused_filter(form, exc: FilterError) -> None:
+    message = str(exc)
+    getattr(form, exc.field).errors = [f"{message[0].upper()}{message[1:]}."]
 
 
 @bp.route("/roster")
 @roles_required(*AUDITORS)
 def roster_page():
-    return render_template("reports/roster.html", form=_form(), refusal=None)
+    return _page(*_forms())
 
 
 @bp.route("/roster/download")
 @roles_required(*AUDITORS)
 def roster_download():
-    form = _form()
+    form, acks = _forms()
     if not form.validate():
-        return render_template("reports/roster.html", form=form, refusal=None), 400
+        return _page(form, acks, 400)
     session = db()
     try:
         roster = build_roster(session, current_user, form.filters(), today_for(current_user))
     except FilterError as exc:
-        message = str(exc)
-        getattr(form, exc.field).errors = [f"{message[0].upper()}{message[1:]}."]
-        return render_template("reports/roster.html", form=form, refusal=None), 400
+        _refused_filter(form, exc)
+        return _page(form, acks, 400)
     except OutOfScope as exc:
-        return render_template("reports/roster.html", form=form, refusal=f"Nothing was exported: {exc}."), 403
+        return _page(form, acks, 403, f"Nothing was exported: {exc}.")
     if form.format.data == "xlsx":
-        return _xlsx(roster)
+        return _xlsx(lambda path: write_roster(session, roster, "xlsx", path, who=current_user.email),
+                     lambda count: record_export(session, roster, "xlsx", count, actor_id=current_user.id,
+                                                 via="web"),
+                     roster.file_name("xlsx"))
     return _streamed_csv(roster)
+
+
+@bp.route("/acknowledgements/download")
+@roles_required(*AUDITORS)
+def acknowledgements_download():
+    """Who acknowledged which version: the acknowledgements export, with the filters of the page's second form."""
+    form, acks = _forms()
+    if not acks.validate():
+        return _page(form, acks, 400)
+    session = db()
+    try:
+        export = build_acknowledgements(session, current_user, acks.filters(), today_for(current_user))
+    except FilterError as exc:
+        _refused_filter(acks, exc)
+        return _page(form, acks, 400)
+    except OutOfScope as exc:
+        return _page(form, acks, 403, f"Nothing was exported: {exc}.")
+    actor_id = current_user.id
+    if acks.format.data == "xlsx":
+        return _xlsx(lambda path: write_acknowledgements(session, export, "xlsx", path, who=current_user.email),
+                     lambda count: record_acknowledgements_export(session, export, "xlsx", count, actor_id=actor_id,
+                                                                  via="web"),
+                     export.file_name("xlsx"))
+    return _stream(ACKNOWLEDGEMENT_COLUMNS, acknowledgement_rows(session, export), export.file_name("csv"),
+                   lambda rows, complete: record_acknowledgements_export(session, export, "csv", rows,
+                                                                         actor_id=actor_id, via="web",
+                                                                         complete=complete))
 
 
 @bp.route("/roster.csv")
@@ -116,19 +165,18 @@ def _stream(columns: tuple[str, ...], rows: Iterable[tuple], name: str,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _xlsx(roster: Roster) -> Response:
-    session = db()
+def _xlsx(write: Callable[[Path], int], audit: Callable[[int], object], download_name: str) -> Response:
+    """A workbook written to a temporary file by `write(path)` (the row count), audited by `audit(rows)`."""
     handle, name = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
-        count = write_roster(session, roster, "xlsx", Path(name), who=current_user.email)
-        record_export(session, roster, "xlsx", count, actor_id=current_user.id, via="web")
+        audit(write(Path(name)))
         # Closed by the response; the name goes now, the data when it is closed.
         stream = open(name, "rb")  # noqa: SIM115 - the response closes it
     finally:
         os.unlink(name)
     return send_file(stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=roster.file_name("xlsx"))
+                     as_attachment=True, download_name=download_name)
 
 
 def _compliance_scope(agencies: list[Agency]) -> Scope:

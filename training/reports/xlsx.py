@@ -1,4 +1,4 @@
-"""The roster as an XLSX workbook, written row by row in constant memory."""
+"""Exports as XLSX workbooks, written row by row in constant memory."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -11,10 +11,11 @@ from training.reports.service import ROSTER_COLUMNS
 
 _WIDTHS = {"employee_id": 14, "last_name": 18, "first_name": 14, "agency": 9, "unit": 12, "course_code": 20,
            "course_title": 32, "course_version": 8, "status": 10, "due_on": 12, "completed_on": 12, "score": 7,
-           "expires_on": 12}
+           "expires_on": 12, "document": 20, "version": 16, "acknowledged_on": 15}
 
 
-def write_xlsx(path: Path, rows: Iterable[tuple], about: Callable[[], dict[str, str]]) -> None:
+def write_xlsx(path: Path, rows: Iterable[tuple], about: Callable[[], dict[str, str]], *,
+               columns: tuple[str, ...] = ROSTER_COLUMNS, sheet: str = "Roster") -> None:
     """Header, frozen first row, typed dates and numbers; every text cell is a string, never a formula.
 
     `about()` is called once the rows are written and goes to a second sheet,
@@ -26,21 +27,21 @@ def write_xlsx(path: Path, rows: Iterable[tuple], about: Callable[[], dict[str, 
     try:
         bold = workbook.add_format({"bold": True})
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        sheet = workbook.add_worksheet("Roster")
-        sheet.freeze_panes(1, 0)
-        for col, name in enumerate(ROSTER_COLUMNS):
-            sheet.set_column(col, col, _WIDTHS[name])
-            sheet.write_string(0, col, name, bold)
+        rows_sheet = workbook.add_worksheet(sheet)
+        rows_sheet.freeze_panes(1, 0)
+        for col, name in enumerate(columns):
+            rows_sheet.set_column(col, col, _WIDTHS.get(name, 12))
+            rows_sheet.write_string(0, col, name, bold)
         for r, row in enumerate(rows, start=1):
             for col, value in enumerate(row):
                 if value is None:
                     continue
                 if isinstance(value, date):
-                    sheet.write_datetime(r, col, datetime.combine(value, datetime.min.time()), day)
+                    rows_sheet.write_datetime(r, col, datetime.combine(value, datetime.min.time()), day)
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    sheet.write_number(r, col, value)
+                    rows_sheet.write_number(r, col, value)
                 else:
-                    sheet.write_string(r, col, str(value))
+                    rows_sheet.write_string(r, col, str(value))
         info = workbook.add_worksheet("Filters")
         info.set_column(0, 0, 18)
         info.set_column(1, 1, 40)
