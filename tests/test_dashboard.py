@@ -194,8 +194,8 @@ def test_share_on_the_current_version_per_module(client, session, app, course, o
 
 
 def test_signed_version_in_sql_matches_the_rule(session):
-    from training.reports.versions import signed_required
     from training.updates.rules import acknowledgement_status
+    from training.updates.versions import signed_required
 
     for required in ({}, {7: 2}, {7: 3, 8: 1}):
         for signed in (None, 1, 2, 3):

@@ -13,7 +13,8 @@ from training.clock import server_today, today_for
 from training.learn.rules import names_match
 from training.records.models import Acknowledgement, Assignment, Attempt, Completion, RequiredPair
 from training.records.service import record_completion
-from training.updates.service import publish_update, required_versions
+from training.updates.service import publish_update
+from training.updates.versions import version_book
 
 CODE = "TEST-BASICS"
 LESSON_2 = "02-topic-2.md"
@@ -53,7 +54,7 @@ def test_a_policy_change_assigns_the_update_to_certified_officers_only(app, sess
     assert update.due_on == server_today() + timedelta(days=30)
     assert session.scalar(select(func.count()).select_from(Assignment).where(
         Assignment.user_id.in_([lapsed.id, learner.id]), Assignment.version_id.is_not(None))) == 0
-    assert required_versions(session, [course.id]) == {course.id: 2}
+    assert version_book(session, [course.id]).required_of(course.id) == 2
 
 
 def test_the_officer_reads_only_what_changed_passes_a_short_quiz_and_signs(app, client, session, course, officer):

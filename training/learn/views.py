@@ -19,8 +19,8 @@ from training.records.models import Assignment, Attempt
 from training.records.status import course_states
 from training.records.views import render_transcript
 from training.reminders.service import cancel_stale
-from training.reports.versions import version_standings
 from training.updates.service import UpdateError, acknowledge_update, pending_update, update_acknowledgement
+from training.updates.versions import version_standings
 from training.words import plural
 
 bp = Blueprint("learn", __name__)

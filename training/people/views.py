@@ -31,7 +31,7 @@ from training.records.models import Assignment
 from training.records.rules import STATUSES
 from training.records.status import course_states
 from training.reports import progress as prog
-from training.reports.versions import version_standings
+from training.updates.versions import version_standings
 
 bp = Blueprint("people", __name__)
 

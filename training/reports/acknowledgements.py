@@ -22,8 +22,8 @@ from training.records.models import Acknowledgement
 from training.records.rules import certification_status
 from training.records.status import end_of
 from training.reports.filters import FilterError, Roster, RosterFilters, build_roster, file_name
-from training.reports.versions import VersionBook, version_book
 from training.updates.rules import ACKNOWLEDGEMENT_STATUSES, acknowledgement_status, version_label
+from training.updates.versions import VersionBook, version_book
 
 ACKNOWLEDGEMENT_COLUMNS = ("employee_id", "last_name", "first_name", "agency", "unit", "document", "version",
                            "status", "due_on", "acknowledged_on")

@@ -45,7 +45,7 @@ from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
 from training.records.status import end_of, not_revoked_by, pair_facts_query, status_expression
 from training.reports.models import ComplianceSnapshot as Snap
-from training.reports.versions import signed_required, version_book
+from training.updates.versions import signed_required, version_book
 
 HORIZONS = (30, 60, 90)
 SHOWN = ("current", "expiring", "overdue", "lapsed", "assigned", "exempt")

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select
 from training.people.models import Unit, User
 from training.records.rules import STATUSES
 from training.records.status import CourseState, course_states
-from training.reports.versions import VersionStanding, version_standings
+from training.updates.versions import VersionStanding, version_standings
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
 PAGE_SIZE = 100

@@ -21,22 +21,12 @@ from training.records.models import Acknowledgement, Assignment, Attempt, Lesson
 from training.records.service import record_acknowledgement
 from training.records.status import certified_on, exempt_on
 from training.updates.diff import LessonChange, lesson_changes
-from training.updates.rules import MIN_UPDATE_QUESTIONS, UPDATE_QUESTIONS, UPDATE_REASON, required_version
+from training.updates.rules import MIN_UPDATE_QUESTIONS, UPDATE_QUESTIONS, UPDATE_REASON
+from training.updates.versions import version_book
 
 
 class UpdateError(Exception):
     """A refusal to show to the officer; nothing was changed."""
-
-
-def required_versions(session: Session, course_ids: list[int] | None = None) -> dict[int, int]:
-    """Each module's (or document's) required version number: the latest that published a policy change."""
-    stmt = select(CourseVersion.course_id, CourseVersion.number, CourseVersion.change_kind)
-    if course_ids is not None:
-        stmt = stmt.where(CourseVersion.course_id.in_(course_ids))
-    versions: dict[int, list[tuple[int, str | None]]] = {}
-    for course_id, number, kind in session.execute(stmt):
-        versions.setdefault(course_id, []).append((number, kind))
-    return {course_id: required_version(rows) for course_id, rows in versions.items()}
 
 
 @dataclass
@@ -133,7 +123,7 @@ def pending_update(session: Session, user: User, course: Course) -> PendingUpdat
         Assignment.user_id == user.id, Assignment.course_id == course.id, Assignment.closed_at.is_(None)))
     if open_assignment is not None and open_assignment.version_id is None:
         return None
-    required = required_versions(session, [course.id]).get(course.id, 1)
+    required = version_book(session, [course.id]).required_of(course.id)
     signed = acknowledged_number(session, user.id, course.id)
     if signed is not None and signed >= required:
         return None
