@@ -77,7 +77,7 @@ def register_request_checks(app: Flask) -> None:
 
 
 BLUEPRINT_PACKAGES = ("home", "auth", "learn", "records", "people", "assignments", "imports", "reports", "audit",
-                      "admin", "reminders")
+                      "admin", "reminders", "documents")
 
 
 def register_blueprints(app: Flask) -> None:
