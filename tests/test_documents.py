@@ -252,6 +252,18 @@ def test_an_officer_cannot_publish(reader, session):
     assert counts(session) == before
 
 
+def test_the_assign_page_lists_and_assigns_documents(staff, session, officer, coordinator, org):
+    service.publish(session, service.Draft("SOP-12", "Radio discipline", "A", "First issue.", text="Keep it short."),
+                    today_for(coordinator), actor_id=coordinator.id)
+    session.commit()
+    assert 'value="SOP-12"' in staff.get("/assign").get_data(as_text=True)
+    due = (today_for(coordinator) + timedelta(days=10)).isoformat()
+    answer = staff.post("/assign", data={"courses": ["SOP-12"], "target": "unit", "unit": org[1].code, "due_on": due})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == officer.id))
+    assert (assignment.course.code, assignment.due_on.isoformat(), assignment.reason) == ("SOP-12", due, "unit")
+
+
 def test_a_document_is_assigned_like_a_module_and_opens_on_its_own_page(runner, reader, session, officer,
                                                                          coordinator):
     service.publish(session, service.Draft("SOP-12", "Radio discipline", "A", "First issue.", text="Keep it short."),
@@ -274,3 +286,16 @@ def test_a_document_is_assigned_like_a_module_and_opens_on_its_own_page(runner, 
     assert assignment.closed_at is not None and assignment.completion_id is not None
     # Signed documents never come up for renewal, however far ahead the sweep runs.
     assert create_renewal_assignments(session, today_for(officer) + timedelta(days=365 * 50)) == {}
+
+
+def test_a_reminder_of_a_document_leads_to_its_reading_page(app, runner, smtp, session, officer, coordinator):
+    service.publish(session, service.Draft("SOP-12", "Radio discipline", "A", "First issue.", text="Keep it short."),
+                    today_for(coordinator), actor_id=coordinator.id)
+    due = today_for(officer) + timedelta(days=7)
+    session.add(Assignment(user_id=officer.id, course_id=service.document_by_code(session, "SOP-12").id,
+                           due_on=due, reason="individual"))
+    session.commit()
+    result = runner.invoke(args=["reminders", "run", "--as-of", today_for(officer).isoformat(), "--wait", "0"])
+    assert result.exit_code == 0, result.output
+    (message,) = smtp.messages
+    assert f"{app.config['BASE_URL']}/documents/SOP-12" in message.get_body(("plain",)).get_content()

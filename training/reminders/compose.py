@@ -107,7 +107,7 @@ class Composer:
             subject = f"{course.title}: due {'today' if days == 0 else 'tomorrow'}"
         else:
             subject = f"Overdue: {course.title} was due on {long_date(row.due_on)}"
-        url = f"{self.base_url}/courses/{course.code}"
+        url = f"{self.base_url}/{'documents' if course.kind == 'document' else 'courses'}/{course.code}"
         time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
         text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
                                  time_zone=time_zone, long_date=long_date)
