@@ -98,6 +98,12 @@ def test_a_coordinator_publishes_a_markdown_document(staff, session, coordinator
     assert "Body-worn cameras" in listing and "/documents/GO-2026-04/publish" in listing
 
 
+def test_text_sent_with_the_line_endings_of_a_browser_is_kept_with_those_of_the_text(staff, session):
+    assert staff.post("/documents/new", data=form(text=TEXT.replace("\n", "\r\n"))).status_code == 302
+    (version,) = published(session)
+    assert version.lessons[0].body_md == TEXT and version.content_hash == sha256(TEXT)
+
+
 def test_a_pdf_document_is_shown_embedded_and_served_only_to_signed_in_users(app, staff, reader, session):
     data = tiny_pdf()
     answer = staff.post("/documents/new", data=form(text="", pdf=(io.BytesIO(data), "order 4.pdf")),
@@ -163,7 +169,8 @@ def test_a_code_already_used_by_a_document_or_a_version_label_already_used_is_re
 def test_an_officer_signs_and_the_acknowledgement_proves_what_they_were_shown(reader, session, officer, staff):
     staff.post("/documents/new", data=form())
     page = reader.get("/documents/GO-2026-04").get_data(as_text=True)
-    assert "<h1>Body-worn cameras</h1>" in page and "<strong>use of force</strong>" in page
+    assert page.count("<h1>") == 1 and "<h1>Body-worn cameras</h1>" in page and "<h2>Body-worn cameras</h2>" in page
+    assert "<strong>use of force</strong>" in page
     assert sha256(TEXT) in page and "Sign version 2026-1" in page
 
     wrong = sign(reader, "GO-2026-04", "Someone Else")

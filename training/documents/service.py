@@ -49,6 +49,12 @@ class Draft:
     pdf_name: str | None = None
     pdf: bytes | None = None
 
+    def __post_init__(self):
+        # Browsers send a text area's lines ending in CR LF: the text is kept, shown and fingerprinted with LF alone,
+        # so that the same words always have the same fingerprint.
+        if self.text is not None:
+            self.text = self.text.replace("\r\n", "\n").replace("\r", "\n")
+
     @property
     def sha256(self) -> str:
         """The SHA-256 of exactly what readers will be shown: the Markdown text, or the PDF's bytes."""

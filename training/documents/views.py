@@ -39,14 +39,12 @@ def index():
 
 def _draft(form: PublishForm, code: str) -> service.Draft:
     upload = form.uploaded()
-    draft = service.Draft(code=code, title=(form.title.data or "").strip(), version=(form.version.data or "").strip(),
-                          summary=(form.summary.data or "").strip())
-    if upload is not None:
-        draft.pdf_name = PurePath(upload.filename.replace("\\", "/")).name[:200] or f"{code}.pdf"
-        draft.pdf = upload.read()
-    else:
-        draft.text = form.text.data
-    return draft
+    fields = dict(code=code, title=(form.title.data or "").strip(), version=(form.version.data or "").strip(),
+                  summary=(form.summary.data or "").strip())
+    if upload is None:
+        return service.Draft(**fields, text=form.text.data)
+    name = PurePath(upload.filename.replace("\\", "/")).name[:200] or f"{code}.pdf"
+    return service.Draft(**fields, pdf_name=name, pdf=upload.read())
 
 
 def _publish(form: PublishForm, course=None):
@@ -115,7 +113,7 @@ def read(code: str):
     file = service.document_file(session, version)
     return render_template(
         "documents/read.html", course=course, version=version, file=file, form=form,
-        body=None if file else render_markdown(version.lessons[0].body_md if version.lessons else ""),
+        body=None if file else render_markdown(version.lessons[0].body_md if version.lessons else "", below=1),
         signed=service.signed_version(session, current_user, course)), status
 
 
