@@ -79,7 +79,7 @@ def sign(client, code: str, name: str, shown: str | None = None):
     return client.post(f"/documents/{code}", data={"full_name": name, "sha256": fingerprint})
 
 
-def test_a_coordinator_publishes_a_markdown_document(staff, session, coordinator):
+def test_a_coordinator_publishes_a_markdown_document(app, staff, session, coordinator):
     answer = staff.post("/documents/new", data=form())
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/documents")
     (version,) = published(session)
@@ -96,6 +96,13 @@ def test_a_coordinator_publishes_a_markdown_document(staff, session, coordinator
     listing = staff.get("/documents").get_data(as_text=True)
     assert "Published GO-2026-04 version 2026-1." in listing
     assert "Body-worn cameras" in listing and "/documents/GO-2026-04/publish" in listing
+
+    make_user(session, "auditor@agency.test", role="admin", employee_id="A-1")
+    session.commit()
+    auditor = app.test_client()
+    login(auditor, "auditor@agency.test")
+    trail = auditor.get("/audit").get_data(as_text=True)
+    assert "Cole Ward published version 2026-1 of the document Body-worn cameras: First issue of the order." in trail
 
 
 def test_text_sent_with_the_line_endings_of_a_browser_is_kept_with_those_of_the_text(staff, session):
