@@ -312,4 +312,7 @@ def test_a_reminder_of_a_document_leads_to_its_reading_page(app, runner, smtp, s
     result = runner.invoke(args=["reminders", "run", "--as-of", today_for(officer).isoformat(), "--wait", "0"])
     assert result.exit_code == 0, result.output
     (message,) = smtp.messages
-    assert f"{app.config['BASE_URL']}/documents/SOP-12" in message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert f"Read and sign it here:\n{app.config['BASE_URL']}/documents/SOP-12\n" in text
+    assert text.startswith('Dana,\n\nThe document to read and sign "Radio discipline" (SOP-12) is due in 7 days.')
+    assert "quiz" not in text and "module" not in message.get_body(("html",)).get_content()
