@@ -20,9 +20,10 @@ from training.records.models import Acknowledgement, Assignment, Completion
 TEXT = "# Body-worn cameras\n\nRecord every **use of force** from start to end.\n\n- Keep the camera on.\n"
 
 
-def tiny_pdf(encrypt: bool = False) -> bytes:
+def tiny_pdf(encrypt: bool = False, pages: int = 1) -> bytes:
     writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
+    for _ in range(pages):
+        writer.add_blank_page(width=200, height=200)
     if encrypt:
         writer.encrypt("secret")
     out = io.BytesIO()
@@ -144,6 +145,7 @@ def test_a_pdf_document_is_shown_embedded_and_served_only_to_signed_in_users(app
     (dict(pdf=(io.BytesIO(tiny_pdf()), "order.pdf")), ["Give the text or upload a PDF, not both."]),
     (dict(text="", pdf=(io.BytesIO(tiny_pdf(encrypt=True)), "locked.pdf")), ["locked.pdf is encrypted"]),
     (dict(text="", pdf=(io.BytesIO(b""), "empty.pdf")), ["empty.pdf is empty."]),
+    (dict(text="", pdf=(io.BytesIO(tiny_pdf(pages=0)), "blank.pdf")), ["blank.pdf has no pages."]),
     (dict(text="", pdf=(io.BytesIO(b"Dear all,\nplease read."), "memo.pdf")), ["memo.pdf is not a PDF file"]),
     (dict(code="go 4"), ["go 4 is not a code"]),
 ])
@@ -158,6 +160,12 @@ def test_bad_publications_are_refused_with_every_problem_and_nothing_is_publishe
     assert f"{len(field_errors)} problem" in page
     assert counts(session) == before
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "document.published")) is None
+
+
+def test_a_pdf_over_the_size_limit_is_refused_with_its_size():
+    big = tiny_pdf() + b" " * (3 * 1048576 // 2)
+    assert service.pdf_problem("big.pdf", big, limit=1048576) == "big.pdf is 1.5 MB, more than the 1 MB allowed."
+    assert service.pdf_problem("fine.pdf", tiny_pdf()) is None
 
 
 def test_a_code_already_used_by_a_document_or_a_version_label_already_used_is_refused(staff, session):

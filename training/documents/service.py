@@ -6,6 +6,8 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -67,20 +69,13 @@ class Published:
     asked_again: int      # officers who signed an earlier version, now given an assignment to sign this one
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def pdf_problem(filename: str, data: bytes, limit: int = MAX_PDF_BYTES) -> str | None:
     """What makes an uploaded file unfit to publish as a PDF document, naming the file; None when it is fit."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
     if not data:
         return f"{filename} is empty."
     if len(data) > limit:
-        return f"{filename} is {len(data) / 1048576:.1f} MB, more than the {limit // 1048576} MB allowed."
-    if data.lstrip()[:5] != b"%PDF-":
+        return f"{filename} is {len(data) / 1048576:.1f} MB, more than the {limit / 1048576:g} MB allowed."
+    if data[:1024].lstrip()[:5] != b"%PDF-":
         return f"{filename} is not a PDF file: it does not start with %PDF-."
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -193,6 +188,8 @@ def sign(session: Session, user: User, course: Course, shown_sha256: str, typed_
                           "Read the version now shown, then sign it.")
     if not names_match(typed_name or "", user.first_name, user.last_name):
         raise SignRefused(f"Type your full name exactly as it appears on your record: {user.full_name}.")
+    # Two tabs signing at once: the second waits for the first and then finds its signature.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     signed = signed_version(session, user, course)
     if signed is not None and signed.version_number >= version.number:
         return None
