@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from tests.support.databases import database_of_its_own
 from tests.support.demo_site import demo_site, go_to, sign_out
 from tests.support.needs import require_file
 from tests.test_browser import AXE, CHROMIUM, Axe, Reflow, _sign_in, browser  # noqa: F401
+from tests.test_documents import tiny_pdf
 from training.assignments.service import assign_course
 from training.catalog.service import course_by_code
 from training.db import unit_of_work
@@ -109,3 +111,29 @@ def test_the_document_pages_reflow_at_320_pixels(live_app, request):
     page.goto(f"{base}/documents/GO-2026-05")
     reflow.check()
     assert reflow.findings == {}, reflow.findings
+
+
+def test_a_pdf_document_is_published_and_shown_in_its_page(live_app, request):
+    _app, base = live_app
+    page = request.getfixturevalue("browser").new_page()
+    axe = Axe(page)
+    data = tiny_pdf()
+    _sign_in(page, base, "coordinator@demo.test", axe.check)
+    page.goto(f"{base}/documents/new")
+    page.get_by_label("Document code").fill("GO-2026-06")
+    page.get_by_label("Title").fill("Pursuit driving")
+    page.get_by_label("Version").fill("Rev. 1")
+    page.get_by_label("Summary of changes").fill("First issue.")
+    page.get_by_label("Or a PDF file").set_input_files(
+        files=[{"name": "pursuits.pdf", "mimeType": "application/pdf", "buffer": data}])
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Published GO-2026-06 version Rev. 1.").wait_for()
+    page.get_by_role("link", name="Pursuit driving", exact=True).click()
+    page.get_by_role("heading", name="Pursuit driving", level=1).wait_for()
+    assert page.locator("#fingerprint").inner_text() == hashlib.sha256(data).hexdigest()
+    assert page.locator("iframe[title='Pursuit driving, version Rev. 1 (PDF)']").count() == 1
+    axe.check()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the PDF (pursuits.pdf)").click()
+    assert Path(download.value.path()).read_bytes() == data
+    assert axe.findings == {}, axe.findings
