@@ -178,6 +178,9 @@ def test_a_code_already_used_by_a_document_or_a_version_label_already_used_is_re
     same_label = staff.post("/documents/GO-2026-04/publish", data=form(version="2026-1", text="Changed."))
     assert same_label.status_code == 422
     assert "GO-2026-04 already has a version 2026-1" in same_label.get_data(as_text=True)
+    same_text = staff.post("/documents/GO-2026-04/publish", data=form(version="2026-2"))
+    assert same_text.status_code == 422
+    assert "This is exactly version 2026-1: change the document, or keep it." in same_text.get_data(as_text=True)
     assert counts(session) == before
 
 

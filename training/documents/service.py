@@ -126,6 +126,12 @@ def problems_of(session: Session, draft: Draft, course: Course | None = None) ->
                                         "give the new version a label of its own."))
     if draft.pdf is not None and (problem := pdf_problem(draft.pdf_name or "the file", draft.pdf)):
         problems.append(("pdf", problem))
+    current = current_version(session, course) if course is not None else None
+    if current is not None and (draft.pdf is not None or (draft.text or "").strip()) \
+            and draft.sha256 == current.content_hash:
+        # A new version asks everyone to sign again: one that changes nothing would ask them for nothing.
+        problems.append(("pdf" if draft.pdf is not None else "text",
+                         f"This is exactly version {current.policy_version}: change the document, or keep it."))
     return problems
 
 

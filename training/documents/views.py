@@ -63,7 +63,7 @@ def _publish(form: PublishForm, course=None):
             else:
                 flash(service.describe_published(published), "success")
                 return redirect(url_for(".index"))
-        fields = {"code": form.code, "version": form.version, "pdf": form.pdf}
+        fields = {"code": form.code, "version": form.version, "text": form.text, "pdf": form.pdf}
         for name, message in problems:
             fields[name].errors.append(message)
     status = 422 if request.method == "POST" else 200
