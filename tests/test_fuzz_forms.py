@@ -18,6 +18,7 @@ from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendF
 from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
 from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
+from training.documents.forms import PublishForm, SignForm
 from training.learn.forms import AcknowledgeForm
 from training.records.forms import RevokeForm
 
@@ -27,7 +28,8 @@ FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit":
         "assignments.bulk": BulkForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
         "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm,
         "auth.forgot_password": ForgotPasswordForm, "auth.reset_password": NewPasswordForm,
-        "auth.accept_invitation": NewPasswordForm}
+        "auth.accept_invitation": NewPasswordForm, "documents.publish_new": PublishForm,
+        "documents.publish_version": PublishForm, "documents.read": SignForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full", "invite"], "imports.confirm": ["token", "filename", "full", "invite"],
           "auth.invite_unit": ["sub", "resend"],
@@ -67,6 +69,11 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
         "learn.attempt": {f"q{item['question_id']}": "0" for item in world.attempt.items},
         "learn.save_answers": {f"q{item['question_id']}": "0" for item in world.attempt.items[:3]},
         "learn.result": {"full_name": "Dana Cruz"},
+        "documents.publish_new": {"code": "DOC-2", "title": "Pursuits", "version": "A", "summary": "First issue.",
+                                  "text": "Stop when told."},
+        "documents.publish_version": {"title": "Radio discipline", "version": "B", "summary": "Shorter.",
+                                      "text": "Keep it shorter."},
+        "documents.read": {"full_name": "Dana Cruz", "sha256": world.document.versions[0].content_hash},
         "records.revoke": {"reason": "Recorded in error"},
         "imports.confirm": {"token": "x" * 32, "filename": "roster.csv"},
         "auth.login": {"email": "officer@agency.test", "password": "correct-horse-battery"},
@@ -91,8 +98,10 @@ def path_for(rule, world) -> str:
     values = {"user_id": world.officer.id, "assignment_id": world.assignment.id, "rule_id": world.rule.id,
               "attempt_id": world.attempt.id, "completion_id": world.completion.id, "message_id": world.message.id,
               "name": "roster", "slug": world.lesson_slug, "request_id": world.assignment.id,
-              "token": "an-unknown-token"}
-    if "code" in rule.arguments:
+              "token": "an-unknown-token", "number": 1}
+    if rule.endpoint.startswith("documents."):
+        values["code"] = world.document.code
+    elif "code" in rule.arguments:
         values["code"] = {"admin": world.agency.code if "agencies" in rule.rule else world.unit.code,
                           "people": world.unit.code, "auth": world.unit.code}.get(rule.endpoint.split(".")[0], world.course.code)
     return rule.build(values, append_unknown=False)[1]

@@ -34,6 +34,7 @@ def test_a_verb_agrees_with_its_count():
 
 def test_dates_show_as_iso_days():
     assert day(date(2026, 12, 31)) == "2026-12-31" and day(None) == ""
+    assert day(date.max) == "does not expire"    # a signed document's expiry: a day that never comes
 
 
 def test_the_filters_render_in_templates(app):

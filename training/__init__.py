@@ -77,7 +77,7 @@ def register_request_checks(app: Flask) -> None:
 
 
 BLUEPRINT_PACKAGES = ("home", "auth", "learn", "updates", "records", "people", "assignments", "imports", "reports",
-                      "audit", "admin", "reminders")
+                      "audit", "admin", "reminders", "documents")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -43,6 +43,7 @@ MENU: tuple[tuple[str, tuple[Link, ...]], ...] = (
         Link("Reminders", "reminders.mine", anyone),
         Link("Assign modules", "assignments.assign", role_in(MANAGERS)),
         Link("Standing rules", "assignments.rules", role_in(MANAGERS)),
+        Link("Documents", "documents.index", role_in(STAFF)),
         Link("Requests for more time", "assignments.requests",
              lambda viewer: may_decide_requests(viewer.user, viewer.supervisor)),
         Link("Import completion records", "imports.upload", role_in(MANAGERS), {"name": "completions"}),

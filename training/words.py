@@ -31,7 +31,13 @@ def agree(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
+NEVER = "does not expire"
+
+
 def day(value: date | None) -> str:
-    """A date as every page shows it: ISO 8601, like the CSV files (2026-12-31)."""
-    return value.isoformat() if value is not None else ""
+    """A date as every page shows it: ISO 8601, like the CSV files (2026-12-31). The last day there is, a signed
+    document's expiry, is a day that never comes: a person reads that it does not expire."""
+    if value is None:
+        return ""
+    return NEVER if value == date.max else value.isoformat()
 

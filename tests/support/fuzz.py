@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from tests.support.factories import make_user
 from training.audit.models import AuditEvent
-from training.catalog.models import Course
+from training.catalog.models import Course, CourseVersion, DocumentFile
 from training.catalog.service import current_version
+from training.documents.service import Draft, publish
 from training.learn.service import start_attempt
 from training.people.models import Agency, Unit, User
-from training.records.models import Assignment, Attempt, Completion, StandingRule
+from training.records.models import Acknowledgement, Assignment, Attempt, Completion, StandingRule
 from training.records.service import record_completion
 from training.reminders.models import OutboxMessage
 
@@ -60,7 +61,8 @@ def query_string() -> st.SearchStrategy[dict[str, str]]:
     return st.dictionaries(keys, VALUE, max_size=4)
 
 
-TABLES = (User, Agency, Unit, Course, Assignment, StandingRule, Completion, Attempt, AuditEvent, OutboxMessage)
+TABLES = (User, Agency, Unit, Course, CourseVersion, DocumentFile, Assignment, StandingRule, Completion, Attempt,
+          Acknowledgement, AuditEvent, OutboxMessage)
 
 
 def row_counts(connection) -> dict[str, int]:
@@ -91,6 +93,7 @@ class World:
     rule: StandingRule
     message: OutboxMessage
     lesson_slug: str
+    document: Course
 
 
 def build_world(session, org, course) -> World:
@@ -114,6 +117,8 @@ def build_world(session, org, course) -> World:
     rule = StandingRule(unit_id=unit.id, course_id=course.id, days_to_complete=30)
     message = OutboxMessage(key="fuzz", kind="nudge", user_id=officer.id, decided_on=today, status="failed")
     session.add_all([rule, message])
+    document = publish(session, Draft("DOC-1", "Radio discipline", "2026-1", "First issue.", text="Keep it short."),
+                       today).version.course
     session.commit()
     return World(agency, unit, officer, course, attempt, assignment, completion, rule, message,
-                 version.lessons[0].slug)
+                 version.lessons[0].slug, document)

@@ -29,6 +29,10 @@ VIEW_ROLES = {
     "auth.new_recovery_codes": EVERYONE, "auth.turn_off": EVERYONE,
     # The second sign-in step: without a password just given in this browser, it sends back to sign-in.
     "auth.code": EVERYONE, "auth.enrol": EVERYONE,
+    # Staff list the documents; managing roles publish them; everyone reads and signs them.
+    "documents.index": {"coordinator", "compliance", "admin"},
+    "documents.publish_new": {"coordinator", "admin"}, "documents.publish_version": {"coordinator", "admin"},
+    "documents.read": EVERYONE, "documents.file": EVERYONE,
     "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
     # Open to every role; whose records one sees is the scope check inside the view.
     "records.transcript": EVERYONE, "records.certificate": EVERYONE,
@@ -42,7 +46,7 @@ PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_pa
           "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
-              "request_id": 1, "token": "not-a-token"}
+              "request_id": 1, "token": "not-a-token", "number": 1}
 
 
 def every_view(app):

@@ -172,6 +172,12 @@ class Action:
     sentence: Callable[[Said], str]
 
 
+def _document_published(s: Said) -> str:
+    asked = "" if s.d.get("number", 1) == 1 else \
+        f", asking {_count(s.d.get('asked_again'), 'officer')} who signed an earlier version to sign it"
+    return f"{s.actor} published version {s.get('version')} of the document {s.course}{asked}{s.why('summary')}"
+
+
 def _sign_in(s: Said) -> str:
     via = f" through {s.d['provider']}" if s.d.get("provider") else ""
     return f"{s.actor} signed in{via}"
@@ -335,6 +341,7 @@ ACTIONS: dict[str, Action] = {
     "assignment.updates_created": Action("Policy update assigned", RECORDS, lambda s: (
         f"{s.actor} published a policy change to {s.course} (version {s.get('version')}): "
         f"{_count(s.d.get('assigned'), 'certified officer')} to take the update by {s.get('due_on')}")),
+    "document.published": Action("Document published", RECORDS, _document_published),
     "version.acknowledged": Action("Version acknowledged", RECORDS, lambda s: (
         f"{s.actor} acknowledged version {s.get('version')} of {s.course}"
         f"{ {'update': ' after its policy update', 'document': ' after reading it'}.get(s.d.get('kind'), '')}")),

@@ -24,9 +24,16 @@ _md.add_render_rule("table_open", _table_open)
 _md.add_render_rule("table_close", _table_close)
 
 
-def render_markdown(text: str) -> Markup:
-    """Blocks: paragraphs, lists, tables, block quotes and the rest of the lesson subset."""
-    return Markup(_md.render(text, {}))
+def render_markdown(text: str, *, below: int = 0) -> Markup:
+    """Blocks: paragraphs, lists, tables, block quotes and the rest of the lesson subset. With `below`, every
+    heading is that many levels lower (a # heading an h2 with 1), to sit under the page's own h1."""
+    env: dict = {}
+    tokens = _md.parse(text, env)
+    if below:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(int(token.tag[1]) + below, 6)}"
+    return Markup(_md.renderer.render(tokens, _md.options, env))
 
 
 def render_inline(text: str) -> Markup:

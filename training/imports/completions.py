@@ -188,7 +188,7 @@ def _set_expiries(records: list[ImportedCompletion], history: dict[Pair, dict[da
                     day, course.recurrence_months, previous_expires_on=previous,
                     renewal_window_days=course.renewal_window_days,
                     renew_from_expiry=course.renew_from_expiry,
-                    cycle_start_month=course.cycle_start_month)
+                    cycle_start_month=course.cycle_start_month, kind=course.kind)
             if expires_on is not None:
                 previous = expires_on
 

@@ -34,6 +34,9 @@ def _course_or_404(code: str) -> tuple[Course, CourseVersion]:
     version = current_version(db(), course) if course else None
     if course is None or version is None:
         abort(404, f"No module has the code {code}. Pick a module from My training.")
+    if course.kind == "document":
+        # A document has no lessons or quiz: it is read and signed on its own page (links in reminders lead here).
+        abort(redirect(url_for("documents.read", code=course.code)))
     return course, version
 
 
@@ -50,7 +53,8 @@ def my_training() -> dict:
     states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
     open_assignments = {a.course_id: a for a in db().scalars(
         select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
-    return dict(states=states, today=today, open_assignments=open_assignments,
+    documents = set(db().scalars(select(Course.code).where(Course.kind == "document")))
+    return dict(states=states, today=today, open_assignments=open_assignments, documents=documents,
                 versions=version_standings(db(), today, states),
                 my_requests=requests_of(db(), current_user.id), form=EmptyForm())
 

@@ -7,6 +7,9 @@ from dateutil.relativedelta import relativedelta
 
 STATUSES = ("exempt", "current", "expiring", "overdue", "lapsed", "assigned")
 EXPIRING_DAYS = 30
+# A signed document stays signed: its completion "expires" on a day that never comes, so no renewal opens and
+# its status stays current. Pages say it does not expire (training/words.py); exports may show the date.
+NEVER_EXPIRES = date.max
 
 
 def add_months(day: date, months: int) -> date:
@@ -18,14 +21,19 @@ def expiry_date(completed_on: date, recurrence_months: int, *,
                 previous_expires_on: date | None = None,
                 renewal_window_days: int = 60,
                 renew_from_expiry: bool = True,
-                cycle_start_month: int | None = None) -> date:
+                cycle_start_month: int | None = None,
+                kind: str = "course") -> date:
     """When a certification earned on `completed_on` expires.
+
+    A document (`kind` "document") never expires: a new version asks for a new signature instead.
 
     On the officer's anniversary (`cycle_start_month` None): recurrence months
     after the completion; recertifying inside the renewal window of a
     still-valid certification keeps the time left, the new expiry counting
     from the previous one. On a fixed yearly cycle: see `cycle_expiry_date`.
     """
+    if kind == "document":
+        return NEVER_EXPIRES
     if cycle_start_month is not None:
         return cycle_expiry_date(completed_on, cycle_start_month, renewal_window_days=renewal_window_days)
     base = completed_on

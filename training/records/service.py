@@ -37,7 +37,7 @@ def record_completion(session: Session, user: User, course: Course, completed_on
         previous_expires_on=previous.expires_on if previous else None,
         renewal_window_days=course.renewal_window_days,
         renew_from_expiry=course.renew_from_expiry,
-        cycle_start_month=course.cycle_start_month)
+        cycle_start_month=course.cycle_start_month, kind=course.kind)
     completion = Completion(
         user_id=user.id, course_id=course.id, version_id=version_id, attempt_id=attempt_id,
         completed_on=completed_on, expires_on=expires_on, score=score, source=source,
@@ -54,8 +54,12 @@ def record_completion(session: Session, user: User, course: Course, completed_on
            course=course.code, completed_on=completed_on.isoformat(),
            expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)
     if acknowledged_name and version_id is not None:
-        record_acknowledgement(session, user, session.get(CourseVersion, version_id), "module", completed_on,
-                               name=acknowledged_name, completion_id=completion.id, attempt_id=attempt_id)
+        version = session.get(CourseVersion, version_id)
+        document = course.kind == "document"
+        # A document's content hash is the SHA-256 of the exact text (or PDF) its reader was shown.
+        record_acknowledgement(session, user, version, "document" if document else "module", completed_on,
+                               name=acknowledged_name, text_sha256=version.content_hash if document else None,
+                               completion_id=completion.id, attempt_id=attempt_id)
     return completion
 
 

@@ -52,6 +52,8 @@ def _completion_for(completion_id: int, roles: tuple[str, ...]) -> Completion:
 @login_required
 def certificate(completion_id: int):
     completion = _completion_for(completion_id, AUDITORS)
+    if completion.course.kind == "document":
+        abort(404, "A signed document has no certificate: its signature is on the officer's transcript.")
     if completion.revoked_on is not None:
         return render_template("errors.html", code=410, title="Certificate revoked",
                                message=f"This certificate was revoked on {completion.revoked_on.isoformat()} "

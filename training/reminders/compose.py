@@ -60,7 +60,8 @@ class Composer:
                 continue
             if row.is_officer_reminder:
                 letters[row.id] = (self.reminder(row, user, courses[row.course_id],
-                                                 update=(row.user_id, row.course_id) in updates)
+                                                 update=(row.user_id, row.course_id) in updates
+                                                 and courses[row.course_id].kind == "course")
                                    if row.id in applying else None)
             elif row.kind == "nudge":
                 letters[row.id] = self.nudge(user, nudge_states.get(user.id, []))
@@ -121,7 +122,10 @@ class Composer:
             subject = f"{title}: due {'today' if days == 0 else 'tomorrow'}"
         else:
             subject = f"Overdue: {title} was due on {long_date(row.due_on)}"
-        url = f"{self.base_url}/courses/{course.code}" + ("/update" if update else "")
+        if course.kind == "document":
+            url = f"{self.base_url}/documents/{course.code}"
+        else:
+            url = f"{self.base_url}/courses/{course.code}" + ("/update" if update else "")
         time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
         text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
                                  time_zone=time_zone, long_date=long_date, update=update)
