@@ -25,6 +25,7 @@ VIEW_ROLES = {
     "home.index": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,
     "learn.lesson": EVERYONE, "learn.result": EVERYONE, "learn.save_answers": EVERYONE, "learn.start_quiz": EVERYONE,
+    "updates.update": EVERYONE, "updates.start_quiz": EVERYONE,
     "auth.logout": EVERYONE, "auth.password": EVERYONE, "auth.two_step": EVERYONE, "auth.setup": EVERYONE,
     "auth.new_recovery_codes": EVERYONE, "auth.turn_off": EVERYONE,
     # The second sign-in step: without a password just given in this browser, it sends back to sign-in.
