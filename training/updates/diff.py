@@ -19,7 +19,6 @@ from training.catalog.render import render_markdown
 from training.words import plural
 
 BLOCK_SPLIT = re.compile(r"\n\s*\n")
-HEADING = re.compile(r"<(/?)h([1-6])")
 # Unchanged paragraphs shown on each side of a change; the others are folded.
 CONTEXT = 1
 WORDS = re.compile(r"\s+|[^\s]+")
@@ -90,8 +89,7 @@ def _words(before: str, after: str) -> Markup:
 
 def _render(block: str) -> Markup:
     """A block as the lesson renders it, its headings two levels down: the update page titles each lesson."""
-    html = str(render_markdown(block))
-    return Markup(HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + 2)}", html))
+    return render_markdown(block, below=2)
 
 
 def _unchanged(blocks: list[str], first: bool, last: bool) -> list[Markup]:
