@@ -15,7 +15,20 @@ from training.updates.rules import ACKNOWLEDGEMENT_STATUSES
 _FORMAT_CHOICES = [SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"), SelectChoice("xlsx", "Excel workbook (XLSX)")]
 
 
-class RosterForm(Form):
+class _ExportForm(Form):
+    """An export's filters and its file format, CSV or XLSX."""
+
+    format = RadioField("Format", choices=_FORMAT_CHOICES, default="csv")
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.format.data not in FORMATS:
+            self.format.errors = ["Choose CSV or XLSX."]
+            ok = False
+        return ok
+
+
+class RosterForm(_ExportForm):
     agency = SelectField("Agency", validate_choice=False)
     unit = SelectField("Unit (with its sub-units)", validate_choice=False)
     course = SelectField("Module", validate_choice=False)
@@ -25,14 +38,6 @@ class RosterForm(Form):
     completed_to = DayField("Completed on or before", validators=[Optional()])
     expiring_before = DayField("Expiring before", validators=[Optional()])
     as_of = DayField("As it stood on", validators=[Optional()])
-    format = RadioField("Format", choices=_FORMAT_CHOICES, default="csv")
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if self.format.data not in FORMATS:
-            self.format.errors = ["Choose CSV or XLSX."]
-            ok = False
-        return ok
 
     def filters(self) -> RosterFilters:
         return RosterFilters(agency=self.agency.data or None, unit=self.unit.data or None,
@@ -41,7 +46,7 @@ class RosterForm(Form):
                              expiring_before=self.expiring_before.data, as_of=self.as_of.data)
 
 
-class AcknowledgementsForm(Form):
+class AcknowledgementsForm(_ExportForm):
     """The acknowledgements export's filters, on the roster export page beside the roster's (hence the prefix)."""
 
     agency = SelectField("Agency", validate_choice=False)
@@ -51,17 +56,9 @@ class AcknowledgementsForm(Form):
                          choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize())
                                                                      for s in ACKNOWLEDGEMENT_STATUSES])
     as_of = DayField("As it stood on", validators=[Optional()])
-    format = RadioField("Format", choices=_FORMAT_CHOICES, default="csv")
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, prefix="ack", **kwargs)
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if self.format.data not in FORMATS:
-            self.format.errors = ["Choose CSV or XLSX."]
-            ok = False
-        return ok
 
     def filters(self) -> AcknowledgementFilters:
         return AcknowledgementFilters(agency=self.agency.data or None, unit=self.unit.data or None,
