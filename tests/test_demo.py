@@ -25,3 +25,17 @@ def test_scale_seed_builds_the_organisation_and_leaves_ids_for_new_rows(session,
     assert {"current", "expiring", "overdue", "lapsed", "assigned", "exempt"} <= statuses
     make_user(session, "after-seed@agency.test")   # new rows get fresh ids
     session.flush()
+
+
+def test_the_demo_officers_certified_have_signed_the_version_they_passed(session, course):
+    from training.demo.service import seed_demo
+    from training.records.models import Acknowledgement, Completion, RequiredPair
+
+    seed_demo(session, date.today(), officers=12)
+    completions = session.scalar(select(func.count()).select_from(Completion))
+    assert completions > 0
+    signed = session.execute(select(Acknowledgement.completion_id, Acknowledgement.version_number)).all()
+    assert len(signed) == completions and {number for _, number in signed} == {1}
+    # The dashboard's share on the version in force counts them.
+    assert session.scalar(select(func.count()).select_from(RequiredPair)
+                          .where(RequiredPair.acknowledged_version == 1)) == completions

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
 from training.records.models import Assignment, Completion
 from training.records.rules import expiry_date
+from training.records.service import acknowledge_signed_completions
 
 SMALL_DEMO = 200
 Progress = Callable[[str, int], None]
@@ -138,11 +139,14 @@ def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
                 done = today - timedelta(days=days_ago)
                 session.add(Completion(user_id=user.id, course_id=course.id, version_id=versions[course.id].id,
                                        completed_on=done, expires_on=expiry_date(done, course.recurrence_months),
-                                       score=rng.choice([80, 90, 100]), source="demo"))
+                                       score=rng.choice([80, 90, 100]), source="demo",
+                                       acknowledged_name=user.full_name,
+                                       acknowledged_at=datetime.combine(done, time(15))))
                 completions += 1
             if kind in ("overdue", "assigned"):
                 due = today + timedelta(days=rng.randint(5, 60) if kind == "assigned" else -rng.randint(3, 40))
                 session.add(Assignment(user_id=user.id, course_id=course.id, due_on=due, reason="demo"))
                 assignments += 1
     session.flush()
+    acknowledge_signed_completions(session)
     return SeedResult(len(people), completions, assignments)

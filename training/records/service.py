@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from training.access import forbid_own
@@ -83,3 +83,17 @@ def record_acknowledgement(session: Session, user: User, version: CourseVersion,
            course=version.course.code, version=version.number, kind=kind, on=on.isoformat(),
            **({"text_sha256": text_sha256} if text_sha256 else {}))
     return acknowledgement
+
+
+def acknowledge_signed_completions(session: Session) -> int:
+    """An Acknowledgement ("module") for every signed completion written in bulk without one (demo data): the
+    version it passed, signed on the day it was completed. How many were added."""
+    signed = (select(Completion.user_id, Completion.course_id, Completion.version_id, CourseVersion.number,
+                     literal("module"), Completion.acknowledged_name, Completion.acknowledged_at,
+                     Completion.completed_on, Completion.id)
+              .join(CourseVersion, CourseVersion.id == Completion.version_id)
+              .where(Completion.acknowledged_name.is_not(None), Completion.acknowledged_at.is_not(None),
+                     ~exists().where(Acknowledgement.completion_id == Completion.id)))
+    return len(session.execute(insert(Acknowledgement).from_select(
+        ["user_id", "course_id", "version_id", "version_number", "kind", "name", "acknowledged_at",
+         "acknowledged_on", "completion_id"], signed).returning(Acknowledgement.id)).all())
