@@ -151,6 +151,20 @@ def _sign_in(page, base, email, check=lambda: None, keyboard=False):
     check()
 
 
+def answer_rightly(app, page) -> Attempt:
+    """On a quiz page, pick every right answer and submit; the attempt. The right answers never reach the
+    browser: the test reads them from the database, as the officer knows them."""
+    with unit_of_work(app) as session:
+        attempt = session.get(Attempt, int(page.url.rsplit("/", 1)[1]))
+        picks = [(item["question_id"], item["order"].index(session.get(Question, item["question_id"]).answer_index))
+                 for item in attempt.items]
+    for question_id, position in picks:
+        page.locator(f"label[for=q{question_id}-{position}]").click()
+    page.get_by_role("button", name="Submit answers").click()
+    page.get_by_text("You scored 100%").wait_for()
+    return attempt
+
+
 def _officer_completes(app, page, base, check, title: str) -> None:
     """officer@demo.test opens a module, reads every lesson, passes the quiz, acknowledges and gets the certificate."""
     _sign_in(page, base, "officer@demo.test", check)
@@ -178,15 +192,7 @@ def _complete_module(app, page, base, check, title: str, full_name: str) -> None
     page.wait_for_url(re.compile(r"/attempts/\d+$"))
     check()
 
-    # The right answers never reach the browser: the test reads them from the database, as the officer knows them.
-    with unit_of_work(app) as session:
-        attempt = session.get(Attempt, int(page.url.rsplit("/", 1)[1]))
-        picks = [(item["question_id"], item["order"].index(session.get(Question, item["question_id"]).answer_index))
-                 for item in attempt.items]
-    for question_id, position in picks:
-        page.locator(f"label[for=q{question_id}-{position}]").click()
-    page.get_by_role("button", name="Submit answers").click()
-    page.get_by_text("You scored 100%").wait_for()
+    answer_rightly(app, page)
     check()
     page.get_by_label("Your full name").fill(full_name)
     page.get_by_role("button", name="Acknowledge and complete").click()
