@@ -10,7 +10,8 @@ from flask.cli import AppGroup, with_appcontext
 from training import migrate
 
 # Each of these packages lists its commands in `cli.COMMANDS`.
-COMMAND_PACKAGES = ("catalog", "auth", "imports", "assignments", "reminders", "reports", "audit", "demo")
+COMMAND_PACKAGES = ("catalog", "auth", "imports", "assignments", "reminders", "reports", "audit", "demo", "api",
+                    "evidence")
 
 
 db_cli = AppGroup("db", help="Database schema.")

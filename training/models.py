@@ -1,4 +1,5 @@
 """Every model, so the metadata is complete (for Alembic and tests)."""
+from training.api.models import ApiToken
 from training.audit.models import AuditEvent
 from training.auth.models import RecoveryCode, SecondFactorSetup, SignInFailure, ThrottleRefusal, UserSession
 from training.auth.tokens import AccountToken
@@ -9,6 +10,7 @@ from training.records.models import (
     Acknowledgement,
     Assignment,
     Attempt,
+    AttemptAnswer,
     Completion,
     Exemption,
     LessonView,
@@ -17,7 +19,8 @@ from training.records.models import (
 from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage
 from training.reports.models import ComplianceSnapshot
 
-__all__ = ["AccountToken", "Acknowledgement", "Agency", "Assignment", "Attempt", "AuditEvent", "Completion",
+__all__ = ["AccountToken", "Acknowledgement", "Agency", "ApiToken", "Assignment", "Attempt", "AttemptAnswer",
+           "AuditEvent", "Completion",
            "ComplianceSnapshot", "Course", "CourseVersion", "DocumentFile", "Escalation", "Exemption", "ImportRefusal",
            "JobLease", "JobRun", "Lesson", "LessonView", "OutboxMessage", "Question", "RecoveryCode",
            "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit", "User", "UserSession"]

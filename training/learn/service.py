@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from training.clock import today_for
 from training.db import utcnow
 from training.learn import rules
 from training.people.models import User
-from training.records.models import Attempt, Completion, LessonView
+from training.records.models import Attempt, AttemptAnswer, Completion, LessonView
 from training.records.service import record_completion
 
 
@@ -161,6 +161,9 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     ).rowcount
     if not closed:
         return False
+    session.execute(insert(AttemptAnswer), [
+        {"attempt_id": attempt.id, "question_id": question, "choice": choice, "correct": key.get(question) == choice}
+        for question, choice in answers.items()])
     session.refresh(attempt)
     record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}", about=user,
            course=attempt.course.code, version=attempt.version.number,

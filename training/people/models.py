@@ -57,6 +57,8 @@ class User(UserMixin, Base):
     totp_last_step: Mapped[int | None]
     # One of the documented demo sign-ins: outside production it needs no second factor.
     demo_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # SHA-256 of the token in the person's private calendar address (training/feeds); None until one is made.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])

@@ -48,6 +48,19 @@ class Attempt(Base):
     __table_args__ = (Index("ix_attempts_user_course", "user_id", "course_id"),)
 
 
+class AttemptAnswer(Base):
+    """One answer of a submitted attempt, for question analytics: the choice picked (its index in the question's
+    own order) and whether it was right. Written with the attempt's submission; `Attempt.answers` holds the same."""
+
+    __tablename__ = "attempt_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    choice: Mapped[int]
+    correct: Mapped[bool] = mapped_column(Boolean)
+
+
 class Completion(Base):
     """A passed attempt (or an imported record) with its acknowledgement: a certification."""
 

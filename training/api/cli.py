@@ -1,0 +1,4 @@
+"""`flask --app app api-tokens ...`."""
+from __future__ import annotations
+
+COMMANDS = ()

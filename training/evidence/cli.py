@@ -1,0 +1,4 @@
+"""`flask --app app evidence ...`."""
+from __future__ import annotations
+
+COMMANDS = ()

@@ -1,0 +1,1 @@
+"""Calendar feeds: each person's private iCalendar address with their due and expiry dates."""
