@@ -27,7 +27,7 @@ from training.records.service import record_completion
 
 BASE = "https://rollcall.example.gov"
 HOST = "rollcall.example.gov"
-ADDRESS = re.compile(r'value="(https://rollcall\.example\.gov/calendar/[A-Za-z0-9_-]{43}\.ics)"')
+ADDRESS = re.compile(r'id="calendar-address">(https://rollcall\.example\.gov/calendar/[A-Za-z0-9_-]{43}\.ics)<')
 
 
 @pytest.fixture(autouse=True)
