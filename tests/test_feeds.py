@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tests.support.factories import make_user, write_course
 from tests.support.pages import login
 from tests.support.policy_change import publish_policy_change
+from tests.support.statements import count_statements
 from training.admin.service import save_account
 from training.assignments.manage import manage_assignments
 from training.assignments.service import extend_assignment, grant_exemption
@@ -20,6 +21,7 @@ from training.audit.describe import describe_all
 from training.audit.models import AuditEvent
 from training.catalog.service import course_by_code, sync_courses
 from training.clock import server_today, today_for
+from training.documents import service as documents
 from training.feeds.addresses import make_address
 from training.people.models import User
 from training.records.models import Assignment
@@ -171,6 +173,48 @@ def test_withdrawn_completed_and_exempted_due_dates_leave_the_feed(client, sessi
                     "Long-term leave", actor_id=coordinator.id, max_days=365)
     session.commit()
     assert f"assignment-{again.id}@{HOST}" not in events(client, path)
+
+
+def test_a_document_to_sign_is_due_until_signed_and_never_ends(client, session, course, officer, coordinator):
+    published = documents.publish(session, documents.Draft("SOP-12", "Radio discipline", "A", "First issue.",
+                                                           text="Keep it short."), today_for(coordinator),
+                                  actor_id=coordinator.id)
+    document = published.version.course
+    assignment = assign(session, officer, document, days=7)
+    path = address_of(session, officer)
+    assert events(client, path) == {f"assignment-{assignment.id}@{HOST}": {
+        "on": assignment.due_on, "summary": "Due: read and sign Radio discipline", "url": f"{BASE}/documents/SOP-12",
+        "description": "Your due date for read and sign Radio discipline. Complete it in Rollcall by the end of "
+                       "this day."}}
+    documents.sign(session, officer, document, published.version.content_hash, officer.full_name,
+                   today_for(officer))
+    session.commit()
+    assert events(client, path) == {}     # a signature does not expire: no end date to show
+
+
+def test_the_feed_costs_the_same_few_statements_however_many_reports_and_dates(client, session, connection, org,
+                                                                               course, second):
+    agency, unit = org
+    sergeant = make_user(session, "sgt@agency.test", agency=agency, unit=unit, first="Pat", last="Sergeant")
+    session.commit()
+    path = address_of(session, sergeant)
+
+    def add_report(n: int) -> None:
+        report = make_user(session, f"r{n}@agency.test", agency=agency, unit=unit, first=f"R{n}", last="Report",
+                           supervisor_id=sergeant.id)
+        session.commit()
+        assign(session, report, course, days=n + 1)
+        assign(session, report, second, days=n + 2)
+
+    add_report(0)
+    certify(session, sergeant, course, days_ago=10)
+    one = count_statements(connection, lambda: client.get(path))
+    for n in range(1, 8):
+        add_report(n)
+    assign(session, sergeant, second, days=3)
+    many = count_statements(connection, lambda: client.get(path))
+    assert len(events(client, path)) == 2 * 8 + 2
+    assert many == one, (one, many)
 
 
 def test_a_renewed_certification_shows_only_its_new_end(client, session, course, officer):

@@ -53,10 +53,11 @@ def _make_address(page, button: str) -> str:
     return page.locator("#calendar-address").inner_text()
 
 
-def test_an_officer_makes_a_calendar_address_and_a_calendar_reads_it(site, browser, tmp_path):
+def test_an_officer_makes_a_calendar_address_and_a_calendar_reads_it(site, request, tmp_path):
     app, base = site
+    chromium = request.getfixturevalue("browser")
     shots = Path(SHOTS) if SHOTS else tmp_path
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
     axe = Axe(page)
     sign_in(page, base, "officer@demo.test")
     go_to(page, "Training", "Reminders")
@@ -90,7 +91,7 @@ def test_an_officer_makes_a_calendar_address_and_a_calendar_reads_it(site, brows
     assert axe.findings == {}, axe.findings
     page.close()
 
-    narrow = browser.new_page()
+    narrow = chromium.new_page()
     reflow = Reflow(narrow)
     sign_in(narrow, base, "officer@demo.test")
     narrow.goto(f"{base}/reminders")
