@@ -7,7 +7,7 @@ comes from: a due date that moves keeps its UID and the calendar moves the event
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -32,7 +32,7 @@ class Entry:
     on: date
     summary: str
     description: str
-    link: tuple[str, dict] = field(default=("learn.dashboard", {}))
+    link: tuple[str, dict]
 
 
 def _what_is_due(course: Course, assignment: Assignment) -> tuple[str, tuple[str, dict]]:
