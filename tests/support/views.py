@@ -34,17 +34,17 @@ VIEW_ROLES = {
     "documents.index": {"coordinator", "compliance", "admin"},
     "documents.publish_new": {"coordinator", "admin"}, "documents.publish_version": {"coordinator", "admin"},
     "documents.read": EVERYONE, "documents.file": EVERYONE,
-    "reminders.mine": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
+    "reminders.mine": EVERYONE, "feeds.new_address": EVERYONE, "reminders.outbox": {"admin"}, "reminders.retry": {"admin"},
     # Open to every role; whose records one sees is the scope check inside the view.
     "records.transcript": EVERYONE, "records.certificate": EVERYONE,
     "records.revoke": {"compliance", "admin"},
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"}, "audit.verify_chain": {"admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate; someone who forgot their
-# password, or follows an invitation or reset link (the token in it is the check); the start of single sign-on
-# and the provider's answer.
+# password, or follows an invitation or reset link, or a calendar fetching a person's feed (the token in it is
+# the check); the start of single sign-on and the provider's answer.
 PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
-          "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback"}
+          "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback", "feeds.feed"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
               "request_id": 1, "token": "not-a-token", "number": 1}

@@ -318,6 +318,10 @@ ACTIONS: dict[str, Action] = {
                                        lambda s: f"{s.actor} reset two-step sign-in for {s.subject}"),
     "user.recovery_codes_renewed": Action("Recovery codes renewed", SECURITY,
                                           lambda s: f"{s.actor} made new recovery codes"),
+    "calendar.address_made": Action("Calendar address made", SECURITY,
+                                    lambda s: f"{s.actor} made a private calendar address for their due dates"),
+    "calendar.address_replaced": Action("Calendar address replaced", SECURITY, lambda s: (
+        f"{s.actor} made a new private calendar address for their due dates; the one before stopped working")),
     "secrets.rotated": Action("Stored secrets re-encrypted", SECURITY, lambda s: (
         f"{s.actor} re-encrypted the stored secrets with the newest key: "
         f"{_count(s.d.get('secrets'), 'second-factor secret')}, "

@@ -8,7 +8,7 @@ fresh token and the one before stops working.
 A link stops working when it is used, when it expires, when a newer one of the same kind is issued for the
 account, when the account's password changes by any path (the row keeps a fingerprint of the password hash as
 it was when the link was issued), and when the account is deactivated (`revoke_for`, and the account must be
-active when the link is used).
+active when the link is used). Deactivation clears the account's calendar address too (`revoke_for`).
 """
 from __future__ import annotations
 
@@ -145,12 +145,17 @@ def use(session: Session, token: AccountToken, now: datetime) -> None:
 
 
 def revoke_for(session: Session, user_ids: Iterable[int], now: datetime, why: str = "deactivated") -> None:
-    """Every open link of these accounts stops working (deactivated accounts), a thousand accounts a statement."""
+    """Every open link of these accounts stops working (deactivated accounts), and so does their calendar address
+    (training/feeds), so that re-activating an account does not bring an old one back; a thousand accounts a
+    statement."""
     ids = list(user_ids)
     for start in range(0, len(ids), 1000):
+        batch = ids[start:start + 1000]
         session.execute(update(AccountToken)
-                        .where(AccountToken.user_id.in_(ids[start:start + 1000]), *is_open(now))
+                        .where(AccountToken.user_id.in_(batch), *is_open(now))
                         .values(revoked_at=now, revoked_why=why).execution_options(synchronize_session=False))
+        session.execute(update(User).where(User.id.in_(batch), User.calendar_token_hash.is_not(None))
+                        .values(calendar_token_hash=None))
 
 
 def never_signed_in() -> ColumnElement[bool]:

@@ -1,15 +1,18 @@
 """Reminders in the site: an officer's own, and the outbox for administrators."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from training.access import ADMINS
+from training.access import ADMINS, supervises
 from training.auth.guards import roles_required
-from training.clock import today_for, viewer_zone
+from training.clock import local_date, today_for, viewer_zone
 from training.db import db
+from training.feeds.addresses import address_made_at
 from training.forms import EmptyForm
 from training.params import page_number
 from training.reminders.models import OutboxMessage, is_officer_reminder, reminder_applies
@@ -51,7 +54,14 @@ def mine():
                                                         reminder_applies(today_for(current_user))))
                         .options(selectinload(OutboxMessage.course))
                         .order_by(OutboxMessage.id.desc()).limit(100)).all()
-    return render_template("reminders/mine.html", rows=rows)
+    return render_template("reminders/mine.html", rows=rows, supervisor=supervises(db(), current_user),
+                           calendar_made_on=calendar_made_on(current_user), calendar_form=EmptyForm())
+
+
+def calendar_made_on(user) -> date | None:
+    """The day (the person's own) their current calendar address was made; None when they have none."""
+    made_at = address_made_at(db(), user)
+    return local_date(made_at, viewer_zone(user)) if made_at else None
 
 
 @bp.route("/admin/outbox")
