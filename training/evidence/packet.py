@@ -112,6 +112,6 @@ def zip_bytes(files: dict[str, bytes], as_of: date) -> bytes:
             info = zipfile.ZipInfo(name, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
-            info.external_attr = 0o644 << 16
+            info.external_attr = 0o100644 << 16
             archive.writestr(info, files[name], compresslevel=9)
     return buffer.getvalue()
