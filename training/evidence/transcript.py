@@ -89,9 +89,10 @@ def transcript_pdf(held: Held, created: datetime) -> bytes:
     pdf.para("Each attempt's questions, the choices in the order shown and the answers given are in attempts.txt.", 8)
 
     pdf.heading("Acknowledgements")
-    pdf.rows(("Module or document", "Version", "Kind", "Signed as", "When", "Text SHA-256"),
+    pdf.rows(("Module or document", "Version", "Kind", "Signed as", "When",
+              "SHA-256 of the text shown (documents) or of the version"),
              [(_module(a), f"{a['version']} ({a['policy_version']})", a["kind"], a["name_signed"],
-               _when(a["acknowledged_at"]), a["text_sha256"] or f"version {a['version_content_sha256']}")
+               _when(a["acknowledged_at"]), a["text_sha256"] or a["version_content_sha256"])
               for a in held.acknowledgements],
              (56, 30, 18, 36, 32, 88), "No acknowledgements.")
 
