@@ -226,6 +226,31 @@ def test_an_extension_made_after_the_day_leaves_that_days_due_date(session, offi
     assert now[0]["history"][1]["reason"] == "Training academy week"
 
 
+def test_people_outside_the_makers_scope_are_named_by_role(session, officer, course, staff):
+    """A compliance user limited to the officer's unit does not learn who, above it, extended the assignment; the
+    operator at the command line does."""
+    today = today_for(officer)
+    assign_course(session, course, select(User.id).where(User.id == officer.id), today + timedelta(days=10), today,
+                  reason="individual", actor_id=staff["coordinator"].id)
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == officer.id))
+    extend_assignment(session, assignment, today + timedelta(days=30), "Training academy week",
+                      actor_id=staff["coordinator"].id, today=today)
+    unit_compliance = make_user(session, "unit-compliance@agency.test", role="compliance", agency=officer.agency,
+                                scope_unit_id=officer.unit_id, employee_id="S-unit")
+    session.commit()
+
+    def extended_by(viewer) -> tuple[str, str]:
+        files = unpack(build_packet(session, officer, today, BASE, viewer).data)
+        story = json.loads(files["assignments.json"])["assignments"][0]["history"]
+        sentences = " ".join(e["sentence"] for e in json.loads(files["audit-events.json"])["events"])
+        return next(h["by"] for h in story if h["what"] == "Extended"), sentences
+
+    by, sentences = extended_by(unit_compliance)
+    assert by == "coordinator outside your scope" and "Coordinator Staff" not in sentences
+    by, sentences = extended_by(None)
+    assert by == "Coordinator Staff (coordinator)" and "Coordinator Staff extended" in sentences
+
+
 @pytest.mark.parametrize("role, agency_code, status", [
     ("compliance", "AGY", 200), ("admin", None, 200), ("coordinator", "AGY", 403), ("officer", "AGY", 403),
     ("compliance", "OTH", 404),
