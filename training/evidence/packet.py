@@ -29,7 +29,7 @@ def created_at(as_of: date) -> datetime:
     return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "x"
 
 
@@ -40,7 +40,7 @@ def certificates(held: Held, agency_name: str | None, verify_url, created: datet
     for c in held.completions:
         if c["kind"] == "document" or c["state"] == "revoked":
             continue
-        name = f"certificates/{_slug(c['course_code'])}-{c['completed_on']}-{c['id']}.pdf"
+        name = f"certificates/{slug(c['course_code'])}-{c['completed_on']}-{c['id']}.pdf"
         facts = CertificateFacts(held.officer["name"], held.officer["employee_id"], agency_name, c["course_title"],
                                  c["course_code"], c["version"], date.fromisoformat(c["completed_on"]),
                                  date.fromisoformat(c["expires_on"]), c["verification_code"].replace("-", ""),

@@ -37,7 +37,7 @@ class Packet:
 
     @property
     def file_name(self) -> str:
-        return f"evidence-{packet._slug(self.officer.employee_id or str(self.officer.id))}-{self.as_of.isoformat()}.zip"
+        return f"evidence-{packet.slug(self.officer.employee_id or str(self.officer.id))}-{self.as_of.isoformat()}.zip"
 
 
 def officer_by_employee_id(session: Session, employee_id: str) -> User:
