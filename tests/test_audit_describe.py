@@ -18,7 +18,7 @@ from training.audit.service import record, record_many, record_refusal
 
 DOTTED = re.compile(r"[a-z_]+\.[a-z_]+")
 # Dotted words in training/ that are not audit actions: foreign keys ("users.id"), file names, settings.
-NOT_ACTIONS = re.compile(r"[a-z_]+\.id|.+\.(yaml|html|csv|txt|md|json)|sqlalchemy\.url")
+NOT_ACTIONS = re.compile(r"[a-z_]+\.id|.+\.(yaml|html|csv|txt|md|json|py|pdf|zip)|sqlalchemy\.url")
 
 
 def dotted_words() -> set[str]:

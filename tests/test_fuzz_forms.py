@@ -19,6 +19,7 @@ from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
 from training.auth.token_forms import ForgotPasswordForm, NewPasswordForm
 from training.documents.forms import PublishForm, SignForm
+from training.evidence.forms import EvidenceForm
 from training.learn.forms import AcknowledgeForm
 from training.records.forms import RevokeForm
 
@@ -29,7 +30,7 @@ FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit":
         "auth.password": PasswordForm, "auth.code": CodeForm, "auth.enrol": CodeForm, "auth.setup": CodeForm,
         "auth.forgot_password": ForgotPasswordForm, "auth.reset_password": NewPasswordForm,
         "auth.accept_invitation": NewPasswordForm, "documents.publish_new": PublishForm,
-        "documents.publish_version": PublishForm, "documents.read": SignForm}
+        "documents.publish_version": PublishForm, "documents.read": SignForm, "evidence.packet": EvidenceForm}
 # Fields of the views that read the request without a form class.
 FIELDS = {"imports.upload": ["full", "invite"], "imports.confirm": ["token", "filename", "full", "invite"],
           "auth.invite_unit": ["sub", "resend"],

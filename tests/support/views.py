@@ -38,6 +38,7 @@ VIEW_ROLES = {
     # Open to every role; whose records one sees is the scope check inside the view.
     "records.transcript": EVERYONE, "records.certificate": EVERYONE,
     "records.revoke": {"compliance", "admin"},
+    "evidence.packet": {"compliance", "admin"},
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"}, "audit.verify_chain": {"admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate; someone who forgot their

@@ -195,7 +195,8 @@ def _created(s: Said) -> str:
 
 # What a refused act (access.refused, its `act`) would have been.
 ACTS = {"extension": "an extension", "exemption": "an exemption", "revocation": "a revocation",
-        "withdraw": "a withdrawal", "set_due": "a change of due date"}
+        "withdraw": "a withdrawal", "set_due": "a change of due date",
+        "evidence": "an evidence packet"}
 FIELD_NAMES = {"first_name": "first name", "last_name": "last name", "email": "email address",
                "employee_id": "employee ID", "agency_id": "agency", "unit_id": "unit", "scope_unit_id": "scope",
                "supervisor_id": "supervisor", "active": "active", "role": "role", "password": "password"}
@@ -385,6 +386,8 @@ ACTIONS: dict[str, Action] = {
                                       _export("who acknowledged which version")),
     "export.audit": Action("Audit trail exported", RECORDS, _export("the audit trail")),
     "export.compliance": Action("Compliance figures exported", RECORDS, _export("the compliance figures")),
+    "evidence.created": Action("Evidence packet made", RECORDS, lambda s: (
+        f"{s.actor} made the evidence packet of {s.subject} as of {s.get('as_of')} (SHA-256 {s.get('sha256')})")),
     "user.created": Action("Account created", RECORDS, _created),
     "user.updated": Action("Account changed", RECORDS, _updated),
     "user.role_changed": Action("Role changed", RECORDS, lambda s: (

@@ -24,6 +24,7 @@ from training.auth.tokens import never_signed_in_states
 from training.catalog.service import course_choices
 from training.clock import today_for
 from training.db import db, utcnow
+from training.evidence.forms import EvidenceForm
 from training.forms import EmptyForm
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
@@ -104,8 +105,12 @@ def officer_or_404(user_id: int) -> User:
 @bp.route("/officers/<int:user_id>")
 @login_required
 def officer(user_id: int):
+    return render_officer(officer_or_404(user_id))
+
+
+def render_officer(user: User, evidence_form=None, status: int = 200):
+    """The officer's page; `evidence_form` holds a refused evidence packet request, shown with its problems."""
     session = db()
-    user = officer_or_404(user_id)
     today = today_for(current_user)
     states = list(course_states(session, today, User.id == user.id))
     open_assignments = {a.course_id: a for a in session.scalars(
@@ -114,11 +119,13 @@ def officer(user_id: int):
     can_act = may_act_on_officer(session, current_user, user)
     exempt_form = ExemptForm()
     exempt_form.course.choices = course_choices(session)
+    can_evidence = in_scope and is_in(current_user, AUDITORS) and current_user.id != user.id
     return render_template("people/officer.html", officer=user, states=states, today=today,
                            versions=version_standings(session, today, states),
                            open_assignments=open_assignments, can_act=can_act,
                            grants=grants_for(session, user.id, current_user),
                            history=history_for(session, user.id, current_user),
                            can_see_transcript=in_scope, can_certify=is_in(current_user, AUDITORS),
-                           extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm())
-
+                           extend_form=ExtendForm(), exempt_form=exempt_form, form=EmptyForm(),
+                           can_evidence=can_evidence, evidence_form=evidence_form or EvidenceForm(formdata=None),
+                           officer_today=today_for(user)), status

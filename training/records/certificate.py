@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import segno
@@ -41,9 +41,12 @@ def qr_png(data: str) -> io.BytesIO:
     return buffer
 
 
-def certificate_pdf(facts: CertificateFacts) -> bytes:
-    """One landscape Letter page."""
+def certificate_pdf(facts: CertificateFacts, created: datetime | None = None) -> bytes:
+    """One landscape Letter page. With `created`, the PDF says it was made then (and its file id follows from it
+    and its contents), so the same certificate gives the same bytes."""
     pdf = FPDF(orientation="L", unit="mm", format="Letter")
+    if created is not None:
+        pdf.set_creation_date(created)
     pdf.set_title(f"Certificate: {facts.course_title}, {facts.officer_name}")
     pdf.set_author("Rollcall")
     pdf.set_auto_page_break(False)
