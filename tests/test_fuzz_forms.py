@@ -123,9 +123,9 @@ def check_answer(response, before, after) -> None:
 
 
 # Every view that takes a POST, each fuzzed below.
-POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.save_answers", "learn.start_quiz", "updates.start_quiz",
-                                            "assignments.delete_rule", "reminders.retry", "admin.reset_two_step",
-                                            "audit.verify_chain"})
+POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.save_answers", "learn.start_quiz",
+                                            "updates.start_quiz", "assignments.delete_rule", "reminders.retry",
+                                            "admin.reset_two_step", "audit.verify_chain", "feeds.new_address"})
 
 
 def awaiting_code(client, session, org, enrolled: bool) -> None:
