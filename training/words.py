@@ -41,3 +41,9 @@ def day(value: date | None) -> str:
         return ""
     return NEVER if value == date.max else value.isoformat()
 
+
+
+def sentence(said: object) -> str:
+    """A refusal's words (an exception or a phrase) as a sentence to show: a capital first, a full stop last."""
+    text = str(said)
+    return f"{text[:1].upper()}{text[1:]}" + ("" if text.endswith(".") else ".")

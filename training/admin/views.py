@@ -25,6 +25,7 @@ from training.imports.csvfile import ImportRefused
 from training.imports.org import OrgAgency, OrgUnit
 from training.params import page_number
 from training.people.models import Agency, Unit, User
+from training.words import sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -89,7 +90,7 @@ def account(user_id: int | None = None):
         except AccountProblems as exc:
             session.rollback()
             for name, message in exc.problems:
-                form[name].errors.append(f"{message[:1].upper()}{message[1:]}.")
+                form[name].errors.append(sentence(message))
         if not has_errors(form):
             apply_standing_rules(session, today_for(current_user))   # a new or moved officer meets their unit's rules
             flash(f"Saved {saved.email}.", "success")
@@ -129,7 +130,7 @@ def _saved(form, agency: OrgAgency, unit: OrgUnit | None) -> str | None:
     except ImportRefused as exc:
         db().rollback()
         said = "; ".join(message for _, message in exc.problems)
-        return said[:1].upper() + said[1:] + "."
+        return sentence(said)
     apply_standing_rules(db(), today_for(current_user))   # a unit moved under a rule brings its officers along
     flash(f"Saved {unit.code if unit else agency.code}.", "success")
     return None

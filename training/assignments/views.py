@@ -33,7 +33,7 @@ from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, ExtensionRequest, StandingRule
 from training.reminders.delivery import deliver
 from training.reminders.service import cancel_stale, queue_extension_decision, queue_nudges
-from training.words import plural
+from training.words import plural, sentence
 
 bp = Blueprint("assignments", __name__)
 
@@ -107,7 +107,7 @@ def assign():
             except service.Refused as exc:
                 session.rollback()
                 results = []
-                form.due_on.errors.append(_sentence(_refusal(exc)))
+                form.due_on.errors.append(sentence(_refusal(exc)))
     status = 422 if has_errors(form) else 200
     return render_template("assignments/assign.html", form=form, results=results, chosen=chosen,
                            listed=len(listed), limit=OFFICERS_LISTED, listing=listing), status
@@ -128,7 +128,7 @@ def rules():
             created = service.create_standing_rule(session, unit, course, form.days.data, today_for(current_user),
                                                    actor_id=current_user.id)
         except service.Refused as exc:
-            form.unit.errors.append(_sentence(exc))
+            form.unit.errors.append(sentence(exc))
         else:
             flash(f"Rule saved: everyone in {unit.code} must hold {course.code}. "
                   f"{plural(sum(created.values()), 'officer')} assigned now.", "success")
@@ -165,11 +165,6 @@ def _acting_on(user_id: int) -> User:
 _FAR_HINT = " Tick the box to confirm it if it is really meant."
 
 
-def _sentence(exc: Exception | str) -> str:
-    text = str(exc)
-    return f"{text[:1].upper()}{text[1:]}" + ("" if text.endswith(".") else ".")
-
-
 def _refusal(exc: Exception) -> str:
     """A refusal's words ending a sentence, with how to confirm a far due date when that is what was refused."""
     text = str(exc)
@@ -185,12 +180,12 @@ def _add_rule_problems(form, **checks) -> None:
         manage.collect(**checks)
     except manage.Refusals as exc:
         for name, message in exc.problems:
-            getattr(form, name).errors.append(_sentence(message) + (_FAR_HINT if exc.far and name == "due_on" else ""))
+            getattr(form, name).errors.append(sentence(message) + (_FAR_HINT if exc.far and name == "due_on" else ""))
 
 
 def _refused(done: str, form) -> str:
     """One message naming every problem of a form sent from a page that is shown again after it."""
-    return f"{done}: " + " ".join(_sentence(p) for p in problems_of(form))
+    return f"{done}: " + " ".join(sentence(p) for p in problems_of(form))
 
 
 def _change(user_id: int, assignment_id: int, action: str):

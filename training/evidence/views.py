@@ -12,6 +12,7 @@ from training.evidence.forms import EvidenceForm
 from training.evidence.service import PacketRefused, build_packet, record_packet
 from training.people.models import User
 from training.people.views import render_officer
+from training.words import sentence
 
 bp = Blueprint("evidence", __name__)
 
@@ -30,14 +31,14 @@ def packet(user_id: int):
     except Forbidden as exc:
         record_refusal(session, current_user.id, officer, "evidence", str(exc))
         return render_template("errors.html", code=403, title="No evidence packet of your own records",
-                               message=f"{str(exc)[:1].upper()}{str(exc)[1:]}."), 403
+                               message=sentence(exc)), 403
     if not form.validate_on_submit():
         return render_officer(officer, evidence_form=form, status=422)
     try:
         built = build_packet(session, officer, form.as_of.data, current_app.config["BASE_URL"], current_user)
         record_packet(session, built, actor_id=current_user.id, via="web")
     except PacketRefused as exc:
-        form.as_of.errors = [f"{str(exc)[:1].upper()}{str(exc)[1:]}."]
+        form.as_of.errors = [sentence(exc)]
         return render_officer(officer, evidence_form=form, status=422)
     return Response(built.data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{built.file_name}"', "Cache-Control": "no-store",

@@ -14,6 +14,7 @@ from training.records import codes, proof
 from training.records.certificate import CertificateFacts, certificate_pdf, verify_url
 from training.records.forms import RevokeForm
 from training.records.models import Completion
+from training.words import sentence
 
 bp = Blueprint("records", __name__)
 
@@ -89,7 +90,7 @@ def revoke(completion_id: int):
                 form.reason.errors.append(str(exc))
             except Forbidden as exc:
                 record_refusal(session, current_user.id, officer, "revocation", str(exc))
-                form.reason.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                form.reason.errors.append(sentence(exc))
             else:
                 flash(f"Revoked the {completion.course.title} certificate of {officer.full_name} "
                       f"completed on {completion.completed_on.isoformat()}.", "success")
