@@ -1,0 +1,143 @@
+"""What the API reads: officers with their status per required module, one page at a time, and the completions
+changed since a sync cursor. Scope is training/access.py's, through the token's stand-in viewer."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from training.access import scope_filter
+from training.catalog.models import Course, CourseVersion
+from training.people.models import Agency, Unit, User
+from training.records.models import Completion
+from training.records.status import CourseState, course_states, pair_facts_query, status_expression
+
+# Statuses that keep an officer off duty: a certification that has lapsed, or an assignment past due.
+NOT_DEPLOYABLE = ("lapsed", "overdue")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    employee_id: str | None
+    first_name: str
+    last_name: str
+    email: str
+    agency: str | None
+    unit: str | None
+    supervisor_employee_id: str | None
+
+
+def _people(session: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Person]:
+    boss = aliased(User, name="boss")
+    stmt = (select(User.id, User.employee_id, User.first_name, User.last_name, User.email, Agency.code, Unit.code,
+                   boss.employee_id)
+            .outerjoin(Agency, Agency.id == User.agency_id).outerjoin(Unit, Unit.id == User.unit_id)
+            .outerjoin(boss, boss.id == User.supervisor_id).where(*where).order_by(User.id))
+    return [Person(*row) for row in session.execute(stmt.limit(limit) if limit else stmt)]
+
+
+def officers_page(session: Session, viewer: User, on: date, *, after: int, limit: int,
+                  unit_ids: list[int] | None = None, course_id: int | None = None,
+                  status: str | None = None) -> tuple[list[Person], dict[int, list[CourseState]], int | None]:
+    """One page of the active people in the viewer's scope, by id after `after`, with their states on `on`,
+    and the id to continue after (None on the last page).
+
+    A fixed number of statements whatever the number of officers: the page's people (found through the keyset
+    on their id; with a module or status filter, through the required pairs' facts), then their states in one
+    `course_states` query.
+    """
+    where = [User.active.is_(True), User.id > after, *scope_filter(session, viewer)]
+    if unit_ids is not None:
+        where.append(User.unit_id.in_(unit_ids))
+    if course_id is not None or status is not None:
+        facts = pair_facts_query(on, *where).subquery("facts")
+        chosen = [facts.c.course_id == course_id] if course_id is not None else []
+        if status is not None:
+            chosen.append(status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until) == status)
+        ids = list(session.scalars(select(facts.c.user_id).where(*chosen).group_by(facts.c.user_id)
+                                   .order_by(facts.c.user_id).limit(limit + 1)))
+        people = _people(session, User.id.in_(ids)) if ids else []
+    else:
+        people = _people(session, *where, limit=limit + 1)
+    more = len(people) > limit
+    people = people[:limit]
+    states: dict[int, list[CourseState]] = defaultdict(list)
+    if people:
+        for state in course_states(session, on, User.id.in_([p.id for p in people])):
+            if course_id is None or state.course_id == course_id:
+                states[state.user_id].append(state)
+    return people, states, people[-1].id if more else None
+
+
+def officer(session: Session, employee_id: str) -> User | None:
+    return session.scalar(select(User).where(User.employee_id == employee_id, User.active.is_(True)))
+
+
+def officer_states(session: Session, user: User, on: date) -> tuple[Person, list[CourseState]]:
+    person = _people(session, User.id == user.id)[0]
+    return person, list(course_states(session, on, User.id == user.id))
+
+
+def reasons_not_deployable(states: list[CourseState]) -> list[dict]:
+    """Each required module that keeps the officer off duty, and why, in words a scheduler can show."""
+    reasons = []
+    for state in states:
+        if state.status == "lapsed":
+            said = f"the certification expired on {state.expires_on.isoformat()}"
+        elif state.status == "overdue":
+            said = f"it was due on {state.due_on.isoformat()} and is not completed"
+        else:
+            continue
+        reasons.append({"course_code": state.course_code, "status": state.status,
+                        "message": f"{state.course_title}: {said}."})
+    return reasons
+
+
+@dataclass(frozen=True)
+class Change:
+    """A completion as the sync gives it, with the instant of its latest change (made, or revoked)."""
+    id: int
+    employee_id: str | None
+    course_code: str
+    course_version: int | None
+    completed_on: date
+    expires_on: date
+    score: int | None
+    source: str
+    revoked_on: date | None
+    changed_at: datetime
+    status: str
+
+
+def changed_at() -> ColumnElement[datetime]:
+    return func.coalesce(Completion.revoked_at, Completion.created_at)
+
+
+def completion_changes(session: Session, viewer: User, on: date, *, since: tuple[datetime, int] | None,
+                       horizon: datetime, limit: int) -> tuple[list[Change], bool]:
+    """Completions of people in the viewer's scope whose latest change is after `since` (an instant and an id,
+    the last change given before) and before `horizon`, oldest change first; and whether more follow."""
+    when = changed_at()
+    conditions = [when < horizon, *scope_filter(session, viewer)]
+    if since is not None:
+        at, last_id = since
+        conditions.append(or_(when > at, and_(when == at, Completion.id > last_id)))
+    rows = session.execute(
+        select(Completion.id, User.employee_id, Course.code, CourseVersion.number, Completion.completed_on,
+               Completion.expires_on, Completion.score, Completion.source, Completion.revoked_on, when)
+        .join(User, User.id == Completion.user_id).join(Course, Course.id == Completion.course_id)
+        .outerjoin(CourseVersion, CourseVersion.id == Completion.version_id)
+        .where(*conditions).order_by(when, Completion.id).limit(limit + 1)).all()
+    changes = [Change(*row, status=_state(on, row[5], row[8])) for row in rows[:limit]]
+    return changes, len(rows) > limit
+
+
+def _state(on: date, expires_on: date, revoked_on: date | None) -> str:
+    """What the completion certifies on `on`: "valid", "expired" or "revoked"."""
+    if revoked_on is not None and revoked_on <= on:
+        return "revoked"
+    return "valid" if expires_on >= on else "expired"
