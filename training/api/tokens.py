@@ -120,11 +120,11 @@ def find(session: Session, raw: str) -> ApiToken | None:
     return session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
 
 
-def check(session: Session, raw: str, now: datetime) -> tuple[ApiToken | None, Refusal | None]:
-    """The token the text names and None while it works; else the token (when known) and why it does not."""
+def check(session: Session, raw: str, now: datetime) -> tuple[ApiToken | None, Agency | None, Refusal | None]:
+    """The token the text names, its agency and None while it works; else what is known and why it does not."""
     token = find(session, raw)
     if token is None:
-        return None, Refusal("unknown", "The token is not known to Rollcall.")
+        return None, None, Refusal("unknown", "The token is not known to Rollcall.")
     agency = session.get(Agency, token.agency_id)
     unit = session.get(Unit, token.unit_id) if token.unit_id is not None else None
-    return token, why_not(token, agency, unit, now)
+    return token, agency, why_not(token, agency, unit, now)

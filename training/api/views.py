@@ -55,6 +55,7 @@ class Caller:
     agency_id: int
     unit_id: int | None
     can_write: bool
+    time_zone: str      # the agency's: its day is the day statuses are for
 
     def named(self) -> dict:
         return {"id": self.id, "name": self.name}
@@ -81,7 +82,7 @@ def authenticate() -> None:
         raise _unauthorized("Send an API token in the Authorization header: Authorization: Bearer <token>.")
     now, limit = _now(), current_app.config["API_RATE_LIMIT"]
     with unit_of_work() as session:
-        token, refusal = tokens.check(session, raw.strip(), now)
+        token, agency, refusal = tokens.check(session, raw.strip(), now)
         if refusal is not None:
             raise _unauthorized(refusal.detail, "invalid_token")
         key = f"api-token:{token.id}"
@@ -90,7 +91,8 @@ def authenticate() -> None:
         over = bool(store.held(session, {key: limit + 1}, now, WINDOW_MINUTES))
         if not over and (token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY):
             token.last_used_at = now
-        g.api_caller = Caller(token.id, token.name, token.agency_id, token.unit_id, token.can_write)
+        g.api_caller = Caller(token.id, token.name, token.agency_id, token.unit_id, token.can_write,
+                              agency.time_zone)
     if over:
         wait = throttle.window_start(now, WINDOW_MINUTES) + timedelta(minutes=WINDOW_MINUTES) - now
         raise Problem(429, f"This token may make {limit} requests a minute; wait for the next minute.",
@@ -123,7 +125,7 @@ def _viewer(acting: bool = False) -> User:
 
 
 def _today() -> date:
-    return clock.agency_today(db().get(Agency, _caller().agency_id), _now())
+    return clock.zone_today(_caller().time_zone, _now())
 
 
 def _day(value: date | None) -> str | None:
