@@ -167,9 +167,9 @@ def test_a_unit_token_cannot_place_people_outside_its_unit(api, session, world):
 
 def test_roster_uploads_must_be_csv_of_allowed_size(app, api, world):
     assert api.post("/roster", token=world["write"][1], json={"a": 1}).status_code == 415
-    app.config["MAX_CONTENT_LENGTH"] = 100
-    response = api.post("/roster", token=world["write"][1], data=HEADER * 10, content_type="text/csv")
-    assert response.status_code == 413 and "smaller files" in response.get_json()["detail"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = api.post("/roster", token=world["write"][1], data=HEADER * 20_000, content_type="text/csv")
+    assert response.status_code == 413 and "larger than the 1 MB allowed" in response.get_json()["detail"]
     bad_flag = api.post("/roster", token=world["write"][1], data=HEADER, content_type="text/csv",
                         query_string={"full": "yes"})
     assert bad_flag.status_code == 400 and bad_flag.get_json()["errors"][0]["field"] == "full"

@@ -72,7 +72,7 @@ def from_error(error: BaseException) -> Response:
     if error.code == 413 and not said:
         from training.commands import megabytes
         said = (f"The body is larger than the {megabytes(current_app.config['MAX_CONTENT_LENGTH'])} allowed; "
-                f"send the roster in smaller files.")
+                f"split it into smaller requests.")
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return problem_response(error.code, said or DETAILS.get(error.code, HTTPStatus(error.code).phrase),
                             headers=headers)
