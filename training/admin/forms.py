@@ -52,4 +52,4 @@ class ApiTokenForm(FlaskForm):
     unit = StringField("Only this unit and the units below it (code; empty for the whole agency)",
                        validators=[Optional(), Length(max=64)])
     write = BooleanField("May also assign modules and upload rosters, as a coordinator may")
-    expires = DayField("Last day it works (empty: until revoked)", validators=[Optional()])
+    expires = DayField("Last day it works", validators=[Optional()])

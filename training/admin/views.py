@@ -198,8 +198,8 @@ def unit(code: str | None = None):
         422 if (error or form.errors) else 200
 
 
-def _token_form() -> ApiTokenForm:
-    form = ApiTokenForm()
+def _token_form(**fields) -> ApiTokenForm:
+    form = ApiTokenForm(**fields)
     form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})")
                            for a in db().scalars(select(Agency).order_by(Agency.name))]
     return form
@@ -227,7 +227,7 @@ def api_tokens():
     rows = [(token, agency, unit, tokens.state_of(token, agency, unit, now))
             for token, agency, unit in tokens.all_tokens(session)]
     if made is not None:
-        form = _token_form()   # the form empties once the token is made
+        form = _token_form(formdata=None)   # the form empties once the token is made
     return render_template("admin/api_tokens.html", form=form, rows=rows, made=made,
                            revoke_form=EmptyForm()), 422 if has_errors(form) else 200
 
