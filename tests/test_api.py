@@ -85,6 +85,7 @@ def test_each_token_sees_its_scope_and_nothing_else(api, world):
     outside, nobody = api.get("/officers/E3", token=tokens["unit"]), api.get("/officers/E99", token=tokens["unit"])
     assert outside.status_code == nobody.status_code == 404
     assert outside.get_json()["title"] == nobody.get_json()["title"] == "Not Found"
+    assert outside.get_json()["detail"].replace("E3", "E99") == nobody.get_json()["detail"]
     assert api.get("/officers/E1", token=tokens["other"]).status_code == 404
 
 
@@ -235,7 +236,8 @@ def test_no_cookie_is_read_or_set(api, client, world):
     from tests.support.pages import login
 
     login(client, world["people"]["in_u1"].email)   # a signed-in browser's cookie opens nothing here
-    response = client.get("/api/v1/officers")
+    assert client.get_cookie("session") is not None
+    response = api.get("/officers")
     assert response.status_code == 401
     response = api.get("/officers", token=world["tokens"]["agency"])
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
