@@ -190,6 +190,9 @@ def test_the_page_refuses_a_unit_of_another_agency_and_an_empty_name(client, ses
     assert response.status_code == 422 and "belongs to another agency" in response.get_data(as_text=True)
     response = client.post("/admin/api-tokens", data={"name": "", "agency": "AGY"})
     assert response.status_code == 422
+    response = client.post("/admin/api-tokens", data={"name": "X", "agency": "AGY", "expires": "2001-01-01"})
+    assert response.status_code == 422 and 'id="expires-error-1">The last day the token works (2001-01-01) is ' \
+        'already past.' in response.get_data(as_text=True)
     assert session.scalars(select(ApiToken)).all() == []
 
 

@@ -44,7 +44,7 @@ VIEW_ROLES = {
 }
 # Views anyone may open without signing in: a third party checking a certificate; someone who forgot their
 # password, or follows an invitation or reset link, or a calendar fetching a person's feed (the token in it is
-# the check); the start of single sign-on and the provider's answer.
+# the check); the start of single sign-on and the provider's answer; the API's description of itself (no data).
 PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
           "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback", "feeds.feed", "api.description"}
 # The JSON API's views: no sign-in, no cookie; each needs an API token (Authorization: Bearer) and refuses a

@@ -221,8 +221,7 @@ def api_tokens():
                                            now=utcnow(), via="site")
             except tokens.TokenError as exc:
                 session.rollback()
-                field = form.unit if "unit" in str(exc) else form.expires if "day" in str(exc) else form.name
-                field.errors.append(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                form[exc.field].errors.append(sentence(exc))
     now = utcnow()
     rows = [(token, agency, unit, tokens.state_of(token, agency, unit, now))
             for token, agency, unit in tokens.all_tokens(session)]
@@ -242,7 +241,7 @@ def revoke_api_token(token_id: int):
     try:
         tokens.revoke_token(session, token, actor_id=current_user.id, now=utcnow(), via="site")
     except tokens.TokenError as exc:
-        flash(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", "info")
+        flash(sentence(exc), "info")
     else:
         flash(f"Token {token.name} is revoked: requests made with it are refused from now on.", "success")
     return redirect(url_for(".api_tokens"))

@@ -25,7 +25,12 @@ NAME_LENGTH = 100
 
 
 class TokenError(ValueError):
-    """A token cannot be made or revoked as asked; nothing was changed. Its words are shown as they are."""
+    """A token cannot be made or revoked as asked; nothing was changed. Its words are shown as they are, beside
+    `field` (the name of what was given wrong: name, agency, unit or expires) where a form shows them."""
+
+    def __init__(self, message: str, field: str = "name"):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,14 @@ def named(token: ApiToken) -> dict:
 def resolve_scope(session: Session, agency_code: str, unit_code: str | None) -> tuple[Agency, Unit | None]:
     agency = session.scalar(select(Agency).where(Agency.code == (agency_code or "").strip()))
     if agency is None:
-        raise TokenError(f"no agency has the code {agency_code}")
+        raise TokenError(f"no agency has the code {agency_code}", "agency")
     unit = None
     if unit_code:
         unit = session.scalar(select(Unit).where(Unit.code == unit_code.strip()))
         if unit is None:
-            raise TokenError(f"no unit has the code {unit_code}")
+            raise TokenError(f"no unit has the code {unit_code}", "unit")
         if unit.agency_id != agency.id:
-            raise TokenError(f"unit {unit.code} belongs to another agency, not {agency.code}")
+            raise TokenError(f"unit {unit.code} belongs to another agency, not {agency.code}", "unit")
     return agency, unit
 
 
@@ -68,7 +73,7 @@ def create_token(session: Session, name: str, agency: Agency, unit: Unit | None,
     if len(name) > NAME_LENGTH:
         raise TokenError(f"the name is longer than {NAME_LENGTH} characters")
     if expires_on is not None and expires_on < agency_today(agency, now):
-        raise TokenError(f"the last day the token works ({expires_on.isoformat()}) is already past")
+        raise TokenError(f"the last day the token works ({expires_on.isoformat()}) is already past", "expires")
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, token_hash=digest(raw), agency_id=agency.id, unit_id=unit.id if unit else None,
                      can_write=can_write, expires_on=expires_on, created_by_id=actor_id, created_at=now)
