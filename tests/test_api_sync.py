@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.support.api import Api, make_token
+from tests.support.dates import today as today_of
 from tests.support.factories import add_unit, certify, make_org, make_user
 from tests.support.statements import count_statements
 from training import clock
@@ -63,7 +64,7 @@ def test_a_first_sync_gives_every_completion_in_scope_page_by_page_then_only_cha
     newer = certify(session, people[3], course, days_ago=0)
     session.commit()
     changes, cursor = _sync(api, world["token"], since=cursor)
-    assert [(c["id"], c["status"]) for c in changes] == [(made[2].id, "revoked"), (newer.id, "valid")]
+    assert [(c["id"], c["status"]) for c in changes] == [(newer.id, "valid"), (made[2].id, "revoked")]
     assert _sync(api, world["token"], since=cursor)[0] == []
 
 
@@ -74,31 +75,46 @@ def test_a_unit_token_syncs_its_units_completions_only(api, session, world):
     assert {c["employee_id"] for c in changes} == {"E1", "E3", "E5"}
 
 
-def test_changes_are_given_once_settled_so_a_late_commit_is_not_passed_over(app, api, session, world, monkeypatch):
-    """A change is given once it is API_SYNC_SETTLE_MINUTES old: a transaction that stamped its completion
-    before another's, but commits after a sync read the other's, is still ahead of the cursor."""
+def test_recorded_completions_wait_until_settled_and_the_cursor_never_passes_one_that_is_not(
+        app, api, session, world, monkeypatch):
+    """A completion is given once it is API_SYNC_SETTLE_MINUTES old, and the cursor stops before the first one
+    that is not: ids are taken at insert, so a transaction that took a lower id may still be committing."""
     app.config["API_SYNC_SETTLE_MINUTES"] = 10
     people, course = world["people"], world["course"]
-    early = certify(session, people[0], course, days_ago=1)
-    session.execute(update(Completion).where(Completion.id == early.id)
-                    .values(created_at=utcnow() - timedelta(minutes=30)))
-    later = certify(session, people[1], course, days_ago=1)    # stamped now: not settled yet
-    session.commit()
+
+    def stamped(person, minutes_ago):
+        completion = certify(session, person, course, days_ago=1)
+        session.execute(update(Completion).where(Completion.id == completion.id)
+                        .values(created_at=utcnow() - timedelta(minutes=minutes_ago)))
+        session.commit()
+        return completion
+
+    early, unsettled, behind = stamped(people[0], 30), stamped(people[1], 0), stamped(people[2], 20)
     changes, cursor = _sync(api, world["token"])
     assert [c["id"] for c in changes] == [early.id]
-    # A completion stamped 5 minutes ago, committed only now (after that sync): still to come.
-    late = certify(session, people[2], course, days_ago=1)
-    session.execute(update(Completion).where(Completion.id == late.id)
-                    .values(created_at=utcnow() - timedelta(minutes=5)))
-    session.commit()
     assert _sync(api, world["token"], since=cursor)[0] == []
     ahead = clock.current_instant() + timedelta(minutes=11)
     monkeypatch.setattr(clock, "current_instant", lambda: ahead)
-    changes, _ = _sync(api, world["token"], since=cursor)
-    assert [c["id"] for c in changes] == [late.id, later.id]
-    page = api.get("/completions", token=world["token"]).get_json()
+    changes, cursor = _sync(api, world["token"], since=cursor)
+    assert [c["id"] for c in changes] == [unsettled.id, behind.id]
+    page = api.get("/completions", token=world["token"], query_string={"since": cursor}).get_json()
+    assert page["completions"] == [] and page["more"] is False
     assert page["settled_before"] == (ahead - timedelta(minutes=10)).astimezone(UTC).replace(
         tzinfo=None).isoformat() + "Z"
+
+
+def test_a_revocation_is_given_by_its_audit_event_whenever_it_commits(api, session, world):
+    """Revocations follow the audit trail, whose writers commit one after another: a revocation is given as soon
+    as it is committed, however old the completion, and once only."""
+    course = world["course"]
+    old = certify(session, world["people"][0], course, days_ago=300)
+    _, cursor = _sync(api, world["token"])
+    revoke(session, old, world["admin"], "Recorded for the wrong officer.")
+    session.commit()
+    changes, cursor = _sync(api, world["token"], since=cursor)
+    assert [(c["id"], c["status"], c["revoked_on"]) for c in changes] == [
+        (old.id, "revoked", today_of(world["people"][0]).isoformat())]
+    assert _sync(api, world["token"], since=cursor)[0] == []
 
 
 def test_a_page_of_officers_costs_the_same_statements_however_many_officers(api, connection, session, world):

@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from training.access import scope_filter
+from training.audit.models import AuditEvent
 from training.catalog.models import Course, CourseVersion
 from training.people.models import Agency, Unit, User
 from training.records.models import Completion
@@ -99,7 +100,7 @@ def reasons_not_deployable(states: list[CourseState]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Change:
-    """A completion as the sync gives it, with the instant of its latest change (made, or revoked)."""
+    """A completion as the sync gives it, with the instant of the change given: it was recorded, or revoked."""
     id: int
     employee_id: str | None
     course_code: str
@@ -113,27 +114,61 @@ class Change:
     status: str
 
 
-def changed_at() -> ColumnElement[datetime]:
-    return func.coalesce(Completion.revoked_at, Completion.created_at)
+@dataclass(frozen=True)
+class Position:
+    """Where a sync stands: the last completion recorded, and the last revocation's audit event, given."""
+    completion_id: int = 0
+    revocation_event_id: int = 0
 
 
-def completion_changes(session: Session, viewer: User, on: date, *, since: tuple[datetime, int] | None,
-                       horizon: datetime, limit: int) -> tuple[list[Change], bool]:
-    """Completions of people in the viewer's scope whose latest change is after `since` (an instant and an id,
-    the last change given before) and before `horizon`, oldest change first; and whether more follow."""
-    when = changed_at()
-    conditions = [when < horizon, *scope_filter(session, viewer)]
-    if since is not None:
-        at, last_id = since
-        conditions.append(or_(when > at, and_(when == at, Completion.id > last_id)))
-    rows = session.execute(
-        select(Completion.id, User.employee_id, Course.code, CourseVersion.number, Completion.completed_on,
-               Completion.expires_on, Completion.score, Completion.source, Completion.revoked_on, when)
-        .join(User, User.id == Completion.user_id).join(Course, Course.id == Completion.course_id)
-        .outerjoin(CourseVersion, CourseVersion.id == Completion.version_id)
-        .where(*conditions).order_by(when, Completion.id).limit(limit + 1)).all()
-    changes = [Change(*row, status=_state(on, row[5], row[8])) for row in rows[:limit]]
-    return changes, len(rows) > limit
+def _completions(*columns):
+    return (select(Completion.id, User.employee_id, Course.code, CourseVersion.number, Completion.completed_on,
+                   Completion.expires_on, Completion.score, Completion.source, Completion.revoked_on, *columns)
+            .join(User, User.id == Completion.user_id).join(Course, Course.id == Completion.course_id)
+            .outerjoin(CourseVersion, CourseVersion.id == Completion.version_id))
+
+
+def completion_changes(session: Session, viewer: User, on: date, *, since: Position, horizon: datetime,
+                       limit: int) -> tuple[list[Change], Position, bool]:
+    """At most `limit` changes to completions of people in the viewer's scope after `since`: completions recorded
+    (by id, up to the first one stamped at or after `horizon`), then revocations (by their audit event); the
+    position after them, and whether more follow.
+
+    Revocations are read from their audit events: the chain's writers are serialised until they commit
+    (training/audit/chain.py), so event ids are in commit order and none can appear behind the position. A
+    completion's id is given when it is inserted, not when its transaction commits, so recorded completions are
+    given only once their stamp (`created_at`) is older than `horizon`: a transaction still writing one commits
+    before the position passes its id. Both reads follow an index (the primary key; the action of an event).
+    """
+    scope = scope_filter(session, viewer)
+    recorded = session.execute(_completions(Completion.created_at)
+                               .where(Completion.id > since.completion_id, *scope)
+                               .order_by(Completion.id).limit(limit + 1)).all()
+    settled = []
+    for row in recorded:
+        if row.created_at >= horizon:
+            break
+        settled.append(row)
+    more = len(settled) > limit
+    settled = settled[:limit]
+    changes = [Change(*row[:9], row.created_at, _state(on, row.expires_on, row.revoked_on)) for row in settled]
+    position = Position(settled[-1].id if settled else since.completion_id, since.revocation_event_id)
+    room = limit - len(changes)
+    if room > 0:
+        completion_id = AuditEvent.details["completion_id"].as_integer()
+        revoked = session.execute(_completions(Completion.revoked_at, AuditEvent.id.label("event_id"))
+                                  .join(AuditEvent, completion_id == Completion.id)
+                                  .where(AuditEvent.action == "completion.revoked",
+                                         AuditEvent.id > since.revocation_event_id, *scope)
+                                  .order_by(AuditEvent.id).limit(room + 1)).all()
+        more = more or len(revoked) > room
+        revoked = revoked[:room]
+        changes += [Change(*row[:9], row.revoked_at, _state(on, row.expires_on, row.revoked_on)) for row in revoked]
+        if revoked:
+            position = Position(position.completion_id, revoked[-1].event_id)
+    else:
+        more = True
+    return changes, position, more
 
 
 def _state(on: date, expires_on: date, revoked_on: date | None) -> str:

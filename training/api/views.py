@@ -262,20 +262,19 @@ def completions():
     args, errors = _args(("since", "limit"))
     limit = _limit(args, errors)
     cursor = _read_cursor("completions", "since", args.get("since"), errors)
-    since = None
+    since = service.Position()
     if cursor is not None:
         try:
-            since = (datetime.fromisoformat(cursor["at"]), int(cursor["id"]))
+            since = service.Position(int(cursor["completion"]), int(cursor["revocation"]))
         except (TypeError, KeyError, ValueError):
             errors.append({"field": "since", "message": "not a cursor this API gave; start again without it"})
     _refuse_parameters(errors)
     horizon = _now() - timedelta(minutes=current_app.config["API_SYNC_SETTLE_MINUTES"])
-    changes, more = service.completion_changes(session, viewer, _today(), since=since, horizon=horizon, limit=limit)
-    last = changes[-1] if changes else None
-    position = {"at": last.changed_at.isoformat(), "id": last.id} if last else cursor
+    changes, position, more = service.completion_changes(session, viewer, _today(), since=since, horizon=horizon,
+                                                         limit=limit)
+    cursor = {"completion": position.completion_id, "revocation": position.revocation_event_id}
     return jsonify({"completions": [_completion(c) for c in changes], "more": more,
-                    "next_cursor": _cursors("completions").dumps(position) if position else None,
-                    "settled_before": _instant(horizon)})
+                    "next_cursor": _cursors("completions").dumps(cursor), "settled_before": _instant(horizon)})
 
 
 # Writes -------------------------------------------------------------------------------------------------------
