@@ -2,14 +2,12 @@
 no cookie, no session and no CSRF token is read. Errors are problem details (training/api/problems.py)."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from training import clock
@@ -21,7 +19,7 @@ from training.access import (
     may_see_unit,
     stand_in,
 )
-from training.api import service, tokens
+from training.api import params, service, tokens
 from training.api.problems import Problem, answer
 from training.assignments.manage import Refused, check_due
 from training.assignments.service import apply_standing_rules, assign_course
@@ -35,13 +33,13 @@ from training.imports import apply_roster_plan, parse_roster_csv
 from training.people.models import Agency, Unit, User
 from training.people.service import subtree_ids
 from training.records.rules import STATUSES
+from training.words import plural
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # no cookie signs a request in here, so no other site can send one in a user's name
 
 DESCRIPTION = Path(__file__).with_name("openapi.json")
 REALM = 'Bearer realm="Rollcall API"'
-PAGE_DEFAULT, PAGE_MAX = 50, 200
 # The rate limit counts in windows of this many minutes (API_RATE_LIMIT is per minute).
 WINDOW_MINUTES = 1
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -136,47 +134,6 @@ def _instant(value: datetime) -> str:
     return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
-# Query parameters ---------------------------------------------------------------------------------------------
-
-def _args(allowed: tuple[str, ...]) -> tuple[dict[str, str], list[dict]]:
-    """The query's parameters, and a problem for each one this address does not take or that is given twice."""
-    errors = [{"field": name, "message": f"unknown parameter; this address takes {', '.join(allowed) or 'none'}"}
-              for name in request.args if name not in allowed]
-    errors += [{"field": name, "message": "given more than once"}
-               for name in allowed if len(request.args.getlist(name)) > 1]
-    return {name: request.args[name] for name in allowed if name in request.args}, errors
-
-
-def _refuse_parameters(errors: list[dict]) -> None:
-    if errors:
-        raise Problem(400, "Some query parameters are not right: " + "; ".join(
-            f"{e['field']}: {e['message']}" for e in errors) + ".", kind="invalid-parameters", errors=errors)
-
-
-def _limit(args: dict[str, str], errors: list[dict]) -> int:
-    text = args.get("limit")
-    if text is None:
-        return PAGE_DEFAULT
-    if not text.isdigit() or not 1 <= int(text) <= PAGE_MAX:
-        errors.append({"field": "limit", "message": f"a whole number from 1 to {PAGE_MAX}"})
-        return PAGE_DEFAULT
-    return int(text)
-
-
-def _cursors(kind: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"rollcall-api-cursor:{kind}")
-
-
-def _read_cursor(kind: str, name: str, text: str | None, errors: list[dict]):
-    if text is None:
-        return None
-    try:
-        return _cursors(kind).loads(text)
-    except (BadSignature, ValueError):
-        errors.append({"field": name, "message": "not a cursor this API gave; start again without it"})
-        return None
-
-
 # The description ----------------------------------------------------------------------------------------------
 
 @bp.route("/openapi.json")
@@ -204,12 +161,12 @@ def _officer(person: service.Person, states) -> dict:
 @bp.route("/officers")
 def officers():
     session, viewer = db(), _viewer()
-    args, errors = _args(("cursor", "limit", "unit", "module", "status"))
-    limit = _limit(args, errors)
-    cursor = _read_cursor("officers", "cursor", args.get("cursor"), errors)
+    args, errors = params.args(("cursor", "limit", "unit", "module", "status"))
+    limit = params.limit(args, errors)
+    cursor = params.read_cursor("officers", "cursor", args.get("cursor"), errors)
     after = cursor.get("after") if isinstance(cursor, dict) else 0
     if not isinstance(after, int) or isinstance(after, bool):
-        errors.append({"field": "cursor", "message": "not a cursor this API gave; start again without it"})
+        errors.append({"field": "cursor", "message": params.NOT_A_CURSOR})
     unit_ids = course_id = None
     if "unit" in args:
         unit = session.scalar(select(Unit).where(Unit.code == args["unit"]))
@@ -225,18 +182,18 @@ def officers():
     status = args.get("status")
     if status is not None and status not in STATUSES:
         errors.append({"field": "status", "message": f"one of {', '.join(STATUSES)}"})
-    _refuse_parameters(errors)
+    params.refuse_parameters(errors)
     on = _today()
     people, states, next_after = service.officers_page(session, viewer, on, after=after, limit=limit,
                                                        unit_ids=unit_ids, course_id=course_id, status=status)
     return jsonify({"on": on.isoformat(), "officers": [_officer(p, states.get(p.id, [])) for p in people],
-                    "next_cursor": _cursors("officers").dumps({"after": next_after}) if next_after else None})
+                    "next_cursor": params.cursors("officers").dumps({"after": next_after}) if next_after else None})
 
 
 @bp.route("/officers/<employee_id>")
 def officer(employee_id: str):
     session, viewer = db(), _viewer()
-    _refuse_parameters(_args(())[1])
+    params.refuse_parameters(params.args(())[1])
     user = service.officer(session, employee_id)
     if user is None or not may_see_officer(session, viewer, user):
         raise Problem(404, f"No officer with employee id {employee_id} is within the token's scope.")
@@ -259,56 +216,28 @@ def _completion(change: service.Change) -> dict:
 @bp.route("/completions")
 def completions():
     session, viewer = db(), _viewer()
-    args, errors = _args(("since", "limit"))
-    limit = _limit(args, errors)
-    cursor = _read_cursor("completions", "since", args.get("since"), errors)
+    args, errors = params.args(("since", "limit"))
+    limit = params.limit(args, errors)
+    cursor = params.read_cursor("completions", "since", args.get("since"), errors)
     since = service.Position()
     if cursor is not None:
         try:
             since = service.Position(int(cursor["completion"]), int(cursor["revocation"]))
         except (TypeError, KeyError, ValueError):
-            errors.append({"field": "since", "message": "not a cursor this API gave; start again without it"})
-    _refuse_parameters(errors)
+            errors.append({"field": "since", "message": params.NOT_A_CURSOR})
+    params.refuse_parameters(errors)
     horizon = _now() - timedelta(minutes=current_app.config["API_SYNC_SETTLE_MINUTES"])
     changes, position, more = service.completion_changes(session, viewer, _today(), since=since, horizon=horizon,
                                                          limit=limit)
     cursor = {"completion": position.completion_id, "revocation": position.revocation_event_id}
     return jsonify({"completions": [_completion(c) for c in changes], "more": more,
-                    "next_cursor": _cursors("completions").dumps(cursor), "settled_before": _instant(horizon)})
+                    "next_cursor": params.cursors("completions").dumps(cursor), "settled_before": _instant(horizon)})
 
 
 # Writes -------------------------------------------------------------------------------------------------------
 
-def _body_problem(errors: list[dict]) -> Problem:
-    return Problem(422, "The request's content has problems: " + "; ".join(
-        (f"{e['field']}: " if e.get("field") else "") + e["message"] for e in errors[:20]) + ".",
-        kind="invalid-body", errors=errors)
-
-
-def _json_body() -> dict:
-    if request.mimetype != "application/json":
-        raise Problem(415, "Send the assignment as JSON, with Content-Type: application/json.")
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError as exc:
-        raise Problem(400, f"The body is not valid JSON: {exc}.") from None
-    if not isinstance(body, dict):
-        raise _body_problem([{"field": None, "message": "the body must be a JSON object"}])
-    return body
-
-
 ASSIGNMENT_FIELDS = ("course_code", "due_on", "employee_id", "unit", "agency", "allow_far")
 TARGETS = ("employee_id", "unit", "agency")
-
-
-def _text(body: dict, name: str, errors: list[dict]) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or "\x00" in value or len(value) > 200:
-        errors.append({"field": name, "message": "a non-empty text of at most 200 characters"})
-        return None
-    return value.strip()
 
 
 @bp.route("/assignments", methods=["POST"])
@@ -316,11 +245,11 @@ def assignments():
     """Assign a module to an officer, a unit (with its sub-units) or the whole agency, as the site's Assign page
     does, through the same service; the event on the audit trail names the token."""
     session, viewer = db(), _viewer(acting=True)
-    _refuse_parameters(_args(())[1])
-    body = _json_body()
+    params.refuse_parameters(params.args(())[1])
+    body = params.json_body("the assignment")
     errors = [{"field": name, "message": f"unknown field; the body takes {', '.join(ASSIGNMENT_FIELDS)}"}
               for name in body if name not in ASSIGNMENT_FIELDS]
-    course_code, due_text = _text(body, "course_code", errors), _text(body, "due_on", errors)
+    course_code, due_text = params.text(body, "course_code", errors), params.text(body, "due_on", errors)
     allow_far = body.get("allow_far", False)
     if not isinstance(allow_far, bool):
         errors.append({"field": "allow_far", "message": "true or false"})
@@ -343,7 +272,7 @@ def assignments():
     target = None
     if len(named) != 1:
         errors.append({"field": None, "message": "name exactly one of employee_id, unit or agency"})
-    elif (code := _text(body, named[0], errors)) is not None:
+    elif (code := params.text(body, named[0], errors)) is not None:
         target = _target(session, viewer, named[0], code, errors)
     today = _today()
     if due_on is not None:
@@ -352,13 +281,13 @@ def assignments():
         except Refused as exc:
             errors.append(_refused_due(exc))
     if errors:
-        raise _body_problem(errors)
+        raise params.body_problem(errors)
     try:
         result = assign_course(session, course, target.officers, due_on, today, reason=target.reason,
                                actor_id=None, about=target.about, allow_far=allow_far,
                                details={"api_token": _caller().named()})
     except Refused as exc:
-        raise _body_problem([_refused_due(exc)]) from None
+        raise params.body_problem([_refused_due(exc)]) from None
     ids = dict(session.execute(select(User.id, User.employee_id).where(User.id.in_(target.officers))).all())
     return jsonify({"course_code": course.code, "due_on": due_on.isoformat(),
                     **{name: sorted(ids[i] or "" for i in getattr(result, name))
@@ -395,14 +324,14 @@ def roster():
     problem, and nothing is written. `full=true` deactivates the officers of its agencies missing from it;
     `dry_run=true` checks and counts without writing."""
     session, viewer = db(), _viewer(acting=True)
-    args, errors = _args(("full", "dry_run"))
+    args, errors = params.args(("full", "dry_run"))
     flags = {}
     for name in ("full", "dry_run"):
         value = args.get(name, "false")
         if value not in ("true", "false"):
             errors.append({"field": name, "message": "true or false"})
         flags[name] = value == "true"
-    _refuse_parameters(errors)
+    params.refuse_parameters(errors)
     if request.mimetype != "text/csv":
         raise Problem(415, "Send the roster as CSV, with Content-Type: text/csv.")
     data = request.get_data(cache=False)
@@ -411,8 +340,8 @@ def roster():
         session.rollback()
         listed = [{"line": line, "message": message} for line, message in plan.problems]
         more = plan.problems.total - len(listed)
-        raise Problem(422, f"The roster has {plan.problems.total} problem{'s' if plan.problems.total != 1 else ''}; "
-                           f"nothing was written. Correct the lines listed and send the whole file again.",
+        raise Problem(422, f"The roster has {plural(plan.problems.total, 'problem')}; nothing was written. Correct "
+                           f"the lines listed and send the whole file again.",
                       kind="invalid-body", errors=listed, more_problems=more)
     counts = dict(plan.counts())
     if flags["dry_run"]:
