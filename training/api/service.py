@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, exists, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from training.access import scope_filter
@@ -32,13 +32,30 @@ class Person:
     supervisor_employee_id: str | None
 
 
+# The people listed; their required pairs' facts are read through `User` itself, correlated to them.
+PERSON = aliased(User, name="person")
+
+
 def _people(session: Session, *where: ColumnElement[bool], limit: int | None = None) -> list[Person]:
+    """People matching `where` (on PERSON), by id."""
     boss = aliased(User, name="boss")
-    stmt = (select(User.id, User.employee_id, User.first_name, User.last_name, User.email, Agency.code, Unit.code,
-                   boss.employee_id)
-            .outerjoin(Agency, Agency.id == User.agency_id).outerjoin(Unit, Unit.id == User.unit_id)
-            .outerjoin(boss, boss.id == User.supervisor_id).where(*where).order_by(User.id))
+    stmt = (select(PERSON.id, PERSON.employee_id, PERSON.first_name, PERSON.last_name, PERSON.email, Agency.code,
+                   Unit.code, boss.employee_id)
+            .outerjoin(Agency, Agency.id == PERSON.agency_id).outerjoin(Unit, Unit.id == PERSON.unit_id)
+            .outerjoin(boss, boss.id == PERSON.supervisor_id).where(*where).order_by(PERSON.id))
     return [Person(*row) for row in session.execute(stmt.limit(limit) if limit else stmt)]
+
+
+def _holds(on: date, course_id: int | None, status: str | None) -> ColumnElement[bool]:
+    """SQL condition on User: the person is required the module (any, without `course_id`) and holds it in
+    `status` (any) on `on`, from the required pairs' facts (`pair_facts_query`) of that one person, so that
+    the people are read in the order of their ids and the reading stops once the page is full."""
+    parts = pair_facts_query(on, User.id == PERSON.id).selects
+    facts = union_all(*(part.correlate(PERSON) for part in parts)).subquery("facts")
+    chosen = [facts.c.course_id == course_id] if course_id is not None else []
+    if status is not None:
+        chosen.append(status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until) == status)
+    return exists(select(facts.c.user_id).where(*chosen))
 
 
 def officers_page(session: Session, viewer: User, on: date, *, after: int, limit: int,
@@ -47,23 +64,17 @@ def officers_page(session: Session, viewer: User, on: date, *, after: int, limit
     """One page of the active people in the viewer's scope, by id after `after`, with their states on `on`,
     and the id to continue after (None on the last page).
 
-    A fixed number of statements whatever the number of officers: the page's people (found through the keyset
-    on their id; with a module or status filter, through the required pairs' facts), then their states in one
-    `course_states` query.
+    Two statements whatever the number of officers: the page's people, read in the order of the keyset on their
+    id (with a module or status filter, each checked against their own required pairs' facts) until the page is
+    full, then their states in one `course_states` query.
     """
-    where = [User.active.is_(True), User.id > after, *scope_filter(session, viewer)]
+    where = [PERSON.active.is_(True), PERSON.id > after,
+             *scope_filter(session, viewer, agency_id=PERSON.agency_id, unit_id=PERSON.unit_id, user_id=PERSON.id)]
     if unit_ids is not None:
-        where.append(User.unit_id.in_(unit_ids))
+        where.append(PERSON.unit_id.in_(unit_ids))
     if course_id is not None or status is not None:
-        facts = pair_facts_query(on, *where).subquery("facts")
-        chosen = [facts.c.course_id == course_id] if course_id is not None else []
-        if status is not None:
-            chosen.append(status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until) == status)
-        ids = list(session.scalars(select(facts.c.user_id).where(*chosen).group_by(facts.c.user_id)
-                                   .order_by(facts.c.user_id).limit(limit + 1)))
-        people = _people(session, User.id.in_(ids)) if ids else []
-    else:
-        people = _people(session, *where, limit=limit + 1)
+        where.append(_holds(on, course_id, status))
+    people = _people(session, *where, limit=limit + 1)
     more = len(people) > limit
     people = people[:limit]
     states: dict[int, list[CourseState]] = defaultdict(list)
@@ -79,7 +90,7 @@ def officer(session: Session, employee_id: str) -> User | None:
 
 
 def officer_states(session: Session, user: User, on: date) -> tuple[Person, list[CourseState]]:
-    person = _people(session, User.id == user.id)[0]
+    person = _people(session, PERSON.id == user.id)[0]
     return person, list(course_states(session, on, User.id == user.id))
 
 
