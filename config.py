@@ -126,6 +126,12 @@ class Config:
     # Minutes between deliveries of the outbox.
     DELIVERY_INTERVAL_MINUTES = int(os.environ.get("DELIVERY_INTERVAL_MINUTES", "5"))
 
+    # The JSON API (docs/api.md): requests per minute each token may make, counted where sign-in failures are
+    # (THROTTLE_REDIS_URL, or the database); and how many minutes old a completion's change must be before the
+    # sync gives it, so that a transaction still writing completions commits before the cursor passes them.
+    API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
+    API_SYNC_SETTLE_MINUTES = int(os.environ.get("API_SYNC_SETTLE_MINUTES", "10"))
+
 
 class TestConfig(Config):
     TESTING = True

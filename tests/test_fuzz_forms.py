@@ -12,8 +12,8 @@ from wtforms.fields.core import UnboundField
 from tests.support.factories import make_user, set_authenticator
 from tests.support.fuzz import FUZZ, TEXT, build_world, form_data, query_string, rolled_back, row_counts
 from tests.support.pages import login
-from tests.support.views import VIEW_ROLES
-from training.admin.forms import AccountForm, AgencyForm, UnitForm
+from tests.support.views import TOKEN, VIEW_ROLES
+from training.admin.forms import AccountForm, AgencyForm, ApiTokenForm, UnitForm
 from training.assignments.forms import AssignForm, BulkForm, ExemptForm, ExtendForm, RuleForm, WithdrawForm
 from training.auth import second_factor
 from training.auth.forms import CodeForm, PasswordForm
@@ -24,6 +24,7 @@ from training.learn.forms import AcknowledgeForm
 from training.records.forms import RevokeForm
 
 FORMS = {"admin.account": AccountForm, "admin.agency": AgencyForm, "admin.unit": UnitForm,
+         "admin.api_tokens": ApiTokenForm,
          "assignments.assign": AssignForm, "assignments.rules": RuleForm, "assignments.extend": ExtendForm,
         "assignments.exempt": ExemptForm, "assignments.set_due": ExtendForm, "assignments.withdraw": WithdrawForm,
         "assignments.bulk": BulkForm, "learn.result": AcknowledgeForm, "records.revoke": RevokeForm,
@@ -43,7 +44,8 @@ NOT_SIGNED_IN = {"auth.login", "auth.forgot_password", "auth.reset_password", "a
                  "auth.oidc_start"}
 # The second sign-in step, fuzzed after a right password: does the account have an authenticator yet?
 SECOND_STEP = {"auth.code": True, "auth.enrol": False}
-SKIPPED = {"auth.logout"}
+# The JSON API takes JSON or CSV with a token, not forms: tests/test_api_fuzz.py throws arbitrary input at it.
+SKIPPED = {"auth.logout"} | TOKEN
 
 
 def valid_filling(endpoint: str, world) -> dict[str, str]:
@@ -55,6 +57,8 @@ def valid_filling(endpoint: str, world) -> dict[str, str]:
                           "password": "a-long-enough-password"},
         "admin.agency": {"code": "NEW", "name": "New agency", "time_zone": "UTC"},
         "admin.unit": {"agency": "AGY", "code": "AGY-NEW", "name": "New unit", "parent": "AGY-U1"},
+        "admin.api_tokens": {"name": "HR sync", "agency": "AGY", "unit": "AGY-U1", "write": "y",
+                             "expires": later.isoformat()},
         "assignments.assign": {"courses": "TEST-BASICS", "target": "unit", "unit": "AGY-U1", "due_on": soon.isoformat()},
         "assignments.rules": {"unit": "AGY-U1", "course": "TEST-BASICS", "days": "30"},
         "assignments.extend": {"due_on": later.isoformat(), "reason": "Out on medical leave"},
@@ -99,7 +103,8 @@ def path_for(rule, world) -> str:
     values = {"user_id": world.officer.id, "assignment_id": world.assignment.id, "rule_id": world.rule.id,
               "attempt_id": world.attempt.id, "completion_id": world.completion.id, "message_id": world.message.id,
               "name": "roster", "slug": world.lesson_slug, "request_id": world.assignment.id,
-              "token": "an-unknown-token", "number": 1}
+              "token": "an-unknown-token", "number": 1, "token_id": 1,
+              "employee_id": world.officer.employee_id or "E1"}
     if rule.endpoint.startswith("documents."):
         values["code"] = world.document.code
     elif "code" in rule.arguments:
@@ -125,7 +130,8 @@ def check_answer(response, before, after) -> None:
 # Every view that takes a POST, each fuzzed below.
 POSTED = sorted(set(FORMS) | set(FIELDS) | {"learn.attempt", "learn.save_answers", "learn.start_quiz",
                                             "updates.start_quiz", "assignments.delete_rule", "reminders.retry",
-                                            "admin.reset_two_step", "audit.verify_chain", "feeds.new_address"})
+                                            "admin.reset_two_step", "audit.verify_chain", "feeds.new_address",
+                                            "admin.revoke_api_token"})
 
 
 def awaiting_code(client, session, org, enrolled: bool) -> None:

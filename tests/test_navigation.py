@@ -25,7 +25,7 @@ MENUS = {
                            "Documents", "Requests for more time", "Import completion records"],
               "People": ["Units", "Import roster", "Accounts"],
               "Reports": ["Compliance", "Roster export", "Audit trail", "Verify a certificate"],
-              "Administration": ["Agencies and units", "Import org chart", "Outbox"],
+              "Administration": ["Agencies and units", "Import org chart", "Outbox", "API tokens"],
               "Account": ["Change password", "Two-step sign-in"]},
 }
 

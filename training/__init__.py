@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 import config as settings
 from training import assets, db, navigation, security, words
+from training.api import problems
 from training.commands import megabytes
 from training.extensions import csrf, login_manager
 
@@ -89,7 +90,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Every error answer first discards what the request changed: a failed request writes nothing."""
+    """Every error answer first discards what the request changed: a failed request writes nothing. Under
+    /api/ every error is answered as problem details (training/api/problems.py)."""
     def page(code: int, title: str, message: str, specific_from=(400, 404)):
         def handler(error):
             # A view may say what exactly was wrong or not found (abort(404, "No module has the code X.")).
@@ -123,6 +125,8 @@ def register_error_handlers(app: Flask) -> None:
 def _discarding(handler):
     def discard_then_answer(error):
         db.discard_request_changes()
+        if problems.is_api_request():   # the API answers every error as problem details, never as a page
+            return problems.from_error(getattr(error, "original_exception", None) or error)
         return handler(error)
     return discard_then_answer
 

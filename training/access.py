@@ -262,3 +262,12 @@ def units_in_scope(session: Session, viewer: User) -> list[Unit]:
 def agencies_in_scope(session: Session, viewer: User) -> list[Agency]:
     """Agencies the viewer may see, by code."""
     return [a for a in session.scalars(select(Agency).order_by(Agency.code)) if may_see_agency(session, viewer, a)]
+
+
+def stand_in(role: str, agency_id: int | None, scope_unit_id: int | None) -> User:
+    """A viewer that is no account (an API token): a staff member of `role` with this scope, never stored, so
+    every rule above decides what it sees and does exactly as for a person with that role and scope."""
+    if role not in SCOPED:
+        raise ValueError(f"a stand-in sees as a scoped role ({', '.join(SCOPED)}), not {role!r}")
+    return User(id=None, role=role, agency_id=agency_id, scope_unit_id=scope_unit_id, active=True,
+                first_name="API", last_name="token", email="")

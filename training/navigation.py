@@ -64,6 +64,7 @@ MENU: tuple[tuple[str, tuple[Link, ...]], ...] = (
         Link("Agencies and units", "admin.org", role_in(ADMINS)),
         Link("Import org chart", "imports.upload", role_in(ADMINS), {"name": "org"}),
         Link("Outbox", "reminders.outbox", role_in(ADMINS)),
+        Link("API tokens", "admin.api_tokens", role_in(ADMINS)),
     )),
     ("Account", (
         Link("Change password", "auth.password", anyone),

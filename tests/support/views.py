@@ -40,21 +40,34 @@ VIEW_ROLES = {
     "records.revoke": {"compliance", "admin"},
     "evidence.packet": {"compliance", "admin"},
     "audit.events": {"compliance", "admin"}, "audit.export": {"compliance", "admin"}, "audit.verify_chain": {"admin"},
+    "admin.api_tokens": {"admin"}, "admin.revoke_api_token": {"admin"},
 }
 # Views anyone may open without signing in: a third party checking a certificate; someone who forgot their
 # password, or follows an invitation or reset link, or a calendar fetching a person's feed (the token in it is
-# the check); the start of single sign-on and the provider's answer.
+# the check); the start of single sign-on and the provider's answer; the API's description of itself (no data).
 PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_password", "auth.reset_password",
-          "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback", "feeds.feed"}
+          "auth.accept_invitation", "auth.oidc_start", "auth.oidc_callback", "feeds.feed", "api.description"}
+# The JSON API's views: no sign-in, no cookie; each needs an API token (Authorization: Bearer) and refuses a
+# request without one with 401 (tests/test_api.py checks every one).
+TOKEN = {"api.officers", "api.officer", "api.completions", "api.assignments", "api.roster"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
-              "request_id": 1, "token": "not-a-token", "number": 1}
+              "request_id": 1, "token": "not-a-token", "number": 1, "employee_id": "E1", "token_id": 1}
 
 
 def every_view(app):
     """(endpoint, method, path) of every view a sign-in is needed for, with made-up values in the path."""
+    yield from _views(app, lambda endpoint: endpoint != "static" and endpoint not in PUBLIC | TOKEN)
+
+
+def token_views(app):
+    """(endpoint, method, path) of every view an API token is needed for."""
+    yield from _views(app, lambda endpoint: endpoint in TOKEN)
+
+
+def _views(app, wanted):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint in PUBLIC:
+        if not wanted(rule.endpoint):
             continue
         path = rule.rule
         for name in rule.arguments:

@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from training.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from training.forms import DayField
 from training.imports.rules import email_problem
 from training.people.models import ROLES
 
@@ -43,3 +44,12 @@ class UnitForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=64)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     parent = SelectField("Parent unit", validators=[Optional()])
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Name (the system that uses it)", validators=[DataRequired(), Length(max=100)])
+    agency = SelectField("Agency it sees")
+    unit = StringField("Only this unit and the units below it (code; empty for the whole agency)",
+                       validators=[Optional(), Length(max=64)])
+    write = BooleanField("May also assign modules and upload rosters, as a coordinator may")
+    expires = DayField("Last day it works", validators=[Optional()])

@@ -1,4 +1,4 @@
-"""Administrators: accounts and roles."""
+"""Administrators: accounts and roles, the organisation, and the API's tokens."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from training.access import ADMINS
-from training.admin.forms import AccountForm, AgencyForm, UnitForm
+from training.admin.forms import AccountForm, AgencyForm, ApiTokenForm, UnitForm
 from training.admin.service import (
     AccountProblems,
     reset_second_factor,
@@ -15,12 +15,14 @@ from training.admin.service import (
     save_account,
     save_org_entry,
 )
+from training.api import tokens
+from training.api.models import ApiToken
 from training.assignments.service import apply_standing_rules
 from training.auth import second_factor
 from training.auth.guards import roles_required
 from training.clock import today_for
-from training.db import db
-from training.forms import has_errors
+from training.db import db, utcnow
+from training.forms import EmptyForm, has_errors
 from training.imports.csvfile import ImportRefused
 from training.imports.org import OrgAgency, OrgUnit
 from training.params import page_number
@@ -194,3 +196,52 @@ def unit(code: str | None = None):
             return redirect(url_for(".org"))
     return render_template("admin/org_form.html", form=form, what="unit", existing=existing, error=error), \
         422 if (error or form.errors) else 200
+
+
+def _token_form(**fields) -> ApiTokenForm:
+    form = ApiTokenForm(**fields)
+    form.agency.choices = [SelectChoice(a.code, f"{a.name} ({a.code})")
+                           for a in db().scalars(select(Agency).order_by(Agency.name))]
+    return form
+
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def api_tokens():
+    """The API's tokens: who has one, what each sees, when each was last used; make one (shown once) or revoke
+    one."""
+    session, form, made = db(), _token_form(), None
+    if form.is_submitted():
+        form.validate()
+        if not has_errors(form):
+            try:
+                agency, unit = tokens.resolve_scope(session, form.agency.data, (form.unit.data or "").strip() or None)
+                made = tokens.create_token(session, form.name.data, agency, unit, can_write=form.write.data,
+                                           expires_on=form.expires.data, actor_id=current_user.id,
+                                           now=utcnow(), via="site")
+            except tokens.TokenError as exc:
+                session.rollback()
+                form[exc.field].errors.append(sentence(exc))
+    now = utcnow()
+    rows = [(token, agency, unit, tokens.state_of(token, agency, unit, now))
+            for token, agency, unit in tokens.all_tokens(session)]
+    if made is not None:
+        form = _token_form(formdata=None)   # the form empties once the token is made
+    return render_template("admin/api_tokens.html", form=form, rows=rows, made=made,
+                           revoke_form=EmptyForm()), 422 if has_errors(form) else 200
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required(*ADMINS)
+def revoke_api_token(token_id: int):
+    session = db()
+    token = session.get(ApiToken, token_id)
+    if token is None or not EmptyForm().validate_on_submit():
+        abort(404)
+    try:
+        tokens.revoke_token(session, token, actor_id=current_user.id, now=utcnow(), via="site")
+    except tokens.TokenError as exc:
+        flash(sentence(exc), "info")
+    else:
+        flash(f"Token {token.name} is revoked: requests made with it are refused from now on.", "success")
+    return redirect(url_for(".api_tokens"))

@@ -83,13 +83,13 @@ class AssignResult:
 
 def assign_course(session: Session, course: Course, officers: Select, due_on: date, on: date, *,
                   reason: str, actor_id: int | None = None, about: User | Unit | Agency | None = None,
-                  allow_far: bool = False) -> AssignResult:
+                  allow_far: bool = False, details: dict | None = None) -> AssignResult:
     """Assign `course` to every active officer selected by `officers` (a select of user ids).
 
     An officer who holds a certification valid on `on`, who already has an
     open assignment for the course, or who is exempt from it on `on`, is
     reported and left alone. A due date before `on`, or more than two years
-    after it unless `allow_far`, is refused.
+    after it unless `allow_far`, is refused. `details` are added to the audit event (the API token that asked).
     """
     check_due(due_on, on, allow_far=allow_far)
     targets = officers.subquery()
@@ -119,7 +119,7 @@ def assign_course(session: Session, course: Course, officers: Select, due_on: da
     record(session, "assignment.created", actor_id=actor_id, target=f"course:{course.code}", about=about,
            reason=reason, due_on=due_on.isoformat(), assigned=len(result.assigned),
            already_certified=len(result.already_certified), already_assigned=len(result.already_assigned),
-           exempt=len(result.exempt))
+           exempt=len(result.exempt), **(details or {}))
     return result
 
 

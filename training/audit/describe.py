@@ -52,6 +52,9 @@ class Said:
 
     @property
     def actor(self) -> str:
+        token = self.d.get("api_token")
+        if self.event.actor_id is None and isinstance(token, dict):
+            return f"The API token {token.get('name')} (number {token.get('id')})"
         if self.event.actor_id is None:
             return OPERATOR if self.d.get("via") == "cli" else SYSTEM
         return self.names.person(self.event.actor_id)
@@ -272,6 +275,11 @@ def _refused_link(what: str) -> Callable[[Said], str]:
     return sentence
 
 
+def _api_token(s: Said) -> str:
+    token = s.d.get("token") if isinstance(s.d.get("token"), dict) else {}
+    return f"{token.get('name', '')} (number {token.get('id', '?')})"
+
+
 ACTIONS: dict[str, Action] = {
     # Sign-ins and account security
     "auth.signed_in": Action("Signed in", SECURITY, _sign_in),
@@ -399,6 +407,12 @@ ACTIONS: dict[str, Action] = {
     "outbox.retried": Action("Failed message queued again", RECORDS, lambda s: (
         f"{s.actor} queued a failed message to {s.subject} again")),
     "audit.verified": Action("Audit chain verified", RECORDS, _verified),
+    "api_token.created": Action("API token made", SECURITY, lambda s: (
+        f"{s.actor} made the API token {_api_token(s)} for {s.get('unit') if s.d.get('unit') else s.get('agency')}"
+        f"{', which may also assign and upload rosters' if s.d.get('write') else ', read-only'}"
+        f"{', working through ' + s.d['expires_on'] if s.d.get('expires_on') else ''}")),
+    "api_token.revoked": Action("API token revoked", SECURITY, lambda s: (
+        f"{s.actor} revoked the API token {_api_token(s)}")),
 }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from training.access import changes_access
-from training.audit.service import record, within_scope_of
+from training.audit.service import Concern, record, within_scope_of
 from training.auth.sessions import end_sessions_of
 from training.auth.tokens import revoke_for
 from training.db import utcnow
@@ -21,8 +21,12 @@ from training.people.models import User
 
 
 def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None = None,
-                      source: str = "roster", progress: Progress = None) -> dict[str, int]:
-    """Write a checked plan with bulk statements; returns the counts. Refuses a plan with problems."""
+                      source: str = "roster", progress: Progress = None, about: Concern | None = None,
+                      details: dict | None = None) -> dict[str, int]:
+    """Write a checked plan with bulk statements; returns the counts. Refuses a plan with problems.
+
+    The audit event concerns the actor's scope, or `about` when the import was not made by a person (an API
+    token's); `details` are added to it."""
     if not plan.ok:
         raise ImportRefused(plan.problems)
     done = 0
@@ -50,10 +54,11 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
                     + [d.user_id for d in plan.to_deactivate], now)
     revoke_for(session, [d.user_id for d in plan.to_deactivate], now)   # their invitation and reset links die too
     counts = plan.counts()
-    record(session, "roster.imported", actor_id=actor_id, target="roster", about=within_scope_of(session, actor_id),
-           source=source, full=plan.full,
+    record(session, "roster.imported", actor_id=actor_id, target="roster",
+           about=about or within_scope_of(session, actor_id), source=source, full=plan.full,
            rows=plan.rows, **counts,
-           role_changes=[[c.row.employee_id, *c.changes["role"]] for c in plan.to_change if "role" in c.changes])
+           role_changes=[[c.row.employee_id, *c.changes["role"]] for c in plan.to_change if "role" in c.changes],
+           **(details or {}))
     session.flush()
     expire_loaded(session, User)
     return counts
