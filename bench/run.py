@@ -31,9 +31,12 @@ from bench.officer import Site, csrf_token
 from tests.support.net import free_port
 from tests.support.servers import GUNICORN, Gunicorn
 from training import create_app, migrate
+from training.api.models import ApiToken
+from training.api.params import PAGE_MAX
+from training.api.tokens import create_token, revoke_token
 from training.catalog.models import Course
 from training.catalog.service import sync_courses
-from training.db import unit_of_work
+from training.db import unit_of_work, utcnow
 from training.demo.scale import seed_scale
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.jobs import count_compliance, daily_sweep, run_daily
@@ -93,13 +96,13 @@ def sign_in(client, email: str) -> None:
     assert response.status_code == 302, (email, response.status_code)
 
 
-def samples_ms(client, path: str, runs: int) -> list[float]:
+def samples_ms(client, path: str, runs: int, headers: dict | None = None) -> list[float]:
     """Milliseconds of each of `runs` requests for `path` (body read), after a warm-up."""
-    client.get(path).get_data()  # warm-up
+    client.get(path, headers=headers).get_data()  # warm-up
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         response.get_data()
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (path, response.status_code)
@@ -250,6 +253,53 @@ def bench_acknowledgements(app, engine) -> dict:
             "acknowledgements_export_rows_per_s": round(rows / seconds),
             "acknowledgements_export_peak_mb": round(peak_kb / 1024, 1),
             "policy_update_assignments": assigned, "policy_update_s": round(publish_s, 2)}
+
+
+def bench_api(app, engine) -> dict:
+    """The API's officers list, as an HR system walks it: every page of the largest agency's officers with the
+    cursor, at the largest page the API gives, through a token of the whole agency (revoked afterwards)."""
+    now = utcnow()
+    with unit_of_work(app) as session:
+        agency_id = session.scalar(select(User.agency_id).where(User.role == "officer").group_by(User.agency_id)
+                                   .order_by(func.count().desc()).limit(1))
+        agency = session.get(Agency, agency_id)
+        token, raw = create_token(session, "bench", agency, None, can_write=False, expires_on=None,
+                                  actor_id=None, now=now, via="bench")
+        token_id = token.id
+    try:
+        figures = walk_officers(app, engine, {"Authorization": f"Bearer {raw}"}, PAGE_MAX)
+    finally:
+        with unit_of_work(app) as session:
+            revoke_token(session, session.get(ApiToken, token_id), actor_id=None, now=utcnow(), via="bench")
+    return figures
+
+
+def walk_officers(app, engine, headers: dict, limit: int) -> dict:
+    client = app.test_client()
+    path = f"/api/v1/officers?limit={limit}"
+    client.get(path, headers=headers).get_data()   # warm-up
+    samples, officers, cursor = [], 0, None
+    walk_started = time.perf_counter()
+    while True:
+        url = path + (f"&cursor={cursor}" if cursor else "")
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        body = response.get_json()
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code, body)
+        officers += len(body["officers"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    walk_s = time.perf_counter() - walk_started
+    with statements(engine) as counted:
+        client.get(path, headers=headers).get_data()
+    filtered = samples_ms(client, f"{path}&status=overdue", RUNS, headers)
+    return {"api_officers_pages": len(samples), "api_officers_per_page": limit, "api_officers_listed": officers,
+            "api_officers_p50_ms": round(percentile(samples, 50), 2),
+            "api_officers_p95_ms": round(percentile(samples, 95), 2),
+            "api_officers_walk_s": round(walk_s, 1), "api_officers_statements": counted["n"],
+            "api_overdue_page_ms": round(statistics.median(filtered), 2)}
 
 
 def high_water_kb(pid: int) -> int:
@@ -473,8 +523,8 @@ def bench_hostile_upload(_app, _engine) -> dict:
     return figures
 
 
-STEPS = (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_acknowledgements, bench_sweep,
-         bench_hostile_upload)
+STEPS = (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_acknowledgements, bench_api,
+         bench_sweep, bench_hostile_upload)
 
 
 def main(names: list[str]) -> None:
@@ -482,7 +532,9 @@ def main(names: list[str]) -> None:
     if not chosen:
         sys.exit(f"no such step: {', '.join(names)} (steps: "
                  f"{', '.join(step.__name__.removeprefix('bench_') for step in STEPS)})")
-    app = create_app(config.Config, DATABASE_URL=URL, SECRET_KEY="bench", WTF_CSRF_ENABLED=False)
+    # The API step walks every page of an agency within a minute: no rate limit.
+    app = create_app(config.Config, DATABASE_URL=URL, SECRET_KEY="bench", WTF_CSRF_ENABLED=False,
+                     API_RATE_LIMIT=10**9)
     engine = app.extensions["db_engine"]
     (ROOT / "instance").mkdir(exist_ok=True)
     seed_s = ensure_seeded(app)
