@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, exists, select, union_all
+from sqlalchemy import ColumnElement, Select, exists, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from training.access import scope_filter
@@ -87,6 +87,11 @@ def officers_page(session: Session, viewer: User, on: date, *, after: int, limit
 
 def officer(session: Session, employee_id: str) -> User | None:
     return session.scalar(select(User).where(User.employee_id == employee_id, User.active.is_(True)))
+
+
+def employee_ids(session: Session, user_ids: Select) -> dict[int, str | None]:
+    """The employee id of each person selected by `user_ids` (a select of user ids), by their id."""
+    return dict(session.execute(select(User.id, User.employee_id).where(User.id.in_(user_ids))).all())
 
 
 def officer_states(session: Session, user: User, on: date) -> tuple[Person, list[CourseState]]:

@@ -8,31 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy import select
 
 from training import clock
-from training.access import (
-    may_act_on_agency,
-    may_act_on_officer,
-    may_act_on_unit,
-    may_see_officer,
-    may_see_unit,
-    stand_in,
-)
-from training.api import params, service, tokens
+from training.access import may_see_officer, stand_in
+from training.api import params, requests, serialise, service, tokens
 from training.api.problems import Problem, answer
-from training.assignments.manage import Refused, check_due
+from training.assignments.manage import Refused
 from training.assignments.service import apply_standing_rules, assign_course
-from training.assignments.targets import UnknownTarget, officers_of
 from training.audit.service import Concern
 from training.auth import throttle
-from training.catalog.models import Course
 from training.db import db, unit_of_work
 from training.extensions import csrf
 from training.imports import apply_roster_plan, parse_roster_csv
-from training.people.models import Agency, Unit, User
-from training.people.service import subtree_ids
-from training.records.rules import STATUSES
+from training.people.models import User
 from training.words import plural
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -126,14 +114,6 @@ def _today() -> date:
     return clock.zone_today(_caller().time_zone, _now())
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _instant(value: datetime) -> str:
-    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
-
-
 # The description ----------------------------------------------------------------------------------------------
 
 @bp.route("/openapi.json")
@@ -144,49 +124,15 @@ def description():
 
 # Officers -----------------------------------------------------------------------------------------------------
 
-def _module(state) -> dict:
-    return {"course_code": state.course_code, "course_title": state.course_title, "status": state.status,
-            "due_on": _day(state.due_on), "completed_on": _day(state.completed_on),
-            "expires_on": _day(state.expires_on), "course_version": state.course_version, "score": state.score,
-            "exempt_until": _day(state.exempt_until)}
-
-
-def _officer(person: service.Person, states) -> dict:
-    return {"employee_id": person.employee_id, "first_name": person.first_name, "last_name": person.last_name,
-            "email": person.email, "agency": person.agency, "unit": person.unit,
-            "supervisor_employee_id": person.supervisor_employee_id,
-            "modules": [_module(s) for s in states]}
-
-
 @bp.route("/officers")
 def officers():
     session, viewer = db(), _viewer()
-    args, errors = params.args(("cursor", "limit", "unit", "module", "status"))
-    limit = params.limit(args, errors)
-    cursor = params.read_cursor("officers", "cursor", args.get("cursor"), errors)
-    after = cursor.get("after") if isinstance(cursor, dict) else 0
-    if not isinstance(after, int) or isinstance(after, bool):
-        errors.append({"field": "cursor", "message": params.NOT_A_CURSOR})
-    unit_ids = course_id = None
-    if "unit" in args:
-        unit = session.scalar(select(Unit).where(Unit.code == args["unit"]))
-        if unit is None or not may_see_unit(session, viewer, unit):
-            errors.append({"field": "unit", "message": f"no unit has the code {args['unit']} within the token's "
-                                                       f"scope"})
-        else:
-            unit_ids = subtree_ids(session, unit)
-    if "module" in args:
-        course_id = session.scalar(select(Course.id).where(Course.code == args["module"], Course.active.is_(True)))
-        if course_id is None:
-            errors.append({"field": "module", "message": f"no module has the code {args['module']}"})
-    status = args.get("status")
-    if status is not None and status not in STATUSES:
-        errors.append({"field": "status", "message": f"one of {', '.join(STATUSES)}"})
-    params.refuse_parameters(errors)
+    query = requests.officers_query(session, viewer)
     on = _today()
-    people, states, next_after = service.officers_page(session, viewer, on, after=after, limit=limit,
-                                                       unit_ids=unit_ids, course_id=course_id, status=status)
-    return jsonify({"on": on.isoformat(), "officers": [_officer(p, states.get(p.id, [])) for p in people],
+    people, states, next_after = service.officers_page(session, viewer, on, after=query.after, limit=query.limit,
+                                                       unit_ids=query.unit_ids, course_id=query.course_id,
+                                                       status=query.status)
+    return jsonify({"on": on.isoformat(), "officers": [serialise.officer(p, states.get(p.id, [])) for p in people],
                     "next_cursor": params.cursors("officers").dumps({"after": next_after}) if next_after else None})
 
 
@@ -200,122 +146,42 @@ def officer(employee_id: str):
     on = _today()
     person, states = service.officer_states(session, user, on)
     reasons = service.reasons_not_deployable(states)
-    return jsonify({**_officer(person, states), "on": on.isoformat(), "deployable": not reasons,
+    return jsonify({**serialise.officer(person, states), "on": on.isoformat(), "deployable": not reasons,
                     "reasons": reasons})
 
 
 # Completions --------------------------------------------------------------------------------------------------
 
-def _completion(change: service.Change) -> dict:
-    return {"id": change.id, "employee_id": change.employee_id, "course_code": change.course_code,
-            "course_version": change.course_version, "completed_on": change.completed_on.isoformat(),
-            "expires_on": change.expires_on.isoformat(), "score": change.score, "source": change.source,
-            "revoked_on": _day(change.revoked_on), "status": change.status, "changed_at": _instant(change.changed_at)}
-
-
 @bp.route("/completions")
 def completions():
     session, viewer = db(), _viewer()
-    args, errors = params.args(("since", "limit"))
-    limit = params.limit(args, errors)
-    cursor = params.read_cursor("completions", "since", args.get("since"), errors)
-    since = service.Position()
-    if cursor is not None:
-        try:
-            since = service.Position(int(cursor["completion"]), int(cursor["revocation"]))
-        except (TypeError, KeyError, ValueError):
-            errors.append({"field": "since", "message": params.NOT_A_CURSOR})
-    params.refuse_parameters(errors)
+    since, limit = requests.completions_query()
     horizon = _now() - timedelta(minutes=current_app.config["API_SYNC_SETTLE_MINUTES"])
     changes, position, more = service.completion_changes(session, viewer, _today(), since=since, horizon=horizon,
                                                          limit=limit)
     cursor = {"completion": position.completion_id, "revocation": position.revocation_event_id}
-    return jsonify({"completions": [_completion(c) for c in changes], "more": more,
-                    "next_cursor": params.cursors("completions").dumps(cursor), "settled_before": _instant(horizon)})
+    return jsonify({"completions": [serialise.completion(c) for c in changes], "more": more,
+                    "next_cursor": params.cursors("completions").dumps(cursor),
+                    "settled_before": serialise.instant(horizon)})
 
 
 # Writes -------------------------------------------------------------------------------------------------------
-
-ASSIGNMENT_FIELDS = ("course_code", "due_on", "employee_id", "unit", "agency", "allow_far")
-TARGETS = ("employee_id", "unit", "agency")
-
 
 @bp.route("/assignments", methods=["POST"])
 def assignments():
     """Assign a module to an officer, a unit (with its sub-units) or the whole agency, as the site's Assign page
     does, through the same service; the event on the audit trail names the token."""
-    session, viewer = db(), _viewer(acting=True)
-    params.refuse_parameters(params.args(())[1])
-    body = params.json_body("the assignment")
-    errors = [{"field": name, "message": f"unknown field; the body takes {', '.join(ASSIGNMENT_FIELDS)}"}
-              for name in body if name not in ASSIGNMENT_FIELDS]
-    course_code, due_text = params.text(body, "course_code", errors), params.text(body, "due_on", errors)
-    allow_far = body.get("allow_far", False)
-    if not isinstance(allow_far, bool):
-        errors.append({"field": "allow_far", "message": "true or false"})
-        allow_far = False
-    course = due_on = None
-    if course_code is None and not any(e["field"] == "course_code" for e in errors):
-        errors.append({"field": "course_code", "message": "required"})
-    elif course_code is not None:
-        course = session.scalar(select(Course).where(Course.code == course_code, Course.active.is_(True)))
-        if course is None:
-            errors.append({"field": "course_code", "message": f"no module has the code {course_code}"})
-    if due_text is None and not any(e["field"] == "due_on" for e in errors):
-        errors.append({"field": "due_on", "message": "required, a date like 2026-12-31"})
-    elif due_text is not None:
-        try:
-            due_on = date.fromisoformat(due_text)
-        except ValueError:
-            errors.append({"field": "due_on", "message": f"{due_text} is not a date like 2026-12-31"})
-    named = [name for name in TARGETS if name in body]
-    target = None
-    if len(named) != 1:
-        errors.append({"field": None, "message": "name exactly one of employee_id, unit or agency"})
-    elif (code := params.text(body, named[0], errors)) is not None:
-        target = _target(session, viewer, named[0], code, errors)
-    today = _today()
-    if due_on is not None:
-        try:
-            check_due(due_on, today, allow_far=allow_far)
-        except Refused as exc:
-            errors.append(_refused_due(exc))
-    if errors:
-        raise params.body_problem(errors)
+    session, viewer, today = db(), _viewer(acting=True), _today()
+    asked = requests.assignment(session, viewer, today)
+    target = asked.target
     try:
-        result = assign_course(session, course, target.officers, due_on, today, reason=target.reason,
-                               actor_id=None, about=target.about, allow_far=allow_far,
+        result = assign_course(session, asked.course, target.officers, asked.due_on, today, reason=target.reason,
+                               actor_id=None, about=target.about, allow_far=asked.allow_far,
                                details={"api_token": _caller().named()})
     except Refused as exc:
-        raise params.body_problem([_refused_due(exc)]) from None
-    ids = dict(session.execute(select(User.id, User.employee_id).where(User.id.in_(target.officers))).all())
-    return jsonify({"course_code": course.code, "due_on": due_on.isoformat(),
-                    **{name: sorted(ids[i] or "" for i in getattr(result, name))
-                       for name in ("assigned", "already_certified", "already_assigned", "exempt")}}), 201
-
-
-def _refused_due(exc: Refused) -> dict:
-    hint = " (send allow_far: true)" if exc.far else ""
-    return {"field": "due_on", "message": f"{exc}{hint}"}
-
-
-def _target(session, viewer: User, name: str, code: str, errors: list[dict]):
-    """The officers of the target, when it is within what the token may act on (else a problem, as if unknown)."""
-    outside = {"field": name, "message": f"no {'officer with employee id' if name == 'employee_id' else name} "
-                                         f"{code} within the token's scope"}
-    try:
-        target = officers_of(session, **{"officer" if name == "employee_id" else name: code})
-    except UnknownTarget:
-        errors.append(outside)
-        return None
-    about = target.about
-    allowed = (may_act_on_officer(session, viewer, about) if isinstance(about, User) and about.active
-               else may_act_on_unit(session, viewer, about) if isinstance(about, Unit)
-               else isinstance(about, Agency) and may_act_on_agency(viewer, about.id))
-    if not allowed:
-        errors.append(outside)
-        return None
-    return target
+        raise params.body_problem([requests.refused_due(exc)]) from None
+    employee_ids = service.employee_ids(session, target.officers)
+    return jsonify(serialise.assignment(asked.course.code, asked.due_on, result, employee_ids)), 201
 
 
 @bp.route("/roster", methods=["POST"])
@@ -324,18 +190,8 @@ def roster():
     problem, and nothing is written. `full=true` deactivates the officers of its agencies missing from it;
     `dry_run=true` checks and counts without writing."""
     session, viewer = db(), _viewer(acting=True)
-    args, errors = params.args(("full", "dry_run"))
-    flags = {}
-    for name in ("full", "dry_run"):
-        value = args.get(name, "false")
-        if value not in ("true", "false"):
-            errors.append({"field": name, "message": "true or false"})
-        flags[name] = value == "true"
-    params.refuse_parameters(errors)
-    if request.mimetype != "text/csv":
-        raise Problem(415, "Send the roster as CSV, with Content-Type: text/csv.")
-    data = request.get_data(cache=False)
-    plan = parse_roster_csv(session, data, full=flags["full"], viewer=viewer)
+    data, full, dry_run = requests.roster()
+    plan = parse_roster_csv(session, data, full=full, viewer=viewer)
     if plan.problems:
         session.rollback()
         listed = [{"line": line, "message": message} for line, message in plan.problems]
@@ -344,7 +200,7 @@ def roster():
                            f"the lines listed and send the whole file again.",
                       kind="invalid-body", errors=listed, more_problems=more)
     counts = dict(plan.counts())
-    if flags["dry_run"]:
+    if dry_run:
         session.rollback()
         return jsonify({"dry_run": True, **counts, "assigned_by_standing_rules": 0})
     caller = _caller()
