@@ -27,6 +27,11 @@ def current_instant() -> datetime:
     return datetime.now(UTC)
 
 
+def stored_instant(now: datetime | None = None) -> datetime:
+    """The instant (default: now) as the database stores timestamps: naive, in UTC."""
+    return _instant(now).astimezone(UTC).replace(tzinfo=None)
+
+
 def _instant(now: datetime | None) -> datetime:
     now = now or current_instant()
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)

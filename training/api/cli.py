@@ -1,8 +1,6 @@
 """`flask --app app api-tokens create | list | revoke`."""
 from __future__ import annotations
 
-from datetime import UTC
-
 import click
 from flask.cli import AppGroup
 
@@ -13,9 +11,9 @@ api_tokens_cli = AppGroup("api-tokens", help="Tokens other systems reach the JSO
 
 
 def _now():
-    from training.clock import current_instant
+    from training.clock import stored_instant
 
-    return current_instant().astimezone(UTC).replace(tzinfo=None)
+    return stored_instant()
 
 
 @api_tokens_cli.command("create")

@@ -30,7 +30,7 @@ def officer(person: Person, states: list[CourseState]) -> dict:
     return {"employee_id": person.employee_id, "first_name": person.first_name, "last_name": person.last_name,
             "email": person.email, "agency": person.agency, "unit": person.unit,
             "supervisor_employee_id": person.supervisor_employee_id,
-            "modules": [module(s) for s in states]}
+            "modules": [module(state) for state in states]}
 
 
 def completion(change: Change) -> dict:

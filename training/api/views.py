@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -48,7 +48,7 @@ class Caller:
 
 
 def _now() -> datetime:
-    return clock.current_instant().astimezone(UTC).replace(tzinfo=None)
+    return clock.stored_instant()
 
 
 def _unauthorized(detail: str, error: str | None = None) -> Problem:
