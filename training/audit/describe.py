@@ -381,6 +381,7 @@ ACTIONS: dict[str, Action] = {
                                       _export("who acknowledged which version")),
     "export.audit": Action("Audit trail exported", RECORDS, _export("the audit trail")),
     "export.compliance": Action("Compliance figures exported", RECORDS, _export("the compliance figures")),
+    "export.questions": Action("Question analytics exported", RECORDS, _export("the question analytics")),
     "user.created": Action("Account created", RECORDS, _created),
     "user.updated": Action("Account changed", RECORDS, _updated),
     "user.role_changed": Action("Role changed", RECORDS, lambda s: (
