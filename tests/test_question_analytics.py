@@ -91,6 +91,11 @@ def figures(client, **args) -> dict[str, list[str]]:
     return table_rows(response.get_data(as_text=True), f"questions-{CODE}")
 
 
+def counted(rows: dict[str, list[str]]) -> list[list[str]]:
+    """Each question's attempts and misses, as the page's table gives them."""
+    return [[cells[1], cells[2].split(" ")[0]] for cells in rows.values()]
+
+
 def csv_rows(client, **args) -> list[dict[str, str]]:
     response = client.get("/reports/questions.csv", query_string=args)
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -99,20 +104,24 @@ def csv_rows(client, **args) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
 
 
+def _thirds(top: int, bottom: int) -> str:
+    return (f'<span class="rc-nowrap">Top: {top}% <span class="rc-meta">of 10</span></span><br>'
+            f'<span class="rc-nowrap">Bottom: {bottom}% <span class="rc-meta">of 10</span></span>')
+
+
 def test_the_figures_count_every_answer_and_flag_the_question_strong_officers_miss(client, world):
     login(client, world["coordinator"].email)
     rows = figures(client)
     assert list(rows) == ["T-01", "T-02", "T-03", "T-04"]
-    attempts, missed, rate, wrong, top, bottom, review = zip(*(rows[k][2:9] for k in rows))
+    attempts, missed, wrong, thirds, review = zip(*(rows[k][1:6] for k in rows))
     assert attempts == ("30",) * 4
-    assert missed == ("10", "10", "20", "20")
-    assert rate == ("33%", "33%", "67%", "67%")
+    assert missed == ("10 (33%)", "10 (33%)", "20 (67%)", "20 (67%)")
     assert wrong[0] == 'Wrong 1 a <span class="rc-meta">(10 times, second to the right answer)</span>'
     # Of T-03's wrong answers a and c were each chosen ten times: the first in alphabetical order is shown.
     assert wrong[2] == 'Wrong 3 a <span class="rc-meta">(10 times, chosen as often as the right answer)</span>'
     assert wrong[3] == 'Wrong 4 c <span class="rc-meta">(12 times, chosen more often than the right answer)</span>'
-    assert top == ('0% <span class="rc-meta">of 10</span>',) * 3 + ('100% <span class="rc-meta">of 10</span>',)
-    assert bottom == ('100% <span class="rc-meta">of 10</span>',) * 3 + ('0% <span class="rc-meta">of 10</span>',)
+    assert thirds == (_thirds(0, 100),) * 3 + (_thirds(100, 0),)
+    assert rows["T-03"][0].endswith('<br><span class="rc-meta">Lesson 01-topic-1</span>')
     assert review == ("No", "No", "No", "<strong>Strong officers miss it more</strong>")
     page = client.get("/reports/questions").get_data(as_text=True)
     assert "30 quiz attempts;" in page and "4 questions, 1 flagged for review." in page
@@ -137,14 +146,14 @@ def test_the_csv_file_has_the_contract_header_and_the_page_figures(client, world
 def test_another_agencys_attempts_are_not_counted_and_an_administrator_sees_both(client, world):
     login(client, world["admin"].email)
     rows = figures(client)
-    assert [rows[k][2:4] for k in rows] == [["31", "11"], ["31", "11"], ["31", "21"], ["31", "21"]]
+    assert counted(rows) == [["31", "11"], ["31", "11"], ["31", "21"], ["31", "21"]]
     # The outsider's answer d of T-02 is one of eleven wrong answers; a is still the most chosen.
-    assert rows["T-02"][5].startswith("Wrong 2 a ")
+    assert rows["T-02"][3].startswith("Wrong 2 a ")
     client.post("/logout")
     login(client, "coord@oth.test")
     rows = figures(client)
-    assert [rows[k][2:4] for k in rows] == [["1", "1"]] * 4
-    assert all(rows[k][8] == "Too few attempts to judge" for k in rows)
+    assert counted(rows) == [["1", "1"]] * 4
+    assert all(rows[k][5] == "Too few attempts to judge" for k in rows)
 
 
 def test_officers_are_refused(client, world):
@@ -161,15 +170,15 @@ def test_the_period_counts_the_days_chosen_in_the_viewers_time_zone(client, sess
     login(client, world["coordinator"].email)
     # The last 12 months by default: the strong third's quizzes, 400 days ago, are left out.
     rows = figures(client)
-    assert [rows[k][2:4] for k in rows] == [["20", "10"], ["20", "10"], ["20", "20"], ["20", "10"]]
-    assert all(rows[k][8] == "Too few attempts to judge" for k in rows)
+    assert counted(rows) == [["20", "10"], ["20", "10"], ["20", "20"], ["20", "10"]]
+    assert all(rows[k][5] == "Too few attempts to judge" for k in rows)
     today = today_for(world["coordinator"])
     then = today - timedelta(days=400)
     # Only that day: the strong third alone.
     rows = figures(client, **{"from": then.isoformat(), "to": then.isoformat()})
-    assert [rows[k][2:4] for k in rows] == [["10", "0"], ["10", "0"], ["10", "0"], ["10", "10"]]
+    assert counted(rows) == [["10", "0"], ["10", "0"], ["10", "0"], ["10", "10"]]
     rows = figures(client, **{"from": (today - timedelta(days=500)).isoformat()})
-    assert rows["T-04"][2:4] == ["30", "20"]
+    assert counted(rows)[3] == ["30", "20"]
     before = client.get("/reports/questions", query_string={"to": (then - timedelta(days=1)).isoformat()})
     assert "No module quiz was submitted in this period by anyone in your scope." in before.get_data(as_text=True)
     page = client.get("/reports/questions", query_string={"from": today.isoformat(),
@@ -215,11 +224,11 @@ def test_a_new_version_keeps_the_questions_key_and_its_answers_count_together(ap
     session.commit()
     login(client, "comp@agy.test")
     rows = figures(client)
-    assert rows["T-04"][0].endswith('<span class="rc-meta">Versions 1, 2</span>')
-    assert rows["T-04"][2:5] == ["3", "3", "100%"]
+    assert rows["T-04"][0].endswith('<span class="rc-meta">Lesson 02-topic-2; versions 1, 2</span>')
+    assert rows["T-04"][1:3] == ["3", "3 (100%)"]
     # Choice c kept its words through the new version: its two answers count as one choice.
-    assert rows["T-04"][5] == 'Wrong 4 c <span class="rc-meta">(2 times, chosen more often than the right answer)</span>'
-    assert rows["T-01"][0].endswith('<span class="rc-meta">Versions 1, 2</span>')
+    assert rows["T-04"][3] == 'Wrong 4 c <span class="rc-meta">(2 times, chosen more often than the right answer)</span>'
+    assert rows["T-01"][0].endswith('; versions 1, 2</span>')
 
 
 def test_the_minimum_per_third_is_what_the_page_says(client, world):
