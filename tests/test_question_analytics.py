@@ -19,7 +19,7 @@ from training import create_app, migrate
 from training.audit.models import AuditEvent
 from training.catalog.models import Question
 from training.catalog.service import course_by_code, current_version, sync_courses
-from training.clock import today_for
+from training.clock import day_start, today_for
 from training.db import make_engine, utcnow
 from training.learn.service import open_lesson, start_attempt, submit_attempt
 from training.records.models import Attempt, AttemptAnswer
@@ -186,6 +186,25 @@ def test_the_period_counts_the_days_chosen_in_the_viewers_time_zone(client, sess
     assert page.status_code == 400 and "The &#39;to&#39; day is before the &#39;from&#39; day." in page.get_data(
         as_text=True)
     assert client.get("/reports/questions.csv", query_string={"course": "NOPE"}).status_code == 400
+
+
+def test_a_day_is_the_viewers_own_and_policy_update_quizzes_are_left_out(client, session, world):
+    """The agency's day (America/New_York) starts at its own midnight; an update quiz's answers are not counted."""
+    officers = world["officers"]
+    today = today_for(world["coordinator"])
+    midnight = day_start(today, "America/New_York")
+    session.execute(update(Attempt).where(Attempt.user_id == officers[0].id).values(submitted_at=midnight))
+    session.execute(update(Attempt).where(Attempt.user_id == officers[1].id)
+                    .values(submitted_at=midnight - timedelta(seconds=1)))
+    session.execute(update(Attempt).where(Attempt.user_id.in_([o.id for o in officers[2:10]]))
+                    .values(submitted_at=midnight - timedelta(days=3)))
+    session.execute(update(Attempt).where(Attempt.user_id.in_([o.id for o in officers[10:]])).values(kind="update"))
+    session.commit()
+    login(client, world["coordinator"].email)
+    assert counted(figures(client, **{"from": today.isoformat()}))[0] == ["1", "1"]
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert counted(figures(client, **{"from": yesterday, "to": yesterday}))[0] == ["1", "1"]
+    assert counted(figures(client))[0] == ["10", "10"]
 
 
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(app, client, session):
