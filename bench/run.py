@@ -533,8 +533,8 @@ def seed_answers(app) -> int:
 
 
 def bench_questions(app, engine) -> dict:
-    """Question analytics over a year of module quizzes: the page and its CSV for the largest agency's compliance
-    user, and the administrator's page over every agency."""
+    """Question analytics over a year of module quizzes: the page (its first module, then all modules) and the CSV
+    of all modules for the largest agency's compliance user; the administrator's page over every agency."""
     started = time.perf_counter()
     written = seed_answers(app)
     seeded_s = time.perf_counter() - started
@@ -545,9 +545,12 @@ def bench_questions(app, engine) -> dict:
             .group_by(Agency.code).order_by(func.count(User.id).desc()).limit(1)).scalar_one()
         answers = session.scalar(select(func.count()).select_from(AttemptAnswer))
     figures = {"questions_answers": answers, "questions_seed_s": round(seeded_s, 1) if written else None}
-    for name, email, path in (("questions_page", f"compliance-{code.lower()}@demo.test", "/reports/questions"),
-                              ("questions_csv", f"compliance-{code.lower()}@demo.test", "/reports/questions.csv"),
-                              ("questions_all_agencies", "admin@demo.test", "/reports/questions")):
+    compliance = f"compliance-{code.lower()}@demo.test"
+    for name, email, path in (("questions_page", compliance, "/reports/questions"),
+                              ("questions_all_modules", compliance, "/reports/questions?course="),
+                              ("questions_csv", compliance, "/reports/questions.csv"),
+                              ("questions_all_agencies", "admin@demo.test", "/reports/questions"),
+                              ("questions_all_agencies_all_modules", "admin@demo.test", "/reports/questions?course=")):
         sign_in(client, email)
         samples = samples_ms(client, path, RUNS)
         with statements(engine) as counted:
@@ -587,7 +590,7 @@ def main(names: list[str]) -> None:
     goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_p95_ms": "<= 300",
              "export_peak_mb": "<= 150", "acknowledgements_export_peak_mb": "<= 150",
              "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
-             "hostile_upload_peak_mb": "<= 100", "questions_page_p95_ms": "<= 2000"}
+             "hostile_upload_peak_mb": "<= 100", "questions_page_p95_ms": "<= 1000"}
     print(f"\n{'measure':34} {'value':>14}  goal")
     for key, value in results.items():
         print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")

@@ -123,7 +123,7 @@ def test_the_figures_count_every_answer_and_flag_the_question_strong_officers_mi
     assert thirds == (_thirds(0, 100),) * 3 + (_thirds(100, 0),)
     assert rows["T-03"][0].endswith('<br><span class="rc-meta">Lesson 01-topic-1</span>')
     assert review == ("No", "No", "No", "<strong>Strong officers miss it more</strong>")
-    page = client.get("/reports/questions").get_data(as_text=True)
+    page = client.get("/reports/questions", query_string={"course": CODE}).get_data(as_text=True)
     assert "30 quiz attempts;" in page and "4 questions, 1 flagged for review." in page
     assert "top third of the attempts missed it more often than the bottom third" in page
 
@@ -218,7 +218,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(app, client, sessi
     rows = csv_rows(client, course=CODE)
     assert rows[3]["most_chosen_wrong"] == "'=HYPERLINK('x') 4 c"
     assert rows[3]["miss_rate"] == "1.00" and rows[0]["miss_rate"] == "0.00"
-    page = client.get("/reports/questions").get_data(as_text=True)
+    page = client.get("/reports/questions", query_string={"course": CODE}).get_data(as_text=True)
     assert "=HYPERLINK(&#39;x&#39;) 4 c" in page
 
 
@@ -250,10 +250,18 @@ def test_a_new_version_keeps_the_questions_key_and_its_answers_count_together(ap
     assert rows["T-01"][0].endswith('; versions 1, 2</span>')
 
 
-def test_the_minimum_per_third_is_what_the_page_says(client, world):
+def test_the_page_shows_the_first_module_until_another_or_all_are_chosen(client, session, world):
+    other = course_by_code(session, "TEST-BASICS")
+    take(session, world["officers"][0], other, {q.key: q.answer_index for q in current_version(session, other).questions})
     login(client, world["coordinator"].email)
-    page = client.get("/reports/questions").get_data(as_text=True)
-    assert f"at least {MIN_PER_THIRD} times" in page
+    first = client.get("/reports/questions").get_data(as_text=True)
+    assert 'id="questions-TEST-BASICS"' in first and 'id="questions-TEST-ITEMS"' not in first
+    assert "/reports/questions.csv?course=TEST-BASICS" in first
+    assert f"at least {MIN_PER_THIRD} times" in first
+    every = client.get("/reports/questions", query_string={"course": ""}).get_data(as_text=True)
+    assert 'id="questions-TEST-BASICS"' in every and 'id="questions-TEST-ITEMS"' in every
+    # The file without filters holds every module.
+    assert {row["course_code"] for row in csv_rows(client)} == {"TEST-BASICS", CODE}
 
 
 def test_the_migration_backfills_the_same_answers_as_submission_writes(tmp_path):

@@ -223,12 +223,16 @@ def compliance_csv():
                                                                    about=about, complete=complete))
 
 
-def _questions():
-    """The question analytics form read from the query string, and the figures (None when a filter is wrong)."""
+def _questions(page: bool):
+    """The question analytics form read from the query string, and the figures (None when a filter is wrong);
+    the page shows the first module until another, or all, is chosen, the CSV file all modules."""
     form = QuestionsForm(request.args)
-    modules = db().scalars(select(Course).where(Course.kind == "course").order_by(Course.code))
+    modules = list(db().scalars(select(Course).where(Course.kind == "course").order_by(Course.code)))
     form.course.choices = [SelectChoice("", "All modules")] + [SelectChoice(c.code, f"{c.title} ({c.code})")
                                                                for c in modules]
+    if page and "course" not in request.args and modules:
+        # One module at first: all of them at once is a choice, as it reads every answer of the period.
+        form.course.data = modules[0].code
     if not form.validate():
         return form, None
     try:
@@ -241,16 +245,18 @@ def _questions():
 @bp.route("/questions")
 @roles_required(*STAFF)
 def questions():
-    form, analytics = _questions()
-    return render_template("reports/questions.html", form=form, analytics=analytics,
-                           minimum=MIN_PER_THIRD), 200 if analytics is not None else 400
+    form, analytics = _questions(page=True)
+    shown = {"course": form.course.data or "", "from": request.args.get("from"), "to": request.args.get("to")}
+    return render_template("reports/questions.html", form=form, analytics=analytics, minimum=MIN_PER_THIRD,
+                           csv_args={k: v for k, v in shown.items() if v is not None}), \
+        200 if analytics is not None else 400
 
 
 @bp.route("/questions.csv")
 @roles_required(*STAFF)
 def questions_csv():
     """The page's figures as CSV: one row per module and question, with the page's filters."""
-    form, analytics = _questions()
+    form, analytics = _questions(page=False)
     if analytics is None:
         return render_template("reports/questions.html", form=form, analytics=None, minimum=MIN_PER_THIRD), 400
     session, actor_id = db(), current_user.id
