@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
@@ -34,14 +34,14 @@ from training import create_app, migrate
 from training.api.models import ApiToken
 from training.api.params import PAGE_MAX
 from training.api.tokens import create_token, revoke_token
-from training.catalog.models import Course
+from training.catalog.models import Course, CourseVersion, Question
 from training.catalog.service import sync_courses
-from training.db import unit_of_work, utcnow
+from training.db import advance_sequences, unit_of_work, utcnow
 from training.demo.scale import seed_scale
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.jobs import count_compliance, daily_sweep, run_daily
 from training.people.models import Agency, Unit, User
-from training.records.models import Completion
+from training.records.models import Attempt, AttemptAnswer, Completion
 from training.records.status import course_states_query
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage
@@ -523,8 +523,95 @@ def bench_hostile_upload(_app, _engine) -> dict:
     return figures
 
 
+def seed_answers(app) -> int:
+    """A year of module quizzes, once: about one attempt per officer and module (a fifth of them retaken), each of
+    ten questions drawn from the module's bank and answered by an officer of a steady ability, so strong officers
+    score high; written in batches with explicit ids. Returns the answers written (0 when already there)."""
+    with unit_of_work(app) as session:
+        if session.scalar(select(func.count()).select_from(Attempt).where(Attempt.kind == "module")) > 0:
+            return 0
+        officers = list(session.scalars(select(User.id).where(User.role == "officer").order_by(User.id)))
+        banks = [(course_id, version_id, [(q.id, q.answer_index, len(q.choices)) for q in
+                                          session.scalars(select(Question).where(Question.version_id == version_id)
+                                                          .order_by(Question.id))])
+                 for course_id, version_id in session.execute(
+                     select(Course.id, CourseVersion.id).join(CourseVersion, (CourseVersion.course_id == Course.id)
+                                                              & (CourseVersion.number == Course.current_version))
+                     .where(Course.kind == "course"))]
+        next_id = (session.scalar(select(func.max(Attempt.id))) or 0) + 1
+    rng = random.Random(19)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    written = 0
+    attempts: list[dict] = []
+    answers: list[dict] = []
+
+    def flush() -> None:
+        with unit_of_work(app) as session:
+            session.execute(insert(Attempt), attempts)
+            session.execute(insert(AttemptAnswer), answers)
+        attempts.clear()
+        answers.clear()
+
+    for user_id in officers:
+        ability = rng.betavariate(5, 2)
+        for course_id, version_id, bank in banks:
+            for _ in range(1 + (rng.random() < 0.2)):
+                drawn = rng.sample(bank, min(10, len(bank)))
+                given = {q: a if rng.random() < ability else (a + rng.randint(1, n - 1)) % n for q, a, n in drawn}
+                right = sum(given[q] == a for q, a, _ in drawn)
+                score = round(100 * right / len(drawn))
+                at = now - timedelta(minutes=rng.randint(10, 365 * 24 * 60))
+                attempts.append({"id": next_id, "user_id": user_id, "course_id": course_id, "version_id": version_id,
+                                 "items": [{"question_id": q, "order": list(range(n))} for q, _, n in drawn],
+                                 "answers": {str(q): c for q, c in given.items()}, "started_at": at,
+                                 "submitted_at": at, "score": score, "passed": score >= 80, "kind": "module"})
+                answers.extend({"attempt_id": next_id, "question_id": q, "choice": given[q], "correct": given[q] == a}
+                               for q, a, _ in drawn)
+                written += len(drawn)
+                next_id += 1
+        if len(answers) >= 50_000:
+            flush()
+    if attempts:
+        flush()
+    with unit_of_work(app) as session:
+        advance_sequences(session)
+    if app.extensions["db_engine"].dialect.name == "postgresql":
+        with app.extensions["db_engine"].connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE attempts"))
+            connection.execute(text("VACUUM ANALYZE attempt_answers"))
+    return written
+
+
+def bench_questions(app, engine) -> dict:
+    """Question analytics over a year of module quizzes: the page (its first module, then all modules) and the CSV
+    of all modules for the largest agency's compliance user; the administrator's page over every agency."""
+    started = time.perf_counter()
+    written = seed_answers(app)
+    seeded_s = time.perf_counter() - started
+    client = app.test_client()
+    with unit_of_work(app) as session:
+        code = session.execute(
+            select(Agency.code).join(User, User.agency_id == Agency.id).where(User.role == "officer")
+            .group_by(Agency.code).order_by(func.count(User.id).desc()).limit(1)).scalar_one()
+        answers = session.scalar(select(func.count()).select_from(AttemptAnswer))
+    figures = {"questions_answers": answers, "questions_seed_s": round(seeded_s, 1) if written else None}
+    compliance = f"compliance-{code.lower()}@demo.test"
+    for name, email, path in (("questions_page", compliance, "/reports/questions"),
+                              ("questions_all_modules", compliance, "/reports/questions?course="),
+                              ("questions_csv", compliance, "/reports/questions.csv"),
+                              ("questions_all_agencies", "admin@demo.test", "/reports/questions"),
+                              ("questions_all_agencies_all_modules", "admin@demo.test", "/reports/questions?course=")):
+        sign_in(client, email)
+        samples = samples_ms(client, path, RUNS)
+        with statements(engine) as counted:
+            client.get(path).get_data()
+        figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
+                        f"{name}_p95_ms": round(percentile(samples, 95), 1), f"{name}_statements": counted["n"]})
+    return figures
+
+
 STEPS = (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_acknowledgements, bench_api,
-         bench_sweep, bench_hostile_upload)
+         bench_sweep, bench_hostile_upload, bench_questions)
 
 
 def main(names: list[str]) -> None:
@@ -555,7 +642,7 @@ def main(names: list[str]) -> None:
     goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_p95_ms": "<= 300",
              "export_peak_mb": "<= 150", "acknowledgements_export_peak_mb": "<= 150",
              "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
-             "hostile_upload_peak_mb": "<= 100"}
+             "hostile_upload_peak_mb": "<= 100", "questions_page_p95_ms": "<= 1000"}
     print(f"\n{'measure':34} {'value':>14}  goal")
     for key, value in results.items():
         print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")

@@ -56,6 +56,7 @@ MENU: tuple[tuple[str, tuple[Link, ...]], ...] = (
     )),
     ("Reports", (
         Link("Compliance", "reports.compliance", role_in(STAFF)),
+        Link("Question analytics", "reports.questions", role_in(STAFF)),
         Link("Roster export", "reports.roster_page", role_in(AUDITORS)),
         Link("Audit trail", "audit.events", role_in(AUDITORS)),
         Link("Verify a certificate", "records.verify_form", role_in(AUDITORS)),

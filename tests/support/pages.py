@@ -43,5 +43,5 @@ def table_rows(page: str, table_id: str) -> dict[str, list[str]]:
     for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
         head = re.search(r'<th scope="row">(.*?)</th>', row)
         if head:
-            rows[head.group(1)] = re.findall(r"<td>(.*?)</td>", row)
+            rows[head.group(1)] = re.findall(r"<td[^>]*>(.*?)</td>", row)
     return rows

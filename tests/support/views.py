@@ -21,6 +21,8 @@ VIEW_ROLES = {
     "reports.roster_download": {"compliance", "admin"}, "reports.acknowledgements_download": {"compliance", "admin"},
     "reports.compliance": {"coordinator", "compliance", "admin"},
     "reports.compliance_csv": {"coordinator", "compliance", "admin"},
+    "reports.questions": {"coordinator", "compliance", "admin"},
+    "reports.questions_csv": {"coordinator", "compliance", "admin"},
     "people.team": EVERYONE, "people.officer": EVERYONE,
     "home.index": EVERYONE,
     "learn.attempt": EVERYONE, "learn.course": EVERYONE, "learn.dashboard": EVERYONE, "learn.history": EVERYONE,

@@ -396,6 +396,7 @@ ACTIONS: dict[str, Action] = {
     "export.compliance": Action("Compliance figures exported", RECORDS, _export("the compliance figures")),
     "evidence.created": Action("Evidence packet made", RECORDS, lambda s: (
         f"{s.actor} made the evidence packet of {s.subject} as of {s.get('as_of')} (SHA-256 {s.get('sha256')})")),
+    "export.questions": Action("Question analytics exported", RECORDS, _export("the question analytics")),
     "user.created": Action("Account created", RECORDS, _created),
     "user.updated": Action("Account changed", RECORDS, _updated),
     "user.role_changed": Action("Role changed", RECORDS, lambda s: (

@@ -10,6 +10,7 @@ from training.records.rules import STATUSES
 from training.reports.acknowledgements import AcknowledgementFilters
 from training.reports.export import FORMATS
 from training.reports.filters import RosterFilters
+from training.reports.questions import QuestionFilters
 from training.updates.rules import ACKNOWLEDGEMENT_STATUSES
 
 _FORMAT_CHOICES = [SelectChoice("csv", "CSV (spreadsheet text, UTF-8)"), SelectChoice("xlsx", "Excel workbook (XLSX)")]
@@ -64,3 +65,14 @@ class AcknowledgementsForm(_ExportForm):
         return AcknowledgementFilters(agency=self.agency.data or None, unit=self.unit.data or None,
                                       document=self.document.data or None, status=self.status.data or None,
                                       as_of=self.as_of.data)
+
+
+class QuestionsForm(Form):
+    """The question analytics' filters: a module and the days the quizzes were submitted on."""
+
+    course = SelectField("Module", validate_choice=False)
+    start = DayField("From", name="from", validators=[Optional()])
+    end = DayField("To", name="to", validators=[Optional()])
+
+    def filters(self) -> QuestionFilters:
+        return QuestionFilters(course=self.course.data or None, start=self.start.data, end=self.end.data)

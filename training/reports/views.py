@@ -1,4 +1,5 @@
-"""Compliance reports: the roster export page and its CSV and XLSX files, the dashboard and its CSV."""
+"""Compliance reports: the roster export page and its CSV and XLSX files, the dashboard and its CSV, and the
+question analytics and their CSV."""
 from __future__ import annotations
 
 import os
@@ -26,7 +27,14 @@ from training.reports.acknowledgements import (
 from training.reports.dashboard import SHOWN, Scope, dashboard, scope_of
 from training.reports.export import write_acknowledgements, write_roster
 from training.reports.filters import FilterError, OutOfScope, Roster, build_roster
-from training.reports.forms import AcknowledgementsForm, RosterForm
+from training.reports.forms import AcknowledgementsForm, QuestionsForm, RosterForm
+from training.reports.questions import (
+    MIN_PER_THIRD,
+    QUESTION_COLUMNS,
+    question_analytics,
+    question_rows,
+    record_questions_export,
+)
 from training.reports.service import (
     COMPLIANCE_COLUMNS,
     ROSTER_COLUMNS,
@@ -213,3 +221,45 @@ def compliance_csv():
     return _stream(COMPLIANCE_COLUMNS, compliance_rows(session, scope), name,
                    lambda rows, complete: record_compliance_export(session, scope, name, rows, actor_id=actor_id,
                                                                    about=about, complete=complete))
+
+
+def _questions(page: bool):
+    """The question analytics form read from the query string, and the figures (None when a filter is wrong);
+    the page shows the first module until another, or all, is chosen, the CSV file all modules."""
+    form = QuestionsForm(request.args)
+    modules = list(db().scalars(select(Course).where(Course.kind == "course").order_by(Course.code)))
+    form.course.choices = [SelectChoice("", "All modules")] + [SelectChoice(c.code, f"{c.title} ({c.code})")
+                                                               for c in modules]
+    if page and "course" not in request.args and modules:
+        # One module at first: all of them at once is a choice, as it reads every answer of the period.
+        form.course.data = modules[0].code
+    if not form.validate():
+        return form, None
+    try:
+        return form, question_analytics(db(), current_user, form.filters(), today_for(current_user))
+    except FilterError as exc:
+        _refused_filter(form, exc)
+        return form, None
+
+
+@bp.route("/questions")
+@roles_required(*STAFF)
+def questions():
+    form, analytics = _questions(page=True)
+    shown = {"course": form.course.data or "", "from": request.args.get("from"), "to": request.args.get("to")}
+    return render_template("reports/questions.html", form=form, analytics=analytics, minimum=MIN_PER_THIRD,
+                           csv_args={k: v for k, v in shown.items() if v is not None}), \
+        200 if analytics is not None else 400
+
+
+@bp.route("/questions.csv")
+@roles_required(*STAFF)
+def questions_csv():
+    """The page's figures as CSV: one row per module and question, with the page's filters."""
+    form, analytics = _questions(page=False)
+    if analytics is None:
+        return render_template("reports/questions.html", form=form, analytics=None, minimum=MIN_PER_THIRD), 400
+    session, actor_id = db(), current_user.id
+    return _stream(QUESTION_COLUMNS, question_rows(analytics), analytics.file_name(),
+                   lambda rows, complete: record_questions_export(session, analytics, rows, actor_id=actor_id,
+                                                                  complete=complete))
