@@ -39,3 +39,25 @@ def test_the_demo_officers_certified_have_signed_the_version_they_passed(session
     # The dashboard's share on the version in force counts them.
     assert session.scalar(select(func.count()).select_from(RequiredPair)
                           .where(RequiredPair.acknowledged_version == 1)) == completions
+
+
+def test_each_demo_certification_was_passed_in_a_quiz_whose_answers_the_question_analytics_count(session, course):
+    from training.demo.service import seed_demo
+    from training.records.models import Attempt, AttemptAnswer, Completion
+    from training.reports.questions import QuestionFilters, question_analytics
+
+    today = date.today()
+    seed_demo(session, today, officers=12)
+    completions = session.scalars(select(Completion)).all()
+    for completion in completions:
+        attempt = session.get(Attempt, completion.attempt_id)
+        assert attempt.passed and attempt.score == completion.score and attempt.user_id == completion.user_id
+        assert attempt.submitted_at.date() == completion.completed_on
+    attempts = session.scalars(select(Attempt)).all()
+    assert any(not a.passed for a in attempts), "some officers fail a first try"
+    answers = session.scalar(select(func.count()).select_from(AttemptAnswer))
+    assert answers == sum(len(a.items) for a in attempts)
+    counted = question_analytics(session, None, QuestionFilters(), today)
+    recent = [a for a in attempts if (today - a.submitted_at.date()).days < 365]
+    assert sum(m.attempts for m in counted.modules) == len(recent)
+    assert sum(q.missed for m in counted.modules for q in m.questions) > 0

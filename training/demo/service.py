@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from training.auth.service import hash_password
-from training.catalog.models import Course
+from training.catalog.models import Course, CourseVersion
 from training.catalog.service import current_version
 from training.demo.scale import seed_scale
+from training.learn.rules import draw_questions, score_answers, shuffled_order
+from training.learn.service import record_answers
 from training.people.models import Agency, Unit, User
 from training.people.service import unit_path
-from training.records.models import Assignment, Completion
+from training.records.models import Assignment, Attempt, Completion
 from training.records.rules import expiry_date
 from training.records.service import acknowledge_signed_completions
 
@@ -76,6 +78,44 @@ def _seed_large(session: Session, today: date, officers: int, seed: int, builtin
                       counts.get("assignments", 0) + len(builtin))
 
 
+def take_quizzes(session: Session, user: User, version: CourseVersion, done: date, ability: float,
+                 rng: random.Random) -> Attempt:
+    """The module quizzes an officer of the given ability took up to passing on `done`, at most three: each
+    question answered rightly with that chance (a question's first wrong choice the likeliest slip), failed
+    attempts the day before. Returns the passing attempt; every attempt's answers are counted like any
+    submitted quiz's."""
+    key = {q.id: q.answer_index for q in version.questions}
+    choices = {q.id: len(q.choices) for q in version.questions}
+
+    def answer(question: int) -> int:
+        if rng.random() < ability:
+            return key[question]
+        wrong = [i for i in range(choices[question]) if i != key[question]]
+        return wrong[0] if rng.random() < 0.6 else rng.choice(wrong)
+
+    for last in (False, False, True):
+        drawn = draw_questions(list(key), version.questions_per_attempt, rng=rng)
+        answers = {question: answer(question) for question in drawn}
+        score = score_answers(drawn, answers, key)
+        for question in drawn if last else ():   # the third try passes, with as few slips mended as it takes
+            if score.passed(version.pass_mark):
+                break
+            answers[question] = key[question]
+            score = score_answers(drawn, answers, key)
+        passed = score.passed(version.pass_mark)
+        at = datetime.combine(done if passed else done - timedelta(days=1), time(14))
+        attempt = Attempt(user_id=user.id, course_id=version.course_id, version_id=version.id,
+                          items=[{"question_id": q, "order": shuffled_order(choices[q], rng)} for q in drawn],
+                          answers={str(q): c for q, c in answers.items()}, started_at=at,
+                          submitted_at=at + timedelta(minutes=rng.randint(6, 25)), score=score.percent, passed=passed)
+        session.add(attempt)
+        session.flush()
+        record_answers(session, attempt.id, answers, key)
+        if passed:
+            return attempt
+    raise AssertionError("the third attempt passes")
+
+
 def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
               progress: Progress = lambda label, n: None) -> SeedResult:
     """Demo data: a small agency, or the agency-scale organisation above SMALL_DEMO officers.
@@ -124,6 +164,7 @@ def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
     session.flush()
 
     versions = {c.id: current_version(session, c) for c in courses}
+    abilities = {user.id: rng.uniform(0.6, 0.98) for user in people}
     completions = assignments = 0
     for index, user in enumerate(people):
         for course in courses:
@@ -137,9 +178,10 @@ def seed_demo(session: Session, today: date, officers: int = 20, seed: int = 1,
                 days_ago = {"current": rng.randint(20, 300), "expiring": rng.randint(340, 360),
                             "lapsed": rng.randint(380, 500)}[kind]
                 done = today - timedelta(days=days_ago)
+                passed = take_quizzes(session, user, versions[course.id], done, abilities[user.id], rng)
                 session.add(Completion(user_id=user.id, course_id=course.id, version_id=versions[course.id].id,
                                        completed_on=done, expires_on=expiry_date(done, course.recurrence_months),
-                                       score=rng.choice([80, 90, 100]), source="demo",
+                                       score=passed.score, attempt_id=passed.id, source="demo",
                                        acknowledged_name=user.full_name,
                                        acknowledged_at=datetime.combine(done, time(15))))
                 completions += 1

@@ -143,6 +143,13 @@ def parse_answers(attempt: Attempt, form: Mapping[str, str]) -> dict[int, int]:
     return {item["question_id"]: item["order"][int(picked[f"q{item['question_id']}"])] for item in attempt.items}
 
 
+def record_answers(session: Session, attempt_id: int, answers: Mapping[int, int], key: Mapping[int, int]) -> None:
+    """One row per answer of a submitted attempt (question id -> choice index picked), for question analytics."""
+    session.execute(insert(AttemptAnswer), [
+        {"attempt_id": attempt_id, "question_id": question, "choice": choice, "correct": key.get(question) == choice}
+        for question, choice in answers.items()])
+
+
 def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping[str, str]) -> bool:
     """Score and close the attempt. False when it had already been submitted."""
     if attempt.submitted_at is not None:
@@ -161,9 +168,7 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     ).rowcount
     if not closed:
         return False
-    session.execute(insert(AttemptAnswer), [
-        {"attempt_id": attempt.id, "question_id": question, "choice": choice, "correct": key.get(question) == choice}
-        for question, choice in answers.items()])
+    record_answers(session, attempt.id, answers, key)
     session.refresh(attempt)
     record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}", about=user,
            course=attempt.course.code, version=attempt.version.number,
