@@ -78,7 +78,7 @@ def register_request_checks(app: Flask) -> None:
 
 
 BLUEPRINT_PACKAGES = ("home", "auth", "learn", "updates", "records", "people", "assignments", "imports", "reports",
-                      "audit", "admin", "reminders", "documents", "api", "feeds", "evidence")
+                      "audit", "admin", "reminders", "documents", "api", "feeds", "evidence", "ops")
 
 
 def register_blueprints(app: Flask) -> None:

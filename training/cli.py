@@ -11,7 +11,7 @@ from training import migrate
 
 # Each of these packages lists its commands in `cli.COMMANDS`.
 COMMAND_PACKAGES = ("catalog", "auth", "imports", "assignments", "reminders", "reports", "audit", "demo", "api",
-                    "evidence")
+                    "evidence", "backup", "retention")
 
 
 db_cli = AppGroup("db", help="Database schema.")

@@ -1,0 +1,1 @@
+"""Backups with a manifest, and restoring one into an empty database."""

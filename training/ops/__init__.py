@@ -1,0 +1,1 @@
+"""Running the site: health and readiness checks, Prometheus metrics, structured logs."""

@@ -1,0 +1,4 @@
+"""`flask --app app retention ...`."""
+from __future__ import annotations
+
+COMMANDS = ()
