@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.access import SCOPED
 from training.audit.chain import link, link_many
 from training.audit.models import AuditEvent
@@ -61,10 +62,16 @@ def record(session: Session, action: str, *, actor_id: int | None = None, target
     said = about if isinstance(about, Concern) else concern(about)
     if about is None:
         said = _people(session, [target]).get(target, NOBODY)
-    event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=details,
+    event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=_traced(details),
                        subject_id=said.subject_id, agency_id=said.agency_id, unit_id=said.unit_id)
     link(session, event)
     return event
+
+
+def _traced(details: dict) -> dict:
+    """An event's details with the id of the request or job run that recorded it, which its log lines carry."""
+    rid = telemetry.request_id()
+    return {**details, "request_id": rid} if rid and "request_id" not in details else details
 
 
 def record_refusal(session: Session, actor_id: int | None, officer: User, act: str, reason: str) -> AuditEvent:
@@ -81,6 +88,6 @@ def record_many(session: Session, action: str, events: list[dict], *, actor_id: 
     for e in events:
         said = concerns.get(e.get("target"), NOBODY)
         rows.append({"at": now, "actor_id": actor_id, "action": action, "target": e.get("target"),
-                     "details": e["details"], "subject_id": said.subject_id, "agency_id": said.agency_id,
+                     "details": _traced(e["details"]), "subject_id": said.subject_id, "agency_id": said.agency_id,
                      "unit_id": said.unit_id})
     link_many(session, rows)
