@@ -10,8 +10,10 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
+# No `_created` series beside each counter: a restart shows as a counter going back to zero.
+disable_created_metrics()
 # The counts of this process. Under PROMETHEUS_MULTIPROC_DIR they live in that directory's files as well.
 REGISTRY = CollectorRegistry(auto_describe=True)
 
