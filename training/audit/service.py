@@ -24,6 +24,7 @@ class Concern:
 
 
 NOBODY = Concern()
+TRACE_KEY = "x_request_id"
 
 
 def concern(about: User | Unit | Agency | None) -> Concern:
@@ -69,9 +70,10 @@ def record(session: Session, action: str, *, actor_id: int | None = None, target
 
 
 def _traced(details: dict) -> dict:
-    """An event's details with the id of the request or job run that recorded it, which its log lines carry."""
+    """An event's details with the id of the request or job run that recorded it (`x_request_id`, as the
+    X-Request-ID header), which its log lines and the mail it sent carry too."""
     rid = telemetry.request_id()
-    return {**details, "request_id": rid} if rid and "request_id" not in details else details
+    return {**details, TRACE_KEY: rid} if rid and TRACE_KEY not in details else details
 
 
 def record_refusal(session: Session, actor_id: int | None, officer: User, act: str, reason: str) -> AuditEvent:

@@ -14,8 +14,8 @@ from training import telemetry
 
 LOGGER = "training"              # the app's logger (Flask's app.logger) and the parent of every module's own
 REQUEST_ID_HEADER = "X-Request-ID"
-ENVIRON_KEY = "rollcall.request_id"
-log = logging.getLogger("training.requests")
+ENVIRON_KEY = "rollcall_request_id"
+log = logging.getLogger(f"{LOGGER}.requests")   # each request's line
 
 # Attributes every LogRecord has; anything else given in `extra=` is a field of the line.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -96,21 +96,29 @@ class RequestIds:
 
 
 class _Answer:
+    """The app's answer, each chunk written and the close done with the request id current."""
+
     def __init__(self, inner, rid: str) -> None:
-        self.inner, self.rid = inner, rid
+        self.inner, self.rid, self.chunks = inner, rid, None
 
     def __iter__(self):
-        token = telemetry.set_request_id(self.rid)
-        try:
-            yield from self.inner
-        finally:
-            telemetry.reset_request_id(token)
+        return self
+
+    def __next__(self):
+        return self._as_request(lambda: next(self.chunks if self.chunks is not None else self._start()))
+
+    def _start(self):
+        self.chunks = iter(self.inner)
+        return self.chunks
 
     def close(self) -> None:
+        if hasattr(self.inner, "close"):
+            self._as_request(self.inner.close)
+
+    def _as_request(self, step):
         token = telemetry.set_request_id(self.rid)
         try:
-            if hasattr(self.inner, "close"):
-                self.inner.close()
+            return step()
         finally:
             telemetry.reset_request_id(token)
 
