@@ -56,7 +56,7 @@ def test_one_json_line_per_request_with_its_request_id_route_status_time_and_use
         ("auth.login", "/login", 302, "POST")
     assert lesson["request_id"] == page.headers["X-Request-ID"] == "lb-7f3a9c21-0001"
     assert lesson["route"] == "/courses/<code>/lessons/<slug>" and lesson["endpoint"] == "learn.lesson"
-    assert lesson["user_id"] == str(officer.id) and lesson["duration_ms"] >= 0 and lesson["level"] == "INFO"
+    assert lesson["user_id"] == officer.id and lesson["duration_ms"] >= 0 and lesson["level"] == "INFO"
     assert sign_in["request_id"] != lesson["request_id"] and re.fullmatch(r"[0-9a-f]{32}", sign_in["request_id"])
 
 
