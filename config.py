@@ -132,6 +132,17 @@ class Config:
     API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
     API_SYNC_SETTLE_MINUTES = int(os.environ.get("API_SYNC_SETTLE_MINUTES", "10"))
 
+    # Operations (docs/operations.md#health-metrics-and-logs). /readyz fails when the daily job last started more
+    # than this many hours ago, or when more messages than this wait in the outbox, or one has waited longer.
+    READY_DAILY_JOB_HOURS = int(os.environ.get("READY_DAILY_JOB_HOURS", "25"))
+    READY_OUTBOX_MAX_PENDING = int(os.environ.get("READY_OUTBOX_MAX_PENDING", "5000"))
+    READY_OUTBOX_MAX_AGE_MINUTES = int(os.environ.get("READY_OUTBOX_MAX_AGE_MINUTES", "120"))
+    # Who may read /metrics: these addresses or CIDR blocks (comma-separated), or a request with the bearer token.
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # One line per request and per job run: json (for a log collector) or text (for a person).
+    LOG_FORMAT = _choice("LOG_FORMAT", "text", ("json", "text"))
+
 
 class TestConfig(Config):
     TESTING = True
@@ -144,6 +155,8 @@ class TestConfig(Config):
     OIDC_ISSUER = None
     OIDC_PROVIDERS_FILE = None
     PASSWORD_SIGN_IN = "all"
+    METRICS_TOKEN = None
+    METRICS_ALLOW = "127.0.0.1/32,::1/128"
 
 
 class ProductionConfig(Config):

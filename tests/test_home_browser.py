@@ -149,6 +149,9 @@ def test_administrator_opens_a_failed_message_and_retries_it(walk):
     page.get_by_role("heading", name="Home", exact=True).wait_for()
     jobs = page.get_by_role("table", name="The last run of each job").inner_text()
     assert "Renewals, standing rules and reminders" in jobs and "Succeeded" in jobs
+    readiness = page.get_by_role("table", name="Each readiness check and what it found").inner_text()
+    assert re.search(r"Database\s+Passing\s+The database answers\.", readiness)
+    assert re.search(r"Daily job\s+Passing\s+The daily job last started", readiness)
     page.get_by_role("link", name=re.compile(r"^\d+ messages? failed$")).click()
     page.wait_for_url(re.compile(r"/admin/outbox\?status=failed$"))
     check()

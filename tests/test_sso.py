@@ -113,7 +113,8 @@ def test_staff_without_multi_factor_at_the_provider_give_their_code(client, sess
     assert response.status_code == 302
     assert signed_in(client)
     [event] = events(session, "auth.signed_in")
-    assert event.subject_id == user.id and event.details == {"ip": "127.0.0.1", "factor": "code", "provider": "sso"}
+    assert event.subject_id == user.id and event.details == {"ip": "127.0.0.1", "factor": "code", "provider": "sso",
+                                                             "x_request_id": response.headers["X-Request-ID"]}
 
 
 def test_staff_without_an_authenticator_set_one_up_after_the_provider(client, session, sso, org):

@@ -44,6 +44,8 @@ def trust_proxies(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from training.auth import keys
     keys.init_app(app)   # first: the keys that sign cookies and encrypt secrets, checked before anything uses them
+    from training.ops import logs
+    logs.init_app(app)   # before the other hooks: each request's log line times it all and follows its commit
 
     db.init_app(app)
     csrf.init_app(app)

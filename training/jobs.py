@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
 from training.clock import LocalDay, days_of
@@ -135,22 +136,56 @@ class Run:
 
 
 @contextmanager
+def traced() -> Iterator[str]:
+    """The request id of a job run: the current one (a request, a scheduled job's whole run), or a new one
+    for the block. Its log lines, audit events and mail carry it."""
+    current = telemetry.request_id()
+    if current is not None:
+        yield current
+        return
+    token = telemetry.set_request_id(telemetry.new_request_id())
+    try:
+        yield telemetry.request_id()
+    finally:
+        telemetry.reset_request_id(token)
+
+
+@contextmanager
 def recorded(app: Flask, job: str, via: str) -> Iterator[Run]:
     """Record one run of `job` in job_runs: a row as it starts, committed at once (a run that dies stays
     'running'), then its outcome and counts; a run that raises is recorded as failed, with the error, and the
-    error goes on. The scheduler and the commands run the jobs through this alike."""
-    with unit_of_work(app) as session:
-        row = JobRun(job=job, via=via, started_at=utcnow())
-        session.add(row)
-        session.flush()
-        run_id = row.id
-    run = Run()
-    try:
-        yield run
-    except Exception as exc:
-        _finish(app, run_id, run, f"{type(exc).__name__}: {exc}")
-        raise
-    _finish(app, run_id, run, run.problem)
+    error goes on, marked as logged: its traceback is in the run's log line. The scheduler and the commands run
+    the jobs through this alike."""
+    with traced():
+        started = time.perf_counter()
+        with unit_of_work(app) as session:
+            row = JobRun(job=job, via=via, started_at=utcnow())
+            session.add(row)
+            session.flush()
+            run_id = row.id
+        run = Run()
+        try:
+            yield run
+        except Exception as exc:
+            _finish(app, run_id, run, f"{type(exc).__name__}: {exc}")
+            _log_run(job, via, run_id, run, "failed", started, exc)
+            exc.logged = True
+            raise
+        _finish(app, run_id, run, run.problem)
+        _log_run(job, via, run_id, run, "failed" if run.problem else "succeeded", started)
+
+
+def _log_run(job: str, via: str, run_id: int, run: Run, outcome: str, started: float,
+             error: BaseException | None = None) -> None:
+    """The run's one line (training/ops/logs.py writes it as JSON or text), and its count for /metrics."""
+    telemetry.JOB_RUNS.labels(job, outcome).inc()
+    fields = {"job": job, "via": via, "run_id": run_id, "outcome": outcome,
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+              "counts": {str(k): int(v) for k, v in run.counts.items()}, "problem": run.problem}
+    if error is not None:
+        log.error("job %s %s", job, outcome, extra=fields, exc_info=(type(error), error, error.__traceback__))
+    else:
+        log.log(logging.WARNING if run.problem else logging.INFO, "job %s %s", job, outcome, extra=fields)
 
 
 def _finish(app: Flask, run_id: int, run: Run, problem: str | None) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -10,7 +11,7 @@ from flask import Flask
 
 from training import clock
 from training.db import unit_of_work
-from training.jobs import count_compliance, exclusive, run_daily, run_delivery
+from training.jobs import count_compliance, exclusive, run_daily, run_delivery, traced
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,17 @@ def delivery_job(app: Flask) -> None:
                 log.info("delivery: %s %s", dict(report.counts), report.unreachable or "")
 
 
+def logged_once(job: Callable[[Flask], None], app: Flask) -> None:
+    """One scheduled run under one request id (the mail a sweep queues and its delivery sends carry the same),
+    its failure logged once: APScheduler would log the traceback a run's own line already carries."""
+    with traced():
+        try:
+            job(app)
+        except Exception as exc:
+            if not getattr(exc, "logged", False):
+                log.exception("scheduled job %s failed", job.__name__)
+
+
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     """The jobs live in code and in memory: no shared job store, which would run them twice or lose them.
 
@@ -67,9 +79,9 @@ def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     """
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(job_defaults=JOB_DEFAULTS)
-    scheduler.add_job(daily_job, "cron", minute=0, args=[app], id="daily", replace_existing=True)
-    scheduler.add_job(delivery_job, "interval", minutes=app.config["DELIVERY_INTERVAL_MINUTES"], args=[app],
-                      id="delivery", replace_existing=True)
+    scheduler.add_job(logged_once, "cron", minute=0, args=[daily_job, app], id="daily", replace_existing=True)
+    scheduler.add_job(logged_once, "interval", minutes=app.config["DELIVERY_INTERVAL_MINUTES"],
+                      args=[delivery_job, app], id="delivery", replace_existing=True)
     # Catch up at start, so a process that was down at the scheduled hour loses nothing.
-    scheduler.add_job(daily_job, args=[app], id="startup_daily")
+    scheduler.add_job(logged_once, args=[daily_job, app], id="startup_daily")
     return scheduler

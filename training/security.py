@@ -28,7 +28,8 @@ def enforce_session() -> None:
     request is signed in only when this check vouches for its session (`load_user` asks); Flask-Login's remember
     cookie, which Rollcall never issues, is refused here and the browser is told to drop it.
     """
-    if request.endpoint == "static" or request.blueprint == "api":   # the API reads a token, never a session
+    # The API reads a token, never a session; the health checks and metrics are read by machines, without one.
+    if request.endpoint == "static" or request.blueprint in ("api", "ops"):
         return
     user_id = session.get("_user_id")
     if user_id is not None:

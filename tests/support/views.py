@@ -52,6 +52,10 @@ PUBLIC = {"auth.login", "records.verify", "records.verify_form", "auth.forgot_pa
 # The JSON API's views: no sign-in, no cookie; each needs an API token (Authorization: Bearer) and refuses a
 # request without one with 401 (tests/test_api.py checks every one).
 TOKEN = {"api.officers", "api.officer", "api.completions", "api.assignments", "api.roster"}
+# Read by machines, without sign-in, session or cookie: the health checks (no personal data) for load balancers
+# and monitors, and the metrics for Prometheus, which only METRICS_ALLOW's addresses or METRICS_TOKEN may read
+# (tests/test_ops_*.py check each).
+OPERATIONS = {"ops.healthz", "ops.readyz", "ops.metrics"}
 URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id": 1, "rule_id": 1,
               "attempt_id": 1, "slug": "01-topic-1", "message_id": 1, "completion_id": 1,
               "request_id": 1, "token": "not-a-token", "number": 1, "employee_id": "E1", "token_id": 1}
@@ -59,7 +63,7 @@ URL_VALUES = {"code": "AGY-U1", "name": "roster", "user_id": 1, "assignment_id":
 
 def every_view(app):
     """(endpoint, method, path) of every view a sign-in is needed for, with made-up values in the path."""
-    yield from _views(app, lambda endpoint: endpoint != "static" and endpoint not in PUBLIC | TOKEN)
+    yield from _views(app, lambda endpoint: endpoint != "static" and endpoint not in PUBLIC | TOKEN | OPERATIONS)
 
 
 def token_views(app):

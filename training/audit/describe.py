@@ -456,7 +456,8 @@ def detail_rows(details: Any) -> list[tuple[str, str]]:
 DETAIL_NAMES = {"ip": "IP address", "course": "Module code", "course_id": "Module number",
                 "assignment_id": "Assignment number", "completion_id": "Completion number",
                 "request_id": "Request number", "recipient_id": "Recipient's account number",
-                "broken_event_id": "First broken event", "up_to_event": "Up to event", "via": "Done through"}
+                "broken_event_id": "First broken event", "up_to_event": "Up to event", "via": "Done through",
+                "x_request_id": "Request ID in the logs"}
 
 
 def _value(value: Any) -> str:

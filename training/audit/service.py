@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.access import SCOPED
 from training.audit.chain import link, link_many
 from training.audit.models import AuditEvent
@@ -23,6 +24,7 @@ class Concern:
 
 
 NOBODY = Concern()
+TRACE_KEY = "x_request_id"
 
 
 def concern(about: User | Unit | Agency | None) -> Concern:
@@ -61,10 +63,17 @@ def record(session: Session, action: str, *, actor_id: int | None = None, target
     said = about if isinstance(about, Concern) else concern(about)
     if about is None:
         said = _people(session, [target]).get(target, NOBODY)
-    event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=details,
+    event = AuditEvent(at=utcnow(), actor_id=actor_id, action=action, target=target, details=_traced(details),
                        subject_id=said.subject_id, agency_id=said.agency_id, unit_id=said.unit_id)
     link(session, event)
     return event
+
+
+def _traced(details: dict) -> dict:
+    """An event's details with the id of the request or job run that recorded it (`x_request_id`, as the
+    X-Request-ID header), which its log lines and the mail it sent carry too."""
+    rid = telemetry.request_id()
+    return {**details, TRACE_KEY: rid} if rid and TRACE_KEY not in details else details
 
 
 def record_refusal(session: Session, actor_id: int | None, officer: User, act: str, reason: str) -> AuditEvent:
@@ -81,6 +90,6 @@ def record_many(session: Session, action: str, events: list[dict], *, actor_id: 
     for e in events:
         said = concerns.get(e.get("target"), NOBODY)
         rows.append({"at": now, "actor_id": actor_id, "action": action, "target": e.get("target"),
-                     "details": e["details"], "subject_id": said.subject_id, "agency_id": said.agency_id,
+                     "details": _traced(e["details"]), "subject_id": said.subject_id, "agency_id": said.agency_id,
                      "unit_id": said.unit_id})
     link_many(session, rows)

@@ -36,6 +36,7 @@ from redis.retry import Retry
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.audit.service import record
 from training.auth.models import SignInFailure, ThrottleRefusal
 from training.db import insert_ignoring_conflicts
@@ -78,6 +79,7 @@ def record_refusal(session: Session, key: str, now: datetime, minutes: int, acti
     requests costs one event and one counter, while the count of refusals behind each event is kept.
     Concurrent first refusals agree on one: the counter row's primary key decides which inserts it.
     """
+    telemetry.THROTTLED.labels(action).inc()
     start = window_start(now, minutes)
     first = session.execute(insert_ignoring_conflicts(session, ThrottleRefusal)
                             .values(key=key[:300], window_start=start, count=1, last_at=now)

@@ -24,6 +24,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from training import telemetry
 from training.access import MANAGERS, STAFF, may_change_account, may_see_unit
 from training.audit.service import record
 from training.auth import second_factor, throttle, tokens
@@ -141,6 +142,7 @@ def _failed(limits: dict[str, int], action: str, email: str, account: User | Non
     """A wrong password or code: counted against the account and the address, and recorded about the account."""
     session_db = db()
     throttle.store().count_failure(session_db, tuple(limits), utcnow(), _window())
+    telemetry.SIGN_IN_FAILURES.labels(action).inc()
     record(session_db, action, actor_id=actor_id, target=throttle.clip(email), about=account, ip=client_address(),
            **details)
     session_db.commit()   # the failure counts even if answering fails: the throttle must not be outrun

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from training.clock import today_for
-from training.db import db, utcnow
+from training.db import db, sessionmaker_for, utcnow
 from training.home.administration import admin_home
 from training.home.compliance import (
     CHANGES,
@@ -17,6 +17,7 @@ from training.home.compliance import (
 from training.home.coordinator import coordinator_home
 from training.home.figures import own_training, scope_of, team_of
 from training.learn.views import my_training
+from training.ops.health import readiness
 
 bp = Blueprint("home", __name__)
 
@@ -33,7 +34,8 @@ def _compliance(session, _today, _now) -> dict:
 
 
 def _administrator(session, _today, now) -> dict:
-    return {"home": admin_home(session, now, current_app.config)}
+    return {"home": admin_home(session, now, current_app.config),
+            "readiness": readiness(sessionmaker_for(current_app), now, current_app.config)}
 
 
 # The roles with a home of their own (templates/home/<role>.html); everyone else's home is My training.

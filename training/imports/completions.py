@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.access import forbid_own, scope_filter
 from training.audit.service import record, record_many, within_scope_of
 from training.catalog.models import Course
@@ -225,6 +226,7 @@ def apply_completions_plan(session: Session, plan: CompletionsPlan, source: str,
                          "file": source, "line": r.line, "completion_id": completion_id}}
             for r, completion_id in zip(batch, ids)], actor_id=actor_id)
         done += len(batch)
+        telemetry.COMPLETIONS.labels("import").inc(len(batch))
         if progress:
             progress(done)
     closing = _assignments_to_close(session, plan.records)

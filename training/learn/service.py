@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.audit.service import record
 from training.catalog.models import CourseVersion, Lesson, Question
 from training.clock import today_for
@@ -169,6 +170,7 @@ def submit_attempt(session: Session, user: User, attempt: Attempt, form: Mapping
     if not closed:
         return False
     record_answers(session, attempt.id, answers, key)
+    telemetry.QUIZ_SUBMISSIONS.labels("passed" if passed else "failed").inc()
     session.refresh(attempt)
     record(session, "attempt.submitted", actor_id=user.id, target=f"attempt:{attempt.id}", about=user,
            course=attempt.course.code, version=attempt.version.number,

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from training import telemetry
 from training.access import forbid_own
 from training.audit.service import record
 from training.catalog.models import Course, CourseVersion
@@ -50,6 +51,7 @@ def record_completion(session: Session, user: User, course: Course, completed_on
                                  Assignment.closed_at.is_(None))
         .values(closed_at=utcnow(), completion_id=completion.id)
         .execution_options(synchronize_session=False))
+    telemetry.COMPLETIONS.labels(source).inc()
     record(session, "completion.recorded", actor_id=actor_id or user.id, target=f"user:{user.id}",
            course=course.code, completed_on=completed_on.isoformat(),
            expires_on=expires_on.isoformat(), source=source, completion_id=completion.id)

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from flask import Flask
 
+from training import telemetry
 from training.clock import every_agency_on, local_days
 from training.db import unit_of_work, utcnow
 from training.reminders import mail
@@ -52,7 +53,8 @@ def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, 
         after_id = rows[-1].id
         to_send = [(row.id, letter) for row in rows if (letter := letters[row.id]) is not None]
         messages = [mail.build_message(letter, sender=app.config["MAIL_FROM"],
-                                       message_id=f"<rollcall-outbox-{row_id}@{app.config['MAIL_FROM'].split('@')[-1]}>")
+                                       message_id=f"<rollcall-outbox-{row_id}@{app.config['MAIL_FROM'].split('@')[-1]}>",
+                                       request_id=telemetry.request_id())
                     for row_id, letter in to_send]
         try:
             results = mail.send(messages, app.config) if messages else []
