@@ -99,6 +99,10 @@ def extract_dump(path: Path, manifest: Manifest, into: Path) -> Path:
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
+            # To the end of the file: a gzip stream's checksum and length are checked there, so a file cut short
+            # anywhere is refused.
+            while tar.fileobj.read(CHUNK):
+                pass
     except DAMAGE as exc:
         raise BackupError(f"{path} is damaged or cut short ({exc})") from None
     if size != manifest.dump_bytes or digest.hexdigest() != manifest.dump_sha256:

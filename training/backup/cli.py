@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from training.commands import fail, megabytes
 from training.words import plural
@@ -13,6 +14,7 @@ from training.words import plural
 @click.command("backup")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The backup file to write (replaced, once complete, if it exists).")
+@with_appcontext
 def backup(out: Path) -> None:
     """Write a consistent copy of the database, with its manifest, while the site runs."""
     from training.backup.manifest import BackupError
@@ -31,6 +33,7 @@ def backup(out: Path) -> None:
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
 def restore(path: Path) -> None:
     """Restore the backup at PATH into the database DATABASE_URL names, which must be empty."""
     from training.backup.manifest import BackupError

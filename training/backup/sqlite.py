@@ -43,11 +43,13 @@ def facts_of(path: Path) -> Facts:
 
 
 def objects_in(path: Path) -> list[str]:
-    """The names of the tables, indexes, views and triggers in the SQLite file at `path` (none: it is empty)."""
+    """The names of the tables and views in the SQLite file at `path` (none: it is empty; its indexes and
+    triggers go with its tables)."""
     if not path.exists() or path.stat().st_size == 0:
         return []
     with closing(sqlite3.connect(path, timeout=30)) as connection:
-        return [name for (name,) in connection.execute("SELECT name FROM sqlite_master ORDER BY name")]
+        return [name for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")]
 
 
 def copy_into(source: Path, target: Path) -> None:
