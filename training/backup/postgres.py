@@ -22,24 +22,28 @@ from training.backup.manifest import BackupError, Facts, read_facts
 DUMP_NAME = "postgresql-custom.dump"
 DEBIAN = Path("/usr/lib/postgresql")
 
+def _own(catalog: str, alias: str) -> str:
+    """SQL: the row `alias` of `catalog` is in a schema of the database's own and belongs to no extension."""
+    return ("n.nspname NOT IN ('information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM "
+            f"pg_depend d WHERE d.classid = '{catalog}'::regclass AND d.objid = {alias}.oid AND d.deptype = 'e')")
+
+
 # The objects of a database's own schemas (not PostgreSQL's, not an extension's), each with the statement that
 # drops it: none, and the database is empty.
-_OWN = ("n.nspname NOT IN ('information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS "
-        "(SELECT 1 FROM pg_depend d WHERE d.classid = '{catalog}'::regclass AND d.objid = {oid} AND d.deptype = 'e')")
 OBJECTS = text(f"""
 SELECT 1, format('%I.%I', n.nspname, c.relname),
        format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
               WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_OWN.format(catalog='pg_class', oid='c.oid')}
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_own('pg_class', 'c')}
 UNION ALL
 SELECT 2, p.oid::regprocedure::text, format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE {_OWN.format(catalog='pg_proc', oid='p.oid')}
+ WHERE {_own('pg_proc', 'p')}
 UNION ALL
 SELECT 3, format('%I.%I', n.nspname, t.typname), format('DROP TYPE IF EXISTS %I.%I CASCADE', n.nspname, t.typname)
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE t.typtype IN ('e', 'd') AND {_OWN.format(catalog='pg_type', oid='t.oid')}
+ WHERE t.typtype IN ('e', 'd') AND {_own('pg_type', 't')}
 ORDER BY 1, 2
 """)
 
