@@ -178,7 +178,8 @@ def test_a_manifest_that_does_not_match_its_dump_leaves_the_database_empty(blank
     wrong = repack(backup, tmp_path / "wrong.backup",
                    manifest=lambda m: {**m, "counts": {**m["counts"], "users": m["counts"]["users"] + 1}})
     users = read_manifest(backup).facts.counts["users"]
-    refused(restore(blank, wrong), f"users: {users} rows, the manifest says {users + 1}")
+    after = "it was emptied again" if on_postgresql() else "nothing was restored"
+    refused(restore(blank, wrong), f"users: {users} rows, the manifest says {users + 1}", after)
     assert objects(blank) == []
 
 
