@@ -131,6 +131,9 @@ class Config:
     # sync gives it, so that a transaction still writing completions commits before the cursor passes them.
     API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
     API_SYNC_SETTLE_MINUTES = int(os.environ.get("API_SYNC_SETTLE_MINUTES", "10"))
+    # Backups on PostgreSQL (docs/operations.md#backups): the folder of pg_dump and pg_restore. Unset, those of the
+    # server's major version under Debian's /usr/lib/postgresql, else the ones on the PATH, if not older than it.
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR") or None
 
     # Operations (docs/operations.md#health-metrics-and-logs). /readyz fails when the daily job last started more
     # than this many hours ago, or when more messages than this wait in the outbox, or one has waited longer.

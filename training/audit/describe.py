@@ -408,6 +408,10 @@ ACTIONS: dict[str, Action] = {
     "outbox.retried": Action("Failed message queued again", RECORDS, lambda s: (
         f"{s.actor} queued a failed message to {s.subject} again")),
     "audit.verified": Action("Audit chain verified", RECORDS, _verified),
+    "backup.written": Action("Backup written", RECORDS, lambda s: (
+        f"{s.actor} wrote a backup of the whole database, as it stood at {s.get('taken_at')}, to {s.get('path')}")),
+    "backup.restored": Action("Database restored", RECORDS, lambda s: (
+        f"{s.actor} restored the database from {s.get('path')}, a backup taken at {s.get('taken_at')}")),
     "api_token.created": Action("API token made", SECURITY, lambda s: (
         f"{s.actor} made the API token {_api_token(s)} for {s.get('unit') if s.d.get('unit') else s.get('agency')}"
         f"{', which may also assign and upload rosters' if s.d.get('write') else ', read-only'}"
