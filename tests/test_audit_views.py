@@ -210,7 +210,7 @@ def test_a_tampered_event_is_reported_by_its_description_and_time(client, sessio
     assert "Broken." in status and f"found it broken at event {changed.id}" in status
     assert (f"Event {changed.id}, 2026-03-05 10:00:00: Dana Cruz completed Test TEST-BASICS on 2026-02-01."
             in status)
-    assert "Its fields do not match its hash: the event was changed after it was written." in status
+    assert "Its details do not match their digest: the event was changed after it was written." in status
     # Compliance staff read the same status, without the button.
     client.post("/logout")
     login(client, "compliance@agency.test")

@@ -408,6 +408,13 @@ ACTIONS: dict[str, Action] = {
     "outbox.retried": Action("Failed message queued again", RECORDS, lambda s: (
         f"{s.actor} queued a failed message to {s.subject} again")),
     "audit.verified": Action("Audit chain verified", RECORDS, _verified),
+    "audit.rehashed": Action("Audit chain re-hashed", RECORDS, lambda s: (
+        f"The upgrade re-computed the hashes of {_count(s.d.get('events'), 'event')} over the digests of their "
+        f"details; the last hash before was {s.get('old_head')}")),
+    "retention.purged": Action("Personal data removed", RECORDS, lambda s: (
+        f"{s.actor} removed the personal data of {_count(s.d.get('accounts'), 'account')} deactivated before "
+        f"{s.get('deactivated_before')} ({s.get('years')} years' retention), keeping their training records; "
+        f"{_count(s.d.get('audit events redacted'), 'audit event')} redacted")),
     "api_token.created": Action("API token made", SECURITY, lambda s: (
         f"{s.actor} made the API token {_api_token(s)} for {s.get('unit') if s.d.get('unit') else s.get('agency')}"
         f"{', which may also assign and upload rosters' if s.d.get('write') else ', read-only'}"
