@@ -148,41 +148,56 @@ def test_retention_revision_backfills_deactivation_and_rehashes_the_chain(tmp_pa
         events = sa.Table("audit_events", meta, sa.Column("details", sa.JSON), autoload_with=engine)
         person = {"role": "officer", "first_name": "A", "last_name": "B", "demo_account": False,
                   "created_at": datetime(2020, 1, 1)}
-        rows = [(datetime(2021, 3, 1, 9), "user:2", {"changes": {"active": [True, False]}}),
-                (datetime(2021, 4, 1, 9), "user:2", {"changes": {"active": [False, True]}}),
-                (datetime(2022, 5, 2, 10, 30, 0, 250), "user:2", {"changes": {"active": [True, False]}}),
-                (datetime(2022, 6, 1, 9), "user:1", {"changes": {"last_name": ["B", "Zoë"]}})]
+        full = {"full": True, "deactivated": 1, "added": 0}
+        rows = [(datetime(2021, 3, 1, 9), "user.updated", "user:2", None, {"changes": {"active": [True, False]}}),
+                (datetime(2021, 4, 1, 9), "user.updated", "user:2", None, {"changes": {"active": [False, True]}}),
+                (datetime(2022, 5, 2, 10, 30, 0, 250), "user.updated", "user:2", None,
+                 {"changes": {"active": [True, False]}}),
+                (datetime(2022, 6, 1, 9), "user.updated", "user:1", None, {"changes": {"last_name": ["B", "Zoë"]}}),
+                (datetime(2022, 1, 5, 9), "roster.imported", "roster", 1, full),
+                (datetime(2023, 1, 5, 9), "roster.imported", "roster", 1, {**full, "deactivated": 0}),
+                (datetime(2023, 2, 5, 9), "roster.imported", "roster", 1, {**full, "full": False})]
         prev, chain = "0" * 64, []
-        for n, (at, target, details) in enumerate(rows, start=1):
-            this = _old_formula(prev, n, at, None, "user.updated", target, details)
-            chain.append({"id": n, "at": at, "actor_id": None, "action": "user.updated", "target": target,
-                          "details": details, "prev_hash": prev, "hash": this})
+        for n, (at, action, target, agency_id, details) in enumerate(rows, start=1):
+            this = _old_formula(prev, n, at, None, action, target, details)
+            chain.append({"id": n, "at": at, "actor_id": None, "action": action, "target": target,
+                          "agency_id": agency_id, "details": details, "prev_hash": prev, "hash": this})
             prev = this
         old_head = prev
+        agencies = sa.Table("agencies", meta, autoload_with=engine)
         with engine.begin() as conn:
-            conn.execute(users.insert(), [{**person, "id": 1, "email": "a@x.test", "active": True},
-                                          {**person, "id": 2, "email": "b@x.test", "active": False},
-                                          {**person, "id": 3, "email": "c@x.test", "active": False}])
+            conn.execute(agencies.insert(), [{"id": 1, "code": "A1", "name": "One", "time_zone": "UTC"},
+                                             {"id": 2, "code": "A2", "name": "Two", "time_zone": "UTC"}])
+            conn.execute(users.insert(), [{**person, "id": 1, "email": "a@x.test", "active": True, "agency_id": 1},
+                                          {**person, "id": 2, "email": "b@x.test", "active": False, "agency_id": 1},
+                                          {**person, "id": 3, "email": "c@x.test", "active": False, "agency_id": 1},
+                                          {**person, "id": 4, "email": "d@x.test", "active": False, "agency_id": 2}])
             conn.execute(events.insert(), chain)
-            if engine.dialect.name == "postgresql":   # the ids were given: the sequence goes on after them
-                conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 4)"))
+            if engine.dialect.name == "postgresql":   # the ids were given: the sequences go on after them
+                for table, last in (("audit_events", len(chain)), ("users", 4), ("agencies", 2)):
+                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
         try:
             before = utcnow()
             migrate.upgrade(app)
             with Session(engine) as session:
                 deactivated = dict(session.execute(sa.text("SELECT id, deactivated_at FROM users")).all())
                 assert deactivated[1] is None
+                # Its own deactivation, later than the full import that may have deactivated it earlier.
                 assert _naive(deactivated[2]) == datetime(2022, 5, 2, 10, 30, 0, 250)
-                assert before <= _naive(deactivated[3]) <= utcnow()   # no event deactivated it: the migration's time
+                # The full import of its agency that deactivated someone (not the later ones that did not).
+                assert _naive(deactivated[3]) == datetime(2022, 1, 5, 9)
+                assert before <= _naive(deactivated[4]) <= utcnow()   # nothing on the trail: the migration's time
                 report = walk(session)
-                assert report.broken is None and report.checked == 5 and report.redacted == 0
+                assert report.broken is None and report.checked == len(chain) + 1 and report.redacted == 0
                 action, details = session.execute(sa.text(
                     "SELECT action, details FROM audit_events ORDER BY id DESC LIMIT 1")).one()
                 details = json.loads(details) if isinstance(details, str) else details
-                assert action == "audit.rehashed" and details["old_head"] == old_head and details["events"] == 4
+                assert action == "audit.rehashed" and details["old_head"] == old_head
+                assert details["events"] == len(chain)
             migrate.downgrade(app, "f3b1c9d2a7e4")
             with engine.connect() as conn:
-                hashes = conn.scalars(sa.select(events.c.hash).where(events.c.id <= 4).order_by(events.c.id)).all()
+                hashes = conn.scalars(sa.select(events.c.hash).where(events.c.id <= len(chain))
+                                      .order_by(events.c.id)).all()
             assert hashes == [row["hash"] for row in chain] and hashes[-1] == old_head
             migrate.upgrade(app)
         finally:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 import config
 from tests.support.factories import certify, make_user
+from tests.support.pages import login
 from training.admin.service import save_account
 from training.audit.chain import walk
 from training.audit.models import AuditEvent
@@ -115,8 +116,8 @@ def test_a_dry_run_lists_what_would_go_and_changes_nothing(runner, session, worl
     assert (people(session), trail(session), sorted(p.name for p in world.uploads.iterdir())) == before
 
 
-def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_records(runner, session, world,
-                                                                                        tmp_path):
+def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_records(runner, client, session,
+                                                                                        world, tmp_path):
     gone, staff = world.gone, world.gone_staff
     export_before = roster_export(runner, tmp_path, "before.csv")
     completions_before = session.scalar(select(func.count()).select_from(Completion))
@@ -172,6 +173,11 @@ def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_r
     assert report.broken is None and report.redacted == 3
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "(3 redacted by the retention purge), chain intact" in verified.output
+
+    # The audit trail page's verification says so too.
+    login(client, world.admin.email)
+    page = client.post("/audit/verify", follow_redirects=True).get_data(as_text=True)
+    assert "Intact." in page and "(3 with personal data removed by the retention purge)" in page
 
     # A second run finds nothing more to do, and writes nothing.
     again = runner.invoke(args=["retention", "run", "--as-of", AS_OF.isoformat()])

@@ -1,9 +1,10 @@
 """retention: when accounts were deactivated; the audit chain hashes a digest of each event's details
 
-users.deactivated_at is back-filled, for the accounts inactive now, from the latest audit event that
-deactivated them (a `user.updated` event whose changes set active from true to false); an inactive account
-with no such event (deactivated by a full roster import, whose event gives counts only, or before the trail)
-gets the time of this migration, so the retention purge counts its years from today at the earliest.
+users.deactivated_at is back-filled, for the accounts inactive now, from the audit trail: the latest of the
+last `user.updated` event that set the account's active from true to false and the last full roster import
+that deactivated accounts in its agency (or in every agency), whose event gives counts, not names; the time is
+never earlier than the deactivation itself, so the retention purge never starts early. An inactive account with
+neither (deactivated before the trail began) gets the time of this migration: its years count from today.
 
 audit_events.details_sha256 is the SHA-256 of each event's details (JSON, keys sorted, no spaces, characters as
 themselves), and the chain's hash now covers it instead of the details:
@@ -36,12 +37,12 @@ depends_on = None
 BATCH = 5000
 GENESIS = "0" * 64
 
-users = sa.table('users', sa.column('id', sa.Integer), sa.column('active', sa.Boolean),
-                 sa.column('deactivated_at', sa.DateTime))
+users = sa.table('users', sa.column('id', sa.Integer), sa.column('agency_id', sa.Integer),
+                 sa.column('active', sa.Boolean), sa.column('deactivated_at', sa.DateTime))
 audit_events = sa.table(
     'audit_events', sa.column('id', sa.Integer), sa.column('at', sa.DateTime), sa.column('actor_id', sa.Integer),
-    sa.column('action', sa.String), sa.column('target', sa.String), sa.column('details', sa.JSON),
-    sa.column('details_sha256', sa.String), sa.column('prev_hash', sa.String), sa.column('hash', sa.String))
+    sa.column('action', sa.String), sa.column('target', sa.String), sa.column('agency_id', sa.Integer),
+    sa.column('details', sa.JSON), sa.column('details_sha256', sa.String), sa.column('prev_hash', sa.String), sa.column('hash', sa.String))
 
 
 def _json(value) -> str:
@@ -103,21 +104,34 @@ def _head(conn) -> str:
 
 
 def _backfill_deactivated(conn, now: datetime) -> None:
-    """Each inactive account's latest deactivating event's time; else now."""
-    inactive = set(conn.scalars(sa.select(users.c.id).where(users.c.active.is_(False))))
+    """Each inactive account's deactivation time, or a time after it: the latest of its last deactivating
+    `user.updated` event and the last full roster import that deactivated accounts in its agency (whose event
+    does not say which); with neither, now."""
+    inactive = dict(conn.execute(sa.select(users.c.id, users.c.agency_id).where(users.c.active.is_(False))).all())
     if not inactive:
         return
     found: dict[int, datetime] = {}
-    rows = conn.execute(sa.select(audit_events.c.target, audit_events.c.at, audit_events.c.details)
-                        .where(audit_events.c.action == "user.updated", audit_events.c.target.like("user:%"))
+    imports: dict[int | None, datetime] = {}   # agency id (None: every agency) -> the latest full import's time
+    rows = conn.execute(sa.select(audit_events.c.action, audit_events.c.target, audit_events.c.agency_id,
+                                  audit_events.c.at, audit_events.c.details)
+                        .where(audit_events.c.action.in_(("user.updated", "roster.imported")))
                         .order_by(audit_events.c.id))
-    for target, at, details in rows:
-        change = (details or {}).get("changes", {}).get("active") if isinstance(details, dict) else None
-        user_id = int(target[5:]) if target[5:].isdigit() else None
+    for action, target, agency_id, at, details in rows:
+        details = details if isinstance(details, dict) else {}
+        if action == "roster.imported":
+            if details.get("full") is True and (details.get("deactivated") or 0) > 0:
+                imports[agency_id] = at
+            continue
+        change = (details.get("changes") or {}).get("active")
+        user_id = int(target[5:]) if target and target.startswith("user:") and target[5:].isdigit() else None
         if user_id in inactive and change is not None and list(change) == [True, False]:
             found[user_id] = at
     update = users.update().where(users.c.id == sa.bindparam('row_id')).values(deactivated_at=sa.bindparam('at'))
-    params = [{"row_id": user_id, "at": found.get(user_id, now)} for user_id in sorted(inactive)]
+    params = []
+    for user_id, agency_id in sorted(inactive.items()):
+        known = [t for t in (found.get(user_id), imports.get(None), imports.get(agency_id) if agency_id else None)
+                 if t is not None]
+        params.append({"row_id": user_id, "at": max(known) if known else now})
     for start in range(0, len(params), BATCH):
         conn.execute(update, params[start:start + BATCH])
 

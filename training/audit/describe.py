@@ -258,7 +258,9 @@ def _org(verb: str) -> Callable[[Said], str]:
 def _verified(s: Said) -> str:
     checked = _count(s.d.get("checked"), "event")
     if s.d.get("broken_event_id") is None:
-        return f"{s.actor} verified the audit chain: {checked}, intact"
+        redacted = s.d.get("redacted_events")
+        removed = f" ({redacted:,} with personal data removed by the retention purge)" if redacted else ""
+        return f"{s.actor} verified the audit chain: {checked}, intact{removed}"
     return (f"{s.actor} verified the audit chain and found it broken at event {s.d['broken_event_id']}"
             f" after {checked} intact")
 
