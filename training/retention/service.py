@@ -12,6 +12,7 @@ Every role is purged alike: a deactivated coordinator is no longer staff.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import String, case, cast, delete, or_, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from training.audit.chain import REDACTED
@@ -38,7 +39,11 @@ PERSONAL = frozenset(("first_name", "last_name", "email", "employee_id", "name",
                       "last_error", "summary", "supervisor_employee_id"))
 # The words written about a person, kept with their records: replaced, the records themselves kept.
 REASONS = ((AssignmentChange, ("reason",)), (ExtensionRequest, ("reason", "note")), (Exemption, ("reason",)))
-BATCH = 200
+BATCH = 1000
+UPDATE_BATCH = 1000
+# A word of an event's details as JSON text: what lies between quotes, spaces and JSON's punctuation, so that an
+# e-mail address or an employee id is one word.
+_WORD = re.compile(r"[^\s\"',:\[\]{}()]+")
 
 
 class RetentionRefused(Exception):
@@ -94,11 +99,11 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
     purge = plan(session, as_of, years)
     counts = dict.fromkeys(("accounts", "acknowledgements", "reasons", "sessions", "recovery codes", "account links",
                             "audit events redacted", "upload files"), 0)
+    people: list = []
     for start in range(0, len(purge.account_ids), BATCH):
         batch = purge.account_ids[start:start + BATCH]
-        people = session.execute(select(User.id, User.first_name, User.last_name, User.email, User.employee_id)
-                                 .where(User.id.in_(batch))).all()
-        counts["audit events redacted"] += _redact_events(session, people)
+        people += session.execute(select(User.id, User.first_name, User.last_name, User.email, User.employee_id)
+                                  .where(User.id.in_(batch))).all()
         counts["acknowledgements"] += session.execute(
             update(Completion).where(Completion.user_id.in_(batch), Completion.acknowledged_name.is_not(None))
             .values(acknowledged_name=None).execution_options(synchronize_session=False)).rowcount
@@ -121,6 +126,8 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
                                         "calendar_token_hash": None, "supervisor_id": None, "scope_unit_id": None,
                                         "demo_account": False} for user_id in batch])
         counts["accounts"] += len(batch)
+    if people:   # the names were read before the accounts were anonymised
+        counts["audit events redacted"] = _redact_events(session, people)
     session.flush()
     session.expire_all()
     counts["upload files"] = _delete_uploads(uploads, purge.account_ids)
@@ -132,26 +139,30 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
     return purge
 
 
-def _redact_events(session: Session, people) -> int:
-    """Replace the personal data in the events about these people, or naming their e-mail, employee id or full
-    name, with their redacted form; the stored digest keeps each event in the chain."""
-    ids = [p.id for p in people]
-    targets = [f"user:{i}" for i in ids]
-    mentions = [cast(AuditEvent.details, String).like(f"%{needle}%") for p in people for needle in _mentioned(p)]
-    events = session.execute(select(AuditEvent.id, AuditEvent.details, AuditEvent.subject_id, AuditEvent.actor_id,
-                                    AuditEvent.target)
-                             .where(or_(AuditEvent.subject_id.in_(ids), AuditEvent.actor_id.in_(ids),
-                                        AuditEvent.target.in_(targets), *mentions))).all()
+def _redact_events(session: Session, people: list) -> int:
+    """Replace the personal data in the events about these people, or naming their e-mail or employee id, with
+    its redacted form; the stored digest keeps each event in the chain. One streamed pass over the trail, however
+    many people: each event's words are looked up in a set."""
     by_id = {p.id: p for p in people}
+    named = {needle.lower(): p.id for p in people for needle in (p.email, p.employee_id) if needle}
+    result = session.connection().execute(
+        select(AuditEvent.id, AuditEvent.details, AuditEvent.subject_id, AuditEvent.actor_id, AuditEvent.target)
+        .order_by(AuditEvent.id).execution_options(stream_results=True, yield_per=UPDATE_BATCH))
     changes = []
-    for event_id, details, subject_id, actor_id, target in events:
-        about = [by_id[i] for i in {subject_id, actor_id, _user_of(target)} if i in by_id]
-        needles = [n for p in people for n in _mentioned(p)] + [n for p in about for n in (p.first_name, p.last_name)]
-        redacted = redact(details or {}, needles, about=bool(about))
-        if redacted != details:
-            changes.append({"id": event_id, "details": redacted})
-    if changes:
-        session.execute(update(AuditEvent), changes)
+    for event_id, details, subject_id, actor_id, target in result:
+        about = {i for i in (subject_id, actor_id, _user_of(target)) if i in by_id}
+        words = set(_WORD.findall(json.dumps(details or {}, ensure_ascii=False).lower()))
+        mentioned = {named[w] for w in words & named.keys()}
+        if not about and not mentioned:
+            continue
+        needles = [n for i in about | mentioned for n in _mentioned(by_id[i])]
+        needles += [n for i in about for n in (by_id[i].first_name, by_id[i].last_name)]
+        new = redact(details or {}, needles, about=bool(about))
+        if new != details:
+            changes.append({"id": event_id, "details": new})
+    # Written once the read is done: no statement runs on the connection while its rows stream.
+    for start in range(0, len(changes), UPDATE_BATCH):
+        session.execute(update(AuditEvent), changes[start:start + UPDATE_BATCH])
     return len(changes)
 
 
