@@ -19,6 +19,16 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _years(name: str) -> int | None:
+    """A whole number of years above zero, or None when unset."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.lstrip("-").isdigit() or int(value) < 1:
+        raise RuntimeError(f"{name} must be a whole number of years, at least 1, not {value!r}")
+    return int(value)
+
+
 class Config:
     # Signs the session cookie. Unset (outside production): a random key of this installation's own, made once
     # under instance/ (training/auth/keys.py); a key written here would be readable by anyone.
@@ -145,6 +155,10 @@ class Config:
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     # One line per request and per job run: json (for a log collector) or text (for a person).
     LOG_FORMAT = _choice("LOG_FORMAT", "text", ("json", "text"))
+
+    # Years after an account is deactivated that its personal data is kept; the daily job then anonymises it,
+    # keeping its training records (training/retention). Unset: nothing is ever purged.
+    RETENTION_YEARS = _years("RETENTION_YEARS")
 
 
 class TestConfig(Config):

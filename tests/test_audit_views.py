@@ -1,5 +1,6 @@
 """The audit trail page and its CSV export, for compliance staff and administrators."""
 import csv
+import hashlib
 import io
 from datetime import datetime
 
@@ -104,13 +105,15 @@ def test_export_is_filtered_neutralised_and_itself_audited(client, session, trai
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff") and "\r\n" in text
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash"]
+    assert rows[0] == ["id", "at_utc", "actor_email", "action", "target", "details", "details_sha256", "prev_hash",
+                       "hash"]
     assert len(rows) == 2   # the other agency's extension is out of scope
     row = dict(zip(rows[0], rows[1]))
     assert row["actor_email"] == "compliance@agency.test" and row["at_utc"] == "2026-03-10T10:00:00.000000"
     assert row["details"] == '{"reason":"=HYPERLINK(\\"x\\")"}' and row["target"] == f"user:{trail['officer'].id}"
     event = session.get(AuditEvent, int(row["id"]))
     assert (row["prev_hash"], row["hash"]) == (event.prev_hash, event.hash)
+    assert row["details_sha256"] == event.details_sha256 == hashlib.sha256(row["details"].encode()).hexdigest()
     exported = session.scalar(select(AuditEvent).where(AuditEvent.action == "export.audit"))
     assert exported.actor_id == trail["compliance"].id
     assert exported.details["filters"] == {"action": "assignment.extended"} and exported.details["rows"] == 1
@@ -210,7 +213,7 @@ def test_a_tampered_event_is_reported_by_its_description_and_time(client, sessio
     assert "Broken." in status and f"found it broken at event {changed.id}" in status
     assert (f"Event {changed.id}, 2026-03-05 10:00:00: Dana Cruz completed Test TEST-BASICS on 2026-02-01."
             in status)
-    assert "Its fields do not match its hash: the event was changed after it was written." in status
+    assert "Its details do not match their digest: the event was changed after it was written." in status
     # Compliance staff read the same status, without the button.
     client.post("/logout")
     login(client, "compliance@agency.test")

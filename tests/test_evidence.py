@@ -36,9 +36,14 @@ def unpack(data: bytes) -> dict[str, bytes]:
 
 
 def readme_hash(event: dict) -> str:
-    """The hash of an audit event recomputed exactly as the packet's README.txt says."""
-    canonical = json.dumps({k: event[k] for k in ("id", "at", "actor_id", "action", "target", "details")},
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The hash of an audit event recomputed exactly as the packet's README.txt says; None when its details do not
+    match their digest."""
+    def text(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    if hashlib.sha256(text(event["details"]).encode("utf-8")).hexdigest() != event["details_sha256"]:
+        return None
+    canonical = text({k: event[k] for k in ("id", "at", "actor_id", "action", "target", "details_sha256")})
     return hashlib.sha256((event["prev_hash"] + canonical).encode("utf-8")).hexdigest()
 
 
@@ -171,6 +176,16 @@ def test_the_packet_holds_every_record_and_each_file_checks_out(app, session, of
     (folder / "attempts.txt").write_text(text.replace("not passed", "passed"))
     check = subprocess.run([sys.executable, "check_packet.py"], cwd=folder, capture_output=True, text=True)
     assert check.returncode == 1 and "attempts.txt: its SHA-256 or size differs" in check.stdout
+
+    # Details changed in the file no longer match their digest; details the retention purge redacted are counted.
+    listed = json.loads(files["audit-events.json"])
+    listed["events"][0]["details"] = {**listed["events"][0]["details"], "reason": "changed"}
+    listed["events"][1]["details"] = {"redacted": True}
+    (folder / "audit-events.json").write_text(json.dumps(listed), encoding="utf-8")
+    check = subprocess.run([sys.executable, "check_packet.py"], cwd=folder, capture_output=True, text=True)
+    assert f"audit event {listed['events'][0]['id']}: its details do not match their digest" in check.stdout
+    assert f"audit event {listed['events'][1]['id']}" not in check.stdout
+    assert "(1 with personal data removed)" in check.stdout
 
 
 def test_the_same_day_gives_the_same_bytes_and_later_records_stay_out(session, officer, course, history, staff):

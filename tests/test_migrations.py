@@ -1,5 +1,6 @@
 """The migrations build exactly the schema the models describe, and backfill what they add."""
 import hashlib
+import json
 from datetime import date, datetime
 
 import pyotp
@@ -59,7 +60,8 @@ def _upgrade_and_check(url: str) -> None:
             codes = session.execute(sa.text("SELECT verification_code FROM completions")).scalars().all()
             assert len(codes) == 7 and len(set(codes)) == 7 and all(len(c) == 16 for c in codes)
             report = walk(session)
-            assert report.broken is None and report.checked == 12
+            # The twelve events, and the one the retention revision adds when it re-hashes the chain.
+            assert report.broken is None and report.checked == 13
         migrate.downgrade(app, "9bbfd131c605")
         migrate.upgrade(app)
     finally:
@@ -123,3 +125,85 @@ def test_upgrade_drops_the_daily_status_counts_and_keeps_the_month_ends(tmp_path
         finally:
             engine.dispose()
             app.extensions["db_engine"].dispose()
+
+
+def _old_formula(prev_hash: str, event_id: int, at: datetime, actor_id, action, target, details) -> str:
+    """The chain's hash before the retention revision: over the details themselves."""
+    body = json.dumps({"id": event_id, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
+                       "action": action, "target": target, "details": details},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def test_retention_revision_backfills_deactivation_and_rehashes_the_chain(tmp_path):
+    """deactivated_at from the event that deactivated the account (else the migration's day); the chain re-hashed
+    over the details' digests verifies, and its new event carries the old head; the downgrade restores the old
+    formula."""
+    with committed_database(tmp_path, "migration_retention") as url:
+        app = create_app(config.TestConfig, DATABASE_URL=url)
+        migrate.upgrade(app, "f3b1c9d2a7e4")
+        engine = make_engine(url)
+        meta = sa.MetaData()
+        users = sa.Table("users", meta, autoload_with=engine)
+        events = sa.Table("audit_events", meta, sa.Column("details", sa.JSON), autoload_with=engine)
+        person = {"role": "officer", "first_name": "A", "last_name": "B", "demo_account": False,
+                  "created_at": datetime(2020, 1, 1)}
+        full = {"full": True, "deactivated": 1, "added": 0}
+        rows = [(datetime(2021, 3, 1, 9), "user.updated", "user:2", None, {"changes": {"active": [True, False]}}),
+                (datetime(2021, 4, 1, 9), "user.updated", "user:2", None, {"changes": {"active": [False, True]}}),
+                (datetime(2022, 5, 2, 10, 30, 0, 250), "user.updated", "user:2", None,
+                 {"changes": {"active": [True, False]}}),
+                (datetime(2022, 6, 1, 9), "user.updated", "user:1", None, {"changes": {"last_name": ["B", "Zoë"]}}),
+                (datetime(2022, 1, 5, 9), "roster.imported", "roster", 1, full),
+                (datetime(2023, 1, 5, 9), "roster.imported", "roster", 1, {**full, "deactivated": 0}),
+                (datetime(2023, 2, 5, 9), "roster.imported", "roster", 1, {**full, "full": False})]
+        prev, chain = "0" * 64, []
+        for n, (at, action, target, agency_id, details) in enumerate(rows, start=1):
+            this = _old_formula(prev, n, at, None, action, target, details)
+            chain.append({"id": n, "at": at, "actor_id": None, "action": action, "target": target,
+                          "agency_id": agency_id, "details": details, "prev_hash": prev, "hash": this})
+            prev = this
+        old_head = prev
+        agencies = sa.Table("agencies", meta, autoload_with=engine)
+        with engine.begin() as conn:
+            conn.execute(agencies.insert(), [{"id": 1, "code": "A1", "name": "One", "time_zone": "UTC"},
+                                             {"id": 2, "code": "A2", "name": "Two", "time_zone": "UTC"}])
+            conn.execute(users.insert(), [{**person, "id": 1, "email": "a@x.test", "active": True, "agency_id": 1},
+                                          {**person, "id": 2, "email": "b@x.test", "active": False, "agency_id": 1},
+                                          {**person, "id": 3, "email": "c@x.test", "active": False, "agency_id": 1},
+                                          {**person, "id": 4, "email": "d@x.test", "active": False, "agency_id": 2}])
+            conn.execute(events.insert(), chain)
+            if engine.dialect.name == "postgresql":   # the ids were given: the sequences go on after them
+                for table, last in (("audit_events", len(chain)), ("users", 4), ("agencies", 2)):
+                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
+        try:
+            before = utcnow()
+            migrate.upgrade(app)
+            with Session(engine) as session:
+                deactivated = dict(session.execute(sa.text("SELECT id, deactivated_at FROM users")).all())
+                assert deactivated[1] is None
+                # Its own deactivation, later than the full import that may have deactivated it earlier.
+                assert _naive(deactivated[2]) == datetime(2022, 5, 2, 10, 30, 0, 250)
+                # The full import of its agency that deactivated someone (not the later ones that did not).
+                assert _naive(deactivated[3]) == datetime(2022, 1, 5, 9)
+                assert before <= _naive(deactivated[4]) <= utcnow()   # nothing on the trail: the migration's time
+                report = walk(session)
+                assert report.broken is None and report.checked == len(chain) + 1 and report.redacted == 0
+                action, details = session.execute(sa.text(
+                    "SELECT action, details FROM audit_events ORDER BY id DESC LIMIT 1")).one()
+                details = json.loads(details) if isinstance(details, str) else details
+                assert action == "audit.rehashed" and details["old_head"] == old_head
+                assert details["events"] == len(chain)
+            migrate.downgrade(app, "f3b1c9d2a7e4")
+            with engine.connect() as conn:
+                hashes = conn.scalars(sa.select(events.c.hash).where(events.c.id <= len(chain))
+                                      .order_by(events.c.id)).all()
+            assert hashes == [row["hash"] for row in chain] and hashes[-1] == old_head
+            migrate.upgrade(app)
+        finally:
+            engine.dispose()
+            app.extensions["db_engine"].dispose()
+
+
+def _naive(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

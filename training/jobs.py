@@ -32,6 +32,8 @@ from training.reminders.models import JobLease, JobRun
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
 from training.reports.dashboard import count_months
+from training.retention.service import retention_years
+from training.retention.service import run as purge_personal_data
 from training.words import plural
 
 LOCK_NAME = "rollcall-jobs"
@@ -204,7 +206,21 @@ def run_daily(app: Flask, on: date | Sequence[LocalDay], via: str = "scheduler")
             forget_old_refusals(session, utcnow())
         delete_old_uploads(app)
         run.counts.update(counts)
+        run.counts.update(apply_retention(app, on))
     return counts
+
+
+def apply_retention(app: Flask, on: date | Sequence[LocalDay]) -> Counter:
+    """The retention purge, when RETENTION_YEARS is set: counted from the day given for everyone (--as-of), or
+    from today (UTC)."""
+    years = retention_years(app.config.get("RETENTION_YEARS"))
+    if years is None:
+        return Counter()
+    given = [on] if isinstance(on, date) else [day.on for day in on if day.everyone]
+    as_of = given[0] if given else utcnow().date()
+    with unit_of_work(app) as session:
+        purge = purge_personal_data(session, as_of, years, Path(app.instance_path) / "uploads", via="scheduler")
+    return Counter({"accounts anonymised": len(purge.account_ids)}) if purge.account_ids else Counter()
 
 
 def run_delivery(app: Flask, via: str = "scheduler", **options) -> DeliveryReport:

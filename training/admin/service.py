@@ -82,13 +82,15 @@ def save_account(session: Session, user: User | None, values: dict, password: st
         raise AccountProblems(problems)
     created = user is None
     if created:
-        user = User(**{k: values[k] for k in FIELDS})
+        user = User(**{k: values[k] for k in FIELDS}, deactivated_at=None if values["active"] else utcnow())
         session.add(user)
         changed = {k: [None, values[k]] for k in FIELDS}
     else:
         changed = {k: [getattr(user, k), values[k]] for k in FIELDS if getattr(user, k) != values[k]}
         for key in changed:
             setattr(user, key, values[key])
+        if "active" in changed:
+            user.deactivated_at = None if user.active else utcnow()
     if password:
         user.password_hash = hash_password(password)
         changed["password"] = ["(set)", "(changed)"]

@@ -21,7 +21,8 @@ def verify() -> None:
     if report.broken is not None:
         fail(f"audit chain broken at event {report.broken.event_id}: {report.broken.problem} "
              f"({plural(report.checked, 'event')} before it intact).")
-    click.echo(f"OK: {plural(report.checked, 'audit event')}, chain intact; last hash {report.last_hash}.")
+    redacted = f" ({report.redacted} redacted by the retention purge)" if report.redacted else ""
+    click.echo(f"OK: {plural(report.checked, 'audit event')}{redacted}, chain intact; last hash {report.last_hash}.")
 
 
 COMMANDS = (audit_cli,)

@@ -258,7 +258,9 @@ def _org(verb: str) -> Callable[[Said], str]:
 def _verified(s: Said) -> str:
     checked = _count(s.d.get("checked"), "event")
     if s.d.get("broken_event_id") is None:
-        return f"{s.actor} verified the audit chain: {checked}, intact"
+        redacted = s.d.get("redacted_events")
+        removed = f" ({redacted:,} with personal data removed by the retention purge)" if redacted else ""
+        return f"{s.actor} verified the audit chain: {checked}, intact{removed}"
     return (f"{s.actor} verified the audit chain and found it broken at event {s.d['broken_event_id']}"
             f" after {checked} intact")
 
@@ -412,6 +414,13 @@ ACTIONS: dict[str, Action] = {
         f"{s.actor} wrote a backup of the whole database, as it stood at {s.get('taken_at')}, to {s.get('path')}")),
     "backup.restored": Action("Database restored", RECORDS, lambda s: (
         f"{s.actor} restored the database from {s.get('path')}, a backup taken at {s.get('taken_at')}")),
+    "audit.rehashed": Action("Audit chain re-hashed", RECORDS, lambda s: (
+        f"The upgrade re-computed the hashes of {_count(s.d.get('events'), 'event')} over the digests of their "
+        f"details; the last hash before was {s.get('old_head')}")),
+    "retention.purged": Action("Personal data removed", RECORDS, lambda s: (
+        f"{s.actor} removed the personal data of {_count(s.d.get('accounts'), 'account')} deactivated before "
+        f"{s.get('deactivated_before')} ({s.get('years')} years' retention), keeping their training records; "
+        f"{_count(s.d.get('audit events redacted'), 'audit event')} redacted")),
     "api_token.created": Action("API token made", SECURITY, lambda s: (
         f"{s.actor} made the API token {_api_token(s)} for {s.get('unit') if s.d.get('unit') else s.get('agency')}"
         f"{', which may also assign and upload rosters' if s.d.get('write') else ', read-only'}"

@@ -22,6 +22,8 @@ class AuditEvent(Base):
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
-    # Hash chain (training/audit/chain.py): the previous event's hash, and this event's.
+    # Hash chain (training/audit/chain.py): the SHA-256 of the details (what the hash covers, so that details
+    # redacted by the retention purge leave the chain checkable), the previous event's hash, and this event's.
+    details_sha256: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

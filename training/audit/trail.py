@@ -16,7 +16,7 @@ from training.clock import day_start, viewer_zone
 from training.people.models import User
 
 PAGE_SIZE = 50
-CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "prev_hash", "hash")
+CSV_COLUMNS = ("id", "at_utc", "actor_email", "action", "target", "details", "details_sha256", "prev_hash", "hash")
 
 
 @dataclass(frozen=True)
@@ -104,4 +104,4 @@ def csv_rows(session: Session, viewer: User, filters: AuditFilters, up_to_id: in
     for event, email in session.execute(stmt.execution_options(yield_per=1000)):
         yield (event.id, event.at.isoformat(timespec="microseconds"), email, event.action, event.target,
                json.dumps(event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-               event.prev_hash, event.hash)
+               event.details_sha256, event.prev_hash, event.hash)

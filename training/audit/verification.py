@@ -22,6 +22,7 @@ def verify(session: Session, actor_id: int) -> ChainReport:
     report = walk(session)
     broken = report.broken
     record(session, ACTION, actor_id=actor_id, target="audit", checked=report.checked,
+           redacted_events=report.redacted,
            broken_event_id=broken.event_id if broken else None, problem=broken.problem if broken else None)
     return report
 

@@ -10,15 +10,27 @@ import sys
 from pathlib import Path
 
 
+def text(value) -> str:
+    """JSON with keys sorted at every level, no spaces, characters outside ASCII written as themselves."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def canonical(event: dict) -> str:
-    """The text an audit event's hash covers: its id, time, actor, action, target and details as one JSON object,
-    keys sorted at every level, no spaces, characters outside ASCII written as themselves."""
-    fields = {key: event[key] for key in ("id", "at", "actor_id", "action", "target", "details")}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The text an audit event's hash covers: its id, time, actor, action, target and the digest of its details."""
+    return text({key: event[key] for key in ("id", "at", "actor_id", "action", "target", "details_sha256")})
 
 
 def event_hash(event: dict) -> str:
-    return hashlib.sha256((event["prev_hash"] + canonical(event)).encode("utf-8")).hexdigest()
+    return sha256(event["prev_hash"] + canonical(event))
+
+
+def redacted(event: dict) -> bool:
+    """Details replaced by the retention purge: they no longer match their digest, which the hash still covers."""
+    return isinstance(event["details"], dict) and event["details"].get("redacted") is True
 
 
 def check(folder: Path) -> list[str]:
@@ -39,14 +51,19 @@ def check(folder: Path) -> list[str]:
         if path.is_file() and name not in listed and name != "manifest.json":
             problems.append(f"{name}: not listed in manifest.json")
     events = json.loads((folder / "audit-events.json").read_text(encoding="utf-8"))["events"]
-    previous = None
+    previous, removed = None, 0
     for event in events:
+        if redacted(event):
+            removed += 1
+        elif sha256(text(event["details"])) != event["details_sha256"]:
+            problems.append(f"audit event {event['id']}: its details do not match their digest")
         if event_hash(event) != event["hash"]:
             problems.append(f"audit event {event['id']}: its fields do not match its hash")
         if previous is not None and event["id"] == previous["id"] + 1 and event["prev_hash"] != previous["hash"]:
             problems.append(f"audit event {event['id']}: its previous hash is not event {previous['id']}'s hash")
         previous = event
-    print(f"{len(manifest['files'])} files and {len(events)} audit events checked: "
+    print(f"{len(manifest['files'])} files and {len(events)} audit events checked"
+          f"{f' ({removed} with personal data removed)' if removed else ''}: "
           f"{len(problems) or 'no'} problem{'' if len(problems) == 1 else 's'}.")
     return problems
 

@@ -258,5 +258,6 @@ def _events(session: Session, officer: User, end: datetime, viewer: User | None)
         .order_by(AuditEvent.id)))
     names = Names(session, viewer, events)
     return [{"id": e.id, "at": e.at.isoformat(timespec="microseconds"), "actor_id": e.actor_id,
-             "action": e.action, "target": e.target, "details": e.details, "prev_hash": e.prev_hash,
+             "action": e.action, "target": e.target, "details": e.details, "details_sha256": e.details_sha256,
+             "prev_hash": e.prev_hash,
              "hash": e.hash, "sentence": sentence(e, names)} for e in events]

@@ -47,7 +47,7 @@ def apply_roster_plan(session: Session, plan: RosterPlan, actor_id: int | None =
             advance(len(batch))
     ids.update((change.row.employee_id, change.user_id) for change in plan.to_change)
     _bulk_update(session, [_changed_columns(change, ids) for change in plan.to_change], advance)
-    _bulk_update(session, [dict(id=d.user_id, active=False) for d in plan.to_deactivate], advance)
+    _bulk_update(session, [dict(id=d.user_id, active=False, deactivated_at=now) for d in plan.to_deactivate], advance)
     # A new role or agency, or a deactivation, signs the account out everywhere (training/access.py).
     end_sessions_of(session, [c.user_id for c in plan.to_change
                               if changes_access({COLUMN_OF.get(name, name) for name in c.changes})]
@@ -98,7 +98,8 @@ def _changed_columns(change: RosterChange, ids: dict[str, int]) -> dict[str, Any
              "email": row.email, "agency_id": row.agency_id, "unit_id": row.unit_id,
              "supervisor_id": ids[row.supervisor] if row.supervisor else None, "role": row.role, "active": True}
     columns = [COLUMN_OF.get(name, name) for name in change.changes]
-    return {"id": change.user_id} | {column: after[column] for column in columns}
+    reactivated = {"deactivated_at": None} if "active" in change.changes else {}
+    return {"id": change.user_id} | {column: after[column] for column in columns} | reactivated
 
 
 def _bulk_update(session: Session, values: list[dict[str, Any]], advance: Callable[[int], None] | None = None):

@@ -51,6 +51,8 @@ class User(UserMixin, Base):
     # For coordinators and compliance staff: the unit subtree they act on (None: the whole agency).
     scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the account was last deactivated (None while active): the retention purge counts its years from it.
+    deactivated_at: Mapped[datetime | None]
     # Second factor: the TOTP secret once enrolled, encrypted with ENCRYPTION_KEYS (training/auth/keys.py), and
     # the last time step accepted (a code works once).
     totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
