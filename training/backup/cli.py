@@ -44,13 +44,16 @@ def restore(path: Path) -> None:
     except BackupError as exc:
         fail(str(exc))
     m = restored.manifest
+    current = m.facts.revision == restored.head
+    chain = (f"the audit chain intact over {plural(m.facts.audit_events, 'event')} and ending with "
+             f"{m.facts.last_hash}" if current else f"the audit chain ending with {m.facts.last_hash}")
     click.echo(f"Restored {path} ({restored.seconds:.1f} s): {m.database_name}, as it stood at {m.taken_at}. "
                f"Checked against its manifest: {plural(len(m.facts.counts), 'table')} with the same row counts, "
-               f"the audit chain intact over {plural(m.facts.audit_events, 'event')} and ending with "
-               f"{m.facts.last_hash}.")
-    if m.facts.revision != restored.head:
+               f"{chain}.")
+    if not current:
         click.echo(f"The backup is at schema revision {m.facts.revision}; this version of Rollcall is at "
-                   f"{restored.head}: run `flask --app app db upgrade` before serving it.")
+                   f"{restored.head}: run `flask --app app db upgrade`, then `flask --app app audit verify`, "
+                   f"before serving it.")
 
 
 COMMANDS = (backup, restore)
