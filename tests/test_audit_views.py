@@ -5,7 +5,7 @@ import io
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.support.factories import make_org, make_user
 from tests.support.pages import login
@@ -262,3 +262,13 @@ def test_a_broken_event_outside_the_readers_scope_is_not_described_to_them(clien
     status = verification(client.get("/audit").get_data(as_text=True))
     assert "Broken." in status and f"Event {changed.id}, which is not on the part of the trail you may read." in status
     assert "Olga" not in status and "Leave" not in status
+
+
+def test_an_export_with_a_filter_not_understood_shows_the_trail_with_what_is_wrong(client, session, trail):
+    login(client, "compliance@agency.test")
+    before = session.scalar(select(func.count()).select_from(AuditEvent))
+    response = client.get("/audit/export.csv", query_string={"action": "\u202e", "date_from": "someday"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert 'role="alert"' in page and "<h1>Audit trail</h1>" in page
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == before   # no export was recorded

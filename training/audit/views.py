@@ -70,9 +70,9 @@ def verify_chain():
 @bp.route("/export.csv")
 @roles_required(*AUDITORS)
 def export():
-    _form, filters = _filters()
-    if filters is None:
-        abort(400)
+    form, filters = _filters()
+    if filters is None:   # the trail's page, with what is wrong with the filters
+        return _page(form, None, 400)
     session = db()
     # Fixed before the export's own event is written, so the count and the rows agree.
     up_to = trail.last_event_id(session)
