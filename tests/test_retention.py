@@ -21,6 +21,7 @@ from training.catalog.service import current_version
 from training.jobs import run_daily
 from training.people.models import User
 from training.records.models import Acknowledgement, Completion, Exemption
+from training.reminders.models import OutboxMessage
 from training.retention.service import RetentionRefused, retention_years
 
 AS_OF = date(2026, 11, 27)
@@ -122,6 +123,11 @@ def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_r
     export_before = roster_export(runner, tmp_path, "before.csv")
     completions_before = session.scalar(select(func.count()).select_from(Completion))
     kept_before = [row for row in people(session) if row.id not in (gone.id, staff.id)]
+    for person in (gone, world.exactly):
+        session.add(OutboxMessage(key=f"nudge:{person.id}", kind="nudge", user_id=person.id,
+                                  decided_on=date(2019, 1, 2), subject=f"{person.full_name}: Test basics is due",
+                                  status="failed", last_error=f"550 <{person.email}> mailbox unavailable"))
+    session.commit()
 
     result = runner.invoke(args=["retention", "run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
@@ -142,6 +148,11 @@ def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_r
     assert session.scalars(select(Acknowledgement.name).where(Acknowledgement.user_id == world.exactly.id)).all() \
         == ["Ed Exact"]
     assert session.scalar(select(Exemption.reason).where(Exemption.user_id == gone.id)) == "(removed)"
+    # The messages sent to them: what they said of the person, and the mail server's words naming the address.
+    messages = {m.user_id: (m.subject, m.last_error) for m in session.scalars(select(OutboxMessage))}
+    assert messages[gone.id] == ("(removed)", "(removed)")
+    assert messages[world.exactly.id] == ("Ed Exact: Test basics is due",
+                                          "550 <ed.exact@agency.test> mailbox unavailable")
     assert roster_export(runner, tmp_path, "after.csv") == export_before
 
     # Sessions and uploads of the purged accounts only.
@@ -163,6 +174,7 @@ def test_a_run_anonymises_exactly_the_accounts_past_the_period_and_keeps_their_r
     assert events["course.synced"].details == {"note": "nobody in particular"}
     purged = events["retention.purged"].details
     assert purged["accounts"] == 2 and purged["sessions"] == 1 and purged["upload files"] == 1
+    assert purged["messages"] == 1
     assert events["exemption.granted"].details == {"course": "TEST-BASICS", "reason": "(removed)",
                                                    "ends_on": "2018-06-01", "redacted": True}
     assert purged["audit events redacted"] == 3 and sorted(purged["account_ids"]) == sorted([gone.id, staff.id])

@@ -4,8 +4,8 @@ What stays: the account row itself (anonymised: "Removed" / "account N", removed
 password, no second factor, no calendar address, no supervisor), its agency and unit, and every training record
 that points at it (assignments, attempts, answers, completions, exemptions), so historical rates and the
 compliance figures do not change. What goes: the names typed on its acknowledgements, the words written about it
-(the reasons given for its extensions, exemptions and assignment changes: a medical leave is personal), its
-sign-in sessions,
+(the reasons given for its extensions, exemptions and assignment changes: a medical leave is personal; the
+subjects of the messages sent to it and the mail servers' errors naming its address), its sign-in sessions,
 recovery codes and invitation or reset links, the upload files it left, and the personal data in the audit events
 about it (their details are replaced by a redacted form; the chain still verifies, training/audit/chain.py).
 Every role is purged alike: a deactivated coordinator is no longer staff.
@@ -30,6 +30,7 @@ from training.auth.models import RecoveryCode, UserSession
 from training.auth.tokens import AccountToken
 from training.people.models import User
 from training.records.models import Acknowledgement, AssignmentChange, Completion, Exemption, ExtensionRequest
+from training.reminders.models import OutboxMessage
 
 ACTION = "retention.purged"
 REMOVED = "(removed)"
@@ -38,7 +39,8 @@ REMOVED_NAME = "Removed"
 PERSONAL = frozenset(("first_name", "last_name", "email", "employee_id", "name", "reason", "note", "problem",
                       "last_error", "summary", "supervisor_employee_id"))
 # The words written about a person, kept with their records: replaced, the records themselves kept.
-REASONS = ((AssignmentChange, ("reason",)), (ExtensionRequest, ("reason", "note")), (Exemption, ("reason",)))
+WORDS = (("reasons", AssignmentChange, ("reason",)), ("reasons", ExtensionRequest, ("reason", "note")),
+         ("reasons", Exemption, ("reason",)), ("messages", OutboxMessage, ("subject", "last_error")))
 BATCH = 1000
 UPDATE_BATCH = 1000
 # A word of an event's details as JSON text: what lies between quotes, spaces and JSON's punctuation, so that an
@@ -97,8 +99,8 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
     """Anonymise the accounts `due` on `as_of`, in the caller's unit of work, and record one event with their
     counts and ids (no names); with none due, nothing is written."""
     purge = plan(session, as_of, years)
-    counts = dict.fromkeys(("accounts", "acknowledgements", "reasons", "sessions", "recovery codes", "account links",
-                            "audit events redacted", "upload files"), 0)
+    counts = dict.fromkeys(("accounts", "acknowledgements", "reasons", "messages", "sessions", "recovery codes",
+                            "account links", "audit events redacted", "upload files"), 0)
     people: list = []
     for start in range(0, len(purge.account_ids), BATCH):
         batch = purge.account_ids[start:start + BATCH]
@@ -110,8 +112,8 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
         counts["acknowledgements"] += session.execute(
             update(Acknowledgement).where(Acknowledgement.user_id.in_(batch), Acknowledgement.name != REMOVED_NAME)
             .values(name=REMOVED_NAME).execution_options(synchronize_session=False)).rowcount
-        for table, columns in REASONS:
-            counts["reasons"] += session.execute(
+        for counted, table, columns in WORDS:
+            counts[counted] += session.execute(
                 update(table).where(table.user_id.in_(batch))
                 .values({name: case((getattr(table, name).is_(None), None), else_=REMOVED) for name in columns})
                 .execution_options(synchronize_session=False)).rowcount
