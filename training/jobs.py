@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from training import telemetry
 from training.assignments.service import daily_assignments
 from training.auth.sessions import purge
-from training.clock import LocalDay, days_of
+from training.clock import LocalDay, days_of, zone_today
 from training.db import insert_ignoring_conflicts, unit_of_work, utcnow
 from training.imports.refusals import forget_old_refusals
 from training.imports.uploads import delete_expired_uploads
@@ -217,7 +217,7 @@ def apply_retention(app: Flask, on: date | Sequence[LocalDay]) -> Counter:
     if years is None:
         return Counter()
     given = [on] if isinstance(on, date) else [day.on for day in on if day.everyone]
-    as_of = given[0] if given else utcnow().date()
+    as_of = given[0] if given else zone_today("UTC")
     with unit_of_work(app) as session:
         purge = purge_personal_data(session, as_of, years, Path(app.instance_path) / "uploads", via="scheduler")
     return Counter({"accounts anonymised": len(purge.account_ids)}) if purge.account_ids else Counter()

@@ -31,7 +31,7 @@ def retention_run(as_of: date | None, dry_run: bool) -> None:
     if years is None:
         fail("RETENTION_YEARS is not set, so nothing is purged; set it to the years your records schedule keeps "
              "personal data after an account is deactivated")
-    day = as_of or clock.current_instant().date()
+    day = as_of or clock.zone_today("UTC")
     with unit_of_work(app) as session:
         if dry_run:
             purge = plan(session, day, years)

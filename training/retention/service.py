@@ -66,9 +66,14 @@ def retention_years(value: Any) -> int | None:
     return years
 
 
+def cutoff_day(as_of: date, years: int) -> date:
+    """Accounts deactivated before this day (UTC) are purged on `as_of`."""
+    return as_of - relativedelta(years=years)
+
+
 def cutoff(as_of: date, years: int) -> datetime:
     """Accounts deactivated before this instant (UTC midnight, `years` before `as_of`) are purged."""
-    return datetime.combine(as_of - relativedelta(years=years), time.min)
+    return datetime.combine(cutoff_day(as_of, years), time.min)
 
 
 def anonymised(user_id: int) -> dict[str, Any]:
@@ -137,7 +142,7 @@ def run(session: Session, as_of: date, years: int, uploads: Path, *, via: str, a
     if not purge.account_ids:   # the daily job finds nothing on most days: the trail is not told so each hour
         return purge
     record(session, ACTION, actor_id=actor_id, target="retention", via=via, as_of=as_of.isoformat(), years=years,
-           deactivated_before=cutoff(as_of, years).date().isoformat(), account_ids=purge.account_ids, **counts)
+           deactivated_before=cutoff_day(as_of, years).isoformat(), account_ids=purge.account_ids, **counts)
     return purge
 
 
