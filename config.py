@@ -47,6 +47,8 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS")
     MAIL_FROM = os.environ.get("MAIL_FROM", "rollcall@localhost")
+    # How many SMTP connections a delivery sends over at once, each a batch of its own.
+    MAIL_CONNECTIONS = int(os.environ.get("MAIL_CONNECTIONS", "4"))
     # Development serves on PORT: links in mail and on certificates follow the address `serve` listens on,
     # unless BASE_URL names the public address.
     PORT = int(os.environ.get("PORT") or 5000)

@@ -1,0 +1,139 @@
+"""Delivery over several SMTP connections at once, against real SMTP servers on loopback (tests/support/mail.py):
+each message arrives exactly once, a refusal fails exactly the refused, a server gone mid-delivery loses nothing."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import date, timedelta
+from itertools import combinations
+
+import pytest
+from sqlalchemy import insert, select
+
+from tests.support.factories import make_org, make_user
+from tests.support.mail import Mailbox, StoppingMailbox, start_mail_server
+from tests.support.net import free_port
+from training.db import utcnow
+from training.people.models import User
+from training.records.models import Assignment
+from training.reminders.delivery import BATCH, deliver
+from training.reminders.models import OutboxMessage
+
+TODAY = date(2026, 12, 1)
+DUE = TODAY + timedelta(days=7)
+OFFICERS = 3 * BATCH + 50   # four batches: more than one connection has work at once
+
+
+class CountingMailbox(Mailbox):
+    """Also notes when the messages of each connection (client port) arrived, and refuses the addresses in
+    `refused`."""
+
+    def __init__(self, refused: set[str] = frozenset()):
+        super().__init__()
+        self.refused, self.spans = refused, {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such user here"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.monotonic()
+        self.spans[session.peer] = (self.spans.get(session.peer, (now,))[0], now)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def queued(app, session, course) -> dict[int, str]:
+    """OFFICERS officers, each with a reminder of an assignment due in a week: {outbox id: address}."""
+    agency, unit = make_org(session)
+    model = make_user(session, "model@agy.test", agency=agency, unit=unit)
+    columns = {c.key: getattr(model, c.key) for c in User.__table__.columns if c.key not in ("id", "email",
+                                                                                           "employee_id")}
+    ids = list(session.scalars(insert(User).returning(User.id), [
+        {**columns, "email": f"officer{n}@agy.test", "employee_id": f"E{n}"} for n in range(OFFICERS)]))
+    session.execute(insert(Assignment), [{"user_id": user_id, "course_id": course.id, "due_on": DUE,
+                                          "reason": "agency"} for user_id in ids])
+    rows = session.execute(insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.user_id), [
+        {"key": f"{user_id}:{course.id}:{DUE}:due-in-7", "kind": "due-in-7", "user_id": user_id,
+         "course_id": course.id, "due_on": DUE, "decided_on": TODAY, "status": "pending", "attempts": 0,
+         "created_at": utcnow()} for user_id in ids]).all()
+    session.commit()
+    app.config.update(MAIL_CONNECTIONS=4, MAIL_FROM="rollcall@test.invalid")
+    return {row_id: f"officer{ids.index(user_id)}@agy.test" for row_id, user_id in rows}
+
+
+def served(app, mailbox) -> object:
+    port = free_port()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    return start_mail_server(mailbox, port)
+
+
+def outbox_ids(mailbox) -> Counter:
+    return Counter(int(m["Message-ID"].removeprefix("<rollcall-outbox-").split("@")[0]) for m in mailbox.messages)
+
+
+def statuses(session) -> dict[int, str]:
+    return dict(session.execute(select(OutboxMessage.id, OutboxMessage.status)
+                                .execution_options(populate_existing=True)).all())
+
+
+def test_several_connections_deliver_each_message_exactly_once(app, session, queued):
+    mailbox = CountingMailbox()
+    controller = served(app, mailbox)
+    try:
+        report = deliver(app, on=TODAY, force=True)
+    finally:
+        controller.stop()
+    assert report.counts["sent"] == OFFICERS and report.unreachable is None
+    assert outbox_ids(mailbox) == Counter(set(queued))   # every message once, none twice
+    assert {m["To"] for m in mailbox.messages} == set(queued.values())
+    # Over more than one connection at once.
+    assert any(a_first < b_last and b_first < a_last
+               for (a_first, a_last), (b_first, b_last) in combinations(mailbox.spans.values(), 2))
+    assert set(statuses(session).values()) == {"sent"}
+    # Nothing is sent again.
+    assert deliver(app, on=TODAY, force=True).counts["sent"] == 0
+
+
+def test_a_server_refusing_some_recipients_fails_exactly_those(app, session, queued):
+    app.config["REMINDER_MAX_ATTEMPTS"] = 1
+    refused = {row_id for n, row_id in enumerate(sorted(queued)) if n % 37 == 0}
+    mailbox = CountingMailbox(refused={queued[row_id] for row_id in refused})
+    controller = served(app, mailbox)
+    try:
+        report = deliver(app, on=TODAY, force=True)
+    finally:
+        controller.stop()
+    assert report.counts["failed"] == len(refused) and report.counts["sent"] == OFFICERS - len(refused)
+    assert {row_id for row_id, status in statuses(session).items() if status == "failed"} == refused
+    assert set(outbox_ids(mailbox)) == set(queued) - refused
+    errors = session.scalars(select(OutboxMessage.last_error).where(OutboxMessage.status == "failed"))
+    assert all("SMTPRecipientsRefused" in error for error in errors)
+
+
+def test_a_server_that_goes_down_mid_delivery_loses_nothing(app, session, queued, monkeypatch):
+    from training.reminders import delivery
+
+    first = StoppingMailbox(stop_at=BATCH + 20)
+    first.controller = served(app, first)
+    report = deliver(app, on=TODAY, force=True)
+    first.stopping.join(10)
+    states = statuses(session)
+    sent = {row_id for row_id, status in states.items() if status == "sent"}
+    # Marked sent only what the server accepted; the rest waits, none is lost or given up.
+    assert sent == set(outbox_ids(first)) and 0 < len(sent) < OFFICERS
+    assert set(states.values()) == {"sent", "pending"} and report.counts["sent"] == len(sent)
+    assert report.counts["errors"] + len(sent) <= OFFICERS
+
+    # The server is back: after the back-off, the next delivery sends the rest, each once.
+    second = Mailbox()
+    controller = start_mail_server(second, app.config["SMTP_PORT"])
+    later = utcnow() + timedelta(hours=1)
+    monkeypatch.setattr(delivery, "utcnow", lambda: later)
+    try:
+        deliver(app, on=TODAY)
+    finally:
+        controller.stop()
+    assert set(statuses(session).values()) == {"sent"}
+    assert outbox_ids(second) == Counter(set(queued) - sent)
