@@ -65,8 +65,11 @@ lint: test-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL);
-# the test dependencies bring the loopback SMTP server the delivery is measured against.
+# Agency-scale figures (BENCH_OFFICERS, default 100000) on the local PostgreSQL when pg_isready answers on
+# 127.0.0.1:5432 (database rollcall_bench_<officers>, made when missing, seeded with COPY), else on SQLite
+# (instance/bench-<officers>.db); BENCH_DATABASE=sqlite chooses SQLite, BENCH_DATABASE_URL any database.
+# bench-results.json gives each step's figures beside the database, the officers and the load average.
+# The test dependencies bring the loopback SMTP server the delivery is measured against.
 bench: install test-deps
 	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
 	$(BIN)/python -m bench.run
