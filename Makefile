@@ -43,9 +43,9 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 # pytest's exit status 5 means no test was selected: it never fails a target here.
 PYTEST   := $(BIN)/pytest
 NONE_OK  := || [ $$? -eq 5 ]
-# The SQLite pass when a PostgreSQL pass follows: the browser and fault tests run there, except those whose
-# check depends on the database kind (each_database).
-SQLITE_BESIDE_POSTGRESQL := not browser and (not faults or each_database)
+# The SQLite pass when a PostgreSQL pass follows: the browser, fault and PostgreSQL-only tests run there, except
+# those whose check depends on the database kind (each_database).
+SQLITE_BESIDE_POSTGRESQL := not browser and not postgresql and (not faults or each_database)
 
 # The suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set, and then the browser and fault tests
 # run in that pass only. Without TEST_DATABASE_URL the SQLite pass runs them all.
