@@ -43,9 +43,9 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 # pytest's exit status 5 means no test was selected: it never fails a target here.
 PYTEST   := $(BIN)/pytest
 NONE_OK  := || [ $$? -eq 5 ]
-# The SQLite pass when a PostgreSQL pass follows: the browser and fault tests run there, except those whose
-# check depends on the database kind (each_database).
-SQLITE_BESIDE_POSTGRESQL := not browser and (not faults or each_database)
+# The SQLite pass when a PostgreSQL pass follows: the browser, fault and PostgreSQL-only tests run there, except
+# those whose check depends on the database kind (each_database).
+SQLITE_BESIDE_POSTGRESQL := not browser and not postgresql and (not faults or each_database)
 
 # The suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set, and then the browser and fault tests
 # run in that pass only. Without TEST_DATABASE_URL the SQLite pass runs them all.
@@ -65,8 +65,11 @@ lint: test-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# Agency-scale figures (BENCH_OFFICERS, default 100000; BENCH_DATABASE_URL for PostgreSQL);
-# the test dependencies bring the loopback SMTP server the delivery is measured against.
+# Agency-scale figures (BENCH_OFFICERS, default 100000) on the local PostgreSQL when pg_isready answers on
+# 127.0.0.1:5432 (database rollcall_bench_<officers>, made when missing, seeded with COPY), else on SQLite
+# (instance/bench-<officers>.db); BENCH_DATABASE=sqlite chooses SQLite, BENCH_DATABASE_URL any database.
+# bench-results.json gives each step's figures beside the database, the officers and the load average.
+# The test dependencies bring the loopback SMTP server the delivery is measured against.
 bench: install test-deps
 	command -v sqlite3 >/dev/null || (apt-get update -qq && apt-get install -y -qq sqlite3)
 	$(BIN)/python -m bench.run

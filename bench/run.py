@@ -2,17 +2,25 @@
 
 Requests go through the real WSGI app with the Flask test client and a signed-in
 session (no network in between). Each timing is the median of several runs after
-a warm-up. Figures are printed and written to bench-results.json.
+a warm-up. Figures are printed and written to bench-results.json, each step's
+beside the database, the officer count and the load average at its start and end.
+
+The database: BENCH_DATABASE_URL when set; else the local PostgreSQL when it is
+reachable (pg_isready on 127.0.0.1:5432), database rollcall_bench_<officers>,
+made when missing; else, or with BENCH_DATABASE=sqlite, a SQLite file.
 
 `python -m bench.run STEP ...` runs only the named steps (e.g. `hostile_upload`)
-and prints their figures without writing the file.
+and prints their figures without writing the file (BENCH_RESULTS=PATH writes
+them there).
 """
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -22,7 +30,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
@@ -52,7 +61,28 @@ from training.updates.service import publish_update
 ROOT = Path(__file__).resolve().parent.parent
 
 OFFICERS = int(os.environ.get("BENCH_OFFICERS", "100000"))
-URL = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / f'bench-{OFFICERS}.db'}"
+LOCAL_POSTGRESQL = ("127.0.0.1", 5432)
+
+
+def bench_database_url() -> str:
+    """BENCH_DATABASE_URL; else the local PostgreSQL when it answers (unless BENCH_DATABASE=sqlite); else SQLite."""
+    if url := os.environ.get("BENCH_DATABASE_URL"):
+        return url
+    kind = os.environ.get("BENCH_DATABASE", "").lower()
+    if kind not in ("", "sqlite", "postgresql"):
+        sys.exit(f"BENCH_DATABASE={kind}: say sqlite or postgresql (or set BENCH_DATABASE_URL)")
+    if kind != "sqlite":
+        host, port = LOCAL_POSTGRESQL
+        ready = shutil.which("pg_isready") and subprocess.run(
+            ["pg_isready", "-q", "-h", host, "-p", str(port)], check=False).returncode == 0
+        if ready:
+            return f"postgresql+psycopg://postgres@{host}:{port}/rollcall_bench_{OFFICERS}"
+        if kind == "postgresql":
+            sys.exit(f"BENCH_DATABASE=postgresql, but no PostgreSQL answers on {host}:{port}")
+    return f"sqlite:///{ROOT / 'instance' / f'bench-{OFFICERS}.db'}"
+
+
+URL = bench_database_url()
 RUNS = 5
 COMPLIANCE_RUNS = 20
 
@@ -75,6 +105,23 @@ def statements(engine):
         event.remove(engine, "before_cursor_execute", count)
 
 
+def ensure_database() -> None:
+    """A PostgreSQL database named by URL is made when it is missing."""
+    url = make_url(URL)
+    if url.get_backend_name() != "postgresql":
+        return
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def load_average() -> float:
+    """The machine's load average over the last minute."""
+    return round(os.getloadavg()[0], 2)
+
+
 def ensure_seeded(app) -> float | None:
     migrate.upgrade(app)
     with unit_of_work(app) as session:
@@ -84,6 +131,7 @@ def ensure_seeded(app) -> float | None:
     if seeded:
         sys.exit(f"{URL} holds {seeded} officers, not {OFFICERS}: remove it or set BENCH_DATABASE_URL")
     started = time.perf_counter()
+    print(f"... seeding {OFFICERS} officers into {make_url(URL).render_as_string()}", flush=True)
     with unit_of_work(app) as session:
         sync_courses(session, ROOT / "courses", ROOT / "quizzes")
         seed_demo(session, date.today(), officers=OFFICERS, seed=1)
@@ -619,11 +667,15 @@ def main(names: list[str]) -> None:
     if not chosen:
         sys.exit(f"no such step: {', '.join(names)} (steps: "
                  f"{', '.join(step.__name__.removeprefix('bench_') for step in STEPS)})")
+    ensure_database()
+    logging.basicConfig(format="    %(message)s")
+    logging.getLogger("training.demo").setLevel(logging.INFO)   # the phases of a COPY load
     # The API step walks every page of an agency within a minute: no rate limit.
     app = create_app(config.Config, DATABASE_URL=URL, SECRET_KEY="bench", WTF_CSRF_ENABLED=False,
                      API_RATE_LIMIT=10**9)
     engine = app.extensions["db_engine"]
     (ROOT / "instance").mkdir(exist_ok=True)
+    seed_load = load_average()
     seed_s = ensure_seeded(app)
     with unit_of_work(app) as session:
         officers = session.scalar(select(func.count()).select_from(User).where(User.role == "officer"))
@@ -632,20 +684,33 @@ def main(names: list[str]) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
     gc.freeze()   # as app.py does once the app is loaded
+    database = f"{engine.dialect.name} {make_url(URL).database or ''}".strip()
     results = {"officers": officers, "database": engine.dialect.name, "client": "Flask test client (in-process WSGI)",
                "seed_s": round(seed_s, 1) if seed_s else None}
+    steps = {}
+    if seed_s:
+        steps["seed"] = {"database": database, "officers": officers, "load_start": seed_load,
+                         "load_end": load_average(), "figures": {"seed_s": round(seed_s, 1)}}
     for step in chosen:
         print(f"... {step.__name__}", flush=True)
-        results.update(step(app, engine))
-    if not names:
-        (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+        name, load_start = step.__name__.removeprefix("bench_"), load_average()
+        figures = step(app, engine)
+        steps[name] = {"database": database, "officers": officers, "load_start": load_start,
+                       "load_end": load_average(), "figures": figures}
+        print(f"    load average {load_start} at the start, {steps[name]['load_end']} at the end", flush=True)
+        results.update(figures)
+    results["steps"] = steps
+    target = os.environ.get("BENCH_RESULTS") or (None if names else ROOT / "bench-results.json")
+    if target:
+        Path(target).write_text(json.dumps(results, indent=2) + "\n")
     goals = {"dashboard_p95_ms": "<= 20", "unit_view_p95_ms": "<= 150", "compliance_dashboard_p95_ms": "<= 300",
              "export_peak_mb": "<= 150", "acknowledgements_export_peak_mb": "<= 150",
              "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
              "hostile_upload_peak_mb": "<= 100", "questions_page_p95_ms": "<= 1000"}
     print(f"\n{'measure':34} {'value':>14}  goal")
     for key, value in results.items():
-        print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")
+        if key != "steps":
+            print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")
     if results.get("export_baseline_rows_per_s"):
         print(f"\nexport speed vs the database's own CSV dump: "
               f"{results['export_rows_per_s'] / results['export_baseline_rows_per_s']:.2f} (goal >= 0.33)")

@@ -1,5 +1,6 @@
 """Every way a completion is written gives it its own verification code."""
 from datetime import date, timedelta
+from itertools import islice
 
 from sqlalchemy import func, select
 
@@ -7,7 +8,7 @@ from tests.support.factories import make_user
 from training.demo.scale import seed_scale
 from training.demo.service import seed_demo
 from training.imports.completions import apply_completions_plan, parse_completions_csv
-from training.records.codes import new_code, normalise
+from training.records.codes import new_code, new_codes, normalise
 from training.records.models import Completion
 
 
@@ -22,6 +23,11 @@ def assert_all_coded(session, expected_at_least: int) -> None:
 def test_new_codes_are_base32_80_bits():
     codes = {new_code() for _ in range(1000)}
     assert len(codes) == 1000 and all(len(c) == 16 and normalise(c) == c for c in codes)
+
+
+def test_codes_drawn_many_at_a_time_are_like_single_ones():
+    codes = list(islice(new_codes(batch=64), 1000))   # several batches
+    assert len(set(codes)) == 1000 and all(len(c) == 16 and normalise(c) == c for c in codes)
 
 
 def test_imported_completions_get_codes(session, course):

@@ -5,12 +5,17 @@ three levels, a supervisor for every ten officers, a coordinator and a
 compliance user per agency, eight required courses (the built-in modules plus
 synthetic ones) and five years of completions ending in a realistic mix of
 current, expiring, overdue, lapsed, assigned and exempt.
+
+On PostgreSQL the officers and their histories are loaded with COPY (training/demo/bulk.py); elsewhere they are
+inserted in batches. Both write the same rows, and leave the same required pairs and sequences.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from sqlalchemy import insert, select
@@ -20,7 +25,9 @@ from training.catalog.content import CourseContent, LessonContent, QuestionConte
 from training.catalog.models import Course, CourseVersion
 from training.catalog.service import sync_course
 from training.db import advance_sequences, utcnow
+from training.demo import bulk
 from training.people.models import Agency, Unit, User
+from training.records.codes import new_codes
 from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import expiry_date
 
@@ -41,6 +48,8 @@ SYNTHETIC = [("FIREARMS-QUAL", "Firearms Qualification"), ("FIRST-AID", "Tactica
 MIX = [("current", 58), ("expiring", 8), ("overdue", 9), ("lapsed", 5), ("assigned", 12), ("new_overdue", 6),
        ("exempt", 2)]
 BATCH = 20_000
+# A few thousand (date, months) pairs stand for millions of completions.
+_expiry_date = functools.lru_cache(maxsize=None)(expiry_date)
 Progress = Callable[[str, int], None]
 
 
@@ -72,8 +81,13 @@ def _write(session: Session, model, rows: Iterator[dict], progress: Progress, la
 
 
 def seed_scale(session: Session, today: date, officers: int, password_hash: str, seed: int = 1,
-               progress: Progress = lambda label, n: None) -> dict[str, int]:
-    """Build the organisation; returns row counts. The caller has checked the database is empty."""
+               progress: Progress = lambda label, n: None, copy: bool | None = None) -> dict[str, int]:
+    """Build the organisation; returns row counts. The caller has checked the database is empty.
+
+    `copy`: load with COPY (PostgreSQL only); by default on PostgreSQL.
+    """
+    if copy is None:
+        copy = session.get_bind().dialect.name == "postgresql"
     rng = random.Random(seed)
     for code, title in SYNTHETIC:
         sync_course(session, synthetic_course(code, title))
@@ -140,8 +154,6 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
                        "supervisor_id": None if k % 10 == 0 else supervisor, "scope_unit_id": None,
                        "active": True, "created_at": now}
 
-    counts = {"officers": _write(session, User, people(), progress, "officers")}
-    advance_sequences(session)   # units and officers were written with explicit ids
     staff = []
     for code, *_ in AGENCIES:
         for role in ("coordinator", "compliance"):
@@ -150,13 +162,9 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
                           "employee_id": f"{role[:4].upper()}-{code}",
                           "agency_id": agency_ids[code], "unit_id": None, "supervisor_id": None,
                           "scope_unit_id": None, "active": True, "created_at": now, "demo_account": True})
-    session.execute(insert(User), staff)
 
     # Five years of history per officer and course, ending in the MIX.
     states, weights = zip(*MIX)
-    completions: list[dict] = []
-    assignments: list[dict] = []
-    exemptions: list[dict] = []
 
     def history() -> Iterator[tuple[str, dict]]:
         for user_id in range(1, officers + 1):
@@ -176,9 +184,9 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
                 for k in range(years - 1, -1, -1):
                     done = last - timedelta(days=365 * k + rng.randint(-10, 10) * (k > 0))
                     yield "c", {"user_id": user_id, "course_id": course_id, "version_id": version_id,
-                                "completed_on": done, "expires_on": expiry_date(done, months),
+                                "completed_on": done, "expires_on": _expiry_date(done, months),
                                 "score": rng.choice((80, 90, 90, 100)), "source": "import", "created_at": now}
-                expires = expiry_date(last, months)
+                expires = _expiry_date(last, months)
                 if state in ("expiring", "overdue"):
                     yield "a", {"user_id": user_id, "course_id": course_id, "due_on": expires,
                                 "reason": "annual_renewal", "created_at": now}
@@ -187,19 +195,72 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
                                 "ends_on": today + timedelta(days=rng.randint(30, 180)), "reason": "Deployed (demo)",
                                 "created_at": now}
 
-    targets = {"c": (Completion, completions, "completions"), "a": (Assignment, assignments, "assignments"),
-               "e": (Exemption, exemptions, "exemptions")}
-    for kind, row in history():
-        model, buffer, label = targets[kind]
-        buffer.append(row)
-        if len(buffer) >= BATCH:
-            session.execute(insert(model), buffer)
-            counts[label] = counts.get(label, 0) + len(buffer)
-            buffer.clear()
-    for model, buffer, label in targets.values():
-        if buffer:
-            session.execute(insert(model), buffer)
-            counts[label] = counts.get(label, 0) + len(buffer)
+    with bulk.loading(session) if copy else nullcontext():
+        if copy:
+            counts = {"officers": bulk.copy_rows(session, User.__table__, people(),
+                                                 _every(BATCH, lambda n: progress("officers", n)))}
+            progress("officers", officers % BATCH)
+        else:
+            counts = {"officers": _write(session, User, people(), progress, "officers")}
+        advance_sequences(session)   # units and officers were written with explicit ids
+        session.execute(insert(User), staff)
+        counts.update(_copy_history(session, history()) if copy else _insert_history(session, history()))
     progress("history", officers % 1000)
     counts["units"] = len(unit_rows)
     return counts
+
+
+HISTORY = {"c": (Completion, "completions"), "a": (Assignment, "assignments"), "e": (Exemption, "exemptions")}
+
+
+def _insert_history(session: Session, rows: Iterator[tuple[str, dict]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    buffers: dict[str, list[dict]] = {kind: [] for kind in HISTORY}
+    for kind, row in rows:
+        buffer = buffers[kind]
+        buffer.append(row)
+        if len(buffer) >= BATCH:
+            model, label = HISTORY[kind]
+            session.execute(insert(model), buffer)
+            counts[label] = counts.get(label, 0) + len(buffer)
+            buffer.clear()
+    for kind, buffer in buffers.items():
+        if buffer:
+            model, label = HISTORY[kind]
+            session.execute(insert(model), buffer)
+            counts[label] = counts.get(label, 0) + len(buffer)
+    return counts
+
+
+def _copy_history(session: Session, rows: Iterator[tuple[str, dict]]) -> dict[str, int]:
+    """Completions straight into a COPY, assignments and exemptions spooled and copied after it; each table's
+    ids given in the order the rows come, as the inserts' sequences would give them."""
+    spools = {kind: bulk.Spool(HISTORY[kind][0].__table__) for kind in ("a", "e")}
+    ids = dict.fromkeys(HISTORY, 0)
+    codes = new_codes()
+
+    def completions() -> Iterator[dict]:
+        for kind, row in rows:
+            ids[kind] += 1
+            row["id"] = ids[kind]
+            if kind == "c":
+                row["verification_code"] = next(codes)
+                yield row
+            else:
+                spools[kind].add(row)
+
+    counts = {"completions": bulk.copy_rows(session, Completion.__table__, completions())}
+    for kind, spool in spools.items():
+        counts[HISTORY[kind][1]] = spool.copy_into(session)
+    return {label: n for label, n in counts.items() if n}
+
+
+def _every(n: int, call: Callable[[int], None]) -> Callable[[], None]:
+    """A callable that calls `call(n)` once every `n` calls."""
+    seen = [0]
+
+    def tick() -> None:
+        seen[0] += 1
+        if seen[0] % n == 0:
+            call(n)
+    return tick
