@@ -191,6 +191,7 @@ def test_a_backup_claiming_the_other_database_is_refused(blank, backup, tmp_path
     assert objects(blank) == []
 
 
+@pytest.mark.postgresql
 @pytest.mark.skipif(not on_postgresql(), reason="needs both databases: the PostgreSQL pass")
 def test_sqlite_and_postgresql_backups_are_not_restored_into_each_other(blank, backup, content, apps, tmp_path):
     with scratch_databases(tmp_path, "sqlite", postgresql=False) as sqlite_made:
