@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 import config
 from tests.support.factories import make_org, make_user, write_course
-from tests.support.scratch import scratch_databases
+from tests.support.scratch import apps_on, scratch_databases
 from training import create_app, migrate
 from training.assignments.service import assign_course
 from training.audit.chain import walk
@@ -49,14 +49,8 @@ def content(tmp_path):
 
 @pytest.fixture
 def apps():
-    made = []
-
-    def app_for(url, **settings):
-        made.append(create_app(config.TestConfig, DATABASE_URL=url, **settings))
-        return made[-1]
-    yield app_for
-    for app in made:
-        app.extensions["db_engine"].dispose()
+    with apps_on() as app_for:
+        yield app_for
 
 
 def build_world(app) -> tuple[dict[int, str], int]:

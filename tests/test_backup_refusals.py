@@ -13,7 +13,7 @@ import pytest
 import config
 from tests.support.databases import on_postgresql
 from tests.support.factories import certify, make_org, make_user, write_course
-from tests.support.scratch import scratch_databases
+from tests.support.scratch import apps_on, scratch_databases
 from training import create_app
 from training.backup.archive import read_manifest
 from training.backup.manifest import MANIFEST_NAME, read_facts
@@ -38,14 +38,8 @@ def content(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def apps():
-    made = []
-
-    def app_for(url, **settings):
-        made.append(create_app(config.TestConfig, DATABASE_URL=url, **settings))
-        return made[-1]
-    yield app_for
-    for app in made:
-        app.extensions["db_engine"].dispose()
+    with apps_on() as app_for:
+        yield app_for
 
 
 @pytest.fixture(scope="module")

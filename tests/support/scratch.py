@@ -80,3 +80,19 @@ def scratch_databases(folder: Path, prefix: str, postgresql: bool | None = None)
         yield scratch
     finally:
         scratch.drop()
+
+
+@contextmanager
+def apps_on() -> Iterator:
+    """`app_for(url, **settings)`: an app of the test configuration on a scratch database; their engines are
+    closed at the end, so the databases can be dropped."""
+    made = []
+
+    def app_for(url: str, **settings):
+        made.append(create_app(config.TestConfig, DATABASE_URL=url, **settings))
+        return made[-1]
+    try:
+        yield app_for
+    finally:
+        for app in made:
+            app.extensions["db_engine"].dispose()
