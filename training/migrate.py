@@ -1,7 +1,9 @@
 """Alembic, configured from the app rather than an ini file."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -32,3 +34,13 @@ def downgrade(app: Flask, revision: str) -> None:
 
 def revision(app: Flask, message: str) -> None:
     command.revision(alembic_config(app), message=message, autogenerate=True)
+
+
+def revision_module(revision_id: str) -> ModuleType:
+    """The migration script of `revision_id`, loaded as a module: for code that applies a rule a migration
+    keeps (the required pairs' settles_on), so the rule has one home."""
+    path = next((MIGRATIONS / "versions").glob(f"*_{revision_id}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"revision_{revision_id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

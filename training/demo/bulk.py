@@ -9,7 +9,6 @@ all of it back.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import tempfile
 import time
@@ -22,7 +21,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 from training.db import advance_sequences
-from training.migrate import MIGRATIONS
+from training.migrate import revision_module
 
 # The tables a load writes, and the triggers on them that keep required_pairs row by row.
 LOADED = ("users", "completions", "assignments", "exemptions", "required_pairs")
@@ -154,7 +153,7 @@ def _timed(what: str) -> Iterator[None]:
 def required_pairs_sql() -> str:
     """One statement: the required pair of every (officer, module) with a record, with the facts the triggers
     would have left (the same rule, over whole tables at once), into an empty required_pairs."""
-    settles = _pairs_migration().settles_on(
+    settles = revision_module("d7f3b8a26e41").settles_on(
         {name: name for name in ("last_completed_on", "last_revoked_on", "exemptions", "exempt_ends_on")})
     return f"""
 INSERT INTO required_pairs (user_id, course_id, due_on, expires_on, last_completed_on, last_revoked_on,
@@ -179,15 +178,6 @@ FROM (
   LEFT JOIN (SELECT user_id, course_id, max(version_number) AS acknowledged_version FROM acknowledgements
              GROUP BY user_id, course_id) k ON k.user_id = p.user_id AND k.course_id = p.course_id
 ) facts"""
-
-
-def _pairs_migration():
-    """The required-pairs revision: the one home of the rule for settles_on."""
-    path = next((MIGRATIONS / "versions").glob("*_d7f3b8a26e41_required_pairs.py"))
-    spec = importlib.util.spec_from_file_location("required_pairs_revision", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextmanager
