@@ -137,6 +137,8 @@ class Config:
     REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "8"))
     # Minutes between deliveries of the outbox.
     DELIVERY_INTERVAL_MINUTES = int(os.environ.get("DELIVERY_INTERVAL_MINUTES", "5"))
+    # Minutes between counts of the compliance dashboard's tallies (docs/performance.md).
+    TALLY_INTERVAL_MINUTES = int(os.environ.get("TALLY_INTERVAL_MINUTES", "5"))
 
     # The JSON API (docs/api.md): requests per minute each token may make, counted where sign-in failures are
     # (THROTTLE_REDIS_URL, or the database); and how many minutes old a completion's change must be before the

@@ -15,7 +15,7 @@ from training.auth.models import ThrottleRefusal
 from training.clock import today_for
 from training.db import utcnow
 from training.home.figures import officers_by_unit_and_status
-from training.jobs import run_daily, run_delivery
+from training.jobs import count_tallies, run_daily, run_delivery
 from training.people.models import User
 from training.records.models import Assignment, Exemption, ExtensionRequest
 from training.records.status import course_states
@@ -220,7 +220,7 @@ def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session,
                               status="failed", last_error="550 mailbox unavailable"))
     session.commit()
     text = words(home(client, "admin@agy.test"))
-    assert text.count("Never run") == 3 and "Has not run for more than a day" not in text
+    assert text.count("Never run") == 4 and "Has not run for more than a day" not in text
     assert "Your own training: 1 module (1 assigned). Open My training" in text
     assert "1 message failed" in text
     assert "Test TEST-BASICS TEST-BASICS 1" in text
@@ -241,7 +241,11 @@ def test_admin_home_shows_jobs_outbox_content_and_accounts(app, client, session,
                      r"Compliance", text), text
     assert re.search(r"Mail delivery [\d-]+ [\d:]+, by the scheduler Has not run for more than a day\. "
                      r"Succeeded: 1 message sent", text), text
-    assert text.count("Never run") == 1 and "/admin/outbox?status=failed" in hrefs(page)
+    assert text.count("Never run") == 2 and "/admin/outbox?status=failed" in hrefs(page)
+    count_tallies(app)
+    text = words(client.get("/").get_data(as_text=True))
+    assert re.search(r"Compliance dashboard counts kept ahead [\d-]+ [\d:]+, by the scheduler Succeeded: \d", text), text
+    assert text.count("Never run") == 1
 
 
 def test_each_job_run_is_recorded_with_its_outcome(app, session, runner, world, unused_port, monkeypatch):

@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -32,6 +32,8 @@ from training.reminders.models import JobLease, JobRun
 from training.reminders.rules import Schedule
 from training.reminders.sweep import sweep
 from training.reports.dashboard import count_months
+from training.reports.tallies import refresh as refresh_tallies
+from training.reports.tallies import snapshot
 from training.retention.service import retention_years
 from training.retention.service import run as purge_personal_data
 from training.words import plural
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 # The scheduled jobs whose runs are recorded, with what each does, in the words the administrator's home uses.
 JOBS = {"daily": "Renewals, standing rules and reminders",
         "compliance": "Compliance dashboard figures",
+        "tallies": "Compliance dashboard counts kept ahead",
         "delivery": "Mail delivery"}
 KEEP_RUNS = timedelta(days=90)
 
@@ -263,3 +266,12 @@ def count_compliance(app: Flask, on: date | Sequence[LocalDay], *, earliest: dat
         return
     with recorded(app, "compliance", via) as run, unit_of_work(app) as session:
         run.counts["month ends counted"] += count_months(session, earliest or min(day.on for day in days))
+
+
+def count_tallies(app: Flask, now: datetime | None = None, via: str = "scheduler") -> Counter:
+    """The compliance dashboard's tallies: each agency's day and the next counted where not yet, and the cells
+    marked since counted again (training/reports/tallies.py), in one snapshot of the database."""
+    with recorded(app, "tallies", via) as run, unit_of_work(app) as session:
+        snapshot(session)
+        run.counts.update(refresh_tallies(session, now))
+    return run.counts

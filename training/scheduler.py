@@ -11,7 +11,7 @@ from flask import Flask
 
 from training import clock
 from training.db import unit_of_work
-from training.jobs import count_compliance, exclusive, run_daily, run_delivery, traced
+from training.jobs import count_compliance, count_tallies, exclusive, run_daily, run_delivery, traced
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def daily_job(app: Flask) -> None:
             log.info("daily sweep for %s: %s", clock.describe(days), dict(run_daily(app, days)))
             count_compliance(app, days, earliest=earliest)
         log.info("delivery: %s", dict(run_delivery(app).counts))
+        log.info("tallies: %s", dict(count_tallies(app, now)))
 
 
 def delivery_job(app: Flask) -> None:
@@ -58,6 +59,15 @@ def delivery_job(app: Flask) -> None:
             report = run_delivery(app)
             if report.counts or report.unreachable:
                 log.info("delivery: %s %s", dict(report.counts), report.unreachable or "")
+
+
+def tally_job(app: Flask) -> None:
+    """Count the dashboard's tallies of the days begun or about to, and the cells changed since."""
+    with exclusive(app) as held:
+        if held:
+            counts = count_tallies(app)
+            if counts:
+                log.info("tallies: %s", dict(counts))
 
 
 def logged_once(job: Callable[[Flask], None], app: Flask) -> None:
@@ -82,6 +92,8 @@ def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     scheduler.add_job(logged_once, "cron", minute=0, args=[daily_job, app], id="daily", replace_existing=True)
     scheduler.add_job(logged_once, "interval", minutes=app.config["DELIVERY_INTERVAL_MINUTES"],
                       args=[delivery_job, app], id="delivery", replace_existing=True)
+    scheduler.add_job(logged_once, "interval", minutes=app.config["TALLY_INTERVAL_MINUTES"],
+                      args=[tally_job, app], id="tallies", replace_existing=True)
     # Catch up at start, so a process that was down at the scheduled hour loses nothing.
     scheduler.add_job(logged_once, args=[daily_job, app], id="startup_daily")
     return scheduler

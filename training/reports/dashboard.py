@@ -14,7 +14,7 @@ version, the share of those pairs whose officer signed the version in force
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -23,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
-    Row,
     Select,
     and_,
     case,
@@ -36,18 +35,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from training.access import may_see_place, scope_filter
+from training.access import SCOPED, may_see_place, scope_filter
 from training.catalog.models import Course
-from training.clock import LocalDay, agency_today, of_agencies, server_today, server_zone_name
+from training.clock import LocalDay, agency_today, server_today, server_zone_name
 from training.db import utcnow
 from training.people.models import Agency, Unit, User
 from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
-from training.records.status import end_of, not_revoked_by, pair_facts_query, status_expression
+from training.records.status import end_of, not_revoked_by
 from training.reports.models import ComplianceSnapshot as Snap
+from training.reports.models import StatusTally
+from training.reports.tallies import HORIZONS, counted
 from training.updates.versions import signed_required, version_book
 
-HORIZONS = (30, 60, 90)
 SHOWN = ("current", "expiring", "overdue", "lapsed", "assigned", "exempt")
 TREND_MONTHS = 12
 
@@ -130,6 +130,9 @@ class Scope:
     months: list[ColumnElement[bool]]
     days: list[LocalDay]
     agency: Agency | None = None    # the one chosen, if any
+    # The same conditions on the tallies' agency and unit (training/reports/tallies.py).
+    # None: the scope is not made of whole units or agencies, and is counted from the records.
+    cells: list[ColumnElement[bool]] | None = None
 
 
 def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen: Agency | None = None,
@@ -141,9 +144,12 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
     """
     people = scope_filter(session, viewer)
     months = scope_filter(session, viewer, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
+    cells = (scope_filter(session, viewer, agency_id=StatusTally.agency_id, unit_id=StatusTally.unit_id,
+                          user_id=None) if viewer.role == "admin" or viewer.role in SCOPED else None)
     if chosen is not None:
         people.append(User.agency_id == chosen.id)
         months.append(Snap.agency_id == chosen.id)
+        cells = None if cells is None else [*cells, StatusTally.agency_id == chosen.id]
     grouped: dict[date, list[tuple[int, str, str]]] = {}
     for agency in [chosen] if chosen is not None else agencies:
         grouped.setdefault(agency_today(agency, now), []).append((agency.id, agency.code, agency.time_zone))
@@ -153,7 +159,7 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
         grouped.setdefault(server_day, [])
     days = [LocalDay(on, tuple(entries), server_zone_name(now) if on == server_day else None)
             for on, entries in sorted(grouped.items())]
-    return Scope(people, months, days, chosen)
+    return Scope(people, months, days, chosen, cells)
 
 
 class StatusCount(NamedTuple):
@@ -171,88 +177,101 @@ class StatusCount(NamedTuple):
 def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     """The roster export's rows of the scope, counted in the database: by agency, unit, module and status.
 
-    The same pairs, facts and status rule as the roster (`pair_facts_query` reads the facts the roster's
+    The same pairs, facts and rule as the roster (`pair_facts_query` reads the facts the roster's
     `course_states_query` finds, kept current by triggers; `status_expression`), counted once per calendar day
-    among the agencies. Rows without a status (nothing makes the module required now, such as a withdrawn
-    assignment) are left out. Ordered by agency, unit, module and status.
+    among the agencies, from the tallies where they hold (training/reports/tallies.py). Rows without a status
+    (nothing makes the module required now, such as a withdrawn assignment) are left out. Ordered by agency,
+    unit, module and status.
     """
     order = {status: i for i, status in enumerate(STATUSES)}
-    counts = [StatusCount(agency, unit, course, state, pairs, tuple(soon))
-              for agency, unit, course, state, pairs, _on_current, *soon in _count_rows(session, scope)]
+    counts = []
+    for day in scope.days:
+        rows = counted(session, day, scope.people, scope.cells).subquery("rows")
+        keys = (rows.c.agency_id, rows.c.unit_id, rows.c.course_id, rows.c.status)
+        grouped = select(*keys, func.sum(rows.c.pairs).label("pairs"),
+                         *(func.sum(rows.c[f"within_{days}"]).label(f"within_{days}") for days in HORIZONS)
+                         ).group_by(*keys).subquery("grouped")
+        named = (select(Agency.code, Unit.code, Course.code, grouped.c.status, grouped.c.pairs,
+                        *(grouped.c[f"within_{days}"] for days in HORIZONS))
+                 .select_from(grouped).join(Course, Course.id == grouped.c.course_id)
+                 .outerjoin(Agency, Agency.id == grouped.c.agency_id).outerjoin(Unit, Unit.id == grouped.c.unit_id))
+        session.flush()
+        counts.extend(StatusCount(agency, unit, course, state, int(pairs), tuple(int(n) for n in soon))
+                      for agency, unit, course, state, pairs, *soon in session.connection().execute(named))
     return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
 
 
-def _count_rows(session: Session, scope: Scope, required: dict[int, int] | None = None) -> Iterator[Row]:
-    """`status_counts`' rows as the database gives them, unordered: agency, unit, module, status, pairs, those
-    on the version in force (counted only given `required`, each module's version in force) and those expiring
-    within each of HORIZONS days."""
-    session.flush()
-    for day in scope.days:
-        # At the Core level: tens of thousands of plain rows at agency scale, no ORM entities among them.
-        for row in session.connection().execute(
-                _counted(day.on, *scope.people, *of_agencies(User.agency_id, day.agency_ids),
-                         required=required)).all():
-            if row[3] is not None:
-                yield row
+# The groupings of the dashboard: by agency, by unit and by module, each by status.
+BY = ("agency", "unit", "course")
 
 
-def _counted(on: date, *where: ColumnElement[bool], required: dict[int, int] | None = None) -> Select:
-    """Roster rows on `on` (of the officers matching `where`), counted by agency, unit, module and status, with
-    those not exempt who signed the version in force (given `required`) and those expiring within each of
-    HORIZONS days: from the pairs' stored facts (`pair_facts_query`), counted by ids before the codes are
-    joined."""
-    facts = pair_facts_query(on, *where).subquery("facts")
-    status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until).label("status")
-    on_current = (func.sum(case((and_(facts.c.exempt_until.is_(None),
-                                      signed_required(facts.c.acknowledged_version, facts.c.course_id, required)),
-                                 1), else_=0))
-                  if required is not None else literal(0)).label("on_current")
-
-    def expiring_within(days: int):
-        return func.sum(case((and_(facts.c.expires_on >= on, facts.c.expires_on <= on + timedelta(days=days)), 1),
-                             else_=0)).label(f"within_{days}")
-
-    keys = (facts.c.agency_id, facts.c.unit_id, facts.c.course_id, status)
-    counted = select(*keys, func.count().label("pairs"), on_current,
-                     *(expiring_within(days) for days in HORIZONS)).group_by(*keys).subquery("counted")
-    return (select(Agency.code, Unit.code, Course.code, counted.c.status, counted.c.pairs, counted.c.on_current,
-                   *(counted.c[f"within_{days}"] for days in HORIZONS))
-            .select_from(counted).join(Course, Course.id == counted.c.course_id)
-            .outerjoin(Agency, Agency.id == counted.c.agency_id).outerjoin(Unit, Unit.id == counted.c.unit_id))
+def _by_group(rows, required: dict[int, int]) -> Select:
+    """The rows of a count (tallies.COLUMNS) summed by agency, by unit and by module, each by status, in one
+    statement: which grouping, its id, the status, pairs, those on the version in force (by module) and those
+    expiring within each of HORIZONS days (by agency)."""
+    on_current = func.sum(case((and_(rows.c.status != "exempt",
+                                     signed_required(rows.c.acknowledged_version, rows.c.course_id, required)),
+                                rows.c.pairs), else_=0))
+    parts = []
+    for name in BY:
+        group = rows.c[f"{name}_id"]
+        parts.append(select(literal(name).label("grouping"), group.label("id"), rows.c.status,
+                            func.sum(rows.c.pairs).label("pairs"),
+                            (on_current if name == "course" else literal(0)).label("on_current"),
+                            *((func.sum(rows.c[f"within_{days}"]) if name == "agency" else literal(0))
+                              .label(f"within_{days}") for days in HORIZONS))
+                     .group_by(group, rows.c.status))
+    return union_all(*parts)
 
 
 def dashboard(session: Session, scope: Scope) -> Dashboard:
-    """The scope's figures now, from the records; the trend from the month ends the daily job counted."""
-    # One pass over the counts (tens of thousands at agency scale): by agency, by unit and by module.
-    grouped: tuple[dict, dict, dict] = ({}, {}, {})
+    """The scope's figures now, from the records (read from the tallies where they hold); the trend from the
+    month ends the daily job counted."""
+    grouped: dict[str, dict] = {name: {} for name in BY}
     soon = [0] * len(HORIZONS)
-    on_current: Counter[str] = Counter()
+    on_current: Counter[int] = Counter()
     versions = version_book(session)
-    for agency, unit, course, status, pairs, current, *expiring in _count_rows(session, scope, versions.required):
-        for groups, key in ((grouped[0], agency), (grouped[1], unit), (grouped[2], course)):
-            statuses = groups.get(key)
+    session.flush()
+    for day in scope.days:
+        rows = counted(session, day, scope.people, scope.cells).cte("rows")
+        for name, group_id, status, pairs, current, *expiring in session.connection().execute(
+                _by_group(rows, versions.required)):
+            statuses = grouped[name].get(group_id)
             if statuses is None:
-                statuses = groups[key] = Counter()
-            statuses[status] += pairs
-        on_current[course] += current
-        for i, n in enumerate(expiring):
-            soon[i] += n
+                statuses = grouped[name][group_id] = Counter()
+            statuses[status] += int(pairs)
+            on_current[group_id if name == "course" else 0] += int(current)
+            for i, n in enumerate(expiring):
+                soon[i] += int(n)
+    agency_codes = _names(session, Agency, grouped["agency"])
+    units = _names(session, Unit, grouped["unit"])
+    course_codes = _names(session, Course, grouped["course"])
 
-    def by(groups: dict, label) -> list[Tally]:
-        return [Tally(label(k), groups[k]) for k in sorted(groups, key=lambda k: k or "")]
-
+    agencies = [Tally(name, counts) for (_, name), counts in sorted(
+        ((agency_codes[i][0] if i else "", agency_codes[i][0] if i else "No agency"), counts)
+        for i, counts in grouped["agency"].items())]
+    unit_tallies = [Tally(name, counts) for (_, name), counts in sorted(
+        ((units[i][0] if i else "", f"{units[i][1]} ({units[i][0]})" if i else "No unit"), counts)
+        for i, counts in grouped["unit"].items())]
     titles = versions.titles
-    unit_codes = {code for code in grouped[1] if code is not None}
-    names = (dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(unit_codes))).all())
-             if unit_codes else {})
-    agencies = by(grouped[0], lambda code: code or "No agency")
-    units = by(grouped[1], lambda code: f"{names[code]} ({code})" if code else "No unit")
-    courses = [Tally(titles.get(code, code), grouped[2][code], on_current[code],
-                     versions.required_label(versions.codes[code]) if code in versions.codes else None)
-               for code in sorted(grouped[2])]
+    courses = []
+    for course_id in sorted(grouped["course"], key=lambda i: course_codes[i][0]):
+        code = course_codes[course_id][0]
+        courses.append(Tally(titles.get(code, code), grouped["course"][course_id], on_current[course_id],
+                             versions.required_label(versions.codes[code]) if code in versions.codes else None))
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
-    return Dashboard(scope.days, overall, agencies, units, courses, dict(zip(HORIZONS, soon, strict=True)),
+    return Dashboard(scope.days, overall, agencies, unit_tallies, courses, dict(zip(HORIZONS, soon, strict=True)),
                      month_rates(session, scope))
+
+
+def _names(session: Session, model, ids) -> dict[int, tuple[str, str]]:
+    """(code, name) of the agencies, units or modules with these ids (None among them is left out)."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    name = model.title if model is Course else model.name
+    return {i: (code, label) for i, code, label in session.execute(
+        select(model.id, model.code, name).where(model.id.in_(wanted)))}
 
 
 def month_rates(session: Session, scope: Scope) -> list[tuple[date, float | None]]:

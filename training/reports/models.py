@@ -29,3 +29,50 @@ class ComplianceSnapshot(Base):
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_compliance_snapshots_scope", "kind", "day", "agency_id", "unit_id"),)
+
+
+class StatusTally(Base):
+    """Required (officer, module) pairs of one agency, unit (officers placed directly in it), module, status on
+    `day` and version signed, counted ahead by the tally job so that the dashboard of a large agency reads one
+    row per group instead of one per pair (training/reports/tallies.py). Only a day listed in TallyDay for the
+    agency is complete; a cell (agency, unit) with a TallyMark is counted from the records instead."""
+
+    __tablename__ = "status_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    acknowledged_version: Mapped[int | None]
+    pairs: Mapped[int]
+    within_30: Mapped[int]
+    within_60: Mapped[int]
+    within_90: Mapped[int]
+
+    __table_args__ = (Index("ix_status_tallies_cell", "day", "agency_id", "unit_id"),)
+
+
+class TallyDay(Base):
+    """The tallies of every cell of an agency (0: officers of no agency) on `day` are complete."""
+
+    __tablename__ = "tally_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    agency_key: Mapped[int] = mapped_column(primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TallyMark(Base):
+    """A write since the tallies were counted touched the records of officers of this cell: the agency and unit
+    they are placed in, 0 for none. Database triggers add marks in the same transaction as the write; the tally
+    job counts the cell again and removes the marks it read."""
+
+    __tablename__ = "tally_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_key: Mapped[int]
+    unit_key: Mapped[int]
+
+    __table_args__ = (Index("ix_tally_marks_cell", "unit_key", "agency_key"),)
