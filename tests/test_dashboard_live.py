@@ -255,7 +255,7 @@ def test_the_dashboard_equals_the_roster_after_each_change(change, tallied, app,
     """With the tallies counted before the change (training/reports/tallies.py), the change shows through the
     marks its writes leave, before the tally job has run again; and after it has."""
     if tallied:
-        assert count_tallies(app)["days counted"] > 0
+        assert count_tallies(app)["agency days counted"] > 0
     before = assert_dashboard_equals_roster(client, session)
     change(client=client, session=session, runner=runner, world=world, course=course, tmp_path=tmp_path,
            monkeypatch=monkeypatch)

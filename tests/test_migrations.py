@@ -102,7 +102,8 @@ def test_upgrade_encrypts_existing_second_factor_secrets_and_every_code_keeps_wo
 
 
 def test_upgrade_drops_the_daily_status_counts_and_keeps_the_month_ends(tmp_path):
-    """The dashboard counts today's statuses live: the stored status rows go, the trend's month ends stay."""
+    """The dashboard counts today's statuses live: the stored status rows go, the trend's month ends stay, and
+    are summed by agency for the trend of whole agencies."""
     with committed_database(tmp_path, "migration_live_statuses") as url:
         app = create_app(config.TestConfig, DATABASE_URL=url)
         migrate.upgrade(app, "7b3d9e21c4a8")
@@ -120,8 +121,8 @@ def test_upgrade_drops_the_daily_status_counts_and_keeps_the_month_ends(tmp_path
                     {"day": date(2026, 10, 31), "at": datetime(2026, 11, 1)})
             migrate.upgrade(app)
             with engine.connect() as conn:
-                assert conn.execute(sa.text("SELECT kind, pairs, valid FROM compliance_snapshots")).all() == [
-                    ("month", 5, 4)]
+                assert conn.execute(sa.text("SELECT kind, pairs, valid FROM compliance_snapshots "
+                                            "ORDER BY kind")).all() == [("agency", 5, 4), ("month", 5, 4)]
         finally:
             engine.dispose()
             app.extensions["db_engine"].dispose()

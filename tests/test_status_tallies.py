@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from training.clock import local_days
 from training.jobs import count_tallies
 from training.people.models import User
 from training.records.models import Acknowledgement, Assignment, Completion
-from training.reports.models import StatusTally, TallyDay, TallyMark
+from training.reports.models import AgencyTally, StatusTally, TallyDay, TallyMark, UnitTally
 
 
 @pytest.fixture
@@ -37,6 +38,12 @@ def compliance_csv(client) -> Counter:
     return Counter({tuple(line[:4]): int(line[4]) for line in list(csv.reader(io.StringIO(text)))[1:]})
 
 
+def required_modules(client) -> int:
+    """The administrator's dashboard: the number of required modules it shows overall."""
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    return int(re.search(r"<li>(\d+) required modules?</li>", page).group(1))
+
+
 def marks(session) -> set[tuple[int, int]]:
     session.expire_all()
     return set(session.execute(select(TallyMark.agency_key, TallyMark.unit_key)))
@@ -46,14 +53,19 @@ def test_the_dashboard_reads_the_tallies_and_counts_touched_cells_from_the_recor
                                                                                   course):
     truth = compliance_csv(client)
     counts = count_tallies(app)
-    assert counts["days counted"] == 2 * (2 + 1)   # today and tomorrow, for two agencies and for no agency
+    assert counts["agency days counted"] == 2 * (2 + 1)   # today and tomorrow, for two agencies and for no agency
     assert session.scalar(select(func.count()).select_from(StatusTally)) > 0 and not marks(session)
     assert compliance_csv(client) == truth
-    # Tallies altered behind the job's back show: the dashboard reads them.
-    session.execute(update(StatusTally).values(pairs=StatusTally.pairs + 100))
+    total = required_modules(client)
+    # Tallies altered behind the job's back show: the CSV and the page read them.
+    for model in (StatusTally, UnitTally, AgencyTally):
+        session.execute(update(model).values(pairs=model.pairs + 100))
     session.commit()
     altered = compliance_csv(client)
     assert altered == Counter({key: n + 100 for key, n in truth.items()})
+    today = [UnitTally.day == min(day.on for day in local_days(session))]
+    assert required_modules(client) == total + 100 * session.scalar(
+        select(func.count()).select_from(UnitTally).where(*today))
     # Cy (AAA-U2) is exempted: that cell is counted from the records at once, the others still read their tallies.
     cy = world.users["cy"]
     grant_exemption(session, cy.id, course.id, world.today, world.today + timedelta(days=10), "Court duty",
@@ -64,7 +76,7 @@ def test_the_dashboard_reads_the_tallies_and_counts_touched_cells_from_the_recor
     assert now[("AAA", "AAA-U2", course.code, "exempt")] == 1 and ("AAA", "AAA-U2", course.code, "overdue") not in now
     assert all(n == altered[key] for key, n in now.items() if key[1] != "AAA-U2")
     # The job counts the marked cell again (and only it), and forgets the mark.
-    assert count_tallies(app)["days counted"] == 0
+    assert count_tallies(app)["agency days counted"] == 0
     assert not marks(session)
     assert compliance_csv(client) == now
 

@@ -9,7 +9,8 @@ tables, so a bulk insert of a million assignments adds one statement, not a
 million; on SQLite once per row. A later migration that rebuilds one of these
 tables with batch_alter_table on SQLite drops its triggers and must create them
 again (`create_triggers`); tests/test_status_tallies.py fails when they are
-missing.
+missing. The dashboard's monthly trend gets each agency's sums (compliance
+snapshots of kind "agency"), back-filled from the month ends counted.
 
 Revision ID: b6c2e9d41f70
 Revises: a1d4e7b2c9f3
@@ -130,6 +131,36 @@ def upgrade() -> None:
     )
     op.create_index('ix_status_tallies_cell', 'status_tallies', ['day', 'agency_id', 'unit_id'])
     op.create_table(
+        'unit_tallies',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('agency_id', sa.Integer(), nullable=True),
+        sa.Column('unit_id', sa.Integer(), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('pairs', sa.Integer(), nullable=False),
+        sa.Column('within_30', sa.Integer(), nullable=False),
+        sa.Column('within_60', sa.Integer(), nullable=False),
+        sa.Column('within_90', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_unit_tallies_agency_id_agencies')),
+        sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_unit_tallies_unit_id_units')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_unit_tallies')),
+    )
+    op.create_index('ix_unit_tallies_cell', 'unit_tallies', ['day', 'agency_id', 'unit_id'])
+    op.create_table(
+        'agency_tallies',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('agency_id', sa.Integer(), nullable=True),
+        sa.Column('course_id', sa.Integer(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('acknowledged_version', sa.Integer(), nullable=True),
+        sa.Column('pairs', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_agency_tallies_agency_id_agencies')),
+        sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_agency_tallies_course_id_courses')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_agency_tallies')),
+    )
+    op.create_index('ix_agency_tallies_day', 'agency_tallies', ['day', 'agency_id'])
+    op.create_table(
         'tally_days',
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('agency_key', sa.Integer(), nullable=False),
@@ -145,12 +176,22 @@ def upgrade() -> None:
     )
     op.create_index('ix_tally_marks_cell', 'tally_marks', ['unit_key', 'agency_key'])
     create_triggers(op.get_bind().dialect.name)
+    # The trend's month ends summed by agency (kind "agency"), so a whole agency's trend reads a row per module.
+    op.execute("INSERT INTO compliance_snapshots (kind, day, agency_id, course_id, pairs, valid, exempt, "
+               "exempt_valid, taken_at) SELECT 'agency', day, agency_id, course_id, sum(pairs), sum(valid), "
+               "sum(exempt), sum(exempt_valid), max(taken_at) FROM compliance_snapshots WHERE kind = 'month' "
+               "GROUP BY day, agency_id, course_id")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM compliance_snapshots WHERE kind = 'agency'")
     drop_triggers(op.get_bind().dialect.name)
     op.drop_index('ix_tally_marks_cell', table_name='tally_marks')
     op.drop_table('tally_marks')
     op.drop_table('tally_days')
+    op.drop_index('ix_agency_tallies_day', table_name='agency_tallies')
+    op.drop_table('agency_tallies')
+    op.drop_index('ix_unit_tallies_cell', table_name='unit_tallies')
+    op.drop_table('unit_tallies')
     op.drop_index('ix_status_tallies_cell', table_name='status_tallies')
     op.drop_table('status_tallies')

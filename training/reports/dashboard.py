@@ -44,8 +44,7 @@ from training.records.models import Assignment, Completion, Exemption
 from training.records.rules import STATUSES
 from training.records.status import end_of, not_revoked_by
 from training.reports.models import ComplianceSnapshot as Snap
-from training.reports.models import StatusTally
-from training.reports.tallies import HORIZONS, counted
+from training.reports.tallies import HORIZONS, Cells, counted, figures
 from training.updates.versions import signed_required, version_book
 
 SHOWN = ("current", "expiring", "overdue", "lapsed", "assigned", "exempt")
@@ -130,9 +129,11 @@ class Scope:
     months: list[ColumnElement[bool]]
     days: list[LocalDay]
     agency: Agency | None = None    # the one chosen, if any
-    # The same conditions on the tallies' agency and unit (training/reports/tallies.py).
-    # None: the scope is not made of whole units or agencies, and is counted from the records.
-    cells: list[ColumnElement[bool]] | None = None
+    # The same conditions on the tallies' agency and unit columns (training/reports/tallies.py); None: the scope
+    # is not made of whole units or agencies, and is counted from the records.
+    cells: Cells = None
+    # Whether the scope is made of whole agencies (not a unit subtree).
+    whole_agencies: bool = True
 
 
 def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen: Agency | None = None,
@@ -144,12 +145,14 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
     """
     people = scope_filter(session, viewer)
     months = scope_filter(session, viewer, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
-    cells = (scope_filter(session, viewer, agency_id=StatusTally.agency_id, unit_id=StatusTally.unit_id,
-                          user_id=None) if viewer.role == "admin" or viewer.role in SCOPED else None)
+    chosen_only = [] if chosen is None else [chosen.id]
+
+    def cells(agency_id, unit_id) -> list[ColumnElement[bool]]:
+        return [*scope_filter(session, viewer, agency_id=agency_id, unit_id=unit_id, user_id=None),
+                *(agency_id == i for i in chosen_only)]
     if chosen is not None:
         people.append(User.agency_id == chosen.id)
         months.append(Snap.agency_id == chosen.id)
-        cells = None if cells is None else [*cells, StatusTally.agency_id == chosen.id]
     grouped: dict[date, list[tuple[int, str, str]]] = {}
     for agency in [chosen] if chosen is not None else agencies:
         grouped.setdefault(agency_today(agency, now), []).append((agency.id, agency.code, agency.time_zone))
@@ -159,7 +162,9 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
         grouped.setdefault(server_day, [])
     days = [LocalDay(on, tuple(entries), server_zone_name(now) if on == server_day else None)
             for on, entries in sorted(grouped.items())]
-    return Scope(people, months, days, chosen, cells)
+    staff = viewer.role == "admin" or viewer.role in SCOPED
+    return Scope(people, months, days, chosen, cells if staff else None,
+                 whole_agencies=not (viewer.role in SCOPED and viewer.scope_unit_id is not None))
 
 
 class StatusCount(NamedTuple):
@@ -201,63 +206,54 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
     return sorted(counts, key=lambda c: (c.agency or "", c.unit or "", c.course, order[c.status]))
 
 
-# The groupings of the dashboard: by agency, by unit and by module, each by status.
-BY = ("agency", "unit", "course")
-
-
-def _by_group(rows, required: dict[int, int]) -> Select:
-    """The rows of a count (tallies.COLUMNS) summed by agency, by unit and by module, each by status, in one
-    statement: which grouping, its id, the status, pairs, those on the version in force (by module) and those
-    expiring within each of HORIZONS days (by agency)."""
-    on_current = func.sum(case((and_(rows.c.status != "exempt",
-                                     signed_required(rows.c.acknowledged_version, rows.c.course_id, required)),
-                                rows.c.pairs), else_=0))
-    parts = []
-    for name in BY:
-        group = rows.c[f"{name}_id"]
-        parts.append(select(literal(name).label("grouping"), group.label("id"), rows.c.status,
-                            func.sum(rows.c.pairs).label("pairs"),
-                            (on_current if name == "course" else literal(0)).label("on_current"),
-                            *((func.sum(rows.c[f"within_{days}"]) if name == "agency" else literal(0))
-                              .label(f"within_{days}") for days in HORIZONS))
-                     .group_by(group, rows.c.status))
-    return union_all(*parts)
-
-
 def dashboard(session: Session, scope: Scope) -> Dashboard:
     """The scope's figures now, from the records (read from the tallies where they hold); the trend from the
     month ends the daily job counted."""
-    grouped: dict[str, dict] = {name: {} for name in BY}
+    by_agency: dict = {}
+    by_unit: dict = {}
+    by_course: dict = {}
     soon = [0] * len(HORIZONS)
     on_current: Counter[int] = Counter()
     versions = version_book(session)
     session.flush()
     for day in scope.days:
-        rows = counted(session, day, scope.people, scope.cells).cte("rows")
-        for name, group_id, status, pairs, current, *expiring in session.connection().execute(
-                _by_group(rows, versions.required)):
-            statuses = grouped[name].get(group_id)
-            if statuses is None:
-                statuses = grouped[name][group_id] = Counter()
-            statuses[status] += int(pairs)
-            on_current[group_id if name == "course" else 0] += int(current)
-            for i, n in enumerate(expiring):
+        cells, courses = figures(session, day, scope.people, scope.cells, scope.whole_agencies)
+        cells, courses = cells.subquery("cells"), courses.subquery("courses")
+        signed = case((and_(courses.c.status != "exempt",
+                            signed_required(courses.c.acknowledged_version, courses.c.course_id,
+                                            versions.required)), courses.c.pairs), else_=0)
+        # One statement, so the figures by unit and by module are of the same moment.
+        rows = union_all(
+            select(literal("cell"), cells.c.agency_id, cells.c.unit_id, cells.c.status, func.sum(cells.c.pairs),
+                   *(func.sum(cells.c[f"within_{days}"]) for days in HORIZONS))
+            .group_by(cells.c.agency_id, cells.c.unit_id, cells.c.status),
+            select(literal("course"), courses.c.course_id, literal(None, Integer), courses.c.status,
+                   func.sum(courses.c.pairs), func.sum(signed), *(literal(0) for _ in HORIZONS[1:]))
+            .group_by(courses.c.course_id, courses.c.status))
+        for kind, first, unit_id, status, pairs, *more in session.connection().execute(rows):
+            if kind == "course":
+                if pairs:
+                    by_course.setdefault(first, Counter())[status] += int(pairs)
+                    on_current[first] += int(more[0])
+                continue
+            by_agency.setdefault(first, Counter())[status] += int(pairs)
+            by_unit.setdefault(unit_id, Counter())[status] += int(pairs)
+            for i, n in enumerate(more):
                 soon[i] += int(n)
-    agency_codes = _names(session, Agency, grouped["agency"])
-    units = _names(session, Unit, grouped["unit"])
-    course_codes = _names(session, Course, grouped["course"])
-
-    agencies = [Tally(name, counts) for (_, name), counts in sorted(
-        ((agency_codes[i][0] if i else "", agency_codes[i][0] if i else "No agency"), counts)
-        for i, counts in grouped["agency"].items())]
-    unit_tallies = [Tally(name, counts) for (_, name), counts in sorted(
-        ((units[i][0] if i else "", f"{units[i][1]} ({units[i][0]})" if i else "No unit"), counts)
-        for i, counts in grouped["unit"].items())]
+    agency_codes = _names(session, Agency, by_agency)
+    units = _names(session, Unit, by_unit)
+    course_codes = _names(session, Course, by_course)
+    agencies = [Tally(label, counts) for _, label, counts in sorted(
+        (agency_codes[i][0] if i else "", agency_codes[i][0] if i else "No agency", counts)
+        for i, counts in by_agency.items())]
+    unit_tallies = [Tally(label, counts) for _, label, counts in sorted(
+        (units[i][0] if i else "", f"{units[i][1]} ({units[i][0]})" if i else "No unit", counts)
+        for i, counts in by_unit.items())]
     titles = versions.titles
     courses = []
-    for course_id in sorted(grouped["course"], key=lambda i: course_codes[i][0]):
+    for course_id in sorted(by_course, key=lambda i: course_codes[i][0]):
         code = course_codes[course_id][0]
-        courses.append(Tally(titles.get(code, code), grouped["course"][course_id], on_current[course_id],
+        courses.append(Tally(titles.get(code, code), by_course[course_id], on_current[course_id],
                              versions.required_label(versions.codes[code]) if code in versions.codes else None))
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
     return Dashboard(scope.days, overall, agencies, unit_tallies, courses, dict(zip(HORIZONS, soon, strict=True)),
@@ -276,16 +272,18 @@ def _names(session: Session, model, ids) -> dict[int, tuple[str, str]]:
 
 def month_rates(session: Session, scope: Scope) -> list[tuple[date, float | None]]:
     """The compliance rate of the scope at each of the last twelve month ends (before its earliest day) that the
-    daily job has counted: up to the latest month end counted, for everyone at once."""
+    daily job has counted: up to the latest month end counted, for everyone at once. A scope of whole agencies
+    reads each agency's sums (kind "agency"), a unit subtree the sums of its units (kind "month")."""
     ends = month_ends(min((day.on for day in scope.days), default=server_today()))
     counted_until = session.scalar(select(func.max(Snap.day)).where(Snap.kind == "month"))
     if counted_until is None:
         return []
+    kind = "agency" if scope.whole_agencies else "month"
     rates = {day: compliance_rate(valid - exempt_valid, required, exempt)
              for day, required, valid, exempt, exempt_valid in session.execute(
                  select(Snap.day, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
                         func.sum(Snap.exempt_valid))
-                 .where(Snap.kind == "month", Snap.day.in_(ends), *scope.months).group_by(Snap.day))}
+                 .where(Snap.kind == kind, Snap.day.in_(ends), *scope.months).group_by(Snap.day))}
     return [(end, rates.get(end)) for end in ends if end <= counted_until]
 
 
@@ -309,7 +307,19 @@ def count_months(session: Session, earliest: date) -> int:
             for i, end in enumerate(missing) if tally.required[i]]
     if rows:
         session.execute(insert(Snap), rows)
+        session.execute(insert(Snap).from_select(AGENCY_SUMS, agency_sums(Snap.day.in_(missing))))
     return len(missing)
+
+
+# Each agency's month ends summed over its units (kind "agency"), for the trend of whole agencies.
+AGENCY_SUMS = ["kind", "day", "agency_id", "course_id", "pairs", "valid", "exempt", "exempt_valid", "taken_at"]
+
+
+def agency_sums(*where: ColumnElement[bool]) -> Select:
+    keys = (Snap.day, Snap.agency_id, Snap.course_id)
+    return (select(literal("agency"), *keys, func.sum(Snap.pairs), func.sum(Snap.valid), func.sum(Snap.exempt),
+                   func.sum(Snap.exempt_valid), func.max(Snap.taken_at))
+            .where(Snap.kind == "month", *where).group_by(*keys))
 
 
 def month_ends(on: date, months: int = TREND_MONTHS) -> list[date]:

@@ -10,7 +10,8 @@ from training.db import Base, utcnow
 
 
 class ComplianceSnapshot(Base):
-    """Pairs of (officer, module) of one agency, unit and module at the month end `day` (kind "month"): the
+    """Pairs of (officer, module) of one agency, unit and module at the month end `day` (kind "month"; kind
+    "agency": of one agency and module, summed over its units, unit_id None): the
     required pairs, the valid ones, the exempt ones and the exempt ones also valid. The statuses of today are
     counted from the records at each request instead (training/reports/dashboard.py)."""
 
@@ -52,6 +53,42 @@ class StatusTally(Base):
     within_90: Mapped[int]
 
     __table_args__ = (Index("ix_status_tallies_cell", "day", "agency_id", "unit_id"),)
+
+
+class UnitTally(Base):
+    """StatusTally summed over the modules: pairs of one cell and status on `day`, for the dashboard's figures by
+    unit and by agency."""
+
+    __tablename__ = "unit_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    pairs: Mapped[int]
+    within_30: Mapped[int]
+    within_60: Mapped[int]
+    within_90: Mapped[int]
+
+    __table_args__ = (Index("ix_unit_tallies_cell", "day", "agency_id", "unit_id"),)
+
+
+class AgencyTally(Base):
+    """StatusTally summed over the cells of an agency: pairs of one module, status and version signed on `day`,
+    for the dashboard's figures by module."""
+
+    __tablename__ = "agency_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    acknowledged_version: Mapped[int | None]
+    pairs: Mapped[int]
+
+    __table_args__ = (Index("ix_agency_tallies_day", "day", "agency_id"),)
 
 
 class TallyDay(Base):

@@ -20,10 +20,13 @@ and the next run.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     case,
@@ -42,7 +45,7 @@ from training.clock import LocalDay, local_days, of_agencies
 from training.db import utcnow
 from training.people.models import User
 from training.records.status import pair_facts_query, status_expression
-from training.reports.models import StatusTally, TallyDay, TallyMark
+from training.reports.models import AgencyTally, StatusTally, TallyDay, TallyMark, UnitTally
 
 HORIZONS = (30, 60, 90)
 # The columns of a count's rows, by ids: as StatusTally holds them.
@@ -88,33 +91,92 @@ def _marked_officers() -> list[list[ColumnElement[bool]]]:
              marked]]
 
 
-def counted(session: Session, day: LocalDay, people: list[ColumnElement[bool]],
-            cells: list[ColumnElement[bool]] | None) -> Select:
-    """COLUMNS of the officers matching `people` (on User) whose agency is on `day`: the tallies of the cells not
-    marked, where the agency's day has them, and the rest counted from the records. `cells` are the same
-    conditions on StatusTally's agency and unit (None: the scope is not made of cells; everything is counted
-    from the records)."""
+# Conditions limiting rows to a scope, given the columns of the agency and the unit they are about (see
+# `dashboard.scope_of`); None: the scope is not made of whole units or agencies.
+Cells = Callable[[ColumnElement, ColumnElement], list[ColumnElement[bool]]] | None
+
+
+class Split(NamedTuple):
+    """The agencies of a day whose tallies are counted, and those whose are not (None: no agency)."""
+
+    tallied: list[int | None]
+    untallied: list[int | None]
+
+
+def split(session: Session, day: LocalDay, cells: Cells) -> Split:
     if day.agency_ids is None or cells is None:
-        return facts_counted(day.on, *people, *of_agencies(User.agency_id, day.agency_ids))
+        return Split([], list(day.agency_ids) if day.agency_ids is not None else None)
     agencies = {key(agency_id): agency_id for agency_id in day.agency_ids}
     tallied = set(session.scalars(select(TallyDay.agency_key).where(TallyDay.day == day.on,
                                                                     TallyDay.agency_key.in_(agencies))))
-    parts: list[Select] = []
-    if tallied:
-        ids = [agencies[k] for k in sorted(tallied)]
-        parts.append(select(*(StatusTally.__table__.c[name] for name in COLUMNS))
-                     .where(StatusTally.day == day.on, *of_agencies(StatusTally.agency_id, ids), *cells,
-                            ~_marked(StatusTally.agency_id, StatusTally.unit_id)))
-        parts.extend(facts_counted(day.on, *people, *of_agencies(User.agency_id, ids), *officers)
-                     for officers in _marked_officers())
-    if untallied := [agencies[k] for k in sorted(agencies.keys() - tallied)]:
-        parts.append(facts_counted(day.on, *people, *of_agencies(User.agency_id, untallied)))
+    return Split([agencies[k] for k in sorted(tallied)], [agencies[k] for k in sorted(agencies.keys() - tallied)])
+
+
+def _live_parts(on: date, people: list[ColumnElement[bool]], agencies: Split) -> list[Select]:
+    """Counts from the records (COLUMNS): of the marked cells of the tallied agencies, and of the others."""
+    parts = [facts_counted(on, *people, *of_agencies(User.agency_id, agencies.tallied), *officers)
+             for officers in _marked_officers()] if agencies.tallied else []
+    if agencies.untallied is None or agencies.untallied:
+        parts.append(facts_counted(on, *people, *of_agencies(User.agency_id, agencies.untallied)))
+    return parts
+
+
+def _union(parts: list[Select]) -> Select:
     return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def counted(session: Session, day: LocalDay, people: list[ColumnElement[bool]], cells: Cells) -> Select:
+    """COLUMNS of the officers matching `people` (on User) whose agency is on `day`: the tallies of the cells not
+    marked, where the agency's day has them, and the rest counted from the records. `cells` gives the same
+    conditions on the tallies' agency and unit."""
+    agencies = split(session, day, cells)
+    parts = _live_parts(day.on, people, agencies)
+    if agencies.tallied:
+        parts.insert(0, select(*(StatusTally.__table__.c[name] for name in COLUMNS)).where(
+            StatusTally.day == day.on, *of_agencies(StatusTally.agency_id, agencies.tallied),
+            *cells(StatusTally.agency_id, StatusTally.unit_id), ~_marked(StatusTally.agency_id, StatusTally.unit_id)))
+    return _union(parts)
+
+
+def figures(session: Session, day: LocalDay, people: list[ColumnElement[bool]], cells: Cells,
+            whole_agencies: bool) -> tuple[Select, Select]:
+    """The counts `counted` gives, summed two ways: by cell and status (agency_id, unit_id, status, pairs,
+    within_*), and by module, status and version signed (course_id, status, acknowledged_version, pairs).
+
+    Read from the tallies already summed those ways: by cell, the cells not marked; by module, for a scope of
+    whole agencies, each agency's sums less the marked cells' tallies. The marked cells, and the agencies whose
+    day has no tallies yet, are counted from the records and added.
+    """
+    agencies = split(session, day, cells)
+    live = _union(_live_parts(day.on, people, agencies)).subquery("live")
+    by_cell = [select(live.c.agency_id, live.c.unit_id, live.c.status, live.c.pairs,
+                      *(live.c[f"within_{days}"] for days in HORIZONS))]
+    by_course = [select(live.c.course_id, live.c.status, live.c.acknowledged_version, live.c.pairs)]
+    if agencies.tallied:
+        theirs = of_agencies(UnitTally.agency_id, agencies.tallied)
+        by_cell.append(select(UnitTally.agency_id, UnitTally.unit_id, UnitTally.status, UnitTally.pairs,
+                              *(UnitTally.__table__.c[f"within_{days}"] for days in HORIZONS))
+                       .where(UnitTally.day == day.on, *theirs, *cells(UnitTally.agency_id, UnitTally.unit_id),
+                              ~_marked(UnitTally.agency_id, UnitTally.unit_id)))
+        cell = StatusTally
+        tallied = [cell.day == day.on, *of_agencies(cell.agency_id, agencies.tallied),
+                   *cells(cell.agency_id, cell.unit_id)]
+        if whole_agencies:
+            by_course.append(select(AgencyTally.course_id, AgencyTally.status, AgencyTally.acknowledged_version,
+                                    AgencyTally.pairs)
+                             .where(AgencyTally.day == day.on, *of_agencies(AgencyTally.agency_id, agencies.tallied),
+                                    *cells(AgencyTally.agency_id, None)))
+            by_course.append(select(cell.course_id, cell.status, cell.acknowledged_version, -cell.pairs)
+                             .where(*tallied, _marked(cell.agency_id, cell.unit_id)))
+        else:
+            by_course.append(select(cell.course_id, cell.status, cell.acknowledged_version, cell.pairs)
+                             .where(*tallied, ~_marked(cell.agency_id, cell.unit_id)))
+    return _union(by_cell), _union(by_course)
 
 
 def refresh(session: Session, now: datetime | None = None) -> Counter:
     """Count each agency's pairs on its day and the next where not yet counted, count again the cells marked
-    since, and forget the days that have passed everywhere they were counted for.
+    since, and forget the other days.
 
     The session's transaction must be a snapshot from its first statement (see `snapshot`).
     """
@@ -126,27 +188,56 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
             wanted.setdefault(on, []).extend(local.agency_ids or ())
     present = {(on, k) for on, k in session.execute(select(TallyDay.day, TallyDay.agency_key))}
     for on, agency_ids in sorted(wanted.items()):
-        fresh = [a for a in agency_ids if (on, key(a)) not in present]
-        again = [a for a in agency_ids if (on, key(a)) in present]
-        if fresh:
-            _insert(session, on, of_agencies(User.agency_id, fresh))
-            session.execute(insert(TallyDay), [{"day": on, "agency_key": key(a), "counted_at": utcnow()}
-                                               for a in fresh])
-            counts["days counted"] += len(fresh)
-        if again and marks:
-            session.execute(delete(StatusTally).where(
-                StatusTally.day == on, *of_agencies(StatusTally.agency_id, again),
-                _marked(StatusTally.agency_id, StatusTally.unit_id)))
-            for officers in _marked_officers():
-                _insert(session, on, [*of_agencies(User.agency_id, again), *officers])
+        for agency_id in agency_ids:
+            if (on, key(agency_id)) not in present:
+                _count(session, on, agency_id, [])
+                session.add(TallyDay(day=on, agency_key=key(agency_id), counted_at=utcnow()))
+                counts["agency days counted"] += 1
+            elif marks:
+                _count(session, on, agency_id, _marked_officers())
     if marks:
         session.execute(delete(TallyMark))
-        counts["marked cells counted again"] += marks
-    earliest = min(wanted, default=None)
-    if earliest is not None:
-        session.execute(delete(StatusTally).where(StatusTally.day < earliest))
-        session.execute(delete(TallyDay).where(TallyDay.day < earliest))
+        counts["changes counted again"] += marks
+    # Only the days wanted now are kept: an agency whose day moved (its time zone changed) is counted afresh.
+    for on in sorted({on for on, _ in present}):
+        keep = {key(a) for a in wanted.get(on, ())}
+        if stale := sorted({k for d, k in present if d == on} - keep):
+            for model in (StatusTally, UnitTally, AgencyTally):
+                session.execute(delete(model).where(model.day == on, *of_agencies(
+                    model.agency_id, [k or None for k in stale])))
+            session.execute(delete(TallyDay).where(TallyDay.day == on, TallyDay.agency_key.in_(stale)))
+            counts["agency days forgotten"] += len(stale)
+    session.flush()
     return counts
+
+
+def _count(session: Session, on: date, agency_id: int | None, marked: list[list[ColumnElement[bool]]]) -> None:
+    """Count the agency's pairs on `on` into the tallies: every cell, or (`marked`, the conditions of
+    `_marked_officers`) the marked cells, whose tallies are replaced; then its sums by module again."""
+    theirs = of_agencies(StatusTally.agency_id, [agency_id])
+    if marked:
+        for model in (StatusTally, UnitTally):
+            session.execute(delete(model).where(model.day == on, *of_agencies(model.agency_id, [agency_id]),
+                                                _marked(model.agency_id, model.unit_id)))
+    for officers in marked or [[]]:
+        rows = facts_counted(on, *of_agencies(User.agency_id, [agency_id]), *officers).subquery("rows")
+        session.execute(insert(StatusTally).from_select(
+            ["day", *COLUMNS], select(literal(on).label("day"), *(rows.c[name] for name in COLUMNS))))
+    cells = [StatusTally.day == on, *theirs] + ([_marked(StatusTally.agency_id, StatusTally.unit_id)]
+                                                if marked else [])
+    cell_keys = (StatusTally.agency_id, StatusTally.unit_id, StatusTally.status)
+    session.execute(insert(UnitTally).from_select(
+        ["day", "agency_id", "unit_id", "status", "pairs", *(f"within_{days}" for days in HORIZONS)],
+        select(literal(on), *cell_keys, func.sum(StatusTally.pairs),
+               *(func.sum(StatusTally.__table__.c[f"within_{days}"]) for days in HORIZONS))
+        .where(*cells).group_by(*cell_keys)))
+    session.execute(delete(AgencyTally).where(AgencyTally.day == on, *of_agencies(AgencyTally.agency_id,
+                                                                                   [agency_id])))
+    course_keys = (StatusTally.course_id, StatusTally.status, StatusTally.acknowledged_version)
+    session.execute(insert(AgencyTally).from_select(
+        ["day", "agency_id", "course_id", "status", "acknowledged_version", "pairs"],
+        select(literal(on), literal(agency_id, Integer), *course_keys, func.sum(StatusTally.pairs))
+        .where(StatusTally.day == on, *theirs).group_by(*course_keys)))
 
 
 def snapshot(session: Session) -> None:
@@ -156,9 +247,3 @@ def snapshot(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and isinstance(bind, Engine):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
-def _insert(session: Session, on: date, where: list[ColumnElement[bool]]) -> None:
-    rows = facts_counted(on, *where).subquery("rows")
-    session.execute(insert(StatusTally).from_select(
-        ["day", *COLUMNS], select(literal(on).label("day"), *(rows.c[name] for name in COLUMNS))))
