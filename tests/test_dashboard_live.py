@@ -27,6 +27,7 @@ from training.jobs import count_tallies
 from training.people.models import Unit, User
 from training.records.models import Assignment, Completion, StandingRule
 from training.records.proof import revoke
+from training.reports import dashboard as dashboard_module
 from training.reports.dashboard import HORIZONS, SHOWN, compliance_rate
 from training.reports.filters import RosterFilters, build_roster
 from training.reports.service import COMPLIANCE_COLUMNS, ROSTER_COLUMNS, roster_rows
@@ -265,3 +266,19 @@ def test_the_dashboard_equals_the_roster_after_each_change(change, tallied, app,
     if tallied:
         count_tallies(app)
         assert assert_dashboard_equals_roster(client, session) == after
+
+
+def test_a_page_of_many_units_lists_those_with_the_lowest_rate(client, session, world, monkeypatch):
+    """Past UNITS_SHOWN units the page lists those with the lowest compliance rate, lowest first, and says the CSV
+    has every unit."""
+    monkeypatch.setattr(dashboard_module, "UNITS_SHOWN", 2)
+    assert login(client, COMPLIANCE).status_code == 302
+    viewer = officer(session, COMPLIANCE)
+    want = expected(session, roster(session, COMPLIANCE), today_for(viewer))["units"]
+    assert len(want) > 2
+    rate = {label: float(row[-1].rstrip("%")) if row[-1] != "none required" else 101.0 for label, row in want.items()}
+    lowest = sorted(want, key=lambda label: (rate[label], label))[:2]
+    page = client.get("/reports/compliance").get_data(as_text=True)
+    assert table_rows(page, "units-table") == {label: want[label] for label in lowest}
+    assert list(table_rows(page, "units-table")) == lowest
+    assert f"The 2 units with the lowest compliance rate, of {len(want)} units with required" in " ".join(page.split())

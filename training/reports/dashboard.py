@@ -49,6 +49,8 @@ from training.updates.versions import signed_required, version_book
 
 SHOWN = ("current", "expiring", "overdue", "lapsed", "assigned", "exempt")
 TREND_MONTHS = 12
+# The most units the page lists; an agency of thousands of units lists those with the lowest compliance rate.
+UNITS_SHOWN = 100
 
 
 @dataclass
@@ -104,6 +106,14 @@ class Dashboard:
     def current_shares(self) -> list[tuple[str, float | None]]:
         """Each module and the share of its officers on the version in force."""
         return [(t.label, t.current_share) for t in self.courses]
+
+    @property
+    def units_shown(self) -> list[Tally]:
+        """The units the page lists: all, by code, up to UNITS_SHOWN; beyond that the UNITS_SHOWN with the lowest
+        compliance rate (those with nothing required last), lowest first: the CSV has every unit."""
+        if len(self.units) <= UNITS_SHOWN:
+            return self.units
+        return sorted(self.units, key=lambda t: (t.rate is None, t.rate or 0.0, t.label))[:UNITS_SHOWN]
 
     @property
     def expiring_rows(self) -> list[tuple[str, int]]:
