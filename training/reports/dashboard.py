@@ -227,38 +227,26 @@ def dashboard(session: Session, scope: Scope) -> Dashboard:
     versions = version_book(session)
     session.flush()
     for day in scope.days:
-        cells, courses = figures(session, day, scope.people, scope.cells, scope.whole_agencies)
-        cells, courses = cells.subquery("cells"), courses.subquery("courses")
-        signed = case((and_(courses.c.status != "exempt",
-                            signed_required(courses.c.acknowledged_version, courses.c.course_id,
-                                            versions.required)), courses.c.pairs), else_=0)
-        # One statement, so the figures by unit and by module are of the same moment.
-        rows = union_all(
-            select(literal("cell"), cells.c.agency_id, cells.c.unit_id, cells.c.status, func.sum(cells.c.pairs),
-                   *(func.sum(cells.c[f"within_{days}"]) for days in HORIZONS))
-            .group_by(cells.c.agency_id, cells.c.unit_id, cells.c.status),
-            select(literal("course"), courses.c.course_id, literal(None, Integer), courses.c.status,
-                   func.sum(courses.c.pairs), func.sum(signed), *(literal(0) for _ in HORIZONS[1:]))
-            .group_by(courses.c.course_id, courses.c.status))
-        for kind, first, unit_id, status, pairs, *more in session.connection().execute(rows):
+        for kind, group_id, code, name, *numbers in session.connection().execute(
+                _figure_rows(session, scope, day, versions.required)):
+            counts = Counter({s: int(n) for s, n in zip(STATUSES, numbers, strict=False) if n})
+            extra = [int(n) for n in numbers[len(STATUSES):]]
             if kind == "course":
-                if pairs:
-                    by_course.setdefault(first, Counter())[status] += int(pairs)
-                    on_current[first] += int(more[0])
+                if counts:
+                    by_course.setdefault(group_id, Counter()).update(counts)
+                    on_current[group_id] += extra[0]
                 continue
-            by_agency.setdefault(first, Counter())[status] += int(pairs)
-            by_unit.setdefault(unit_id, Counter())[status] += int(pairs)
-            for i, n in enumerate(more):
-                soon[i] += int(n)
+            by_agency.setdefault(group_id, Counter()).update(counts)
+            by_unit.setdefault((code, name), Counter()).update(counts)
+            for i, n in enumerate(extra):
+                soon[i] += n
     agency_codes = _names(session, Agency, by_agency)
-    units = _names(session, Unit, by_unit)
     course_codes = _names(session, Course, by_course)
     agencies = [Tally(label, counts) for _, label, counts in sorted(
         (agency_codes[i][0] if i else "", agency_codes[i][0] if i else "No agency", counts)
         for i, counts in by_agency.items())]
-    unit_tallies = [Tally(label, counts) for _, label, counts in sorted(
-        (units[i][0] if i else "", f"{units[i][1]} ({units[i][0]})" if i else "No unit", counts)
-        for i, counts in by_unit.items())]
+    unit_tallies = [Tally(f"{name} ({code})" if code else "No unit", counts)
+                    for (code, name), counts in sorted(by_unit.items(), key=lambda item: item[0][0])]
     titles = versions.titles
     courses = []
     for course_id in sorted(by_course, key=lambda i: course_codes[i][0]):
@@ -268,6 +256,32 @@ def dashboard(session: Session, scope: Scope) -> Dashboard:
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
     return Dashboard(scope.days, overall, agencies, unit_tallies, courses, dict(zip(HORIZONS, soon, strict=True)),
                      month_rates(session, scope))
+
+
+def _figure_rows(session: Session, scope: Scope, day: LocalDay, required: dict[int, int]) -> Select:
+    """The day's figures in one statement, so those by unit and by module are of the same moment: a row per cell
+    ("cell", the agency's id (0: none), the unit's code and name, pairs by status in STATUSES' order, then
+    those expiring within each of HORIZONS days) and a row per module ("course", its id, none, pairs by status,
+    then those on the version in force)."""
+    cells, courses = figures(session, day, scope.people, scope.cells, scope.whole_agencies)
+    cells, courses = cells.subquery("cells"), courses.subquery("courses")
+
+    def by_status(rows) -> list:
+        return [func.sum(case((rows.c.status == status, rows.c.pairs), else_=0)) for status in STATUSES]
+
+    signed = case((and_(courses.c.status != "exempt",
+                        signed_required(courses.c.acknowledged_version, courses.c.course_id, required)),
+                   courses.c.pairs), else_=0)
+    per_cell = (select(func.coalesce(cells.c.agency_id, 0).label("agency"), cells.c.unit_id, *by_status(cells),
+                       *(func.sum(cells.c[f"within_{days}"]) for days in HORIZONS))
+                .group_by(cells.c.agency_id, cells.c.unit_id).subquery("per_cell"))
+    return union_all(
+        select(literal("cell"), per_cell.c.agency, func.coalesce(Unit.code, ""), func.coalesce(Unit.name, ""),
+               *(c for c in per_cell.c if c.name not in ("agency", "unit_id")))
+        .select_from(per_cell).outerjoin(Unit, Unit.id == per_cell.c.unit_id),
+        select(literal("course"), courses.c.course_id, literal(""), literal(""), *by_status(courses),
+               func.sum(signed), *(literal(0) for _ in HORIZONS[1:]))
+        .group_by(courses.c.course_id))
 
 
 def _names(session: Session, model, ids) -> dict[int, tuple[str, str]]:
