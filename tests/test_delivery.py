@@ -3,10 +3,13 @@ each message arrives exactly once, also from two deliveries at once, a refusal f
 gone mid-delivery loses nothing, and what arrives is the message it should be, part by part."""
 from __future__ import annotations
 
+import email
 import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
+from email import policy
+from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from itertools import combinations
 from urllib.parse import urlsplit
@@ -25,7 +28,9 @@ from training.catalog.service import course_by_code, sync_courses
 from training.db import unit_of_work, utcnow
 from training.people.models import User
 from training.records.models import Assignment
+from training.reminders import mail
 from training.reminders.delivery import BATCH, deliver
+from training.reminders.mail import Letter
 from training.reminders.models import OutboxMessage
 
 TODAY = date(2026, 12, 1)
@@ -216,3 +221,18 @@ def test_the_message_on_the_wire_is_text_html_and_the_calendar_entry(app, sessio
     user_id = session.scalar(select(OutboxMessage.user_id).where(OutboxMessage.id == row_id))
     host = urlsplit(app.config["BASE_URL"]).hostname
     assert str(event["uid"]) == f"rollcall-{user_id}-{course.id}-{DUE.isoformat()}@{host}"
+
+
+@pytest.mark.parametrize("subject", ["Use of force: due in 7 days", "Überblick: due today",
+                                     "A module whose title runs on well past the width of one header line: due today",
+                                     "Two\nlines"])
+def test_a_message_is_written_out_as_the_email_package_writes_it(subject):
+    """The short-cut for plain one-line headers changes nothing: long, non-ASCII and multi-line headers still fold
+    and encode."""
+    letter = Letter("officer@agy.test", subject, "Text é\n", "<p>HTML é</p>", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    message = mail.build_message(letter, sender="Rollcall <rollcall@test.invalid>", message_id="<m@test.invalid>",
+                                 request_id="run-42")
+    wire = mail.wire(message)
+    assert wire == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+    assert wire.isascii() and all(len(line) <= 78 for line in wire.split(b"\r\n"))
+    assert email.message_from_bytes(wire, policy=policy.default)["Subject"] == subject.replace("\n", " ")

@@ -85,11 +85,17 @@ class _Wire(Compat32):
     goes the usual way.
     """
 
-    def _fold(self, name, value, sanitize):
-        if (isinstance(value, str) and len(name) + len(value) + 2 <= self.max_line_length and value.isascii()
-                and value.isprintable()):
-            return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
+    def _plain(self, name: str, value) -> bool:
+        return (isinstance(value, str) and len(name) + len(value) + 2 <= self.max_line_length and value.isascii()
+                and value.isprintable())
+
+    def fold(self, name, value):
+        return f"{name}: {value}{self.linesep}" if self._plain(name, value) else super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if self._plain(name, value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
 
 
 WIRE = _Wire(linesep="\r\n")
