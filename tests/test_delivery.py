@@ -107,6 +107,10 @@ def test_several_connections_deliver_each_message_exactly_once(app, session, que
     assert report.counts["sent"] == OFFICERS and report.unreachable is None
     assert outbox_ids(mailbox) == Counter(set(queued))   # every message once, none twice
     assert {m["To"] for m in mailbox.messages} == set(queued.values())
+    # Each with a calendar entry of its own, though all are for the same module and day.
+    uids = {str(icalendar.Calendar.from_ical(m.get_payload()[1].get_content()).walk("VEVENT")[0]["uid"])
+            for m in mailbox.messages}
+    assert len(uids) == OFFICERS
     # Over more than one connection at once.
     assert any(a_first < b_last and b_first < a_last
                for (a_first, a_last), (b_first, b_last) in combinations(mailbox.spans.values(), 2))
