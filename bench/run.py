@@ -50,7 +50,7 @@ from training.demo.scale import seed_scale
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.jobs import count_compliance, count_tallies, daily_sweep, run_daily
 from training.people.models import Agency, Unit, User
-from training.records.models import Attempt, AttemptAnswer, Completion
+from training.records.models import Assignment, Attempt, AttemptAnswer, Completion
 from training.records.status import course_states_query
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage
@@ -449,6 +449,75 @@ def bench_sweep(app, engine) -> dict:
             **sweep_statements()}
 
 
+DELIVERY_MESSAGES = int(os.environ.get("BENCH_DELIVERY_MESSAGES", "20000"))
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far, all its threads (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_delivery(app, engine) -> dict:
+    """One delivery of DELIVERY_MESSAGES due-date reminders (each with its calendar entry), one per officer.
+
+    The reminders are queued inside an outer transaction that is rolled back, as
+    the sweep's step does, with whatever else was pending set aside, and sent to
+    aiosmtpd's discarding server on loopback in a process of its own. Beside the
+    rate: the CPU each message cost this process (all its threads), the mail
+    server and the database's backend.
+    """
+    connection = engine.connect()
+    outer = connection.begin()
+    production = app.extensions["db_sessionmaker"]
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                                     expire_on_commit=False)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                               "-c", "aiosmtpd.handlers.Sink"])
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    today = date.today()
+    backend = connection.scalar(text("SELECT pg_backend_pid()")) if engine.dialect.name == "postgresql" else None
+    try:
+        with unit_of_work(app) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending").values(status="sent"))
+            chosen: dict[int, tuple[int, date]] = {}
+            # As a day's reminders are: a few due dates, each shared by many officers (the nearest ones).
+            for user_id, course_id, due_on in session.execute(
+                    select(Assignment.user_id, Assignment.course_id, Assignment.due_on)
+                    .join(User, User.id == Assignment.user_id)
+                    .where(Assignment.closed_at.is_(None), Assignment.due_on > today, User.active.is_(True))
+                    .order_by(Assignment.due_on, Assignment.user_id)).yield_per(10_000):
+                chosen.setdefault(user_id, (course_id, due_on))
+                if len(chosen) >= DELIVERY_MESSAGES:
+                    break
+            session.execute(insert(OutboxMessage), [
+                {"key": f"bench:{user_id}:{course_id}:{due_on}", "kind": "due-in-7", "user_id": user_id,
+                 "course_id": course_id, "due_on": due_on, "decided_on": today, "status": "pending",
+                 "attempts": 0, "created_at": utcnow()} for user_id, (course_id, due_on) in chosen.items()])
+        wait_for_port(port)
+        cpu = {"client": cpu_s(os.getpid()), "server": cpu_s(server.pid),
+               "database": cpu_s(backend) if backend else 0.0}
+        started = time.perf_counter()
+        report = deliver(app, on=today, force=True)
+        delivery_s = time.perf_counter() - started
+        cpu = {"client": cpu_s(os.getpid()) - cpu["client"], "server": cpu_s(server.pid) - cpu["server"],
+               "database": cpu_s(backend) - cpu["database"] if backend else 0.0}
+    finally:
+        server.terminate()
+        server.wait()
+        app.extensions["db_sessionmaker"] = production
+        outer.rollback()
+        connection.close()
+    sent = report.counts["sent"]
+    # SQLite has no server process of its own: its work is in the client's figure.
+    per_message = {f"delivery_{who}_cpu_ms_per_message": round(1000 * s / sent, 2) if sent and (backend or
+                   who != "database") else None for who, s in cpu.items()}
+    return {"delivery_queued": len(chosen), "delivery_sent": sent, "delivery_s": round(delivery_s, 2),
+            "delivery_per_s": round(sent / delivery_s) if delivery_s else None,
+            "delivery_connections": int(app.config.get("MAIL_CONNECTIONS") or 1), **per_message}
+
+
 def messages(queued) -> int:
     return sum(n for kind, n in queued.items() if not kind.startswith(("assignments", "escalated")))
 
@@ -669,7 +738,7 @@ def bench_questions(app, engine) -> dict:
 
 
 STEPS = (bench_dashboard, bench_unit_view, bench_compliance, bench_export, bench_acknowledgements, bench_api,
-         bench_sweep, bench_hostile_upload, bench_questions)
+         bench_sweep, bench_delivery, bench_hostile_upload, bench_questions)
 
 
 def main(names: list[str]) -> None:

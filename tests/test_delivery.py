@@ -1,22 +1,36 @@
 """Delivery over several SMTP connections at once, against real SMTP servers on loopback (tests/support/mail.py):
-each message arrives exactly once, a refusal fails exactly the refused, a server gone mid-delivery loses nothing."""
+each message arrives exactly once, also from two deliveries at once, a refusal fails exactly the refused, a server
+gone mid-delivery loses nothing, and what arrives is the message it should be, part by part."""
 from __future__ import annotations
 
+import email
+import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
+from email import policy
+from email.policy import compat32
+from email.utils import parsedate_to_datetime
 from itertools import combinations
+from urllib.parse import urlsplit
 
+import icalendar
 import pytest
 from sqlalchemy import insert, select
 
-from tests.support.factories import make_org, make_user
+import config
+from tests.support.databases import committed_database
+from tests.support.factories import make_org, make_user, write_course
 from tests.support.mail import Mailbox, StoppingMailbox, start_mail_server
 from tests.support.net import free_port
-from training.db import utcnow
+from training import create_app, migrate, telemetry
+from training.catalog.service import course_by_code, sync_courses
+from training.db import unit_of_work, utcnow
 from training.people.models import User
 from training.records.models import Assignment
+from training.reminders import mail
 from training.reminders.delivery import BATCH, deliver
+from training.reminders.mail import Letter
 from training.reminders.models import OutboxMessage
 
 TODAY = date(2026, 12, 1)
@@ -25,12 +39,12 @@ OFFICERS = 3 * BATCH + 50   # four batches: more than one connection has work at
 
 
 class CountingMailbox(Mailbox):
-    """Also notes when the messages of each connection (client port) arrived, and refuses the addresses in
-    `refused`."""
+    """Also notes when the messages of each connection (client port) arrived, and each as it came over the wire,
+    and refuses the addresses in `refused`."""
 
     def __init__(self, refused: set[str] = frozenset()):
         super().__init__()
-        self.refused, self.spans = refused, {}
+        self.refused, self.spans, self.wire = refused, {}, []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
@@ -40,11 +54,11 @@ class CountingMailbox(Mailbox):
     async def handle_DATA(self, server, session, envelope):
         now = time.monotonic()
         self.spans[session.peer] = (self.spans.get(session.peer, (now,))[0], now)
+        self.wire.append(envelope.original_content)
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.fixture
-def queued(app, session, course) -> dict[int, str]:
+def queue_reminders(session, course) -> dict[int, str]:
     """OFFICERS officers, each with a reminder of an assignment due in a week: {outbox id: address}."""
     agency, unit = make_org(session)
     model = make_user(session, "model@agy.test", agency=agency, unit=unit)
@@ -59,8 +73,13 @@ def queued(app, session, course) -> dict[int, str]:
          "course_id": course.id, "due_on": DUE, "decided_on": TODAY, "status": "pending", "attempts": 0,
          "created_at": utcnow()} for user_id in ids]).all()
     session.commit()
-    app.config.update(MAIL_CONNECTIONS=4, MAIL_FROM="rollcall@test.invalid")
     return {row_id: f"officer{ids.index(user_id)}@agy.test" for row_id, user_id in rows}
+
+
+@pytest.fixture
+def queued(app, session, course) -> dict[int, str]:
+    app.config.update(MAIL_CONNECTIONS=4, MAIL_FROM="rollcall@test.invalid")
+    return queue_reminders(session, course)
 
 
 def served(app, mailbox) -> object:
@@ -88,6 +107,10 @@ def test_several_connections_deliver_each_message_exactly_once(app, session, que
     assert report.counts["sent"] == OFFICERS and report.unreachable is None
     assert outbox_ids(mailbox) == Counter(set(queued))   # every message once, none twice
     assert {m["To"] for m in mailbox.messages} == set(queued.values())
+    # Each with a calendar entry of its own, though all are for the same module and day.
+    uids = {str(icalendar.Calendar.from_ical(m.get_payload()[1].get_content()).walk("VEVENT")[0]["uid"])
+            for m in mailbox.messages}
+    assert len(uids) == OFFICERS
     # Over more than one connection at once.
     assert any(a_first < b_last and b_first < a_last
                for (a_first, a_last), (b_first, b_last) in combinations(mailbox.spans.values(), 2))
@@ -137,3 +160,83 @@ def test_a_server_that_goes_down_mid_delivery_loses_nothing(app, session, queued
         controller.stop()
     assert set(statuses(session).values()) == {"sent"}
     assert outbox_ids(second) == Counter(set(queued) - sent)
+
+
+def test_two_deliveries_at_once_send_each_message_exactly_once(tmp_path):
+    """As the scheduler's and an operator's could: each claims what the other has not, over connections of its own."""
+    with committed_database(tmp_path, "deliveries_at_once") as url:
+        courses, quizzes = write_course(tmp_path / "content")
+        app = create_app(config.TestConfig, DATABASE_URL=url, MAIL_CONNECTIONS=2, MAIL_FROM="rollcall@test.invalid")
+        migrate.upgrade(app)
+        with unit_of_work(app) as session:
+            sync_courses(session, courses, quizzes)
+            queued = queue_reminders(session, course_by_code(session, "TEST-BASICS"))
+        mailbox = CountingMailbox()
+        controller = served(app, mailbox)
+        reports, start = [], threading.Barrier(2)
+
+        def delivery():
+            start.wait()
+            reports.append(deliver(app, on=TODAY, force=True))
+        try:
+            senders = [threading.Thread(target=delivery) for _ in range(2)]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join(120)
+        finally:
+            controller.stop()
+        with unit_of_work(app) as session:
+            assert set(statuses(session).values()) == {"sent"}
+        app.extensions["db_engine"].dispose()
+    assert len(reports) == 2 and sum(r.counts["sent"] for r in reports) == OFFICERS
+    assert outbox_ids(mailbox) == Counter(set(queued))
+
+
+def test_the_message_on_the_wire_is_text_html_and_the_calendar_entry(app, session, queued, course):
+    course.title = "Use of force: Überblick"
+    session.commit()
+    row_id = min(queued)
+    mailbox = CountingMailbox()
+    controller = served(app, mailbox)
+    token = telemetry.set_request_id("run-42")
+    try:
+        deliver(app, on=TODAY, force=True, ids=[row_id])
+    finally:
+        telemetry.reset_request_id(token)
+        controller.stop()
+    [message] = mailbox.messages
+    assert message["From"] == "rollcall@test.invalid" and message["To"] == queued[row_id]
+    assert message["Subject"] == "Use of force: Überblick: due in 7 days"
+    [wire] = mailbox.wire
+    assert wire.isascii() and b"\r\nSubject: =?utf-8?" in wire.split(b"\r\n\r\n")[0]   # encoded, not raw 8-bit
+    assert message["Message-ID"] == f"<rollcall-outbox-{row_id}@test.invalid>"
+    assert message["X-Request-ID"] == "run-42"
+    assert abs(parsedate_to_datetime(message["Date"]).timestamp() - time.time()) < 300
+    assert message.get_content_type() == "multipart/mixed"
+    body, calendar = message.get_payload()
+    assert [p.get_content_type() for p in body.get_payload()] == ["text/plain", "text/html"]
+    plain, html = (p.get_content() for p in body.get_payload())
+    assert "Überblick" in plain and "due in 7 days" in plain and "<strong>Use of force: Überblick</strong>" in html
+    assert calendar.get_content_type() == "text/calendar" and calendar.get_filename() == "due-date.ics"
+    assert calendar.get_param("method") == "PUBLISH"
+    [event] = icalendar.Calendar.from_ical(calendar.get_content()).walk("VEVENT")
+    assert event.decoded("dtstart") == DUE and str(event["summary"]) == "Due: Use of force: Überblick"
+    user_id = session.scalar(select(OutboxMessage.user_id).where(OutboxMessage.id == row_id))
+    host = urlsplit(app.config["BASE_URL"]).hostname
+    assert str(event["uid"]) == f"rollcall-{user_id}-{course.id}-{DUE.isoformat()}@{host}"
+
+
+@pytest.mark.parametrize("subject", ["Use of force: due in 7 days", "Überblick: due today",
+                                     "A module whose title runs on well past the width of one header line: due today",
+                                     "Two\nlines"])
+def test_a_message_is_written_out_as_the_email_package_writes_it(subject):
+    """The short-cut for plain one-line headers changes nothing: long, non-ASCII and multi-line headers still fold
+    and encode."""
+    letter = Letter("officer@agy.test", subject, "Text é\n", "<p>HTML é</p>", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    message = mail.build_message(letter, sender="Rollcall <rollcall@test.invalid>", message_id="<m@test.invalid>",
+                                 request_id="run-42")
+    wire = mail.wire(message)
+    assert wire == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+    assert wire.isascii() and all(len(line) <= 78 for line in wire.split(b"\r\n"))
+    assert email.message_from_bytes(wire, policy=policy.default)["Subject"] == subject.replace("\n", " ")

@@ -18,7 +18,7 @@ from training.records.models import Assignment, ExtensionRequest
 from training.records.status import CourseState, course_states
 from training.reminders import invitations
 from training.reminders.invitations import TOKEN_KINDS
-from training.reminders.mail import Letter, due_date_event
+from training.reminders.mail import DueDateEvents, Letter
 from training.reminders.models import OutboxMessage, reminder_applies
 from training.reminders.rules import Schedule
 from training.words import plural
@@ -33,11 +33,14 @@ class Composer:
 
     Each letter counts the days from its recipient's own day (their agency's, at
     `now`), or from `on` when one day is given for everyone (an operator's --as-of).
+    A delivery passes its `events`, so the calendar entries its batches share are
+    written once.
     """
 
     def __init__(self, session: Session, jinja: Environment, config: Mapping, on: date | None = None,
-                 now: datetime | None = None):
+                 now: datetime | None = None, events: DueDateEvents | None = None):
         self.session, self.jinja, self.on, self.now = session, jinja, on, now
+        self.events = events or DueDateEvents()
         self.base_url = config["BASE_URL"].rstrip("/")
         self.schedule = Schedule.from_config(config)
 
@@ -129,7 +132,7 @@ class Composer:
         time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
         text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
                                  time_zone=time_zone, long_date=long_date, update=update)
-        calendar = due_date_event(
+        calendar = self.events(
             uid=f"rollcall-{user.id}-{course.id}-{row.due_on.isoformat()}@{urlsplit(self.base_url).hostname}",
             summary=f"Due: {title}", due_on=row.due_on, url=url,
             description=f"Complete {course.title} ({course.code}) in Rollcall by the end of this day "

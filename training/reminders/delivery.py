@@ -18,7 +18,6 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.message import Message
 
 from flask import Flask
 
@@ -27,7 +26,7 @@ from training.clock import every_agency_on, local_days
 from training.db import unit_of_work, utcnow
 from training.reminders import mail
 from training.reminders.compose import Composer
-from training.reminders.mail import Letter
+from training.reminders.mail import DueDateEvents, Letter
 from training.reminders.models import OutboxMessage
 from training.reminders.service import cancel_stale, claim, finish
 
@@ -43,11 +42,12 @@ class DeliveryReport:
 
 @dataclass
 class Batch:
-    """Claimed rows, their letters, and the messages of those with something to say (row id, message)."""
+    """Claimed rows, their letters, and the messages of those with something to say (row id, recipient, the
+    message as it goes over the wire)."""
 
     rows: list[OutboxMessage]
     letters: dict[int, Letter | None]
-    messages: list[tuple[int, Message]]
+    messages: list[tuple[int, str, bytes]]
 
 
 def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, force: bool = False,
@@ -67,20 +67,22 @@ def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, 
             report.counts["cancelled"] += cancel_stale(session, day.on, day.agency_ids)
     sender, request_id = app.config["MAIL_FROM"], telemetry.request_id()
     domain = sender.split("@")[-1]
+    events = DueDateEvents()
 
     def next_batch(after_id: int) -> Batch | None:
         with unit_of_work(app) as session:
             rows = claim(session, now, after_id=after_id, force=force, ids=ids, limit=BATCH)
             if not rows:
                 return None
-            letters = Composer(session, app.jinja_env, app.config, on, as_at).letters(rows)
-        messages = [(row.id, mail.build_message(letter, sender=sender, request_id=request_id,
-                                                message_id=f"<rollcall-outbox-{row.id}@{domain}>"))
+            letters = Composer(session, app.jinja_env, app.config, on, as_at, events).letters(rows)
+        messages = [(row.id, letter.to, mail.wire(mail.build_message(
+                        letter, sender=sender, request_id=request_id,
+                        message_id=f"<rollcall-outbox-{row.id}@{domain}>")))
                     for row in rows if (letter := letters[row.id]) is not None]
         return Batch(rows, letters, messages)
 
     def done(batch: Batch, results: list[str | None]) -> None:
-        errors = {row_id: error for (row_id, _), error in zip(batch.messages, results)}
+        errors = {row_id: error for (row_id, _, _), error in zip(batch.messages, results)}
         with unit_of_work(app) as session:
             report.counts.update(finish(session, batch.rows, batch.letters, errors, now,
                                         app.config["REMINDER_MAX_ATTEMPTS"]))
@@ -104,7 +106,7 @@ def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, 
                     if not batch.messages:
                         done(batch, [])
                         continue
-                    sending[pool.submit(mail.send, [m for _, m in batch.messages], app.config)] = batch
+                    sending[pool.submit(mail.send, [(to, data) for _, to, data in batch.messages], app.config)] = batch
                 if not sending:
                     return report
                 if batch is None or len(sending) >= connections:

@@ -94,14 +94,31 @@ def claim(session: Session, now: datetime, *, after_id: int = 0, force: bool = F
         conditions.append(OutboxMessage.id.in_(ids))
     candidates = select(OutboxMessage.id).where(*conditions).order_by(OutboxMessage.id).limit(limit)
     # The conditions are checked again by the UPDATE itself, so two senders never take the same row.
-    taken = list(session.scalars(update(OutboxMessage)
-                                 .where(OutboxMessage.id.in_(candidates.scalar_subquery()), *conditions)
-                                 .values(claimed_at=now).returning(OutboxMessage.id)
-                                 .execution_options(synchronize_session=False)))
+    claiming = (update(OutboxMessage).values(claimed_at=now).returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False))
+    if session.get_bind().dialect.name == "postgresql":
+        taken = _claim_on_postgresql(session, candidates, claiming.where(*conditions))
+    else:
+        # One statement: SQLite takes its write lock with it (a read first would lose to another sender's write).
+        taken = list(session.scalars(claiming.where(OutboxMessage.id.in_(candidates.scalar_subquery()),
+                                                    *conditions)))
     if not taken:
         return []
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(taken))
                                 .order_by(OutboxMessage.id).execution_options(populate_existing=True)))
+
+
+def _claim_on_postgresql(session: Session, candidates, claiming) -> list[int]:
+    """The candidates are read first, on their own, and the UPDATE held to their range of ids: planning on
+    statistics from before the sweep queued the rows (as good as none pending), PostgreSQL otherwise reads every
+    pending row again for each one it claims, seconds a batch. When another sender took all of them first, the
+    next ones are tried."""
+    while ids := list(session.scalars(candidates)):
+        if taken := list(session.scalars(claiming.where(OutboxMessage.id.between(ids[0], ids[-1]),
+                                                        OutboxMessage.id.in_(ids)))):
+            return taken
+        candidates = candidates.where(OutboxMessage.id > ids[-1])
+    return []
 
 
 def finish(session: Session, rows: list[OutboxMessage], letters: dict[int, Letter | None],
