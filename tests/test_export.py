@@ -1,8 +1,11 @@
 """The roster export: columns, statuses, neutralised cells and scope."""
 import csv
 import io
+import itertools
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.support.factories import make_org, make_user
@@ -95,9 +98,9 @@ def test_extensions_and_exemptions_show_in_the_export(client, session, course, o
 
 
 def test_the_roster_streams_a_slice_of_officers_at_a_time(client, session, course, org, connection, monkeypatch):
-    """The export reads a few officers at a time in the roster's order: its first rows come after two statements
-    whatever the number of officers, and the rows are those of the roster read at once, in the same order, also
-    where officers of the same name straddle two slices and the last slice is full."""
+    """The export reads a few officers at a time in the roster's order: its first rows come after a few slices'
+    statements whatever the number of officers, and the rows are those of the roster read at once, in the same
+    order, also where officers of the same name straddle two slices and the last slice is full."""
     agency, unit = org
     names = [("Lee", "Sam"), ("Abe", "Zed"), ("Lee", "Sam"), ("Zu", "Al"), ("Lee", "Sam"), ("Lee", "Ann")]
     officers = [make_user(session, f"o{i}@agency.test", agency=agency, unit=unit, first=first, last=last)
@@ -115,11 +118,37 @@ def test_the_roster_streams_a_slice_of_officers_at_a_time(client, session, cours
         for size in (1, 2, 3, 7, 8):
             monkeypatch.setattr(service, "ROSTER_SLICE", size)
             assert list(roster_rows(session, roster)) == whole, (filters, size)
-    monkeypatch.setattr(service, "ROSTER_SLICE", 2)
+    # One person a slice (the seven active in the agency, the viewer among them), two statements each, and one
+    # more as the last slice is full: the first rows come while at most the next three slices are read ahead.
+    monkeypatch.setattr(service, "ROSTER_SLICE", 1)
     roster = build_roster(session, viewer, RosterFilters(), today)
     rows = roster_rows(session, roster)
-    assert count_statements(connection, lambda: next(rows)) == 2
+    assert 2 <= count_statements(connection, lambda: next(rows)) <= 8
     assert [row[1:3] for row in rows][:2] == [("Lee", "Ann"), ("Lee", "Sam")]
+    assert count_statements(connection, lambda: list(roster_rows(session, roster))) == 7 * 2 + 1
     login(client, viewer.email)
     _, csv_rows = read_csv(client.get("/reports/roster.csv"))
     assert [r["employee_id"] for r in csv_rows] == ["O1", "O5", "O0", "O2", "O4", "O3"]
+
+
+def test_reading_ahead_stops_with_its_reader_and_passes_on_errors():
+    """The thread that reads ahead stops when the export stops early (a dropped download) and closes what it
+    read from, and an error while reading reaches the export."""
+    closed = []
+
+    def blocks(fail_at=None):
+        try:
+            for i in itertools.count():
+                if i == fail_at:
+                    raise RuntimeError("the database went away")
+                yield [i]
+        finally:
+            closed.append(True)
+
+    ahead = service.read_ahead(blocks())
+    assert next(ahead) == [0] and next(ahead) == [1]
+    ahead.close()
+    assert closed == [True] and not [t for t in threading.enumerate() if t.name == "read-ahead"]
+    with pytest.raises(RuntimeError, match="went away"):
+        list(service.read_ahead(blocks(fail_at=3)))
+    assert closed == [True, True]
