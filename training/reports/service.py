@@ -32,9 +32,9 @@ def roster_row(state: CourseState) -> tuple:
 def roster_rows(session: Session, roster: Roster) -> Iterator[tuple]:
     """One row per active officer and required course, in ROSTER_COLUMNS order, read ROSTER_SLICE officers at a
     time in the roster's order (`officer_slices`): the first rows come after two statements, not after every
-    officer's pairs are sorted, and memory holds a few blocks of 2,000 rows. Two statements per slice, and one
-    more when the officers fill the last slice exactly. The rows are read ahead (`read_ahead`), so that the
-    database works on the next slice while the caller writes this one."""
+    officer's pairs are sorted, and memory holds one slice's rows and a block of 1,000 rows ahead. Two
+    statements per slice, and one more when the officers fill the last slice exactly. The rows are read ahead
+    (`read_ahead`), so that the database works on the next slice while the caller writes this one."""
     return itertools.chain.from_iterable(read_ahead(_roster_blocks(session, roster)))
 
 
