@@ -1,16 +1,23 @@
 """The roster export: columns, statuses, neutralised cells and scope."""
 import csv
 import io
+import itertools
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.support.factories import make_org, make_user
 from tests.support.pages import login
+from tests.support.statements import count_statements
 from training.audit.models import AuditEvent
 from training.clock import today_for
 from training.records.models import Assignment, Completion
-from training.reports.service import ROSTER_COLUMNS
+from training.records.status import run_states
+from training.reports import service
+from training.reports.filters import RosterFilters, build_roster
+from training.reports.service import ROSTER_COLUMNS, roster_row, roster_rows
 from training.spreadsheet import neutralise
 
 HEADER = "employee_id,last_name,first_name,agency,unit,course_code,course_title,course_version,status,due_on,completed_on,score,expires_on"
@@ -88,3 +95,60 @@ def test_extensions_and_exemptions_show_in_the_export(client, session, course, o
     by_id = {r["employee_id"]: r for r in rows}
     assert (by_id["E-1"]["status"], by_id["E-1"]["due_on"]) == ("assigned", (today + timedelta(days=20)).isoformat())
     assert by_id["E-2"]["status"] == "exempt"
+
+
+def test_the_roster_streams_a_slice_of_officers_at_a_time(client, session, course, org, connection, monkeypatch):
+    """The export reads a few officers at a time in the roster's order: its first rows come after a few slices'
+    statements whatever the number of officers, and the rows are those of the roster read at once, in the same
+    order, also where officers of the same name straddle two slices and the last slice is full."""
+    agency, unit = org
+    names = [("Lee", "Sam"), ("Abe", "Zed"), ("Lee", "Sam"), ("Zu", "Al"), ("Lee", "Sam"), ("Lee", "Ann")]
+    officers = [make_user(session, f"o{i}@agency.test", agency=agency, unit=unit, first=first, last=last)
+                for i, (last, first) in enumerate(names)]
+    make_user(session, "gone@agency.test", agency=agency, unit=unit, first="Sam", last="Lee", active=False)
+    today = today_for(officers[0])
+    for i, officer in enumerate(officers):
+        session.add(Assignment(user_id=officer.id, course_id=course.id, due_on=today + timedelta(days=i - 3),
+                               reason="individual"))
+    session.commit()
+    viewer = make_user(session, "compliance@agency.test", role="compliance", agency=agency)
+    for filters in (RosterFilters(), RosterFilters(status="overdue")):
+        roster = build_roster(session, viewer, filters, today)
+        whole = [roster_row(state) for state in run_states(session, roster.statement, roster.on)]
+        for size in (1, 2, 3, 7, 8):
+            monkeypatch.setattr(service, "ROSTER_SLICE", size)
+            assert list(roster_rows(session, roster)) == whole, (filters, size)
+    # One person a slice (the seven active in the agency, the viewer among them), two statements each, and one
+    # more as the last slice is full: the first rows come while at most the next three slices are read ahead.
+    monkeypatch.setattr(service, "ROSTER_SLICE", 1)
+    roster = build_roster(session, viewer, RosterFilters(), today)
+    rows = roster_rows(session, roster)
+    assert 2 <= count_statements(connection, lambda: next(rows)) <= 8
+    assert [row[1:3] for row in rows][:2] == [("Lee", "Ann"), ("Lee", "Sam")]
+    assert count_statements(connection, lambda: list(roster_rows(session, roster))) == 7 * 2 + 1
+    login(client, viewer.email)
+    _, csv_rows = read_csv(client.get("/reports/roster.csv"))
+    assert [r["employee_id"] for r in csv_rows] == ["O1", "O5", "O0", "O2", "O4", "O3"]
+
+
+def test_reading_ahead_stops_with_its_reader_and_passes_on_errors():
+    """The thread that reads ahead stops when the export stops early (a dropped download) and closes what it
+    read from, and an error while reading reaches the export."""
+    closed = []
+
+    def blocks(fail_at=None):
+        try:
+            for i in itertools.count():
+                if i == fail_at:
+                    raise RuntimeError("the database went away")
+                yield [i]
+        finally:
+            closed.append(True)
+
+    ahead = service.read_ahead(blocks())
+    assert next(ahead) == [0] and next(ahead) == [1]
+    ahead.close()
+    assert closed == [True] and not [t for t in threading.enumerate() if t.name == "read-ahead"]
+    with pytest.raises(RuntimeError, match="went away"):
+        list(service.read_ahead(blocks(fail_at=3)))
+    assert closed == [True, True]

@@ -66,7 +66,9 @@ class User(UserMixin, Base):
     agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
-    __table_args__ = (Index("ix_users_agency_unit", "agency_id", "unit_id"),)
+    # ix_users_name: the roster's order, which the roster export walks by keyset (training/records/status.py).
+    __table_args__ = (Index("ix_users_agency_unit", "agency_id", "unit_id"),
+                      Index("ix_users_name", "last_name", "first_name", "id"))
 
     @property
     def full_name(self) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union,
     union_all,
 )
@@ -49,6 +50,10 @@ class CourseState(NamedTuple):
     expires_on: date | None
     exempt_until: date | None
     status: str | None
+
+
+# The roster's order of officers; ix_users_name gives it.
+ROSTER_ORDER = (User.last_name, User.first_name, User.id)
 
 
 def course_states(session: Session, on: date, *where: ColumnElement[bool], order_by_due: bool = False,
@@ -201,8 +206,29 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     if order_by_due:
         stmt = stmt.order_by(func.coalesce(open_assignment.c.due_on, latest.expires_on), Course.code)
     else:
-        stmt = stmt.order_by(User.last_name, User.first_name, User.id, Course.code)
+        stmt = stmt.order_by(*ROSTER_ORDER, Course.code)
     return stmt
+
+
+def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> Iterator[list[ColumnElement[bool]]]:
+    """Conditions on users that cut the active officers matching `where` into runs of `size`, first to last in
+    ROSTER_ORDER, so that a query over one run at a time reads each officer's rows by index and sorts only its
+    own rows.
+
+    Each run is read from where the last one ended by one walk of ix_users_name, and named by its officers'
+    ids, so that the database knows each query's size (a range of names it estimates far too large, and plans
+    for all officers). One statement per run, and one more when the officers fill the last run exactly.
+    """
+    key = tuple_(*ROSTER_ORDER)
+    after: list[ColumnElement[bool]] = []
+    while True:
+        run = session.execute(select(*ROSTER_ORDER).where(User.active.is_(True), *where, *after)
+                              .order_by(*ROSTER_ORDER).limit(size)).all()
+        if run:
+            yield [User.id.in_([officer.id for officer in run])]
+        if len(run) < size:
+            return
+        after = [key > tuple_(*run[-1])]
 
 
 def pair_facts_query(on: date, *where: ColumnElement[bool]) -> CompoundSelect:

@@ -50,9 +50,31 @@ class Roster:
 
     filters: RosterFilters
     on: date
-    statement: Select
+    as_of: bool
+    officers: tuple[ColumnElement[bool], ...]   # conditions on users: the viewer's scope, the agency, the unit
+    course_id: int | None
     agency: Agency | None
     unit: Unit | None
+
+    @property
+    def statement(self) -> Select:
+        return self.narrowed()
+
+    def narrowed(self, *officers: ColumnElement[bool]) -> Select:
+        """The roster query over the officers matching `officers` as well (see `officer_slices`)."""
+        stmt = course_states_query(self.on, *self.officers, *officers, as_of=self.as_of)
+        cols, filters, on = stmt.selected_columns, self.filters, self.on
+        if self.course_id is not None:
+            stmt = stmt.where(cols.course_id == self.course_id)
+        if filters.status:
+            stmt = stmt.where(status_expression(on, cols.expires_on, cols.due_on, cols.exempt_until) == filters.status)
+        if filters.completed_from:
+            stmt = stmt.where(cols.completed_on >= filters.completed_from)
+        if filters.completed_to:
+            stmt = stmt.where(cols.completed_on <= filters.completed_to)
+        if filters.expiring_before:
+            stmt = stmt.where(cols.expires_on < filters.expiring_before)
+        return stmt
 
     def file_name(self, extension: str) -> str:
         parts = ["roster"]
@@ -111,21 +133,9 @@ def build_roster(session: Session, viewer: User | None, filters: RosterFilters, 
         if course_id is None:
             raise FilterError("course", f"no active course with the code '{filters.course}'")
     on = filters.as_of or today
-    stmt = course_states_query(on, *where, as_of=on < today)
-    cols = stmt.selected_columns
-    if course_id is not None:
-        stmt = stmt.where(cols.course_id == course_id)
-    if filters.status:
-        stmt = stmt.where(status_expression(on, cols.expires_on, cols.due_on, cols.exempt_until) == filters.status)
-    if filters.completed_from:
-        stmt = stmt.where(cols.completed_on >= filters.completed_from)
-    if filters.completed_to:
-        stmt = stmt.where(cols.completed_on <= filters.completed_to)
-    if filters.expiring_before:
-        stmt = stmt.where(cols.expires_on < filters.expiring_before)
     if agency is None and unit is None:
         agency, unit = home_place(session, viewer)
-    return Roster(filters, on, stmt, agency, unit)
+    return Roster(filters, on, on < today, tuple(where), course_id, agency, unit)
 
 
 def home_place(session: Session, viewer: User | None) -> tuple[Agency | None, Unit | None]:
