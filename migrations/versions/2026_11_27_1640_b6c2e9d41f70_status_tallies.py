@@ -13,14 +13,14 @@ missing. The dashboard's monthly trend gets each agency's sums (compliance
 snapshots of kind "agency"), back-filled from the month ends counted.
 
 Revision ID: b6c2e9d41f70
-Revises: a1d4e7b2c9f3
+Revises: b8e2f5a3c1d7
 Create Date: 2026-11-27 16:40:00.000000
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'b6c2e9d41f70'
-down_revision = 'a1d4e7b2c9f3'
+down_revision = 'b8e2f5a3c1d7'
 branch_labels = None
 depends_on = None
 
