@@ -55,7 +55,7 @@ from training.records.status import course_states_query
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
-from training.reports.models import ComplianceSnapshot
+from training.reports.models import ComplianceSnapshot, TallyMark
 from training.updates.service import publish_update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,9 +206,10 @@ def bench_unit_view(app, engine) -> dict:
 
 
 def bench_compliance(app, engine) -> dict:
-    """The compliance dashboard and its CSV, counted live from the records, for the largest agency's compliance
-    user; its coordinator's home and the administrator's dashboard of every agency, which count the same way; and
-    the daily count of the monthly trend behind it (rolled back, so every run counts the months anew)."""
+    """The compliance dashboard and its CSV for the largest agency's compliance user, after the tally job counted
+    every agency's day (its first run timed, and a run with nothing to do); its coordinator's home and the
+    administrator's dashboard of every agency; the dashboard with units marked since the job ran; and the daily
+    count of the monthly trend behind it (rolled back, so every run counts the months anew)."""
     client = app.test_client()
     with unit_of_work(app) as session:
         code, officers = session.execute(
@@ -239,6 +240,7 @@ def bench_compliance(app, engine) -> dict:
         samples = samples_ms(client, path, runs)
         figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
                         f"{name}_max_ms": round(max(samples), 1)})
+    figures.update(marked_units(app, client, code))
     connection = engine.connect()
     outer = connection.begin()
     production = app.extensions["db_sessionmaker"]
@@ -259,6 +261,27 @@ def bench_compliance(app, engine) -> dict:
             "tallies_next_run_s": round(tallies_again_s, 2), **figures,
             "compliance_load_before": round(load_before, 2), "compliance_load_after": round(os.getloadavg()[0], 2),
             "compliance_trend_count_s": round(counted_s, 2)}
+
+
+MARKED_UNITS = 30
+
+
+def marked_units(app, client, code: str) -> dict:
+    """The agency's dashboard when writes have touched MARKED_UNITS of its units since the tally job last ran
+    (their cells counted from the records at each request), then the job's run that counts them again."""
+    with unit_of_work(app) as session:
+        agency = session.scalar(select(Agency).where(Agency.code == code))
+        units = list(session.scalars(select(Unit.id).where(Unit.agency_id == agency.id)
+                                     .order_by(Unit.id).limit(MARKED_UNITS)))
+        session.execute(insert(TallyMark), [{"agency_key": agency.id, "unit_key": u} for u in units])
+    sign_in(client, f"compliance-{code.lower()}@demo.test")
+    samples = samples_ms(client, "/reports/compliance", COMPLIANCE_RUNS)
+    started = time.perf_counter()
+    count_tallies(app, via="bench")
+    return {"compliance_marked_units": len(units),
+            "compliance_dashboard_marked_p50_ms": round(percentile(samples, 50), 1),
+            "compliance_dashboard_marked_p95_ms": round(percentile(samples, 95), 1),
+            "tallies_marked_run_s": round(time.perf_counter() - started, 2)}
 
 
 def run_export(kind: str) -> tuple[int, float, int]:
@@ -806,13 +829,16 @@ def main(names: list[str]) -> None:
              "export_peak_mb": "<= 150", "acknowledgements_export_peak_mb": "<= 150",
              "sweep_s": "<= 10", "sweep_statements_1000": "= sweep_statements_10",
              "hostile_upload_peak_mb": "<= 100", "questions_page_p95_ms": "<= 1000"}
+    if officers >= 1_000_000:   # a national deployment's goals (issue 20)
+        goals.update({"dashboard_p95_ms": "<= 10", "unit_view_p95_ms": "<= 50 (500 officers)", "sweep_s": "<= 60",
+                      "next_day_sweep_s": "<= 10", "delivery_per_s": ">= 1000"})
     print(f"\n{'measure':34} {'value':>14}  goal")
     for key, value in results.items():
         if key != "steps":
             print(f"{key:34} {str(value):>14}  {goals.get(key, '')}")
     if results.get("export_baseline_rows_per_s"):
         print(f"\nexport speed vs the database's own CSV dump: "
-              f"{results['export_rows_per_s'] / results['export_baseline_rows_per_s']:.2f} (goal >= 0.33)")
+              f"{results['export_rows_per_s'] / results['export_baseline_rows_per_s']:.2f} (goal >= 0.5)")
 
 
 if __name__ == "__main__":
