@@ -37,12 +37,13 @@ def _pairs_migration():
 def _inserted(pairs, table: str) -> list[str]:
     """Statements after an INSERT into `table` whose rows are the transition table `inserted`: their pairs
     exist, locked as the row trigger locks them, with the facts `table` decides."""
-    mine = "(user_id, course_id) IN (SELECT user_id, course_id FROM inserted)"
+    theirs = "JOIN (SELECT DISTINCT user_id, course_id FROM inserted) AS mine USING (user_id, course_id)"
     facts = pairs.facts("required_pairs.user_id", "required_pairs.course_id")[table]
     return ["INSERT INTO required_pairs (user_id, course_id) SELECT DISTINCT user_id, course_id FROM inserted "
             "ON CONFLICT (user_id, course_id) DO NOTHING",
-            f"PERFORM 1 FROM required_pairs WHERE {mine} ORDER BY user_id, course_id FOR UPDATE",
-            f"UPDATE required_pairs SET {pairs.sets(facts)} WHERE {mine}"]
+            f"PERFORM 1 FROM required_pairs {theirs} ORDER BY user_id, course_id FOR UPDATE OF required_pairs",
+            f"UPDATE required_pairs SET {pairs.sets(facts)} FROM (SELECT DISTINCT user_id, course_id FROM inserted) "
+            "AS mine WHERE required_pairs.user_id = mine.user_id AND required_pairs.course_id = mine.course_id"]
 
 
 def _row_trigger(pairs, table: str, events: str) -> None:
@@ -60,7 +61,10 @@ def upgrade() -> None:
     pairs = _pairs_migration()
     for table in pairs.TABLES:
         body = "".join(f"    {statement};\n" for statement in _inserted(pairs, table))
-        op.execute(f"CREATE FUNCTION {table}_required_pairs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        # Each inserted row's pair by its key, as the row trigger looked it up: a plan of its own would merge
+        # or hash all 8 million pairs of a million officers for a few thousand rows (and compile it, JIT).
+        op.execute(f"CREATE FUNCTION {table}_required_pairs_inserted() RETURNS trigger LANGUAGE plpgsql "
+                   f"SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS $$\n"
                    f"BEGIN\n{body}    RETURN NULL;\nEND\n$$")
         op.execute(f"CREATE TRIGGER {table}_required_pairs_inserted AFTER INSERT ON {table} "
                    f"REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT "
