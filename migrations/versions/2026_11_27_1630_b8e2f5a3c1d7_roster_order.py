@@ -4,13 +4,13 @@ The roster export walks the officers in this order a slice at a time, so that it
 and no query sorts every officer's pairs.
 
 Revision ID: b8e2f5a3c1d7
-Revises: a1d4e7b2c9f3
+Revises: b8e5d1f06c27
 Create Date: 2026-11-27 16:30:00.000000
 """
 from alembic import op
 
 revision = 'b8e2f5a3c1d7'
-down_revision = 'a1d4e7b2c9f3'
+down_revision = 'b8e5d1f06c27'
 branch_labels = None
 depends_on = None
 

@@ -230,6 +230,12 @@ class RequiredPair(Base):
     # trigger on acknowledgements (migrations/versions/2026_11_27_1300_e2a7c4d91b36_policy_updates.py).
     acknowledged_version: Mapped[int | None]
 
+    __table_args__ = (
+        # The daily renewal pass: per module, the pairs with no open assignment by how soon they expire.
+        Index("ix_required_pairs_renewal", "course_id", "expires_on",
+              sqlite_where=text("due_on IS NULL"), postgresql_where=text("due_on IS NULL")),
+    )
+
 
 class Acknowledgement(Base):
     """An officer signed for a version of a module or document by typing their name: at the end of the whole

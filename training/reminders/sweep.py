@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select
+from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from training.clock import of_agencies
@@ -76,18 +76,22 @@ def _count_label(kind: str) -> str:
 
 
 def escalate(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
-    """Record each overdue assignment reaching a step of the ladder, once; then one digest per recipient."""
+    """Record each overdue assignment reaching a step of the ladder, once; then one digest per recipient.
+
+    One statement for every step: the open assignments are read once, however long the ladder."""
     counts: Counter = Counter()
-    for step_days, role in schedule.escalations:
-        rows = (_open_assignments(on, agency_ids)
-                .add_columns(Assignment.user_id, Assignment.course_id, Assignment.due_on, literal(step_days),
-                             literal(role), literal(on, Date))
-                .where(Assignment.due_on <= on - timedelta(days=step_days)))
-        stmt = (insert_ignoring_conflicts(session, Escalation)
-                .from_select(["user_id", "course_id", "due_on", "step_days", "role", "decided_on"], rows)
-                .on_conflict_do_nothing(index_elements=["user_id", "course_id", "due_on", "step_days"])
-                .returning(Escalation.id))
-        counts[f"escalated-{role}"] += len(session.scalars(stmt).all())
+    ladder = union_all(*[select(literal(days).label("step_days"), literal(role).label("role"),
+                                literal(on - timedelta(days=days), Date).label("due_by"))
+                         for days, role in schedule.escalations]).subquery("ladder")
+    rows = (_open_assignments(on, agency_ids).join(ladder, true())
+            .add_columns(Assignment.user_id, Assignment.course_id, Assignment.due_on, ladder.c.step_days,
+                         ladder.c.role, literal(on, Date))
+            .where(Assignment.due_on <= ladder.c.due_by))
+    stmt = (insert_ignoring_conflicts(session, Escalation)
+            .from_select(["user_id", "course_id", "due_on", "step_days", "role", "decided_on"], rows)
+            .on_conflict_do_nothing(index_elements=["user_id", "course_id", "due_on", "step_days"])
+            .returning(Escalation.role))
+    counts.update(f"escalated-{role}" for role in session.scalars(stmt))
     for role in sorted({role for _, role in schedule.escalations}):
         counts[f"escalation-{role}"] += _queue_digests(session, on, role, agency_ids)
     return counts
