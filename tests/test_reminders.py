@@ -283,13 +283,14 @@ def test_the_scheduled_job_skips_while_another_process_runs_the_jobs(app, smtp, 
 def test_scheduler_jobs_are_in_code_and_catch_up_late_runs(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"daily", "delivery", "startup_daily"}
+    assert set(jobs) == {"daily", "delivery", "tallies", "startup_daily"}
     assert JOB_DEFAULTS["coalesce"] is True and JOB_DEFAULTS["misfire_grace_time"] >= 3600
     assert JOB_DEFAULTS["max_instances"] == 1
     # Every hour, on the hour: each agency is swept once DAILY_JOB_HOUR has come in its own time zone.
     fields = {field.name: str(field) for field in jobs["daily"].trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("*", "0")
     assert jobs["delivery"].trigger.interval == timedelta(minutes=app.config["DELIVERY_INTERVAL_MINUTES"])
+    assert jobs["tallies"].trigger.interval == timedelta(minutes=app.config["TALLY_INTERVAL_MINUTES"])
 
 
 def test_officers_see_their_reminders_and_only_administrators_the_outbox(runner, smtp, team, client):
