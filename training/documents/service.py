@@ -6,8 +6,6 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -77,6 +75,10 @@ def pdf_problem(filename: str, data: bytes, limit: int = MAX_PDF_BYTES) -> str |
         return f"{filename} is {len(data) / 1048576:.1f} MB, more than the {limit / 1048576:g} MB allowed."
     if data[:1024].lstrip()[:5] != b"%PDF-":
         return f"{filename} is not a PDF file: it does not start with %PDF-."
+    # Imported when a PDF is checked: pypdf (with PIL) holds tens of MB in every process otherwise.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:

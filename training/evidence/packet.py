@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from training.evidence.records import Held
-from training.evidence.transcript import transcript_pdf
 from training.records.certificate import CertificateFacts, certificate_pdf
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +75,8 @@ def attempts_text(held: Held) -> str:
 
 def files_of(held: Held, site: str, agency_name: str | None, verify_url) -> dict[str, bytes]:
     """Every file of the packet but the manifest, by its path in the ZIP."""
+    from training.evidence import transcript  # imported when a packet is made: fpdf holds tens of MB
+
     as_of = date.fromisoformat(held.officer["as_of"])
     created = created_at(as_of)
     files = certificates(held, agency_name, verify_url, created)
@@ -84,7 +85,7 @@ def files_of(held: Held, site: str, agency_name: str | None, verify_url) -> dict
         "README.txt": readme.format(site=site, **{k: v or "none" for k, v in held.officer.items()}).encode("utf-8"),
         "check_packet.py": (HERE / "check_packet.py").read_bytes(),
         "officer.json": dumps(held.officer),
-        "transcript.pdf": transcript_pdf(held, created),
+        "transcript.pdf": transcript.transcript_pdf(held, created),
         "completions.json": dumps({"completions": held.completions}),
         "attempts.json": dumps({"attempts": held.attempts}),
         "attempts.txt": attempts_text(held).encode("utf-8"),

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
 
 from training.records import codes
 
@@ -44,6 +43,8 @@ def qr_png(data: str) -> io.BytesIO:
 def certificate_pdf(facts: CertificateFacts, created: datetime | None = None) -> bytes:
     """One landscape Letter page. With `created`, the PDF says it was made then (and its file id follows from it
     and its contents), so the same certificate gives the same bytes."""
+    from fpdf import FPDF  # imported when a PDF is made: fpdf, fontTools and PIL hold tens of MB per process
+
     pdf = FPDF(orientation="L", unit="mm", format="Letter")
     if created is not None:
         pdf.set_creation_date(created)
