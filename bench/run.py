@@ -105,6 +105,39 @@ def statements(engine):
         event.remove(engine, "before_cursor_execute", count)
 
 
+@contextmanager
+def rolled_back(app, engine):
+    """The app's units of work inside one outer transaction on a connection of its own, rolled back at the end, so
+    the kept database stays as seeded; yields the connection."""
+    connection = engine.connect()
+    outer = connection.begin()
+    production = app.extensions["db_sessionmaker"]
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                                     expire_on_commit=False)
+    try:
+        yield connection
+    finally:
+        app.extensions["db_sessionmaker"] = production
+        outer.rollback()
+        connection.close()
+
+
+@contextmanager
+def mail_sink(app):
+    """aiosmtpd's discarding SMTP server on loopback, in a process of its own, as the app's mail server; yields
+    the process once it answers."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                               "-c", "aiosmtpd.handlers.Sink"])
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    try:
+        wait_for_port(port)
+        yield server
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def ensure_database() -> None:
     """A PostgreSQL database named by URL is made when it is missing."""
     url = make_url(URL)
@@ -241,21 +274,12 @@ def bench_compliance(app, engine) -> dict:
         figures.update({f"{name}_p50_ms": round(percentile(samples, 50), 1),
                         f"{name}_max_ms": round(max(samples), 1)})
     figures.update(marked_units(app, client, code))
-    connection = engine.connect()
-    outer = connection.begin()
-    production = app.extensions["db_sessionmaker"]
-    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                                     expire_on_commit=False)
-    try:
+    with rolled_back(app, engine):
         with unit_of_work(app) as session:
             session.execute(delete(ComplianceSnapshot).where(ComplianceSnapshot.kind == "month"))
         started = time.perf_counter()
         count_compliance(app, date.today())
         counted_s = time.perf_counter() - started
-    finally:
-        app.extensions["db_sessionmaker"] = production
-        outer.rollback()
-        connection.close()
     return {"compliance_dashboard_agency": code, "compliance_dashboard_officers": officers,
             "tallies_first_count_s": round(tallies_s, 1), "tallies_days_counted": first["agency days counted"],
             "tallies_next_run_s": round(tallies_again_s, 2), **figures,
@@ -454,18 +478,8 @@ def bench_sweep(app, engine) -> dict:
     back, so the kept database stays as seeded. Mail goes to an SMTP server on
     loopback, in a process of its own, that accepts and discards.
     """
-    connection = engine.connect()
-    outer = connection.begin()
-    production = app.extensions["db_sessionmaker"]
-    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                                     expire_on_commit=False)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"])
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     today, tomorrow = date.today(), date.today() + timedelta(days=1)
-    try:
-        wait_for_port(port)
+    with rolled_back(app, engine), mail_sink(app):
         started = time.perf_counter()
         caught_up = run_daily(app, today)
         sweep_s = time.perf_counter() - started
@@ -478,12 +492,6 @@ def bench_sweep(app, engine) -> dict:
         started = time.perf_counter()
         report = deliver(app, on=tomorrow, force=True)
         delivery_s = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait()
-        app.extensions["db_sessionmaker"] = production
-        outer.rollback()
-        connection.close()
     return {"sweep_s": round(sweep_s, 2), "sweep_queued_messages": messages(caught_up),
             "sweep_created_assignments": sum(n for kind, n in caught_up.items() if kind.startswith("assignments")),
             "next_day_sweep_s": round(next_sweep_s, 2), "next_day_messages": messages(next_day),
@@ -510,18 +518,9 @@ def bench_delivery(app, engine) -> dict:
     rate: the CPU each message cost this process (all its threads), the mail
     server and the database's backend.
     """
-    connection = engine.connect()
-    outer = connection.begin()
-    production = app.extensions["db_sessionmaker"]
-    app.extensions["db_sessionmaker"] = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                                     expire_on_commit=False)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"])
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     today = date.today()
-    backend = connection.scalar(text("SELECT pg_backend_pid()")) if engine.dialect.name == "postgresql" else None
-    try:
+    with rolled_back(app, engine) as connection, mail_sink(app) as server:
+        backend = connection.scalar(text("SELECT pg_backend_pid()")) if engine.dialect.name == "postgresql" else None
         with unit_of_work(app) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending").values(status="sent"))
             chosen: dict[int, tuple[int, date]] = {}
@@ -538,7 +537,6 @@ def bench_delivery(app, engine) -> dict:
                 {"key": f"bench:{user_id}:{course_id}:{due_on}", "kind": "due-in-7", "user_id": user_id,
                  "course_id": course_id, "due_on": due_on, "decided_on": today, "status": "pending",
                  "attempts": 0, "created_at": utcnow()} for user_id, (course_id, due_on) in chosen.items()])
-        wait_for_port(port)
         cpu = {"client": cpu_s(os.getpid()), "server": cpu_s(server.pid),
                "database": cpu_s(backend) if backend else 0.0}
         started = time.perf_counter()
@@ -546,12 +544,6 @@ def bench_delivery(app, engine) -> dict:
         delivery_s = time.perf_counter() - started
         cpu = {"client": cpu_s(os.getpid()) - cpu["client"], "server": cpu_s(server.pid) - cpu["server"],
                "database": cpu_s(backend) - cpu["database"] if backend else 0.0}
-    finally:
-        server.terminate()
-        server.wait()
-        app.extensions["db_sessionmaker"] = production
-        outer.rollback()
-        connection.close()
     sent = report.counts["sent"]
     # SQLite has no server process of its own: its work is in the client's figure.
     per_message = {f"delivery_{who}_cpu_ms_per_message": round(1000 * s / sent, 2) if sent and (backend or
