@@ -148,7 +148,8 @@ def figures(session: Session, day: LocalDay, people: list[ColumnElement[bool]], 
     day has no tallies yet, are counted from the records and added.
     """
     agencies = split(session, day, cells)
-    live = _union(_live_parts(day.on, people, agencies)).subquery("live")
+    # A CTE: both sums read the count from the records, which PostgreSQL then makes once.
+    live = _union(_live_parts(day.on, people, agencies)).cte("live")
     by_cell = [select(live.c.agency_id, live.c.unit_id, live.c.status, live.c.pairs,
                       *(live.c[f"within_{days}"] for days in HORIZONS))]
     by_course = [select(live.c.course_id, live.c.status, live.c.acknowledged_version, live.c.pairs)]
