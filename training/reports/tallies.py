@@ -97,13 +97,16 @@ Cells = Callable[[ColumnElement, ColumnElement], list[ColumnElement[bool]]] | No
 
 
 class Split(NamedTuple):
-    """The agencies of a day whose tallies are counted, and those whose are not (None: no agency)."""
+    """The agencies of a day (None among them: no agency) whose tallies are counted, and those whose are not
+    (None: everyone, a day given for all)."""
 
     tallied: list[int | None]
-    untallied: list[int | None]
+    untallied: list[int | None] | None
 
 
 def split(session: Session, day: LocalDay, cells: Cells) -> Split:
+    """The day's agencies by whether the tally job has counted their day; none of them when the scope is not
+    made of cells."""
     if day.agency_ids is None or cells is None:
         return Split([], list(day.agency_ids) if day.agency_ids is not None else None)
     agencies = {key(agency_id): agency_id for agency_id in day.agency_ids}
