@@ -186,6 +186,8 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
     """
     counts: Counter = Counter()
     marks = session.scalar(select(func.count()).select_from(TallyMark))
+    # Only the agencies with a marked cell are counted again.
+    touched = set(session.scalars(select(TallyMark.agency_key).distinct())) if marks else set()
     wanted: dict[date, list[int | None]] = {}
     for local in local_days(session, now):
         for on in (local.on, local.on + timedelta(days=1)):
@@ -197,7 +199,7 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
                 _count(session, on, agency_id, [])
                 session.add(TallyDay(day=on, agency_key=key(agency_id), counted_at=utcnow()))
                 counts["agency days counted"] += 1
-            elif marks:
+            elif key(agency_id) in touched:
                 _count(session, on, agency_id, _marked_officers())
     if marks:
         session.execute(delete(TallyMark))
