@@ -153,16 +153,13 @@ def scope_of(session: Session, viewer: User, agencies: Sequence[Agency], chosen:
     Each agency's statuses are on its own calendar day now; officers of no agency,
     for those who may see them, on the server's.
     """
-    people = scope_filter(session, viewer)
-    months = scope_filter(session, viewer, agency_id=Snap.agency_id, unit_id=Snap.unit_id, user_id=None)
-    chosen_only = [] if chosen is None else [chosen.id]
-
     def cells(agency_id, unit_id) -> list[ColumnElement[bool]]:
+        """The scope's conditions on rows about an agency and a unit, not about one person."""
         return [*scope_filter(session, viewer, agency_id=agency_id, unit_id=unit_id, user_id=None),
-                *(agency_id == i for i in chosen_only)]
-    if chosen is not None:
-        people.append(User.agency_id == chosen.id)
-        months.append(Snap.agency_id == chosen.id)
+                *([agency_id == chosen.id] if chosen is not None else [])]
+
+    people = scope_filter(session, viewer) + ([User.agency_id == chosen.id] if chosen is not None else [])
+    months = cells(Snap.agency_id, Snap.unit_id)
     grouped: dict[date, list[tuple[int, str, str]]] = {}
     for agency in [chosen] if chosen is not None else agencies:
         grouped.setdefault(agency_today(agency, now), []).append((agency.id, agency.code, agency.time_zone))
