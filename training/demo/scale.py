@@ -1,8 +1,9 @@
 """An agency-scale organisation for the benchmark and for load: deterministic, bulk-inserted.
 
 Nine agencies in their own time zones, about one unit per hundred officers in
-three levels, a supervisor for every ten officers, a coordinator and a
-compliance user per agency, eight required courses (the built-in modules plus
+three levels (where an agency is large enough, its first region holds just five
+field units, a unit of about five hundred officers), a supervisor for every ten
+officers, a coordinator and a compliance user per agency, eight required courses (the built-in modules plus
 synthetic ones) and five years of completions ending in a realistic mix of
 current, expiring, overdue, lapsed, assigned and exempt.
 
@@ -124,7 +125,7 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
             next_id += 1
         per_field = [size // fields + (1 if f < size % fields else 0) for f in range(fields)]
         for f in range(fields):
-            parent = region_ids[f % regions]
+            parent = region_ids[_region_of(f, fields, regions)]
             unit_rows.append({"id": next_id, "agency_id": agency_id, "parent_id": parent,
                               "code": f"{code}-F{f + 1:03d}", "name": f"{code} Field Unit {f + 1}",
                               "path": f"/{hq}/{parent}/{next_id}/"})
@@ -211,6 +212,20 @@ def seed_scale(session: Session, today: date, officers: int, password_hash: str,
 
 
 HISTORY = {"c": (Completion, "completions"), "a": (Assignment, "assignments"), "e": (Exemption, "exemptions")}
+
+
+SMALL_REGION = 5   # field units in each agency's first region
+
+
+def _region_of(field: int, fields: int, regions: int) -> int:
+    """The region a field unit belongs to: the first SMALL_REGION fields to the first region, the rest in turn to
+    the others, so a large agency has one region of about five hundred officers beside its larger ones; a small
+    agency's fields go to its regions in turn."""
+    if fields <= SMALL_REGION * regions:
+        return field % regions
+    if field < SMALL_REGION:
+        return 0
+    return 1 + (field - SMALL_REGION) % (regions - 1)
 
 
 def _insert_history(session: Session, rows: Iterator[tuple[str, dict]]) -> dict[str, int]:
