@@ -14,7 +14,13 @@ from training.audit.models import AuditEvent
 from training.catalog.models import Course, CourseVersion
 from training.people.models import Agency, Unit, User
 from training.records.models import Completion
-from training.records.status import CourseState, course_states, pair_facts_query, status_expression
+from training.records.status import (
+    CourseState,
+    course_states,
+    officer_course_states,
+    pair_facts_query,
+    status_expression,
+)
 
 # Statuses that keep an officer off duty: a certification that has lapsed, or an assignment past due.
 NOT_DEPLOYABLE = ("lapsed", "overdue")
@@ -96,7 +102,7 @@ def employee_ids(session: Session, user_ids: Select) -> dict[int, str | None]:
 
 def officer_states(session: Session, user: User, on: date) -> tuple[Person, list[CourseState]]:
     person = _people(session, PERSON.id == user.id)[0]
-    return person, list(course_states(session, on, User.id == user.id))
+    return person, officer_course_states(session, on, user.id)
 
 
 def reasons_not_deployable(states: list[CourseState]) -> list[dict]:

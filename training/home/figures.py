@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from training.access import SCOPED
 from training.people.models import Unit, User
-from training.records.status import course_states, pair_facts_query, status_expression
+from training.records.status import officer_course_states, pair_facts_query, status_expression
 
 ATTENTION = ("overdue", "expiring")
 
@@ -58,7 +58,7 @@ class OwnTraining:
 
 
 def own_training(session: Session, user: User, on: date) -> OwnTraining:
-    return OwnTraining(Counter(state.status for state in course_states(session, on, User.id == user.id)
+    return OwnTraining(Counter(state.status for state in officer_course_states(session, on, user.id)
                                if state.status))
 
 

@@ -14,9 +14,8 @@ from training.db import db
 from training.forms import EmptyForm
 from training.learn import service
 from training.learn.forms import AcknowledgeForm
-from training.people.models import User
 from training.records.models import Assignment, Attempt
-from training.records.status import course_states
+from training.records.status import officer_course_states
 from training.records.views import render_transcript
 from training.reminders.service import cancel_stale
 from training.updates.service import UpdateError, acknowledge_update, pending_update, update_acknowledgement
@@ -50,7 +49,7 @@ def _attempt_or_404(attempt_id: int) -> Attempt:
 def my_training() -> dict:
     """What My training shows the signed-in person: their modules soonest first, open assignments, requests."""
     today = today_for(current_user)
-    states = list(course_states(db(), today, User.id == current_user.id, order_by_due=True))
+    states = officer_course_states(db(), today, current_user.id, order_by_due=True)
     open_assignments = {a.course_id: a for a in db().scalars(
         select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
     documents = set(db().scalars(select(Course.code).where(Course.kind == "document")))

@@ -30,7 +30,7 @@ from training.people.models import Unit, User
 from training.people.service import subtree_ids
 from training.records.models import Assignment
 from training.records.rules import STATUSES
-from training.records.status import course_states
+from training.records.status import officer_course_states
 from training.reports import progress as prog
 from training.updates.versions import version_standings
 
@@ -112,7 +112,7 @@ def render_officer(user: User, evidence_form=None, status: int = 200):
     """The officer's page; `evidence_form` holds a refused evidence packet request, shown with its problems."""
     session = db()
     today = today_for(current_user)
-    states = list(course_states(session, today, User.id == user.id))
+    states = officer_course_states(session, today, user.id)
     open_assignments = {a.course_id: a for a in session.scalars(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.closed_at.is_(None)))}
     in_scope = may_see_officer(session, current_user, user)
