@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tests.support.factories import add_unit, make_org, make_user
 from tests.support.pages import login
@@ -369,3 +369,40 @@ def test_unit_view_shows_the_version_each_officer_signed(client, session, app, c
     assert "signed" not in cells["Cyson, Cy"]            # exempt: nothing to sign
     assert "signed Directive 2026-01" in cells["Deeson, Dee"] and "not signed; v2 waits" in cells["Deeson, Dee"]
     assert 'class="rc-version--waits"' in html
+
+
+@pytest.mark.parametrize("read", ["by officer ids", "by the unit's conditions"])
+def test_unit_view_counts_filters_and_sorts_every_officer_not_only_the_page(client, session, world, course,
+                                                                            monkeypatch, read):
+    """The page shows 100 officers; its counts, its status filter and its most-overdue-first order take in every
+    officer of the unit, and the cells of the page shown give the dates behind each status."""
+    from training.people.models import User
+    from training.reports import progress
+    if read == "by the unit's conditions":
+        monkeypatch.setattr(progress, "NAMED_OFFICERS", 0)
+    leaf, today = world["units"]["leaf"], world["today"]
+    session.execute(insert(User), [
+        {"email": f"zz{n:03d}@a.test", "role": "officer", "first_name": "Zed", "last_name": f"Zz{n:03d}",
+         "employee_id": f"Z{n:03d}", "agency_id": world["a"].id, "unit_id": leaf.id} for n in range(120)])
+    many = dict(session.execute(select(User.last_name, User.id).where(User.last_name.like("Zz%"))).all())
+    session.add_all(Assignment(user_id=user_id, course_id=course.id, reason="unit",
+                               due_on=today - timedelta(days=40) if name == "Zz119" else today + timedelta(days=9))
+                    for name, user_id in many.items())
+    session.commit()
+    login(client, "coord@a.test")
+
+    first = page(client, "/units/A-U1")
+    assert "124 active officers in Unit one (A-U1) and its sub-units, page 1 of 2." in first
+    assert ">Overdue</span> 2 modules<" in first and ">Assigned</span> 120 modules<" in first
+    assert "Zz119, Zed" not in first            # by name it is on the second page
+    assert "Zz119, Zed" in page(client, "/units/A-U1?page=2")
+
+    overdue = page(client, "/units/A-U1?status=overdue")
+    assert "2 active officers in Unit one (A-U1) and its sub-units with a module overdue." in overdue
+    assert "Zz119, Zed" in overdue and "Top, Tia" in overdue and "Zz000, Zed" not in overdue
+    assert f"due {today - timedelta(days=40)}" in overdue
+
+    attention = page(client, "/units/A-U1?sort=attention")
+    assert attention.index("Top, Tia") < attention.index("Zz000, Zed")
+    assert attention.index("Zz119, Zed") < attention.index("Zz000, Zed")
+    assert f"due {today + timedelta(days=9)}" in attention
