@@ -13,7 +13,7 @@ the object; services refuse acts on oneself (`forbid_own`) whoever calls them.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from training.people.models import Agency, Unit, User
@@ -241,22 +241,29 @@ def place_check(session: Session, viewer: User | None):
     """`may_see_place` for many rows at once: a function of (agency_id, unit_id), its lookups done once."""
     if viewer is None or viewer.role == "admin":
         return lambda _agency_id, _unit_id: True
-    units = {u.id for u in units_in_scope(session, viewer)}
+    query = _units_in_scope(session, viewer, Unit.id)
+    units = set(session.scalars(query)) if query is not None else set()
     return lambda agency_id, unit_id: unit_id in units if unit_id is not None else _covers_agency(viewer, agency_id)
 
 
 def units_in_scope(session: Session, viewer: User) -> list[Unit]:
     """Units the viewer may open, in tree order."""
-    stmt = select(Unit).order_by(Unit.path)
+    query = _units_in_scope(session, viewer, Unit)
+    return list(session.scalars(query.order_by(Unit.path))) if query is not None else []
+
+
+def _units_in_scope(session: Session, viewer: User, what) -> Select | None:
+    """`what` (the units, or a column of theirs) of the units the viewer may open; None when they may open none."""
+    stmt = select(what)
     if viewer.role != "admin":
         if viewer.role not in SCOPED:
-            return []
+            return None
         if viewer.agency_id is not None:
             stmt = stmt.where(Unit.agency_id == viewer.agency_id)
         if viewer.scope_unit_id is not None:
             scope = _scope_unit(session, viewer)
             stmt = stmt.where(Unit.path.startswith(scope.path if scope else "\0"))
-    return list(session.scalars(stmt))
+    return stmt
 
 
 def agencies_in_scope(session: Session, viewer: User) -> list[Agency]:
