@@ -250,14 +250,14 @@ def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> 
         after = [key > tuple_(*run[-1])]
 
 
-def pair_facts_query(on: date, *where: ColumnElement[bool], officer_ids: list[int] | None = None) -> CompoundSelect:
+def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -> CompoundSelect:
     """The facts `status_expression` needs on `on`, one row per required pair of the active officers matching
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
     `course_states_query` (without `as_of`), for counting at agency scale with one scan.
 
-    `officer_ids` names the officers outright, for a page's few hundred: their pairs and their rows are then found
-    by each table's own key, where conditions seen only through the join to users can lead the planner to read
-    every pair.
+    With `few`, for a page's few hundred officers: the officers matching `where` are read first (a CTE, as in
+    `course_states_query`) and their pairs found by the pairs' own key. Seen only through the join to users, the
+    conditions can lead the planner to read every pair (at 100,000 officers, 800,000 pairs for a unit's 4,000).
 
     Columns: user_id, agency_id, unit_id, course_id, due_on, expires_on, exempt_until, acknowledged_version (the
     highest version signed, now). The stored facts are
@@ -270,8 +270,9 @@ def pair_facts_query(on: date, *where: ColumnElement[bool], officer_ids: list[in
     second part of a UNION ALL.
     """
     pair = aliased(RequiredPair, name="pair")
-    if officer_ids is not None:
-        where = (*where, pair.user_id.in_(officer_ids), User.id.in_(officer_ids))
+    if few and where:
+        people = select(User.id).where(*where).cte("people")
+        where = (pair.user_id.in_(select(people.c.id)),)
     settled, unsettled = or_(pair.settles_on.is_(None), pair.settles_on <= on), pair.settles_on > on
     exempt_until = (select(func.max(Exemption.ends_on))
                     .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,

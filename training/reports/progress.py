@@ -15,8 +15,6 @@ from training.updates.versions import VersionStanding, version_standings
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
 PAGE_SIZE = 100
-# Up to this many officers selected, their pairs are read by their ids (`pair_facts_query`'s officer_ids).
-NAMED_OFFICERS = 1000
 _ATTENTION = {"overdue": 3, "lapsed": 3, "expiring": 1, "assigned": 1}
 
 
@@ -63,8 +61,7 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
         select(Course.id, Course.code, Course.title).where(Course.active.is_(True)))}
     courses: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    facts = (pair_facts_query(on, officer_ids=list(rows)) if len(rows) <= NAMED_OFFICERS
-             else pair_facts_query(on, User.active.is_(True), *where)).subquery()
+    facts = pair_facts_query(on, User.active.is_(True), *where, few=True).subquery()
     for user_id, course_id, due_on, expires_on, exempt_until in session.execute(
             select(facts.c.user_id, facts.c.course_id, facts.c.due_on, facts.c.expires_on, facts.c.exempt_until)):
         row = rows.get(user_id)
