@@ -53,7 +53,7 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
     # Every officer selected has a row, whether or not anything is required of them yet.
     rows: dict[int, OfficerRow] = {
         user_id: OfficerRow(user_id, f"{last}, {first}", employee_id, unit_code)
-        for user_id, employee_id, first, last, unit_code in session.execute(
+        for user_id, employee_id, first, last, unit_code in session.connection().execute(
             select(User.id, User.employee_id, User.first_name, User.last_name, Unit.code)
             .outerjoin(Unit, Unit.id == User.unit_id).where(User.active.is_(True), *where)
             .order_by(User.last_name, User.first_name, User.id))}
@@ -62,7 +62,7 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
     courses: dict[str, str] = {}
     counts: Counter[str] = Counter()
     facts = pair_facts_query(on, User.active.is_(True), *where, few=True).subquery()
-    for user_id, course_id, due_on, expires_on, exempt_until in session.execute(
+    for user_id, course_id, due_on, expires_on, exempt_until in session.connection().execute(
             select(facts.c.user_id, facts.c.course_id, facts.c.due_on, facts.c.expires_on, facts.c.exempt_until)):
         row = rows.get(user_id)
         if row is None:
