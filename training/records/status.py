@@ -56,6 +56,17 @@ class CourseState(NamedTuple):
     status: str | None
 
 
+class PairState(NamedTuple):
+    """A required pair's status and the dates a page shows beside it, from the pair's stored facts
+    (`pair_facts_query`): what a page of many officers needs, without the latest completion's details."""
+    user_id: int
+    course_id: int
+    due_on: date | None
+    expires_on: date | None
+    exempt_until: date | None
+    status: str | None
+
+
 # The roster's order of officers; ix_users_name gives it.
 ROSTER_ORDER = (User.last_name, User.first_name, User.id)
 

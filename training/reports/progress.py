@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select
 from training.catalog.models import Course
 from training.people.models import Unit, User
 from training.records.rules import STATUSES, certification_status
-from training.records.status import CourseState, course_states, pair_facts_query
+from training.records.status import PairState, pair_facts_query
 from training.updates.versions import VersionStanding, version_standings
 
 SORTS = {"name": "Name", "unit": "Unit", "attention": "Most overdue first"}
@@ -24,15 +24,14 @@ class OfficerRow:
     name: str
     employee_id: str | None
     unit_code: str | None
-    # Per module code: the status (every row of the selection) and the state behind it (the rows of the page shown).
-    statuses: dict[str, str | None] = field(default_factory=dict)
-    states: dict[str, CourseState] = field(default_factory=dict)
+    # Per module code: the pair's status and the dates behind it.
+    states: dict[str, PairState] = field(default_factory=dict)
     # Per module code: the version signed and the one in force (the rows of the page shown only).
     versions: dict[str, VersionStanding] = field(default_factory=dict)
 
     @property
     def attention(self) -> int:
-        return sum(_ATTENTION.get(status, 0) for status in self.statuses.values())
+        return sum(_ATTENTION.get(s.status, 0) for s in self.states.values())
 
 
 @dataclass
@@ -47,9 +46,8 @@ class Progress:
 
 def progress(session, on: date, *where: ColumnElement[bool], status: str | None = None,
              sort: str = "name", page: int = 1) -> Progress:
-    """The page of officers matching `where`: the statuses of the whole selection (counts, the status filter and
-    the sort) from the stored facts of its pairs (`pair_facts_query`, one narrow row each), and the states behind
-    them (dates, versions) read only for the officers of the page shown."""
+    """The page of officers matching `where`, with their statuses, counts, filter and sort from the stored facts of
+    their pairs (`pair_facts_query`, one narrow row each), and the versions signed for the page shown."""
     # Every officer selected has a row, whether or not anything is required of them yet.
     rows: dict[int, OfficerRow] = {
         user_id: OfficerRow(user_id, f"{last}, {first}", employee_id, unit_code)
@@ -68,11 +66,13 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
         if row is None:
             continue
         code, title = modules[course_id]
-        row.statuses[code] = pair_status = certification_status(on, expires_on=expires_on, open_due_on=due_on,
-                                                                exempt=exempt_until is not None)
+        state = PairState(user_id, course_id, due_on, expires_on, exempt_until,
+                          certification_status(on, expires_on=expires_on, open_due_on=due_on,
+                                               exempt=exempt_until is not None))
+        row.states[code] = state
         courses[code] = title
-        counts[pair_status] += 1
-    selected = [r for r in rows.values() if status is None or status in r.statuses.values()]
+        counts[state.status] += 1
+    selected = [r for r in rows.values() if status is None or any(s.status == status for s in r.states.values())]
     if sort == "unit":
         selected.sort(key=lambda r: (r.unit_code or "", r.name))
     elif sort == "attention":
@@ -80,9 +80,6 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
     pages = max(1, -(-len(selected) // PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = selected[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    if shown:
-        for state in course_states(session, on, User.id.in_([row.user_id for row in shown])):
-            rows[state.user_id].states[state.course_code] = state
     standings = version_standings(session, on, (s for row in shown for s in row.states.values()))
     for row in shown:
         row.versions = {code: standings[(row.user_id, s.course_id)] for code, s in row.states.items()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from training.catalog.models import Course, CourseVersion
 from training.records.models import RequiredPair
-from training.records.status import CourseState
+from training.records.status import CourseState, PairState
 from training.updates.rules import acknowledgement_status, required_version, version_label
 
 
@@ -99,7 +99,7 @@ def acknowledged_versions(session: Session, user_ids: Iterable[int],
 
 
 def version_standings(session: Session, on: date,
-                      states: Iterable[CourseState]) -> dict[tuple[int, int], VersionStanding]:
+                      states: Iterable[CourseState | PairState]) -> dict[tuple[int, int], VersionStanding]:
     """For each state (officer and required module on `on`, today's), the version they signed and the current
     one, keyed by (user id, course id). Two queries, however many states (of a page of officers at most)."""
     states = [s for s in states if s.status is not None]
