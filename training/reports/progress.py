@@ -54,14 +54,15 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
         for user_id, employee_id, first, last, unit_code in session.connection().execute(
             select(User.id, User.employee_id, User.first_name, User.last_name, Unit.code)
             .outerjoin(Unit, Unit.id == User.unit_id).where(User.active.is_(True), *where)
-            .order_by(User.last_name, User.first_name, User.id))}
+            .order_by(User.last_name, User.first_name, User.id)).all()}
     modules = {course_id: (code, title) for course_id, code, title in session.execute(
         select(Course.id, Course.code, Course.title).where(Course.active.is_(True)))}
     courses: dict[str, str] = {}
     counts: Counter[str] = Counter()
     facts = pair_facts_query(on, User.active.is_(True), *where, few=True).subquery()
-    for user_id, course_id, due_on, expires_on, exempt_until in session.connection().execute(
-            select(facts.c.user_id, facts.c.course_id, facts.c.due_on, facts.c.expires_on, facts.c.exempt_until)):
+    pairs = session.connection().execute(
+        select(facts.c.user_id, facts.c.course_id, facts.c.due_on, facts.c.expires_on, facts.c.exempt_until)).all()
+    for user_id, course_id, due_on, expires_on, exempt_until in pairs:
         row = rows.get(user_id)
         if row is None:
             continue
