@@ -4,6 +4,7 @@ gone mid-delivery loses nothing, and what arrives is the message it should be, p
 from __future__ import annotations
 
 import email
+import smtplib
 import threading
 import time
 from collections import Counter
@@ -42,8 +43,8 @@ class CountingMailbox(Mailbox):
     """Also notes when the messages of each connection (client port) arrived, and each as it came over the wire,
     and refuses the addresses in `refused`."""
 
-    def __init__(self, refused: set[str] = frozenset()):
-        super().__init__()
+    def __init__(self, refused: set[str] = frozenset(), pipelining: bool = True):
+        super().__init__(pipelining)
         self.refused, self.spans, self.wire = refused, {}, []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -97,8 +98,9 @@ def statuses(session) -> dict[int, str]:
                                 .execution_options(populate_existing=True)).all())
 
 
-def test_several_connections_deliver_each_message_exactly_once(app, session, queued):
-    mailbox = CountingMailbox()
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_several_connections_deliver_each_message_exactly_once(app, session, queued, pipelining):
+    mailbox = CountingMailbox(pipelining=pipelining)
     controller = served(app, mailbox)
     try:
         report = deliver(app, on=TODAY, force=True)
@@ -119,10 +121,11 @@ def test_several_connections_deliver_each_message_exactly_once(app, session, que
     assert deliver(app, on=TODAY, force=True).counts["sent"] == 0
 
 
-def test_a_server_refusing_some_recipients_fails_exactly_those(app, session, queued):
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_server_refusing_some_recipients_fails_exactly_those(app, session, queued, pipelining):
     app.config["REMINDER_MAX_ATTEMPTS"] = 1
     refused = {row_id for n, row_id in enumerate(sorted(queued)) if n % 37 == 0}
-    mailbox = CountingMailbox(refused={queued[row_id] for row_id in refused})
+    mailbox = CountingMailbox(refused={queued[row_id] for row_id in refused}, pipelining=pipelining)
     controller = served(app, mailbox)
     try:
         report = deliver(app, on=TODAY, force=True)
@@ -133,6 +136,53 @@ def test_a_server_refusing_some_recipients_fails_exactly_those(app, session, que
     assert set(outbox_ids(mailbox)) == set(queued) - refused
     errors = session.scalars(select(OutboxMessage.last_error).where(OutboxMessage.status == "failed"))
     assert all("SMTPRecipientsRefused" in error for error in errors)
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_server_offering_pipelining_gets_each_message_in_one_write(monkeypatch, pipelining):
+    """One round trip a message: its content goes with the next one's MAIL, RCPT and DATA. Without PIPELINING, a
+    write per command."""
+    mailbox, port = Mailbox(pipelining), free_port()
+    controller = start_mail_server(mailbox, port)
+    writes = Counter()
+    real_send = smtplib.SMTP.send
+    monkeypatch.setattr(smtplib.SMTP, "send", lambda smtp, data: (writes.update([1]), real_send(smtp, data))[1])
+    letters = [Letter(f"officer{n}@agy.test", f"Message {n}", f"Text {n}\n.\n", f"<p>{n}</p>") for n in range(20)]
+    messages = [(letter.to, mail.wire(mail.build_message(letter, sender="rollcall@test.invalid",
+                                                         message_id=f"<{n}@test.invalid>")))
+                for n, letter in enumerate(letters)]
+    try:
+        results = mail.send(messages, {"MAIL_FROM": "rollcall@test.invalid", "SMTP_HOST": "127.0.0.1",
+                                       "SMTP_PORT": port})
+    finally:
+        controller.stop()
+    assert results == [None] * 20
+    assert [m["Subject"] for m in mailbox.messages] == [letter.subject for letter in letters]
+    # A line of a single dot in the text arrives as it was written.
+    assert [m.get_payload()[0].get_content() for m in mailbox.messages] == [letter.text for letter in letters]
+    # EHLO and QUIT besides.
+    assert writes.total() == (20 + 3 if pipelining else 4 * 20 + 2)
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_an_address_beyond_ascii_needs_the_servers_smtputf8(smtputf8):
+    """Without SMTPUTF8, a message to an address beyond ASCII fails, and the others of the batch go."""
+    mailbox, port = Mailbox(), free_port()
+    controller = start_mail_server(mailbox, port, smtputf8=smtputf8)
+    to = ["one@agy.test", "zwei@überblick.test", "three@agy.test"]
+    messages = [(address, mail.wire(mail.build_message(Letter(address, "Hello", "Text", "<p>HTML</p>"),
+                                                       sender="rollcall@test.invalid", message_id=f"<{n}@x>")))
+                for n, address in enumerate(to)]
+    try:
+        results = mail.send(messages, {"MAIL_FROM": "rollcall@test.invalid", "SMTP_HOST": "127.0.0.1",
+                                       "SMTP_PORT": port})
+    finally:
+        controller.stop()
+    if smtputf8:
+        assert results == [None] * 3 and [m["Message-ID"] for m in mailbox.messages] == ["<0@x>", "<1@x>", "<2@x>"]
+    else:
+        assert results[0] is None and results[2] is None and "SMTPUTF8" in results[1]
+        assert [m["Message-ID"] for m in mailbox.messages] == ["<0@x>", "<2@x>"]
 
 
 def test_a_server_that_goes_down_mid_delivery_loses_nothing(app, session, queued, monkeypatch):

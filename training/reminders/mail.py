@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,7 +164,9 @@ def wire(message: Message) -> bytes:
 def send(messages: list[tuple[str, bytes]], config: Mapping) -> list[str | None]:
     """Send (recipient, wire bytes) over one SMTP connection; per message, None when accepted or the error text.
 
-    A server that cannot be reached, or refuses the connection, raises OSError or
+    A server that offers PIPELINING (RFC 2920) gets one round trip per message
+    (see `_pipelined`); any other, one per command, through smtplib's sendmail. A
+    server that cannot be reached, or refuses the connection, raises OSError or
     SMTPException: nothing of the batch was sent.
     """
     sender = parseaddr(config["MAIL_FROM"])[1]
@@ -173,16 +176,94 @@ def send(messages: list[tuple[str, bytes]], config: Mapping) -> list[str | None]
             smtp.starttls()
         if config.get("SMTP_USERNAME"):
             smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        smtp.ehlo_or_helo_if_needed()
+        if smtp.has_extn("pipelining"):
+            return _pipelined(smtp, sender, messages)
         for to, data in messages:
-            # As send_message does: an address beyond ASCII needs the server's SMTPUTF8.
-            options = () if (sender + to).isascii() else ("SMTPUTF8", "BODY=8BITMIME")
             try:
-                smtp.sendmail(sender, [to], data, mail_options=options)
+                smtp.sendmail(sender, [to], data, mail_options=_utf8_options(sender, to))
                 results.append(None)
             except smtplib.SMTPServerDisconnected as exc:
                 # The rest of the batch was not handed over; what was accepted stays accepted.
-                results.extend([f"SMTPServerDisconnected: {exc}"] * (len(messages) - len(results)))
+                results.extend([_error(exc)] * (len(messages) - len(results)))
                 break
             except smtplib.SMTPException as exc:
-                results.append(f"{type(exc).__name__}: {exc}")
+                results.append(_error(exc))
     return results
+
+
+def _utf8_options(sender: str, to: str) -> tuple[str, ...]:
+    # As send_message does: an address beyond ASCII needs the server's SMTPUTF8.
+    return () if (sender + to).isascii() else ("SMTPUTF8", "BODY=8BITMIME")
+
+
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _pipelined(smtp: smtplib.SMTP, sender: str, messages: list[tuple[str, bytes]]) -> list[str | None]:
+    """Send over a connection whose server offers PIPELINING: a message's MAIL, RCPT and DATA go in one write, and
+    its content goes with the next message's MAIL, RCPT and DATA, so each message costs one round trip.
+
+    Each reply is still read and checked, in order, as smtplib's sendmail checks
+    them (the same errors): the content is sent only after the server's 354 to
+    DATA, and a message is accepted only on the server's 250 after its content.
+    An envelope the server refused is reset (RSET) before the next. When the
+    connection is lost, the message in hand and the rest of the batch are errors;
+    what was accepted stays accepted.
+    """
+    results: list[str | None] = []
+
+    def envelope(n: int) -> bytes | None:
+        """The commands of the n-th message, or None when the server cannot take them (an address beyond ASCII
+        and no SMTPUTF8)."""
+        to, data = messages[n]
+        options = ([f"SIZE={len(data)}"] if smtp.has_extn("size") else []) + list(_utf8_options(sender, to))
+        if "SMTPUTF8" in options and not smtp.has_extn("smtputf8"):
+            return None
+        return (f"MAIL FROM:{smtplib.quoteaddr(sender)}{''.join(' ' + o for o in options)}\r\n"
+                f"RCPT TO:{smtplib.quoteaddr(to)}\r\nDATA\r\n").encode()
+
+    commands = envelope(0) if messages else None
+    written = False
+    for n, (to, data) in enumerate(messages):
+        try:
+            if commands is None:
+                results.append(_error(smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")))
+                commands = envelope(n + 1) if n + 1 < len(messages) else None
+                continue
+            if not written:
+                smtp.send(commands)
+            (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = (
+                smtp.getreply(), smtp.getreply(), smtp.getreply())
+            commands = envelope(n + 1) if n + 1 < len(messages) else None
+            following = commands or b""
+            if mail_code == 250 and rcpt_code in (250, 251) and data_code == 354:
+                smtp.send(_quoted(data) + following)
+                code, reply = smtp.getreply()
+                results.append(None if code == 250 else _error(smtplib.SMTPDataError(code, reply)))
+            else:
+                if mail_code != 250:
+                    error = smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
+                elif rcpt_code not in (250, 251):
+                    error = smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
+                else:
+                    error = smtplib.SMTPDataError(data_code, data_reply)
+                if data_code == 354:
+                    # DATA was taken though the envelope was not: an empty content ends it, delivered to no one.
+                    smtp.send(b".\r\n")
+                    smtp.getreply()
+                smtp.send(b"RSET\r\n" + following)
+                smtp.getreply()
+                results.append(_error(error))
+            written = bool(following)
+        except OSError as exc:   # SMTPServerDisconnected among them
+            results.extend([_error(exc)] * (len(messages) - len(results)))
+            break
+    return results
+
+
+def _quoted(data: bytes) -> bytes:
+    """The content as DATA carries it, as smtplib's data() sends it: a line's leading dot doubled, the end marked."""
+    quoted = re.sub(rb"(?m)^\.", b"..", data)
+    return quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n")
