@@ -30,7 +30,7 @@ from training.reminders.mail import DueDateEvents, Letter
 from training.reminders.models import OutboxMessage
 from training.reminders.service import cancel_stale, claim, finish
 
-BATCH = 100
+BATCH = 400
 
 
 @dataclass
