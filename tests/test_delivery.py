@@ -30,6 +30,7 @@ from training.db import unit_of_work, utcnow
 from training.people.models import User
 from training.records.models import Assignment
 from training.reminders import mail
+from training.reminders.compose import Composer, long_date
 from training.reminders.delivery import BATCH, deliver
 from training.reminders.mail import Letter
 from training.reminders.models import OutboxMessage
@@ -290,3 +291,33 @@ def test_a_message_is_written_out_as_the_email_package_writes_it(subject):
     assert wire == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
     assert wire.isascii() and all(len(line) <= 78 for line in wire.split(b"\r\n"))
     assert email.message_from_bytes(wire, policy=policy.default)["Subject"] == subject.replace("\n", " ")
+
+
+def test_a_batchs_reminders_are_their_templates_own_words_for_each_officer(app, session, course):
+    """The reminder templates are rendered once for a batch's module, due date and time zone, and each officer's
+    first name put in: every letter is what the templates write for that officer, escaped in the HTML as they
+    escape it."""
+    agency, unit = make_org(session)
+    names = ["Pat", "Zoë", "A&B <i>", "O'Brien", 'Jo "JJ"', "Ana\\n", "{{ x }}"]
+    users = [make_user(session, f"named{n}@agy.test", agency=agency, unit=unit, first=name, last=f"Last{n}")
+             for n, name in enumerate(names)]
+    due = [DUE, DUE, DUE, DUE + timedelta(days=1), DUE, DUE, DUE - timedelta(days=9)]
+    session.add_all(Assignment(user_id=user.id, course_id=course.id, due_on=on, reason="agency")
+                    for user, on in zip(users, due))
+    rows = [OutboxMessage(key=f"named:{user.id}", kind="due-in-7", user_id=user.id, course_id=course.id, due_on=on,
+                          decided_on=TODAY, status="pending", attempts=0, created_at=utcnow())
+            for user, on in zip(users, due)]
+    session.add_all(rows)
+    session.commit()
+    with app.app_context():
+        letters = Composer(session, app.jinja_env, app.config, TODAY).letters(rows)
+        base_url = app.config["BASE_URL"].rstrip("/")
+        for row, user in zip(rows, users):
+            days = (row.due_on - TODAY).days
+            context = dict(user=user, course=course, due_on=row.due_on, days=days, url=f"{base_url}/courses/"
+                           f"{course.code}", time_zone=agency.time_zone, long_date=long_date, update=False,
+                           base_url=base_url, on=TODAY)
+            expected = tuple(app.jinja_env.get_template(f"reminders/mail/reminder.{kind}").render(**context)
+                             for kind in ("txt", "html"))
+            assert (letters[row.id].text, letters[row.id].html) == expected
+    assert "A&amp;B &lt;i&gt;" in letters[rows[2].id].html and "A&B <i>" in letters[rows[2].id].text
