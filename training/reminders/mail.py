@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import re
 import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -213,16 +212,16 @@ def _pipelined(smtp: smtplib.SMTP, sender: str, messages: list[tuple[str, bytes]
     what was accepted stays accepted.
     """
     results: list[str | None] = []
+    mail_from = smtplib.quoteaddr(sender)
 
     def envelope(n: int) -> bytes | None:
-        """The commands of the n-th message, or None when the server cannot take them (an address beyond ASCII
-        and no SMTPUTF8)."""
+        """The commands of the n-th message (its recipient a bare address, as an officer's is), or None when the
+        server cannot take them (an address beyond ASCII and no SMTPUTF8)."""
         to, data = messages[n]
         options = ([f"SIZE={len(data)}"] if smtp.has_extn("size") else []) + list(_utf8_options(sender, to))
         if "SMTPUTF8" in options and not smtp.has_extn("smtputf8"):
             return None
-        return (f"MAIL FROM:{smtplib.quoteaddr(sender)}{''.join(' ' + o for o in options)}\r\n"
-                f"RCPT TO:{smtplib.quoteaddr(to)}\r\nDATA\r\n").encode()
+        return f"MAIL FROM:{mail_from}{''.join(' ' + o for o in options)}\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode()
 
     commands = envelope(0) if messages else None
     written = False
@@ -265,5 +264,6 @@ def _pipelined(smtp: smtplib.SMTP, sender: str, messages: list[tuple[str, bytes]
 
 def _quoted(data: bytes) -> bytes:
     """The content as DATA carries it, as smtplib's data() sends it: a line's leading dot doubled, the end marked."""
-    quoted = re.sub(rb"(?m)^\.", b"..", data)
+    quoted = data.replace(b"\n.", b"\n..")
+    quoted = b"." + quoted if quoted.startswith(b".") else quoted
     return quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n")
