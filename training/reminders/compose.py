@@ -36,6 +36,8 @@ class _FirstName:
     first_name = "\x00first-name\x00"
 
     def __getattr__(self, name: str):
+        if name.startswith("__"):   # Python's and Jinja's own probes (__html__ and the like) find nothing
+            raise AttributeError(name)
         raise TypeError(f"a reminder's templates see the officer's first_name only, not {name}")
 
 
