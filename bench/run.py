@@ -124,11 +124,11 @@ def rolled_back(app, engine):
 
 @contextmanager
 def mail_sink(app):
-    """aiosmtpd's discarding SMTP server on loopback, in a process of its own, as the app's mail server; yields
-    the process once it answers."""
+    """aiosmtpd's discarding SMTP server on loopback, offering PIPELINING (tests/support/mail.py), in a process of
+    its own, as the app's mail server; yields the process once it answers."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"])
+                               "-c", "tests.support.mail.PipeliningSink"], cwd=ROOT)
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     try:
         wait_for_port(port)

@@ -6,13 +6,26 @@ import threading
 from email import policy
 
 
-class Mailbox:
-    """What a loopback SMTP server received."""
+class PipeliningSink:
+    """aiosmtpd's discarding handler (it keeps nothing), offering PIPELINING (RFC 2920): aiosmtpd reads each
+    command and the content from one buffered stream, in order, so commands that arrive together are answered in
+    turn."""
 
-    def __init__(self):
+    pipelining = True
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING", responses[-1]] if self.pipelining else responses
+
+
+class Mailbox(PipeliningSink):
+    """What a loopback SMTP server received; it offers PIPELINING unless `pipelining` is set false."""
+
+    def __init__(self, pipelining: bool = True):
         self.messages = []
         self.refuse = False
         self.refuse_recipients = False
+        self.pipelining = pipelining
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse_recipients:
@@ -49,10 +62,11 @@ class StoppingMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def start_mail_server(mailbox, port: int):
-    """An SMTP server on 127.0.0.1:`port` that hands what it receives to `mailbox`; the caller stops it."""
+def start_mail_server(mailbox, port: int, *, smtputf8: bool = True):
+    """An SMTP server on 127.0.0.1:`port` that hands what it receives to `mailbox`; the caller stops it.
+    With `smtputf8` false, it does not offer SMTPUTF8 (addresses beyond ASCII)."""
     from aiosmtpd.controller import Controller
 
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
     controller.start()
     return controller

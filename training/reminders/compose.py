@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,13 +29,27 @@ OPEN_STATUSES = ("assigned", "overdue", "expiring", "lapsed")
 DIGEST_LIMIT = 200
 
 
+class _FirstName:
+    """The officer a reminder's templates see when they are written once for many: a stand-in first name, and
+    nothing else (any other attribute the templates ask for is an error, not an empty string)."""
+
+    first_name = "\x00first-name\x00"
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):   # Python's and Jinja's own probes (__html__ and the like) find nothing
+            raise AttributeError(name)
+        raise TypeError(f"a reminder's templates see the officer's first_name only, not {name}")
+
+
 class Composer:
     """Writes the letters for a batch of outbox rows; None for a row with nothing left to say.
 
     Each letter counts the days from its recipient's own day (their agency's, at
     `now`), or from `on` when one day is given for everyone (an operator's --as-of).
     A delivery passes its `events`, so the calendar entries its batches share are
-    written once.
+    written once. A batch's reminders share a few modules, due dates and time
+    zones: their templates are rendered once for each, and each officer's first
+    name put in the stand-in's place (escaped in the HTML, as the template does).
     """
 
     def __init__(self, session: Session, jinja: Environment, config: Mapping, on: date | None = None,
@@ -43,6 +58,7 @@ class Composer:
         self.events = events or DueDateEvents()
         self.base_url = config["BASE_URL"].rstrip("/")
         self.schedule = Schedule.from_config(config)
+        self.reminders: dict[tuple, tuple[str, str]] = {}
 
     def day_for(self, user: User) -> date:
         return self.on or today_for(user, self.now)
@@ -130,8 +146,13 @@ class Composer:
         else:
             url = f"{self.base_url}/courses/{course.code}" + ("/update" if update else "")
         time_zone = user.agency.time_zone if user.agency else server_zone_name(self.now)
-        text, html = self.render("reminder", on, user=user, course=course, due_on=row.due_on, days=days, url=url,
-                                 time_zone=time_zone, long_date=long_date, update=update)
+        key = (course.id, row.due_on, on, time_zone, update)
+        if (written := self.reminders.get(key)) is None:
+            written = self.reminders[key] = self.render(
+                "reminder", on, user=_FirstName(), course=course, due_on=row.due_on, days=days, url=url,
+                time_zone=time_zone, long_date=long_date, update=update)
+        text = written[0].replace(_FirstName.first_name, user.first_name)
+        html = written[1].replace(_FirstName.first_name, escape(user.first_name))
         calendar = self.events(
             uid=f"rollcall-{user.id}-{course.id}-{row.due_on.isoformat()}@{urlsplit(self.base_url).hostname}",
             summary=f"Due: {title}", due_on=row.due_on, url=url,

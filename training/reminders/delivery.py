@@ -30,7 +30,7 @@ from training.reminders.mail import DueDateEvents, Letter
 from training.reminders.models import OutboxMessage
 from training.reminders.service import cancel_stale, claim, finish
 
-BATCH = 100
+BATCH = 400
 
 
 @dataclass
@@ -75,9 +75,8 @@ def deliver(app: Flask, *, on: date | None = None, now: datetime | None = None, 
             if not rows:
                 return None
             letters = Composer(session, app.jinja_env, app.config, on, as_at, events).letters(rows)
-        messages = [(row.id, letter.to, mail.wire(mail.build_message(
-                        letter, sender=sender, request_id=request_id,
-                        message_id=f"<rollcall-outbox-{row.id}@{domain}>")))
+        messages = [(row.id, letter.to, mail.wire(letter, sender=sender, request_id=request_id,
+                                                  message_id=f"<rollcall-outbox-{row.id}@{domain}>"))
                     for row in rows if (letter := letters[row.id]) is not None]
         return Batch(rows, letters, messages)
 
