@@ -4,14 +4,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import literal, select
 
-from training.reminders.rules import (
-    Schedule,
-    next_decision_day,
-    officer_reminder_kind,
-    parse_escalations,
-    retry_at,
-)
-from training.reminders.sweep import next_decision_sql, officer_kind_sql
+from training.reminders.rules import Schedule, officer_reminder_kind, parse_escalations, retry_at
+from training.reminders.sweep import officer_kind_sql
 
 DUE = date(2025, 3, 1)
 
@@ -42,32 +36,6 @@ def test_the_sql_twin_agrees_day_by_day_across_month_and_leap_day_ends(session):
         in_sql = session.scalar(select(officer_kind_sql(literal(due), on, schedule)))
         expected = officer_reminder_kind(due, on, schedule)
         assert in_sql == expected or (expected is None and in_sql is None), (on, in_sql, expected)
-
-
-@pytest.mark.parametrize("schedule", [Schedule(), Schedule(days_before=(10, 3), overdue_every=3,
-                                                             escalations=((2, "supervisor"), (12, "coordinator")))])
-def test_nothing_new_falls_due_before_the_next_decision_day(schedule):
-    due = date(2024, 2, 29)
-    for offset in range(-45, 60):
-        on = due + timedelta(days=offset)
-        following = next_decision_day(due, on, schedule)
-        assert following > on
-        quiet = [on + timedelta(days=n) for n in range((following - on).days)]
-        assert {officer_reminder_kind(due, day, schedule) for day in quiet} == {officer_reminder_kind(due, on, schedule)}
-        assert {sum((day - due).days >= step for step, _ in schedule.escalations) for day in quiet} \
-            == {sum(offset >= step for step, _ in schedule.escalations)}
-        changed = (officer_reminder_kind(due, following, schedule) != officer_reminder_kind(due, on, schedule)
-                   or any((following - due).days == step for step, _ in schedule.escalations))
-        assert changed, (on, following)
-
-
-def test_the_next_decision_day_in_sql_agrees_across_month_and_leap_day_ends(session):
-    schedule = Schedule(escalations=((7, "supervisor"), (10, "supervisor"), (14, "coordinator")))
-    due = date(2024, 2, 29)
-    for offset in range(-45, 60):
-        on = due + timedelta(days=offset)
-        in_sql = session.scalar(select(next_decision_sql(literal(due), on, schedule)))
-        assert in_sql == next_decision_day(due, on, schedule), on
 
 
 def test_escalation_steps_from_settings():

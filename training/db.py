@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import Date, Integer, MetaData, create_engine, event
+from sqlalchemy import Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -141,25 +141,6 @@ def _days_between_sqlite(element, compiler, **kw):
 def _days_between_postgresql(element, compiler, **kw):
     later, earlier = list(element.clauses)
     return f"({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
-
-
-class add_days(FunctionElement):
-    """A date plus a whole number of days (negative: earlier), in SQL."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(add_days, "sqlite")
-def _add_days_sqlite(element, compiler, **kw):
-    day, days = list(element.clauses)
-    return f"date({compiler.process(day, **kw)}, CAST({compiler.process(days, **kw)} AS TEXT) || ' days')"
-
-
-@compiles(add_days, "postgresql")
-def _add_days_postgresql(element, compiler, **kw):
-    day, days = list(element.clauses)
-    return f"({compiler.process(day, **kw)} + {compiler.process(days, **kw)})"
 
 
 def insert_ignoring_conflicts(session: Session, model):

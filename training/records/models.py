@@ -197,19 +197,13 @@ class StandingRule(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# A pair's open assignment whose reminders the daily sweep has decided for its due date, and one it has not.
-DECIDED = "due_on IS NOT NULL AND notice_due_on = due_on"
-UNDECIDED = "due_on IS NOT NULL AND (notice_due_on IS NULL OR notice_due_on <> due_on)"
-
-
 class RequiredPair(Base):
     """One row per (officer, module) that has an assignment, a completion or an exemption, with the facts its
     status is decided from, so that counting the statuses of an agency reads one narrow row per pair.
 
     Kept by database triggers in the same transaction as every write to assignments, completions and exemptions
     (migrations/versions/2026_11_27_1140_d7f3b8a26e41_required_pairs.py), whatever code writes them: nothing in
-    the application writes these facts. `training/records/status.py` (`pair_facts_query`) reads them. The
-    notice columns are the daily sweep's own.
+    the application writes this table. `training/records/status.py` (`pair_facts_query`) reads it.
     """
 
     __tablename__ = "required_pairs"
@@ -235,22 +229,11 @@ class RequiredPair(Base):
     # The highest version number of the module the officer has acknowledged (see Acknowledgement), kept by a
     # trigger on acknowledgements (migrations/versions/2026_11_27_1300_e2a7c4d91b36_policy_updates.py).
     acknowledged_version: Mapped[int | None]
-    # Written by the daily sweep alone (training/reminders/sweep.py): the due date it last decided the open
-    # assignment's reminders and escalations for, and the first day after that on which one may fall due.
-    # A due date other than notice_due_on (a new, extended or corrected assignment) is decided at the next sweep.
-    notice_due_on: Mapped[date | None]
-    notice_on: Mapped[date | None]
 
     __table_args__ = (
         # The daily renewal pass: per module, the pairs with no open assignment by how soon they expire.
         Index("ix_required_pairs_renewal", "course_id", "expires_on",
               sqlite_where=text("due_on IS NULL"), postgresql_where=text("due_on IS NULL")),
-        # The daily sweep: the open assignments decided for their due date, by the day of their next decision,
-        # and those not decided yet; it reads these instead of every open assignment.
-        Index("ix_required_pairs_notice", "notice_on",
-              sqlite_where=text(DECIDED), postgresql_where=text(DECIDED)),
-        Index("ix_required_pairs_undecided", "due_on",
-              sqlite_where=text(UNDECIDED), postgresql_where=text(UNDECIDED)),
     )
 
 

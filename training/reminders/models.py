@@ -84,16 +84,6 @@ class Escalation(Base):
     decided_on: Mapped[date] = mapped_column(index=True)
 
 
-class NoticeSchedule(Base):
-    """The reminder schedule the pairs' notice days (RequiredPair.notice_on) were worked out with: a sweep
-    with another schedule decides every open assignment again."""
-
-    __tablename__ = "notice_schedule"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    schedule: Mapped[str] = mapped_column(String(500))
-
-
 class JobLease(Base):
     """Which process may run the scheduled jobs, until when (the lock on databases without advisory locks)."""
 

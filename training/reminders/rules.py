@@ -25,15 +25,6 @@ class Schedule:
             raise ValueError("the overdue reminder interval must be at least 1 day")
         object.__setattr__(self, "days_before", tuple(sorted(set(self.days_before), reverse=True)))
 
-    def turning_days(self) -> tuple[int, ...]:
-        """The days, counted from the due date (negative before it), on which what is due for an open
-        assignment changes, up to the last escalation step: a reminder step, the first day overdue and each
-        overdue reminder after it, and each escalation step. Past the last, only the overdue reminders."""
-        last = max([days for days, _ in self.escalations], default=1)
-        overdue = range(1, last + 1, self.overdue_every)
-        return tuple(sorted({-days for days in self.days_before} | set(overdue)
-                            | {days for days, _ in self.escalations}))
-
     @classmethod
     def from_config(cls, config) -> Schedule:
         """The schedule the settings give; each one left unset keeps the default above."""
@@ -81,16 +72,6 @@ def officer_reminder_kind(due_on: date, on: date, schedule: Schedule = Schedule(
         return f"due-in-{min(steps)}" if steps else None
     days_over = -days_left
     return f"overdue-{1 + schedule.overdue_every * ((days_over - 1) // schedule.overdue_every)}"
-
-
-def next_decision_day(due_on: date, on: date, schedule: Schedule = Schedule()) -> date:
-    """The first day after `on` on which a reminder or an escalation may fall due for an assignment due on
-    `due_on`: until then a sweep finds nothing new to queue for it (see `turning_days`)."""
-    days_over = (on - due_on).days
-    later = [days for days in schedule.turning_days() if days > days_over]
-    if later:
-        return due_on + timedelta(days=later[0])
-    return due_on + timedelta(days=1 + schedule.overdue_every * ((days_over - 1) // schedule.overdue_every + 1))
 
 
 def retry_at(attempts: int, now: datetime, *, base: timedelta = timedelta(minutes=5),

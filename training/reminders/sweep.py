@@ -6,14 +6,6 @@ nothing, and a sweep after a missed day queues the latest reminder once. Given
 `agency_ids`, a sweep is for the officers of those agencies alone (None among
 them: officers of no agency), whose calendar day `on` is; the daily job sweeps
 each group of agencies on the same day once (see training/clock.py).
-
-The sweep reads the pairs with an open assignment (RequiredPair.due_on) whose
-notice day has come (RequiredPair.notice_on): the first day after the last sweep that
-decided them on which a reminder or an escalation may fall due
-(`next_decision_day`), or any day while their due date is not decided yet (a
-new, extended or corrected assignment). Once it has queued what fell due, it
-moves the notice day on for the pairs it decided; an officer inactive or exempt
-that day is decided again at each sweep until what fell due is queued.
 """
 from __future__ import annotations
 
@@ -21,29 +13,14 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import (
-    Date,
-    String,
-    and_,
-    case,
-    cast,
-    delete,
-    exists,
-    insert,
-    literal,
-    or_,
-    select,
-    true,
-    union_all,
-    update,
-)
+from sqlalchemy import Date, String, and_, case, cast, exists, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from training.clock import of_agencies
-from training.db import add_days, days_between, insert_ignoring_conflicts, utcnow
+from training.db import days_between, insert_ignoring_conflicts, utcnow
 from training.people.models import Unit, User
-from training.records.models import Exemption, RequiredPair
-from training.reminders.models import Escalation, NoticeSchedule, OutboxMessage
+from training.records.models import Assignment, Exemption
+from training.reminders.models import Escalation, OutboxMessage
 from training.reminders.rules import Schedule
 
 AgencyIds = Sequence[int | None] | None
@@ -54,29 +31,15 @@ def _text(value) -> object:
 
 
 def _exempt_on(on: date):
-    return exists().where(Exemption.user_id == RequiredPair.user_id, Exemption.course_id == RequiredPair.course_id,
+    return exists().where(Exemption.user_id == Assignment.user_id, Exemption.course_id == Assignment.course_id,
                           Exemption.starts_on <= on, Exemption.ends_on >= on)
 
 
-def _notice_due(on: date, schedule: Schedule):
-    """The pairs with an open assignment whose notice day has come by `on`, or not decided for its due date
-    and due within the first reminder's days (ix_required_pairs_notice and ix_required_pairs_undecided)."""
-    pair = RequiredPair
-    return and_(pair.due_on.is_not(None),
-                or_(and_(pair.notice_due_on == pair.due_on, pair.notice_on <= on),
-                    and_(or_(pair.notice_due_on.is_(None), pair.notice_due_on != pair.due_on),
-                         pair.due_on <= on + timedelta(days=max(schedule.days_before)))))
-
-
-def _officer_in_sweep(agency_ids: AgencyIds):
-    return and_(User.active.is_(True), *of_agencies(User.agency_id, agency_ids))
-
-
-def _open_assignments(on: date, schedule: Schedule, agency_ids: AgencyIds):
-    """Open assignments, as their pairs, whose notice day has come, of active officers (of `agency_ids`) who
-    are not exempt on `on`."""
-    return (select().select_from(RequiredPair).join(User, User.id == RequiredPair.user_id)
-            .where(_notice_due(on, schedule), _officer_in_sweep(agency_ids), ~_exempt_on(on)))
+def _open_assignments(on: date, agency_ids: AgencyIds):
+    """Open assignments of active officers (of `agency_ids`) who are not exempt on `on`."""
+    return (select().select_from(Assignment).join(User, User.id == Assignment.user_id)
+            .where(Assignment.closed_at.is_(None), User.active.is_(True), ~_exempt_on(on),
+                   *of_agencies(User.agency_id, agency_ids)))
 
 
 def officer_kind_sql(due_on, on: date, schedule: Schedule):
@@ -88,26 +51,16 @@ def officer_kind_sql(due_on, on: date, schedule: Schedule):
     return case((days_left >= 0, before), else_=overdue)
 
 
-def next_decision_sql(due_on, on: date, schedule: Schedule):
-    """`next_decision_day` as an SQL expression over a due-date column."""
-    days_over = days_between(literal(on, Date), due_on)
-    every = schedule.overdue_every
-    later = case(*[(days_over < days, literal(days)) for days in schedule.turning_days()],
-                 else_=1 + every * ((days_over - 1) // every + 1))
-    return add_days(due_on, later)
-
-
 def queue_officer_reminders(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
-    """Queue, for each open assignment whose notice day has come, the latest reminder to the officer that has
-    fallen due."""
-    kind = officer_kind_sql(RequiredPair.due_on, on, schedule)
-    key = (_text(RequiredPair.user_id) + ":" + _text(RequiredPair.course_id) + ":"
-           + _text(RequiredPair.due_on) + ":" + kind)
+    """Queue, for each open assignment, the latest reminder to the officer that has fallen due."""
+    kind = officer_kind_sql(Assignment.due_on, on, schedule)
+    key = (_text(Assignment.user_id) + ":" + _text(Assignment.course_id) + ":"
+           + _text(Assignment.due_on) + ":" + kind)
     now = utcnow()
-    rows = (_open_assignments(on, schedule, agency_ids)
-            .add_columns(key, kind, RequiredPair.user_id, RequiredPair.course_id, RequiredPair.due_on,
+    rows = (_open_assignments(on, agency_ids)
+            .add_columns(key, kind, Assignment.user_id, Assignment.course_id, Assignment.due_on,
                          literal(on, Date), literal("pending"), literal(0), literal(now))
-            .where(RequiredPair.due_on <= on + timedelta(days=max(schedule.days_before))))
+            .where(Assignment.due_on <= on + timedelta(days=max(schedule.days_before))))
     stmt = (insert_ignoring_conflicts(session, OutboxMessage)
             .from_select(["key", "kind", "user_id", "course_id", "due_on", "decided_on", "status", "attempts",
                           "created_at"], rows)
@@ -123,18 +76,17 @@ def _count_label(kind: str) -> str:
 
 
 def escalate(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
-    """Record each overdue assignment whose notice day has come reaching a step of the ladder, once; then one
-    digest per recipient.
+    """Record each overdue assignment reaching a step of the ladder, once; then one digest per recipient.
 
     One statement for every step: the open assignments are read once, however long the ladder."""
     counts: Counter = Counter()
     ladder = union_all(*[select(literal(days).label("step_days"), literal(role).label("role"),
                                 literal(on - timedelta(days=days), Date).label("due_by"))
                          for days, role in schedule.escalations]).subquery("ladder")
-    rows = (_open_assignments(on, schedule, agency_ids).join(ladder, true())
-            .add_columns(RequiredPair.user_id, RequiredPair.course_id, RequiredPair.due_on, ladder.c.step_days,
+    rows = (_open_assignments(on, agency_ids).join(ladder, true())
+            .add_columns(Assignment.user_id, Assignment.course_id, Assignment.due_on, ladder.c.step_days,
                          ladder.c.role, literal(on, Date))
-            .where(RequiredPair.due_on <= ladder.c.due_by))
+            .where(Assignment.due_on <= ladder.c.due_by))
     stmt = (insert_ignoring_conflicts(session, Escalation)
             .from_select(["user_id", "course_id", "due_on", "step_days", "role", "decided_on"], rows)
             .on_conflict_do_nothing(index_elements=["user_id", "course_id", "due_on", "step_days"])
@@ -180,32 +132,9 @@ def _queue_digests(session: Session, on: date, role: str, agency_ids: AgencyIds)
     return len(session.scalars(stmt).all())
 
 
-def _keep_schedule(session: Session, schedule: Schedule) -> None:
-    """The notice days hold for the schedule they were worked out with: under another, every open assignment
-    is decided again."""
-    kept = session.scalar(select(NoticeSchedule.schedule))
-    if kept == repr(schedule):
-        return
-    session.execute(update(RequiredPair).where(RequiredPair.notice_due_on.is_not(None))
-                    .values(notice_due_on=None, notice_on=None))
-    session.execute(delete(NoticeSchedule))
-    session.execute(insert(NoticeSchedule).values(schedule=repr(schedule)))
-
-
-def _move_notice_days(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds) -> None:
-    """After the day's reminders and escalations are queued: the pairs decided wait for their next decision day."""
-    session.execute(update(RequiredPair)
-                    .where(_notice_due(on, schedule), ~_exempt_on(on),
-                           exists().where(User.id == RequiredPair.user_id, _officer_in_sweep(agency_ids)))
-                    .values(notice_due_on=RequiredPair.due_on,
-                            notice_on=next_decision_sql(RequiredPair.due_on, on, schedule)))
-
-
 def sweep(session: Session, on: date, schedule: Schedule, agency_ids: AgencyIds = None) -> Counter:
     """Queue every reminder and escalation digest that has fallen due on `on` (for the officers of
     `agency_ids`); counts by kind."""
-    _keep_schedule(session, schedule)
     counts = queue_officer_reminders(session, on, schedule, agency_ids)
     counts.update(escalate(session, on, schedule, agency_ids))
-    _move_notice_days(session, on, schedule, agency_ids)
     return counts
