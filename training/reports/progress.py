@@ -48,6 +48,7 @@ def progress(session, on: date, *where: ColumnElement[bool], status: str | None 
              sort: str = "name", page: int = 1) -> Progress:
     """The page of officers matching `where`, with their statuses, counts, filter and sort from the stored facts of
     their pairs (`pair_facts_query`, one narrow row each), and the versions signed for the page shown."""
+    session.flush()  # the rows are read at the Core level, which does not autoflush
     # Every officer selected has a row, whether or not anything is required of them yet.
     rows: dict[int, OfficerRow] = {
         user_id: OfficerRow(user_id, f"{last}, {first}", employee_id, unit_code)
