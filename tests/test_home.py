@@ -176,6 +176,14 @@ def test_officers_keep_my_training_and_supervisors_see_their_team(client, sessio
     team = words(client.get("/team?status=overdue").get_data(as_text=True))
     assert "Late, Ovie" in team and "Soon, Eve" not in team
     assert client.get("/training").status_code == 200
+    # Another supervisor's home, the same day, counts their own team only.
+    other = make_user(session, "chief@agy.test", agency=world["agency"], unit=world["u2"], first="Cy",
+                      last="Chief", employee_id="CHIEF")
+    world["newcomer"].supervisor_id = other.id
+    session.commit()
+    client.post("/logout")
+    text = words(home(client, "chief@agy.test"))
+    assert "1 officer reports to you" in text and "Nobody overdue" in text and "Nothing expiring" in text
 
 
 def test_an_officer_without_reports_sees_no_team(client, world):
