@@ -19,26 +19,19 @@ from training.records.status import officer_course_states, pair_facts_query, sta
 ATTENTION = ("overdue", "expiring")
 
 
-def officers_by_status(session: Session, on: date, *where: ColumnElement[bool],
-                       statuses: tuple[str, ...] = ATTENTION) -> Counter:
-    """How many officers matching `where` have at least one required module in each of `statuses` on `on`."""
-    return Counter(dict(_by_status(session, on, where, statuses, by_unit=False)))
-
-
 def officers_by_unit_and_status(session: Session, on: date, *where: ColumnElement[bool],
                                 statuses: tuple[str, ...] = ATTENTION) -> dict[str, Counter]:
-    """`officers_by_status` for each unit code (officers placed directly in the unit; None: no unit)."""
+    """How many officers matching `where` have at least one required module in each of `statuses` on `on`, for
+    each unit code (officers placed directly in the unit; None: no unit)."""
     units: dict[str, Counter] = {}
-    for unit_code, status, n in _by_status(session, on, where, statuses, by_unit=True):
+    for unit_code, status, n in session.execute(_by_status_query(on, where, statuses, by_unit=True)):
         units.setdefault(unit_code, Counter())[status] = n
     return units
 
 
-def _by_status(session: Session, on: date, where, statuses, *, by_unit: bool):
-    return session.execute(_by_status_query(on, where, statuses, by_unit=by_unit)).all()
-
-
 def _by_status_query(on: date, where, statuses, *, by_unit: bool) -> Select:
+    """Officers matching `where` with at least one required module in each of `statuses` on `on`, counted by
+    status (and by unit code)."""
     facts = pair_facts_query(on, *where).subquery("facts")
     states = select(facts.c.user_id, facts.c.unit_id,
                     status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
