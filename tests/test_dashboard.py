@@ -10,6 +10,7 @@ from sqlalchemy import Date, Integer, literal, select
 from tests.support.pages import login, table_rows
 from tests.support.roster_world import build_world
 from training.audit.models import AuditEvent
+from training.clock import today_for
 from training.people.models import Agency, User
 from training.records.rules import certification_status
 from training.records.service import record_completion
@@ -128,7 +129,8 @@ def test_no_trend_before_the_first_count(client, session, course):
     agency, unit = make_org(session, "ZZZ")
     make_user(session, "c@z.test", role="compliance", agency=agency)
     officer = make_user(session, "o@z.test", agency=agency, unit=unit)
-    record_completion(session, officer, course, date.today(), version_id=None, score=100, source="import")
+    # Completed on the agency's own day: just after midnight UTC, New York's is still the day before.
+    record_completion(session, officer, course, today_for(officer), version_id=None, score=100, source="import")
     session.commit()
     login(client, "c@z.test")
     page = client.get("/reports/compliance").get_data(as_text=True)
