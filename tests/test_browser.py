@@ -21,6 +21,7 @@ from tests.support.net import free_port
 from tests.support.paths import ROOT
 from training.auth.service import create_user
 from training.catalog.models import Course, Question
+from training.clock import today_for
 from training.db import unit_of_work
 from training.demo.service import DEMO_PASSWORD
 from training.jobs import run_daily
@@ -192,13 +193,15 @@ def _complete_module(app, page, base, check, title: str, full_name: str) -> None
     page.wait_for_url(re.compile(r"/attempts/\d+$"))
     check()
 
-    answer_rightly(app, page)
+    attempt = answer_rightly(app, page)
     check()
     page.get_by_label("Your full name").fill(full_name)
     page.get_by_role("button", name="Acknowledge and complete").click()
     page.get_by_role("heading", name="Certified").wait_for()
     expires_on = re.search(r"certified until (\d{4}-\d\d-\d\d)", page.locator("main").inner_text()).group(1)
-    assert f"Completed {date.today().isoformat()}" in page.locator("main").inner_text()
+    with unit_of_work(app) as session:   # the officer's own day: their agency's, not the server's
+        today = today_for(session.get(User, attempt.user_id)).isoformat()
+    assert f"Completed {today}" in page.locator("main").inner_text()
     check()
     page.get_by_role("link", name="Back to my training").click()
     page.wait_for_url(f"{base}/training")
@@ -207,7 +210,7 @@ def _complete_module(app, page, base, check, title: str, full_name: str) -> None
     check()
     go_to(page, "Training", "Transcript")
     page.get_by_role("heading", name=re.compile("^Transcript: ")).wait_for()
-    row = page.locator("main tr").filter(has_text=title).filter(has_text=date.today().isoformat()).first
+    row = page.locator("main tr").filter(has_text=title).filter(has_text=today).first
     assert "valid" in row.inner_text().lower() and expires_on in row.inner_text()
     code = row.locator("td.rc-code").inner_text().strip()
     check()
