@@ -254,5 +254,5 @@ def test_the_user_loader_opens_nothing_without_a_live_session_behind_the_request
     gives an account only to a request whose server-side session was found live."""
     with app.test_request_context("/"):
         assert load_user(str(officer.id)) is None
-        vouch_for(officer.id)
+        vouch_for(officer)
         assert load_user(str(officer.id)).id == officer.id and load_user(str(officer.id + 1)) is None

@@ -36,10 +36,10 @@ def enforce_session() -> None:
         config = current_app.config
         idle, hours = config["SESSION_IDLE_MINUTES"], config["SESSION_MAX_HOURS"]
         number = int(user_id) if str(user_id).isdigit() else -1
-        reason = check_session(db(), session.get("sid"), number, utcnow(), timedelta(minutes=idle),
-                               timedelta(hours=hours))
+        reason, account = check_session(db(), session.get("sid"), number, utcnow(), timedelta(minutes=idle),
+                                        timedelta(hours=hours))
         if reason is None:
-            vouch_for(number)
+            vouch_for(account)
         else:
             logout_user()
             session.clear()

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from training.auth.passwords import password_problem
 from training.auth.sessions import vouched_for
-from training.db import db
 from training.people.models import ROLES, User
 
 _hasher = PasswordHasher()
@@ -91,10 +90,10 @@ def load_user(user_id: str) -> User | None:
     Flask-Login also calls it with the id a remember cookie names, when the session cookie holds none. Rollcall
     never issues that cookie, and with no live session behind it the id opens nothing, whoever signed it.
     """
-    if not user_id.isdigit() or vouched_for() != int(user_id):
+    account = vouched_for()
+    if account is None or not user_id.isdigit() or account.id != int(user_id):
         return None
-    user = db().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    return account if account.active else None
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:

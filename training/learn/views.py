@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from training.assignments.requests import requests_of
 from training.catalog.models import Course, CourseVersion
@@ -14,12 +13,12 @@ from training.db import db
 from training.forms import EmptyForm
 from training.learn import service
 from training.learn.forms import AcknowledgeForm
-from training.records.models import Assignment, Attempt
-from training.records.status import officer_course_states
+from training.records.models import Attempt
+from training.records.status import officer_course_states, open_assignments_of
 from training.records.views import render_transcript
 from training.reminders.service import cancel_stale
 from training.updates.service import UpdateError, acknowledge_update, pending_update, update_acknowledgement
-from training.updates.versions import version_standings
+from training.updates.versions import version_book, version_standings
 from training.words import plural
 
 bp = Blueprint("learn", __name__)
@@ -50,11 +49,9 @@ def my_training() -> dict:
     """What My training shows the signed-in person: their modules soonest first, open assignments, requests."""
     today = today_for(current_user)
     states = officer_course_states(db(), today, current_user.id, order_by_due=True)
-    open_assignments = {a.course_id: a for a in db().scalars(
-        select(Assignment).where(Assignment.user_id == current_user.id, Assignment.closed_at.is_(None)))}
-    documents = set(db().scalars(select(Course.code).where(Course.kind == "document")))
-    return dict(states=states, today=today, open_assignments=open_assignments, documents=documents,
-                versions=version_standings(db(), today, states),
+    book = version_book(db(), {s.course_id for s in states})
+    return dict(states=states, today=today, open_assignments=open_assignments_of(db(), current_user.id),
+                documents=book.documents, versions=version_standings(db(), today, states, book=book),
                 my_requests=requests_of(db(), current_user.id), form=EmptyForm())
 
 

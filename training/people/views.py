@@ -28,9 +28,8 @@ from training.evidence.forms import EvidenceForm
 from training.forms import EmptyForm
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
-from training.records.models import Assignment
 from training.records.rules import STATUSES
-from training.records.status import officer_course_states
+from training.records.status import officer_course_states, open_assignments_of
 from training.reports import progress as prog
 from training.updates.versions import version_standings
 
@@ -113,8 +112,7 @@ def render_officer(user: User, evidence_form=None, status: int = 200):
     session = db()
     today = today_for(current_user)
     states = officer_course_states(session, today, user.id)
-    open_assignments = {a.course_id: a for a in session.scalars(
-        select(Assignment).where(Assignment.user_id == user.id, Assignment.closed_at.is_(None)))}
+    open_assignments = open_assignments_of(session, user.id)
     in_scope = may_see_officer(session, current_user, user)
     can_act = may_act_on_officer(session, current_user, user)
     exempt_form = ExemptForm()

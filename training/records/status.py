@@ -89,6 +89,14 @@ def officer_course_states(session: Session, on: date, officer_id: int, *,
     return list(run_states(session, _officer_query(order_by_due), on, params={"on": on, "officer_id": officer_id}))
 
 
+def open_assignments_of(session: Session, officer_id: int) -> dict:
+    """An officer's open assignments by course id (at most one each): the id, due date and version asked for
+    (a policy update's) that their pages act on, as rows."""
+    return {row.course_id: row for row in session.execute(
+        select(Assignment.id, Assignment.course_id, Assignment.due_on, Assignment.version_id)
+        .where(Assignment.user_id == officer_id, Assignment.closed_at.is_(None)))}
+
+
 @functools.cache
 def _officer_query(order_by_due: bool) -> Select:
     """`course_states_query` for one officer, the day and the officer left as parameters: building the statement

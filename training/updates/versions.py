@@ -26,6 +26,7 @@ class VersionBook:
     titles: dict[str, str]                  # course code -> title
     labels: dict[tuple[int, int], str]      # (course id, version number) -> how people name it
     required: dict[int, int]                # course id -> the version number officers must have signed
+    documents: frozenset[str]               # the codes of those that are documents (read and signed, no quiz)
 
     def label(self, course_id: int, number: int | None) -> str | None:
         if number is None:
@@ -55,13 +56,17 @@ def version_book(session: Session, course_ids: Iterable[int] | None = None, *,
     titles: dict[str, str] = {}
     labels: dict[tuple[int, int], str] = {}
     versions: dict[int, list[tuple[int, str | None]]] = {}
+    documents: set[str] = set()
     for course_id, code, title, kind, number, change_kind, policy_version in session.execute(stmt):
         codes[code], titles[code] = course_id, title
+        if kind == "document":
+            documents.add(code)
         if number is not None:
             labels[(course_id, number)] = version_label(kind, number, policy_version)
             versions.setdefault(course_id, []).append((number, change_kind))
     return VersionBook(codes, titles, labels,
-                       {course_id: required_version(rows) for course_id, rows in versions.items()})
+                       {course_id: required_version(rows) for course_id, rows in versions.items()},
+                       frozenset(documents))
 
 
 def signed_required(acknowledged, course_id, required: dict[int, int]) -> ColumnElement[bool]:
@@ -98,15 +103,16 @@ def acknowledged_versions(session: Session, user_ids: Iterable[int],
         .where(RequiredPair.user_id.in_(user_ids), RequiredPair.course_id.in_(course_ids)))}
 
 
-def version_standings(session: Session, on: date,
-                      states: Iterable[CourseState | PairState]) -> dict[tuple[int, int], VersionStanding]:
+def version_standings(session: Session, on: date, states: Iterable[CourseState | PairState], *,
+                      book: VersionBook | None = None) -> dict[tuple[int, int], VersionStanding]:
     """For each state (officer and required module on `on`, today's), the version they signed and the current
-    one, keyed by (user id, course id). Two queries, however many states (of a page of officers at most)."""
+    one, keyed by (user id, course id). Two queries, however many states (of a page of officers at most); one
+    given the `book` of their modules, which a page that also reads it passes on."""
     states = [s for s in states if s.status is not None]
     if not states:
         return {}
     signed = acknowledged_versions(session, {s.user_id for s in states}, {s.course_id for s in states})
-    book = version_book(session, {s.course_id for s in states})
+    book = book or version_book(session, {s.course_id for s in states})
     standings = {}
     for s in states:
         acknowledged = signed.get((s.user_id, s.course_id))
