@@ -20,7 +20,7 @@ from training.audit.models import AuditEvent
 from training.catalog.models import Question
 from training.catalog.service import course_by_code, current_version, sync_courses
 from training.clock import day_start, today_for
-from training.db import make_engine, utcnow
+from training.db import make_engine
 from training.learn.service import open_lesson, start_attempt, submit_attempt
 from training.records.models import Attempt, AttemptAnswer
 from training.reports.questions import MIN_PER_THIRD, QUESTION_COLUMNS
@@ -164,16 +164,17 @@ def test_officers_are_refused(client, world):
 
 def test_the_period_counts_the_days_chosen_in_the_viewers_time_zone(client, session, world):
     strong = [o.id for o in world["officers"][20:]]
+    today = today_for(world["coordinator"])
+    then = today - timedelta(days=400)
+    # Noon of that day in the viewer's zone, whatever the hour now and whether summer time differs then.
     session.execute(update(Attempt).where(Attempt.user_id.in_(strong))
-                    .values(submitted_at=utcnow() - timedelta(days=400)))
+                    .values(submitted_at=day_start(then, "America/New_York") + timedelta(hours=12)))
     session.commit()
     login(client, world["coordinator"].email)
     # The last 12 months by default: the strong third's quizzes, 400 days ago, are left out.
     rows = figures(client)
     assert counted(rows) == [["20", "10"], ["20", "10"], ["20", "20"], ["20", "10"]]
     assert all(rows[k][5] == "Too few attempts to judge" for k in rows)
-    today = today_for(world["coordinator"])
-    then = today - timedelta(days=400)
     # Only that day: the strong third alone.
     rows = figures(client, **{"from": then.isoformat(), "to": then.isoformat()})
     assert counted(rows) == [["10", "0"], ["10", "0"], ["10", "0"], ["10", "10"]]
