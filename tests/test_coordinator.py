@@ -391,6 +391,10 @@ def test_unit_view_counts_filters_and_sorts_every_officer_not_only_the_page(clie
     assert ">Overdue</span> 2 modules<" in first and ">Assigned</span> 120 modules<" in first
     assert "Zz119, Zed" not in first            # by name it is on the second page
     assert "Zz119, Zed" in page(client, "/units/A-U1?page=2")
+    past_the_end = page(client, "/units/A-U1?page=7")
+    assert "page 2 of 2." in past_the_end and "Zz119, Zed" in past_the_end
+    by_unit = page(client, "/units/A-U1?sort=unit&page=2")
+    assert "page 2 of 2." in by_unit and by_unit.count('name="officer"') == 24
 
     overdue = page(client, "/units/A-U1?status=overdue")
     assert "2 active officers in Unit one (A-U1) and its sub-units with a module overdue." in overdue

@@ -104,14 +104,17 @@ def acknowledged_versions(session: Session, user_ids: Iterable[int],
 
 
 def version_standings(session: Session, on: date, states: Iterable[CourseState | PairState], *,
-                      book: VersionBook | None = None) -> dict[tuple[int, int], VersionStanding]:
+                      book: VersionBook | None = None, signed: dict[tuple[int, int], int | None] | None = None,
+                      ) -> dict[tuple[int, int], VersionStanding]:
     """For each state (officer and required module on `on`, today's), the version they signed and the current
     one, keyed by (user id, course id). Two queries, however many states (of a page of officers at most); one
-    given the `book` of their modules, which a page that also reads it passes on."""
+    fewer for each of the `book` of their modules and the versions `signed` (as `acknowledged_versions` gives
+    them) that a page which reads them anyway passes on."""
     states = [s for s in states if s.status is not None]
     if not states:
         return {}
-    signed = acknowledged_versions(session, {s.user_id for s in states}, {s.course_id for s in states})
+    if signed is None:
+        signed = acknowledged_versions(session, {s.user_id for s in states}, {s.course_id for s in states})
     book = book or version_book(session, {s.course_id for s in states})
     standings = {}
     for s in states:
