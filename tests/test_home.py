@@ -191,6 +191,23 @@ def test_an_officer_without_reports_sees_no_team(client, world):
     assert "<h1>My training</h1>" in page and "Your team" not in page
 
 
+def test_whether_someone_supervises_is_read_with_their_session(client, session, connection, world):
+    """The menu and the home ask whether anyone reports to the person signed in; the statement that checks the
+    session answers it, so an officer's home costs no statement of its own for it, and one who gains a report
+    sees their team on the next page."""
+    home(client, "ovie@agy.test")
+    served = []
+    plain = count_statements(connection, lambda: served.append(client.get("/").get_data(as_text=True)))
+    assert "Your team" not in served[0] and 'href="/team"' not in served[0]
+    assert plain <= 6 + 2           # and the test's SAVEPOINT and RELEASE around each request
+    world["expiring"].supervisor_id = world["overdue"].id
+    session.commit()
+    served.clear()
+    boss = count_statements(connection, lambda: served.append(client.get("/").get_data(as_text=True)))
+    assert "1 officer reports to you" in words(served[0]) and 'href="/team"' in served[0]
+    assert boss == plain + 2        # the team: how many, and how many by status
+
+
 def test_compliance_home_shows_the_rate_changes_since_the_last_export_and_the_exports(client, session, world):
     make_user(session, "audit@agy.test", role="compliance", agency=world["agency"], first="Ada", last="Audit")
     session.commit()

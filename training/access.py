@@ -44,7 +44,10 @@ def is_in(user: User, group: tuple[str, ...]) -> bool:
 
 
 def supervises(session: Session, user: User) -> bool:
-    """Whether anyone reports to the user (any role may be a supervisor)."""
+    """Whether anyone reports to the user (any role may be a supervisor): as the signed-in account was loaded
+    with it, else from the database."""
+    if user.has_reports is not None:
+        return user.has_reports
     return session.scalar(select(User.id).where(User.supervisor_id == user.id).limit(1)) is not None
 
 

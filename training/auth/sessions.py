@@ -6,8 +6,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import g
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, joinedload, with_expression
 
 from training.auth.models import SecondFactorSetup, SignInFailure, UserSession
 from training.people.models import User
@@ -62,11 +62,15 @@ def check_session(session: Session, token: str | None, user_id: int, now: dateti
     """Check a request's session and note the activity: the reason it ended (None while it goes on), and the
     account it is of.
 
-    The session is read with its account and the account's agency, which every signed-in page reads next (who
-    is signed in, and their agency's day): one statement where there would be three."""
+    The session is read with its account, the account's agency and whether anyone reports to them, which every
+    signed-in page reads next (who is signed in, their agency's day, the menu and home of a supervisor): one
+    statement where there would be four."""
+    report = aliased(User, name="report")
     found = session.execute(select(UserSession, User).outerjoin(User, User.id == UserSession.user_id)
                             .where(UserSession.token_hash == digest(token))
-                            .options(joinedload(User.agency))).first() if token else None
+                            .options(joinedload(User.agency),
+                                     with_expression(User.has_reports, exists().where(report.supervisor_id == User.id)))
+                            ).first() if token else None
     row, account = found if found else (None, None)
     reason = why_ended(row, user_id, now, idle, absolute)
     if reason is None and now - row.last_seen_at >= TOUCH_EVERY:

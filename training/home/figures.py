@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from training.access import SCOPED
+from training.access import SCOPED, supervises
 from training.people.models import Unit, User
 from training.records.status import officer_course_states, pair_facts_query, status_expression
 
@@ -82,6 +82,8 @@ class Team:
 
 def team_of(session: Session, supervisor: User, on: date) -> Team | None:
     """The supervisor's team on `on`; None for someone with no direct reports."""
+    if not supervises(session, supervisor):
+        return None
     officers = session.scalar(select(func.count()).select_from(User).where(*_reports(supervisor.id))) or 0
     if not officers:
         return None

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, String, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from training.db import Base, utcnow
 
@@ -65,6 +65,9 @@ class User(UserMixin, Base):
 
     agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    # Whether anyone reports to them, when the statement that loaded the account asked (the signed-in account's
+    # does, `check_session`); None otherwise (`training.access.supervises` then asks the database).
+    has_reports: Mapped[bool | None] = query_expression()
 
     # ix_users_name: the roster's order, which the roster export walks by keyset (training/records/status.py).
     __table_args__ = (Index("ix_users_agency_unit", "agency_id", "unit_id"),
