@@ -26,6 +26,7 @@ from training.clock import today_for
 from training.db import db, utcnow
 from training.evidence.forms import EvidenceForm
 from training.forms import EmptyForm
+from training.params import page_number
 from training.people.models import Unit, User
 from training.people.service import subtree_ids
 from training.records.rules import STATUSES
@@ -40,7 +41,7 @@ def _filters() -> dict:
     status = request.args.get("status") or None
     sort = request.args.get("sort", "name")
     return {"status": status if status in STATUSES else None, "sort": sort if sort in prog.SORTS else "name",
-            "page": request.args.get("page", 1, type=int)}
+            "page": page_number(request.args)}
 
 
 @bp.route("/units")
