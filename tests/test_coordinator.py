@@ -395,6 +395,9 @@ def test_unit_view_counts_filters_and_sorts_every_officer_not_only_the_page(clie
     assert "page 2 of 2." in past_the_end and "Zz119, Zed" in past_the_end
     by_unit = page(client, "/units/A-U1?sort=unit&page=2")
     assert "page 2 of 2." in by_unit and by_unit.count('name="officer"') == 24
+    # The pages' links keep the sort chosen.
+    assert 'href="/units/A-U1?sort=unit&amp;page=1">Previous page</a>' in by_unit
+    assert 'href="/units/A-U1?sort=unit&amp;page=1" aria-label="Page 1">1</a>' in by_unit
 
     overdue = page(client, "/units/A-U1?status=overdue")
     assert "2 active officers in Unit one (A-U1) and its sub-units with a module overdue." in overdue
@@ -405,3 +408,18 @@ def test_unit_view_counts_filters_and_sorts_every_officer_not_only_the_page(clie
     assert attention.index("Top, Tia") < attention.index("Zz000, Zed")
     assert attention.index("Zz119, Zed") < attention.index("Zz000, Zed")
     assert f"due {today + timedelta(days=9)}" in attention
+
+
+def test_a_list_of_thousands_of_pages_links_the_ends_and_the_neighbours_only(app):
+    """A region of 300,000 officers is 3,000 pages: the pager shows seven of them, and what lies between as gaps."""
+    template = app.jinja_env.from_string('{% from "_macros.html" import pager %}'
+                                         '{{ pager("people.unit", page, 3000, code="R1", sort="unit") }}')
+    with app.test_request_context():
+        middle, first, last = (template.render(page=n) for n in (50, 1, 3000))
+    pages = re.compile(r'page=(\d+)" aria-label="Page \d+[^"]*"')
+    assert pages.findall(middle) == ["1", "49", "50", "51", "3000"] and middle.count("…") == 2
+    assert 'aria-current="page">50<' in middle and 'aria-label="Page 3000, the last"' in middle
+    assert 'href="/units/R1?sort=unit&amp;page=49">Previous page' in middle
+    assert 'href="/units/R1?sort=unit&amp;page=51">Next page' in middle
+    assert pages.findall(first) == ["1", "2", "3000"] and "Previous page" not in first and first.count("…") == 1
+    assert pages.findall(last) == ["1", "2999", "3000"] and "Next page" not in last
