@@ -97,6 +97,20 @@ def bulk_insert(session, world, course, **_):
          "expires_on": t + timedelta(days=left), "source": "import"} for u, ago, left in rows])
 
 
+def insert_open_and_closed(session, world, course, **_):
+    """One executemany, as the sweep's renewals and an import of history write them: open assignments for a pair
+    with completions and for a pair with no record yet, and closed ones beside an open one and on a new pair."""
+    t, aid = world.today, course_of(session, "FIRST-AID").id
+    ada, bo, di, ed = (world.users[name].id for name in ("ada", "bo", "di", "ed"))
+    closed = datetime(2025, 6, 1)
+    session.execute(insert(Assignment), [
+        {"user_id": ada, "course_id": course.id, "due_on": t + timedelta(days=200), "reason": "annual_renewal"},
+        {"user_id": di, "course_id": aid, "due_on": t + timedelta(days=30), "reason": "individual"},
+        {"user_id": bo, "course_id": course.id, "due_on": t - timedelta(days=400), "reason": "unit",
+         "closed_at": closed},
+        {"user_id": ed, "course_id": aid, "due_on": t - timedelta(days=300), "reason": "unit", "closed_at": closed}])
+
+
 def revoke_latest(session, world, course, **_):
     """Ada's latest TEST-BASICS completion is revoked: the older one (expired) becomes her latest valid one."""
     latest = session.scalar(select(Completion).where(Completion.user_id == world.users["ada"].id,
@@ -158,8 +172,8 @@ def move_records(session, world, course, **_):
                     .values(closed_at=datetime(2026, 1, 1)))
 
 
-WRITES = [import_completions, bulk_insert, revoke_latest, withdraw, extend, set_due, second_exemption, standing_rule,
-          assign_to_unit, deactivate_and_delete, move_records]
+WRITES = [import_completions, bulk_insert, insert_open_and_closed, revoke_latest, withdraw, extend, set_due,
+          second_exemption, standing_rule, assign_to_unit, deactivate_and_delete, move_records]
 
 
 @pytest.mark.parametrize("write", WRITES, ids=[w.__name__ for w in WRITES])

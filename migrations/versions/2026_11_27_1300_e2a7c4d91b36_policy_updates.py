@@ -16,12 +16,12 @@ Revision ID: e2a7c4d91b36
 Revises: d7f3b8a26e41
 Create Date: 2026-11-27 13:00:00.000000
 """
-import importlib.util
 from contextlib import contextmanager
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from training.migrate import revision_module
 
 revision = 'e2a7c4d91b36'
 down_revision = 'd7f3b8a26e41'
@@ -32,22 +32,13 @@ ACKNOWLEDGED = ("(SELECT max(version_number) FROM acknowledgements "
                 "WHERE user_id = {u} AND course_id = {c})")
 
 
-def _pairs_migration():
-    """The required-pairs revision, whose create_triggers is the one home of those triggers."""
-    path = next(Path(__file__).parent.glob("*_d7f3b8a26e41_required_pairs.py"))
-    spec = importlib.util.spec_from_file_location("required_pairs_revision", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextmanager
 def _pairs_triggers_dropped(dialect: str):
     """On SQLite, rebuilding assignments needs the required-pairs triggers (which name it) out of the way."""
     if dialect != "sqlite":
         yield
         return
-    pairs = _pairs_migration()
+    pairs = revision_module("d7f3b8a26e41")
     pairs.drop_triggers(dialect)
     yield
     pairs.create_triggers(dialect)
