@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from flask import abort
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from tests.support.databases import on_postgresql
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.db import db
@@ -48,3 +49,11 @@ def test_a_request_commits_what_it_changed_only_when_it_succeeds(probe_app, sess
     response = probe_app.test_client().get(f"/probe/{then}")
     assert response.status_code == status
     assert written(session, then) == kept
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="a PostgreSQL setting: the PostgreSQL pass")
+def test_the_sites_postgresql_connections_never_jit_compile(engine):
+    """The compliance dashboard's statement spent most of its time at a million officers compiling (see
+    docs/performance.md): the site's connections run with PostgreSQL's JIT off."""
+    with engine.connect() as connection:
+        assert connection.scalar(text("SHOW jit")) == "off"

@@ -47,7 +47,11 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # PostgreSQL's JIT compiles a statement whose estimated cost is high: the compliance dashboard's, whose
+    # estimate counts rows an empty marks table does not hold, took 0.6 s to compile in each parallel worker to
+    # read a few thousand rows (docs/performance.md). No statement here runs long enough on the CPU to repay it.
+    return create_engine(url, pool_pre_ping=True,
+                         connect_args={"options": "-c jit=off"} if url.startswith("postgresql") else {})
 
 
 def init_app(app: Flask) -> None:
