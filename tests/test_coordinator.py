@@ -398,6 +398,9 @@ def test_unit_view_counts_filters_and_sorts_every_officer_not_only_the_page(clie
     # The pages' links keep the sort chosen.
     assert 'href="/units/A-U1?sort=unit&amp;page=1">Previous page</a>' in by_unit
     assert 'href="/units/A-U1?sort=unit&amp;page=1" aria-label="Page 1">1</a>' in by_unit
+    # Arguments the site does not read stay out of the links, those url_for would act on above all.
+    odd = page(client, "/units/A-U1?sort=unit&page=2&_scheme=https&_anchor=x&_external=1")
+    assert 'href="/units/A-U1?sort=unit&amp;page=1">Previous page</a>' in odd
 
     overdue = page(client, "/units/A-U1?status=overdue")
     assert "2 active officers in Unit one (A-U1) and its sub-units with a module overdue." in overdue
