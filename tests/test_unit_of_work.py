@@ -6,10 +6,10 @@ import pytest
 from flask import abort
 from sqlalchemy import func, select, text
 
-from tests.support.databases import on_postgresql
+from tests.support.databases import committed_database, on_postgresql
 from training.audit.models import AuditEvent
 from training.audit.service import record
-from training.db import db
+from training.db import db, make_engine
 
 
 @pytest.fixture
@@ -52,8 +52,17 @@ def test_a_request_commits_what_it_changed_only_when_it_succeeds(probe_app, sess
 
 
 @pytest.mark.skipif(not on_postgresql(), reason="a PostgreSQL setting: the PostgreSQL pass")
-def test_the_sites_postgresql_connections_never_jit_compile(engine):
+def test_the_sites_postgresql_connections_never_jit_compile(engine, tmp_path):
     """The compliance dashboard's statement spent most of its time at a million officers compiling (see
-    docs/performance.md): the site's connections run with PostgreSQL's JIT off."""
+    docs/performance.md): the site's connections run with PostgreSQL's JIT off, and keep the server options their
+    address gives (here a schema of a test's own)."""
     with engine.connect() as connection:
         assert connection.scalar(text("SHOW jit")) == "off"
+    with committed_database(tmp_path, "jit_and_options") as url:
+        own = make_engine(url)
+        try:
+            with own.connect() as connection:
+                assert connection.scalar(text("SHOW jit")) == "off"
+                assert connection.scalar(text("SHOW search_path")) == "jit_and_options"
+        finally:
+            own.dispose()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
 from sqlalchemy import Integer, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -50,8 +50,12 @@ def make_engine(url: str) -> Engine:
     # PostgreSQL's JIT compiles a statement whose estimated cost is high: the compliance dashboard's, whose
     # estimate counts rows an empty marks table does not hold, took 0.6 s to compile in each parallel worker to
     # read a few thousand rows (docs/performance.md). No statement here runs long enough on the CPU to repay it.
-    return create_engine(url, pool_pre_ping=True,
-                         connect_args={"options": "-c jit=off"} if url.startswith("postgresql") else {})
+    # The URL's own server options (a test's search_path, say) are kept beside it.
+    if url.startswith("postgresql"):
+        parsed = make_url(url)
+        options = " ".join(filter(None, (parsed.query.get("options"), "-c jit=off")))
+        url = parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True)
 
 
 def init_app(app: Flask) -> None:
