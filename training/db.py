@@ -51,11 +51,11 @@ def make_engine(url: str) -> Engine:
     # estimate counts rows an empty marks table does not hold, took 0.6 s to compile in each parallel worker to
     # read a few thousand rows (docs/performance.md). No statement here runs long enough on the CPU to repay it.
     # The URL's own server options (a test's search_path, say) are kept beside it.
-    if url.startswith("postgresql"):
-        parsed = make_url(url)
-        options = " ".join(filter(None, (parsed.query.get("options"), "-c jit=off")))
-        url = parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    address = make_url(url)
+    if address.get_backend_name() == "postgresql":
+        options = " ".join(filter(None, (address.query.get("options"), "-c jit=off")))
+        address = address.update_query_dict({"options": options})
+    return create_engine(address, pool_pre_ping=True)
 
 
 def init_app(app: Flask) -> None:
