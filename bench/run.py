@@ -55,6 +55,7 @@ from training.records.status import course_states_query
 from training.reminders.delivery import deliver
 from training.reminders.models import OutboxMessage
 from training.reminders.rules import Schedule
+from training.reminders.sweep import READ_ALL_EVERY
 from training.reports.models import ComplianceSnapshot, TallyMark
 from training.updates.service import publish_update
 
@@ -474,9 +475,11 @@ def bench_sweep(app, engine) -> dict:
 
     The first sweep catches up five years of history at once: the worst case for
     the sweep. The next day's sweep queues what a normal day brings, and that is
-    delivered in full. Everything runs inside one outer transaction that is rolled
-    back, so the kept database stays as seeded. Mail goes to an SMTP server on
-    loopback, in a process of its own, that accepts and discards.
+    delivered in full. Then the sweep a week after the catch-up, which reads every
+    open assignment again (READ_ALL_EVERY). Everything runs inside one outer
+    transaction that is rolled back, so the kept database stays as seeded. Mail
+    goes to an SMTP server on loopback, in a process of its own, that accepts and
+    discards.
     """
     today, tomorrow = date.today(), date.today() + timedelta(days=1)
     with rolled_back(app, engine), mail_sink(app):
@@ -492,9 +495,13 @@ def bench_sweep(app, engine) -> dict:
         started = time.perf_counter()
         report = deliver(app, on=tomorrow, force=True)
         delivery_s = time.perf_counter() - started
+        started = time.perf_counter()
+        read_all = run_daily(app, today + READ_ALL_EVERY)
+        read_all_s = time.perf_counter() - started
     return {"sweep_s": round(sweep_s, 2), "sweep_queued_messages": messages(caught_up),
             "sweep_created_assignments": sum(n for kind, n in caught_up.items() if kind.startswith("assignments")),
             "next_day_sweep_s": round(next_sweep_s, 2), "next_day_messages": messages(next_day),
+            "read_all_sweep_s": round(read_all_s, 2), "read_all_messages": messages(read_all),
             "delivery_s": round(delivery_s, 2), "delivery_sent": report.counts["sent"],
             "delivery_per_s": round(report.counts["sent"] / delivery_s) if delivery_s else None,
             **sweep_statements()}

@@ -16,11 +16,12 @@ from training.records.models import (
     LessonView,
     StandingRule,
 )
-from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage
+from training.reminders.models import Escalation, JobLease, JobRun, OutboxMessage, SweepDay
 from training.reports.models import ComplianceSnapshot
 
 __all__ = ["AccountToken", "Acknowledgement", "Agency", "ApiToken", "Assignment", "Attempt", "AttemptAnswer",
            "AuditEvent", "Completion",
            "ComplianceSnapshot", "Course", "CourseVersion", "DocumentFile", "Escalation", "Exemption", "ImportRefusal",
            "JobLease", "JobRun", "Lesson", "LessonView", "OutboxMessage", "Question", "RecoveryCode",
-           "SecondFactorSetup", "SignInFailure", "StandingRule", "ThrottleRefusal", "Unit", "User", "UserSession"]
+           "SecondFactorSetup", "SignInFailure", "StandingRule", "SweepDay", "ThrottleRefusal", "Unit", "User",
+           "UserSession"]

@@ -122,6 +122,9 @@ class Assignment(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_assignments_user_course", "user_id", "course_id"),
+        # The daily sweep's open assignments by due date: those whose reminder or escalation falls due.
+        Index("ix_assignments_open_due", "due_on", sqlite_where=text("closed_at IS NULL"),
+              postgresql_where=text("closed_at IS NULL")),
     )
 
 

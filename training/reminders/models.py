@@ -84,6 +84,26 @@ class Escalation(Base):
     decided_on: Mapped[date] = mapped_column(index=True)
 
 
+class SweepDay(Base):
+    """What the last sweep of one agency's officers (agency_key 0: of no agency) left, so that the next one reads
+    only the open assignments whose reminder or escalation can have changed since (training/reminders/sweep.py)."""
+
+    __tablename__ = "sweep_days"
+
+    agency_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    swept_on: Mapped[date]
+    # The last day the sweep read every open assignment of these officers.
+    read_all_on: Mapped[date]
+    # The schedule the sweep followed (repr of Schedule): another schedule reads every assignment again.
+    schedule: Mapped[str] = mapped_column(String(300))
+    # The highest assignment and assignment-change ids when it ran, and those of the sweep before it: the next
+    # sweep reads the rows added after the earlier pair, so that one committed while a sweep ran is not missed.
+    assignments_upto: Mapped[int]
+    changes_upto: Mapped[int]
+    assignments_after: Mapped[int]
+    changes_after: Mapped[int]
+
+
 class JobLease(Base):
     """Which process may run the scheduled jobs, until when (the lock on databases without advisory locks)."""
 
