@@ -1,11 +1,12 @@
 """`completions import`: historical and in-person completions from CSV."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.support.dates import d
 from tests.support.factories import make_user
+from training import clock
 from training.audit.models import AuditEvent
 from training.imports.completions import apply_completions_plan, parse_completions_csv
 from training.people.models import User
@@ -15,6 +16,13 @@ from training.records.status import course_states
 
 HEADER = "employee_id,course_code,completed_on,score"
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def server_day_is_today(monkeypatch):
+    """The command reads the clock when it runs: hold it at noon on TODAY, so a run across midnight agrees."""
+    noon = datetime.combine(TODAY, time(12)).astimezone()
+    monkeypatch.setattr(clock, "current_instant", lambda: noon)
 
 
 def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
