@@ -154,7 +154,9 @@ def queue_officer_reminders(session: Session, on: date, schedule: Schedule, agen
     now = utcnow()
     rows = (select(key, kind, candidate.c.user_id, candidate.c.course_id, candidate.c.due_on,
                    literal(on, Date), literal("pending"), literal(0), literal(now))
-            .where(candidate.c.due_on <= on + timedelta(days=max(schedule.days_before))))
+            .where(candidate.c.due_on <= on + timedelta(days=max(schedule.days_before)))
+            # In the order of the officer's index and key: each index page is written once, not at random.
+            .order_by(candidate.c.user_id, candidate.c.course_id, candidate.c.due_on))
     stmt = (insert_ignoring_conflicts(session, OutboxMessage)
             .from_select(["key", "kind", "user_id", "course_id", "due_on", "decided_on", "status", "attempts",
                           "created_at"], rows)
@@ -184,7 +186,8 @@ def escalate(session: Session, on: date, schedule: Schedule, agency_ids: AgencyI
     rows = (select(candidate.c.user_id, candidate.c.course_id, candidate.c.due_on, ladder.c.step_days,
                    ladder.c.role, literal(on, Date))
             .select_from(candidate).join(ladder, true())
-            .where(candidate.c.due_on <= ladder.c.due_by))
+            .where(candidate.c.due_on <= ladder.c.due_by)
+            .order_by(candidate.c.user_id, candidate.c.course_id, candidate.c.due_on, ladder.c.step_days))  # its key
     stmt = (insert_ignoring_conflicts(session, Escalation)
             .from_select(["user_id", "course_id", "due_on", "step_days", "role", "decided_on"], rows)
             .on_conflict_do_nothing(index_elements=["user_id", "course_id", "due_on", "step_days"])
