@@ -5,19 +5,24 @@ statuses equal the roster's on every day, past or future; the migration back-fil
 The world is tests/support/roster_world.py."""
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.orm import Session
 
 import config
-from tests.support.databases import committed_database
+from tests.support.databases import committed_database, on_postgresql
+from tests.support.factories import make_org, make_user, write_course
 from tests.support.roster_world import build_world
+from tests.support.waiting import wait_for
 from training import create_app, migrate
 from training.assignments.manage import manage_assignments
 from training.assignments.service import assign_course, create_standing_rule, grant_exemption
 from training.catalog.models import Course
+from training.catalog.service import sync_courses
 from training.db import make_engine
 from training.people.models import User
 from training.records.models import Assignment, Completion, Exemption, RequiredPair
@@ -271,3 +276,65 @@ def test_upgrade_back_fills_the_pairs_and_downgrade_removes_them(tmp_path):
         finally:
             engine.dispose()
             app.extensions["db_engine"].dispose()
+
+
+def waiting_for_a_lock(engine, pid: int) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"), {"pid": pid}))
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(not on_postgresql(), reason="two writers at once: the PostgreSQL pass")
+def test_two_writers_of_one_pair_leave_the_facts_of_both(tmp_path):
+    """While one transaction has added a completion of a pair and not yet committed, another adds an older one:
+    the second waits for the first and then reads its row, so the pair holds the latest completion's expiry, not
+    the one the second transaction saw when it began."""
+    with committed_database(tmp_path, "two_writers_of_a_pair") as url:
+        courses, quizzes = write_course(tmp_path / "content")
+        app = create_app(config.TestConfig, DATABASE_URL=url)
+        migrate.upgrade(app)
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                sync_courses(session, courses, quizzes)
+                agency, unit = make_org(session)
+                officer = make_user(session, "pat@agency.test", agency=agency, unit=unit)
+                course = course_of(session, "TEST-BASICS")
+                # The pair exists before either writer starts, so neither waits to make it.
+                session.add(Exemption(user_id=officer.id, course_id=course.id, starts_on=date(2024, 1, 1),
+                                      ends_on=date(2024, 2, 1), reason="Leave"))
+                session.commit()
+                pair = {"user_id": officer.id, "course_id": course.id, "source": "import"}
+
+            def completion(on: date) -> dict:
+                return {**pair, "completed_on": on, "expires_on": on.replace(year=on.year + 1)}
+
+            failures = []
+            with engine.connect() as first, engine.connect() as second:
+                second.execute(text("SET lock_timeout = '30s'"))
+                second_pid = second.scalar(text("SELECT pg_backend_pid()"))
+                second.commit()
+                first.execute(insert(Completion).values(completion(date(2026, 3, 1))))
+
+                def add_older():
+                    try:
+                        second.execute(insert(Completion).values(completion(date(2025, 3, 1))))
+                        second.commit()
+                    except Exception as exc:   # reported by the test, not lost in the thread
+                        failures.append(exc)
+
+                writer = threading.Thread(target=add_older)
+                writer.start()
+                try:
+                    wait_for(lambda: waiting_for_a_lock(engine, second_pid), 10, "the second writer to wait")
+                    first.commit()
+                finally:
+                    first.rollback()   # the first writer's locks go, committed or not
+                    writer.join(30)
+                assert not writer.is_alive() and failures == []
+            with Session(engine) as session:
+                row = session.get(RequiredPair, (pair["user_id"], pair["course_id"]))
+                assert (row.expires_on, row.last_completed_on, row.exemptions) == (
+                    date(2027, 3, 1), date(2026, 3, 1), 1)
+        finally:
+            engine.dispose()

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from training.db import advance_sequences
 from training.migrate import revision_module
 
-# The tables a load writes, and the triggers on them that keep required_pairs row by row.
+# The tables a load writes, and the triggers on them that keep required_pairs (row by row, and by statement for
+# the rows added).
 LOADED = ("users", "completions", "assignments", "exemptions", "required_pairs")
 log = logging.getLogger(__name__)
-PAIR_TRIGGERS = {"completions": "completions_required_pairs", "assignments": "assignments_required_pairs",
-                 "exemptions": "exemptions_required_pairs"}
+PAIR_TRIGGERS = [(table, f"{table}_required_pairs{kind}") for table in ("completions", "assignments", "exemptions")
+                 for kind in ("", "_added")]
 
 
 class Columns:
@@ -107,7 +108,7 @@ def loading(session: Session) -> Iterator[None]:
     session.flush()
     session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     session.execute(text("SET LOCAL work_mem = '256MB'"))
-    for table, trigger in PAIR_TRIGGERS.items():
+    for table, trigger in PAIR_TRIGGERS:
         session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
     constraints = session.execute(text(
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
@@ -138,7 +139,7 @@ def loading(session: Session) -> Iterator[None]:
     for table, name, definition, _kind in constraints:
         with _timed(f"constraint {name}"):
             session.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-    for table, trigger in PAIR_TRIGGERS.items():
+    for table, trigger in PAIR_TRIGGERS:
         session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
     advance_sequences(session)
 
