@@ -205,8 +205,10 @@ class RequiredPair(Base):
     status is decided from, so that counting the statuses of an agency reads one narrow row per pair.
 
     Kept by database triggers in the same transaction as every write to assignments, completions and exemptions
-    (migrations/versions/2026_11_27_1140_d7f3b8a26e41_required_pairs.py), whatever code writes them: nothing in
-    the application writes this table. `training/records/status.py` (`pair_facts_query`) reads it.
+    (migrations/versions/2026_11_27_1140_d7f3b8a26e41_required_pairs.py; on PostgreSQL the rows a statement adds
+    are kept once per statement, migrations/versions/2026_11_29_0900_f5b2c8d7a1e4_required_pairs_by_statement.py),
+    whatever code writes them: nothing in the application writes this table. `training/records/status.py`
+    (`pair_facts_query`) reads it.
     """
 
     __tablename__ = "required_pairs"
