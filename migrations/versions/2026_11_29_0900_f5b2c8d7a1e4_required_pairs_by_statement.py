@@ -22,8 +22,8 @@ down_revision = 'd8a1c5f3e927'
 branch_labels = None
 depends_on = None
 
-ROW_EVENTS = {table: f"UPDATE OF user_id, course_id, {', '.join(columns)}"
-              for table, columns in revision_module("d7f3b8a26e41").FACT_COLUMNS.items()}
+PAIRS = revision_module("d7f3b8a26e41")
+ROW_EVENTS = {table: f"UPDATE OF user_id, course_id, {', '.join(columns)}" for table, columns in PAIRS.FACT_COLUMNS.items()}
 
 # The rows of one statement are a small part of the pairs (at most a few hundred thousand of millions): each pair
 # is found by its key, in key order, never by reading every pair for a merge or a hash.
@@ -33,9 +33,8 @@ PROBES = "SET enable_mergejoin = off SET enable_hashjoin = off"
 def refreshed(table: str) -> str:
     """The body of `table`'s statement trigger: each pair of the rows in `inserted`, made if new, locked, and
     given the facts `table` decides."""
-    pairs = revision_module("d7f3b8a26e41")
     added = "(SELECT DISTINCT user_id, course_id FROM inserted ORDER BY user_id, course_id)"
-    facts = pairs.sets(pairs.facts("required_pairs.user_id", "required_pairs.course_id")[table])
+    facts = PAIRS.sets(PAIRS.facts("required_pairs.user_id", "required_pairs.course_id")[table])
     return (f"  INSERT INTO required_pairs (user_id, course_id) SELECT user_id, course_id FROM {added} added "
             "ON CONFLICT (user_id, course_id) DO NOTHING;\n"
             f"  PERFORM 1 FROM required_pairs p JOIN {added} added USING (user_id, course_id) "
