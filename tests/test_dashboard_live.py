@@ -41,6 +41,11 @@ def world(session, course):
     # A coordinator whose scope is the unit subtree AAA-U1 (with AAA-SUB below it).
     make_user(session, COORDINATOR, role="coordinator", agency=built.units["u1"].agency, employee_id="S-6",
               scope_unit_id=built.units["u1"].id)
+    # Gus is placed in AAA but in none of its units, and is assigned the module.
+    gus = make_user(session, "gus@a.test", agency=built.units["u1"].agency, first="Gus", last="Grey",
+                    employee_id="A-7")
+    session.add(Assignment(user_id=gus.id, course_id=course.id, due_on=built.today + timedelta(days=20),
+                           reason="individual"))
     # Ed's First Aid expires in exactly 30 days, and Fay's in 60: the edges of "expiring" and "within 60 days".
     aid = session.scalar(select(Course).where(Course.code == "FIRST-AID"))
     for name, days in (("ed", 30), ("fay", 60)):
@@ -199,6 +204,13 @@ def exempt(session, world, course, **_):
                     "Court duty all week", actor_id=world.users["coordinator_a"].id, max_days=90)
 
 
+def exempt_of_no_unit(session, world, course, **_):
+    """Gus, of AAA but of none of its units, is exempted: the cell of the agency's officers placed in no unit."""
+    gus = officer(session, "gus@a.test")
+    grant_exemption(session, gus.id, course.id, world.today, world.today + timedelta(days=10), "Court duty all week",
+                    actor_id=world.users["coordinator_a"].id, max_days=90)
+
+
 def extend(session, world, course, **_):
     """Cy, overdue, is given until later."""
     assignment = session.scalar(select(Assignment).where(Assignment.user_id == world.users["cy"].id,
@@ -245,8 +257,8 @@ def a_day_passes(monkeypatch, **_):
     monkeypatch.setattr(clock, "current_instant", lambda: later)
 
 
-CHANGES = [pass_the_quiz, import_completions, import_roster, assign_by_coordinator, exempt, extend,
-           revoke_certificate, withdraw, move, deactivate, a_day_passes]
+CHANGES = [pass_the_quiz, import_completions, import_roster, assign_by_coordinator, exempt, exempt_of_no_unit,
+           extend, revoke_certificate, withdraw, move, deactivate, a_day_passes]
 
 
 @pytest.mark.parametrize("tallied", [False, True], ids=["from the records", "from the tallies"])

@@ -132,6 +132,19 @@ def advance_sequences(session: Session) -> None:
                                  f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
 
 
+def analyze(session: Session, *models) -> None:
+    """Refresh PostgreSQL's planner statistics of these models' tables, in the session's transaction: for tables a
+    job has just rewritten in bulk, so that statements read them by the plan their rows call for, not by the rows
+    autovacuum last sampled, which may be minutes behind. Nothing on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    session.flush()
+    for model in models:
+        session.execute(text(f"ANALYZE {model.__tablename__}"))
+
+
 class days_between(FunctionElement):
     """Whole days from the second date to the first, in SQL (negative when the first is earlier)."""
 

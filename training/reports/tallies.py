@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from training.clock import LocalDay, local_days, of_agencies
-from training.db import utcnow
+from training.db import analyze, utcnow
 from training.people.models import User
 from training.records.status import pair_facts_query, status_expression
 from training.reports.models import AgencyTally, StatusTally, TallyDay, TallyMark, UnitTally
@@ -79,6 +79,17 @@ def _marked(agency_id, unit_id) -> ColumnElement[bool]:
     """Whether the cell of (`agency_id`, `unit_id`) has a mark."""
     return exists().where(TallyMark.unit_key == func.coalesce(unit_id, 0),
                           TallyMark.agency_key == func.coalesce(agency_id, 0))
+
+
+def _of_marked_cells(model, columns: list, *where: ColumnElement[bool]) -> list[Select]:
+    """`columns` of the rows of `model` (tallies by cell, with agency_id and unit_id) whose cell is marked, as two
+    statements, for cells placed in a unit and those not: each goes from the distinct marked cells to their rows
+    through the index on day, agency and unit, so it reads the marked cells' rows only, not every row of the
+    agency's day tested against the marks."""
+    marked = select(TallyMark.agency_key, TallyMark.unit_key).distinct().subquery("marked")
+    agency = func.coalesce(model.agency_id, 0) == marked.c.agency_key
+    return [select(*columns).select_from(marked).join(model, and_(on, agency)).where(*where)
+            for on in (model.unit_id == marked.c.unit_key, and_(model.unit_id.is_(None), marked.c.unit_key == 0))]
 
 
 def _marked_officers() -> list[list[ColumnElement[bool]]]:
@@ -170,8 +181,8 @@ def figures(session: Session, day: LocalDay, people: list[ColumnElement[bool]], 
                                     AgencyTally.pairs)
                              .where(AgencyTally.day == day.on, *of_agencies(AgencyTally.agency_id, agencies.tallied),
                                     *cells(AgencyTally.agency_id, None)))
-            by_course.append(select(cell.course_id, cell.status, cell.acknowledged_version, -cell.pairs)
-                             .where(*tallied, _marked(cell.agency_id, cell.unit_id)))
+            by_course.extend(_of_marked_cells(cell, [cell.course_id, cell.status, cell.acknowledged_version,
+                                                     -cell.pairs], *tallied))
         else:
             by_course.append(select(cell.course_id, cell.status, cell.acknowledged_version, cell.pairs)
                              .where(*tallied, ~_marked(cell.agency_id, cell.unit_id)))
@@ -213,6 +224,11 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
                     model.agency_id, [k or None for k in stale])))
             session.execute(delete(TallyDay).where(TallyDay.day == on, TallyDay.agency_key.in_(stale)))
             counts["agency days forgotten"] += len(stale)
+    # A day counted or forgotten changes the tallies wholesale, and the marks read are gone: a request planned on
+    # older statistics would test every tally of the agency's day against marks no longer there.
+    analyze(session, *([StatusTally, UnitTally, AgencyTally, TallyDay]
+                       if counts["agency days counted"] or counts["agency days forgotten"] else []),
+            *([TallyMark] if marks else []))
     session.flush()
     return counts
 
@@ -223,20 +239,22 @@ def _count(session: Session, on: date, agency_id: int | None, marked: list[list[
     theirs = of_agencies(StatusTally.agency_id, [agency_id])
     if marked:
         for model in (StatusTally, UnitTally):
-            session.execute(delete(model).where(model.day == on, *of_agencies(model.agency_id, [agency_id]),
-                                                _marked(model.agency_id, model.unit_id)))
+            session.execute(delete(model).where(model.id.in_(union_all(*_of_marked_cells(
+                model, [model.id], model.day == on, *of_agencies(model.agency_id, [agency_id]))))))
     for officers in marked or [[]]:
         rows = facts_counted(on, *of_agencies(User.agency_id, [agency_id]), *officers).subquery("rows")
         session.execute(insert(StatusTally).from_select(
             ["day", *COLUMNS], select(literal(on).label("day"), *(rows.c[name] for name in COLUMNS))))
-    cells = [StatusTally.day == on, *theirs] + ([_marked(StatusTally.agency_id, StatusTally.unit_id)]
-                                                if marked else [])
-    cell_keys = (StatusTally.agency_id, StatusTally.unit_id, StatusTally.status)
+    cell = StatusTally
+    columns = [cell.agency_id, cell.unit_id, cell.status, cell.pairs,
+               *(cell.__table__.c[f"within_{days}"] for days in HORIZONS)]
+    counted_cells = (_union(_of_marked_cells(cell, columns, cell.day == on, *theirs)) if marked
+                     else select(*columns).where(cell.day == on, *theirs)).subquery("cells")
+    cell_keys = (counted_cells.c.agency_id, counted_cells.c.unit_id, counted_cells.c.status)
     session.execute(insert(UnitTally).from_select(
         ["day", "agency_id", "unit_id", "status", "pairs", *(f"within_{days}" for days in HORIZONS)],
-        select(literal(on), *cell_keys, func.sum(StatusTally.pairs),
-               *(func.sum(StatusTally.__table__.c[f"within_{days}"]) for days in HORIZONS))
-        .where(*cells).group_by(*cell_keys)))
+        select(literal(on), *cell_keys, func.sum(counted_cells.c.pairs),
+               *(func.sum(counted_cells.c[f"within_{days}"]) for days in HORIZONS)).group_by(*cell_keys)))
     session.execute(delete(AgencyTally).where(AgencyTally.day == on, *of_agencies(AgencyTally.agency_id,
                                                                                    [agency_id])))
     course_keys = (StatusTally.course_id, StatusTally.status, StatusTally.acknowledged_version)
