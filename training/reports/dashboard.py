@@ -20,12 +20,14 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Date,
     Integer,
     Select,
     and_,
     case,
+    cast,
     func,
     insert,
     literal,
@@ -113,7 +115,11 @@ class Dashboard:
         compliance rate (those with nothing required last), lowest first: the CSV has every unit."""
         if len(self.units) <= UNITS_SHOWN:
             return self.units
-        return sorted(self.units, key=lambda t: (t.rate is None, t.rate or 0.0, t.label))[:UNITS_SHOWN]
+
+        def lowest_first(tally: Tally) -> tuple:
+            rate = tally.rate
+            return rate is None, rate or 0.0, tally.label
+        return sorted(self.units, key=lowest_first)[:UNITS_SHOWN]
 
     @property
     def expiring_rows(self) -> list[tuple[str, int]]:
@@ -216,43 +222,56 @@ def status_counts(session: Session, scope: Scope) -> list[StatusCount]:
 def dashboard(session: Session, scope: Scope) -> Dashboard:
     """The scope's figures now, from the records (read from the tallies where they hold); the trend from the
     month ends the daily job counted."""
-    by_agency: dict = {}
-    by_unit: dict = {}
-    by_course: dict = {}
+    # Pairs by status in STATUSES' order: by agency id (0: none), by unit (code, name) and by module id; the
+    # rows of a large agency are thousands of units, so they are added as plain lists.
+    by_agency: dict[int, list[int]] = {}
+    by_unit: dict[tuple[str, str], list[int]] = {}
+    by_course: dict[int, list[int]] = {}
     soon = [0] * len(HORIZONS)
     on_current: Counter[int] = Counter()
     versions = version_book(session)
     session.flush()
     for day in scope.days:
         for kind, group_id, code, name, *numbers in session.connection().execute(
-                _figure_rows(session, scope, day, versions.required)):
-            counts = Counter({s: int(n) for s, n in zip(STATUSES, numbers, strict=False) if n})
-            extra = [int(n) for n in numbers[len(STATUSES):]]
+                _figure_rows(session, scope, day, versions.required)).all():
+            counts, extra = numbers[:len(STATUSES)], numbers[len(STATUSES):]
             if kind == "course":
-                if counts:
-                    by_course.setdefault(group_id, Counter()).update(counts)
+                if any(counts):
+                    _add(by_course, group_id, counts)
                     on_current[group_id] += extra[0]
                 continue
-            by_agency.setdefault(group_id, Counter()).update(counts)
-            by_unit.setdefault((code, name), Counter()).update(counts)
-            for i, n in enumerate(extra):
-                soon[i] += n
+            _add(by_agency, group_id, counts)
+            _add(by_unit, (code, name), counts)
+            soon = [total + n for total, n in zip(soon, extra, strict=True)]
     agency_codes = _names(session, Agency, by_agency)
     course_codes = _names(session, Course, by_course)
-    agencies = [Tally(label, counts) for _, label, counts in sorted(
+    agencies = [Tally(label, _counter(counts)) for _, label, counts in sorted(
         (agency_codes[i][0] if i else "", agency_codes[i][0] if i else "No agency", counts)
         for i, counts in by_agency.items())]
-    unit_tallies = [Tally(f"{name} ({code})" if code else "No unit", counts)
+    unit_tallies = [Tally(f"{name} ({code})" if code else "No unit", _counter(counts))
                     for (code, name), counts in sorted(by_unit.items(), key=lambda item: item[0][0])]
     titles = versions.titles
     courses = []
     for course_id in sorted(by_course, key=lambda i: course_codes[i][0]):
         code = course_codes[course_id][0]
-        courses.append(Tally(titles.get(code, code), by_course[course_id], on_current[course_id],
+        courses.append(Tally(titles.get(code, code), _counter(by_course[course_id]), on_current[course_id],
                              versions.required_label(versions.codes[code]) if code in versions.codes else None))
     overall = Tally("All", sum((t.counts for t in agencies), Counter()))
     return Dashboard(scope.days, overall, agencies, unit_tallies, courses, dict(zip(HORIZONS, soon, strict=True)),
                      month_rates(session, scope))
+
+
+def _add(totals: dict, key, counts: list[int]) -> None:
+    """Add `counts` (pairs by status) into `totals[key]`."""
+    if key in totals:
+        totals[key] = [a + b for a, b in zip(totals[key], counts, strict=True)]
+    else:
+        totals[key] = counts
+
+
+def _counter(counts: list[int]) -> Counter:
+    """Pairs by status as a Tally holds them: the statuses with any."""
+    return Counter({status: n for status, n in zip(STATUSES, counts, strict=True) if n})
 
 
 def _figure_rows(session: Session, scope: Scope, day: LocalDay, required: dict[int, int]) -> Select:
@@ -263,21 +282,25 @@ def _figure_rows(session: Session, scope: Scope, day: LocalDay, required: dict[i
     cells, courses = figures(session, day, scope.people, scope.cells, scope.whole_agencies)
     cells, courses = cells.subquery("cells"), courses.subquery("courses")
 
+    def total(value) -> ColumnElement[int]:
+        """A sum as an integer: PostgreSQL sums counts as numeric, which the driver would load as Decimal."""
+        return cast(func.sum(value), BigInteger)
+
     def by_status(rows) -> list:
-        return [func.sum(case((rows.c.status == status, rows.c.pairs), else_=0)) for status in STATUSES]
+        return [total(case((rows.c.status == status, rows.c.pairs), else_=0)) for status in STATUSES]
 
     signed = case((and_(courses.c.status != "exempt",
                         signed_required(courses.c.acknowledged_version, courses.c.course_id, required)),
                    courses.c.pairs), else_=0)
     per_cell = (select(func.coalesce(cells.c.agency_id, 0).label("agency"), cells.c.unit_id, *by_status(cells),
-                       *(func.sum(cells.c[f"within_{days}"]) for days in HORIZONS))
+                       *(total(cells.c[f"within_{days}"]) for days in HORIZONS))
                 .group_by(cells.c.agency_id, cells.c.unit_id).subquery("per_cell"))
     return union_all(
         select(literal("cell"), per_cell.c.agency, func.coalesce(Unit.code, ""), func.coalesce(Unit.name, ""),
                *(c for c in per_cell.c if c.name not in ("agency", "unit_id")))
         .select_from(per_cell).outerjoin(Unit, Unit.id == per_cell.c.unit_id),
         select(literal("course"), courses.c.course_id, literal(""), literal(""), *by_status(courses),
-               func.sum(signed), *(literal(0) for _ in HORIZONS[1:]))
+               total(signed), *(literal(0) for _ in HORIZONS[1:]))
         .group_by(courses.c.course_id))
 
 
