@@ -334,9 +334,11 @@ def upload(client, text: str, filename: str):
                        content_type="multipart/form-data")
 
 
-def test_the_counts_agree_with_the_status_rule_for_every_officer(session, world):
-    """Narrowed to the pairs that could be overdue or expiring, the counts are still those of `course_states`:
-    a valid certification or an exemption outweighs an overdue assignment; a revoked one does not count."""
+@pytest.mark.parametrize("tallied", [False, True], ids=["from the records", "from the tallies"])
+def test_the_counts_agree_with_the_status_rule_for_every_officer(app, session, world, tallied):
+    """The counts are those of `course_states`: a valid certification or an exemption outweighs an overdue
+    assignment; a revoked one does not count. So they are when the tally job has counted them ahead, and when a
+    write since has touched a cell, until the job counts it again."""
     course, today = world["course"], world["today"]
     held = make_user(session, "held@agy.test", agency=world["agency"], unit=world["u1"], employee_id="HELD")
     exempt = make_user(session, "exempt@agy.test", agency=world["agency"], unit=world["u2"], employee_id="EXEMPT")
@@ -349,15 +351,36 @@ def test_the_counts_agree_with_the_status_rule_for_every_officer(session, world)
                                reason="individual"))
     session.add(Exemption(user_id=exempt.id, course_id=course.id, starts_on=today - timedelta(days=5),
                           ends_on=today + timedelta(days=5), reason="Medical leave"))
+    unplaced = make_user(session, "unplaced@agy.test", agency=world["agency"], employee_id="NONE")
+    session.add(Assignment(user_id=unplaced.id, course_id=course.id, due_on=today - timedelta(days=2),
+                           reason="individual"))
     session.commit()
-    expected: dict = {}
-    for state in course_states(session, today, User.agency_id == world["agency"].id):
-        if state.status in ("overdue", "expiring"):
-            expected.setdefault(state.unit_code, {}).setdefault(state.status, set()).add(state.user_id)
-    counted = officers_by_unit_and_status(session, today, User.agency_id == world["agency"].id)
-    assert {unit: dict(c) for unit, c in counted.items()} == \
-        {unit: {s: len(ids) for s, ids in by.items()} for unit, by in expected.items()}
+
+    def agree() -> dict:
+        expected: dict = {}
+        for state in course_states(session, today, User.agency_id == world["agency"].id):
+            if state.status in ("overdue", "expiring"):
+                expected.setdefault(state.unit_code, {}).setdefault(state.status, set()).add(state.user_id)
+        counted = officers_by_unit_and_status(session, world["wide"], today)
+        assert {unit: dict(c) for unit, c in counted.items()} == \
+            {unit: {s: len(ids) for s, ids in by.items()} for unit, by in expected.items()}
+        assert officers_by_unit_and_status(session, world["coord"], today) == {"AGY-U1": counted["AGY-U1"]}
+        return counted
+
+    if tallied:
+        assert count_tallies(app)["agency days counted"] > 0
+    counted = agree()
     assert counted["AGY-U1"] == {"overdue": 1, "expiring": 1} and counted["AGY-U2"] == {"overdue": 2}
+    assert counted[None] == {"overdue": 1}
+    # Ovie (AGY-U1) and the officer of no unit are certified: their cells show it before the job runs again.
+    for person in (world["overdue"], unplaced):
+        certify(session, person, course, days_ago=1)
+    session.commit()
+    counted = agree()
+    assert counted["AGY-U1"] == {"expiring": 1} and None not in counted
+    if tallied:
+        count_tallies(app)
+        assert agree() == counted
 
 
 def test_an_agency_with_one_top_unit_leads_to_that_unit_s_lists(client, session, world):

@@ -73,7 +73,7 @@ class CoordinatorHome:
 
 def coordinator_home(session: Session, viewer: User, today: date, now: datetime) -> CoordinatorHome:
     scope = scope_filter(session, viewer)
-    by_unit = officers_by_unit_and_status(session, today, *scope)
+    by_unit = officers_by_unit_and_status(session, viewer, today)
     for unit_code, n in session.execute(
             select(Unit.code, func.count()).select_from(User).outerjoin(Unit, Unit.id == User.unit_id)
             .where(User.active.is_(True), never_signed_in(), *scope).group_by(Unit.code)):

@@ -12,43 +12,49 @@ from datetime import date
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from training.access import SCOPED, supervises
+from training.access import SCOPED, agencies_in_scope, may_see_place, scope_filter, supervises
+from training.clock import LocalDay, server_zone_name
 from training.people.models import Unit, User
 from training.records.status import officer_course_states, pair_facts_query, status_expression
+from training.reports.tallies import ATTENTION, OFFICERS, counted
 
-ATTENTION = ("overdue", "expiring")
 
+def officers_by_unit_and_status(session: Session, viewer: User, on: date) -> dict[str | None, Counter]:
+    """How many officers in the viewer's scope have at least one required module in each status of ATTENTION
+    (overdue, expiring) on `on`, for each unit code (officers placed directly in the unit; None: no unit): the
+    tally job's counts of the cells no write has touched since it ran, the rest counted from the records
+    (training/reports/tallies.py), so the figures are those of the records now."""
+    day = LocalDay(on, tuple((a.id, a.code, a.time_zone) for a in agencies_in_scope(session, viewer)),
+                   server_zone_name() if may_see_place(session, viewer, None, None) else None)
 
-def officers_by_unit_and_status(session: Session, on: date, *where: ColumnElement[bool],
-                                statuses: tuple[str, ...] = ATTENTION) -> dict[str, Counter]:
-    """How many officers matching `where` have at least one required module in each of `statuses` on `on`, for
-    each unit code (officers placed directly in the unit; None: no unit)."""
-    units: dict[str, Counter] = {}
-    for unit_code, status, n in session.execute(_by_status_query(on, where, statuses, by_unit=True)):
-        units.setdefault(unit_code, Counter())[status] = n
+    def cells(agency_id, unit_id) -> list[ColumnElement[bool]]:
+        return scope_filter(session, viewer, agency_id=agency_id, unit_id=unit_id, user_id=None)
+
+    rows = counted(session, day, scope_filter(session, viewer), cells, OFFICERS).subquery("rows")
+    units: dict[str | None, Counter] = {}
+    for unit_code, status, n in session.execute(
+            select(Unit.code, rows.c.status, func.sum(rows.c.officers)).select_from(rows)
+            .outerjoin(Unit, Unit.id == rows.c.unit_id).group_by(Unit.code, rows.c.status)):
+        units.setdefault(unit_code, Counter())[status] = int(n)
     return units
 
 
-def _by_status_query(on: date, where, statuses, *, by_unit: bool) -> Select:
-    """Officers matching `where` with at least one required module in each of `statuses` on `on`, counted by
-    status (and by unit code)."""
+def _by_status_query(on: date, where) -> Select:
+    """Officers matching `where` with at least one required module in each status of ATTENTION on `on`, counted
+    by status."""
     facts = pair_facts_query(on, *where).subquery("facts")
-    states = select(facts.c.user_id, facts.c.unit_id,
+    states = select(facts.c.user_id,
                     status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
                     .label("status")).subquery("states")
-    keys = [Unit.code] if by_unit else []
-    stmt = select(*keys, states.c.status, func.count(states.c.user_id.distinct())).where(
-        states.c.status.in_(statuses)).group_by(*keys, states.c.status)
-    if by_unit:
-        stmt = stmt.select_from(states).outerjoin(Unit, Unit.id == states.c.unit_id)
-    return stmt
+    return (select(states.c.status, func.count(states.c.user_id.distinct()))
+            .where(states.c.status.in_(ATTENTION)).group_by(states.c.status))
 
 
 @functools.lru_cache(maxsize=16)
 def _team_query(on: date) -> Select:
     """`team_of`'s count of officers by status on `on`, the supervisor a parameter: built once for each day (the
     agencies' days differ), where every supervisor's home would build it again on every request."""
-    return _by_status_query(on, _reports(bindparam("supervisor_id", type_=Integer())), ATTENTION, by_unit=False)
+    return _by_status_query(on, _reports(bindparam("supervisor_id", type_=Integer())))
 
 
 def _reports(supervisor_id) -> list[ColumnElement[bool]]:

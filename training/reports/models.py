@@ -74,6 +74,23 @@ class UnitTally(Base):
     __table_args__ = (Index("ix_unit_tallies_cell", "day", "agency_id", "unit_id"),)
 
 
+class OfficerTally(Base):
+    """Officers of one cell (agency, unit) with at least one required module in `status` on `day`, for the
+    statuses a coordinator's home counts (tallies.ATTENTION): counted ahead by the tally job with StatusTally, and
+    read as it is, for the cells not marked."""
+
+    __tablename__ = "officer_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    officers: Mapped[int]
+
+    __table_args__ = (Index("ix_officer_tallies_cell", "day", "agency_id", "unit_id"),)
+
+
 class AgencyTally(Base):
     """StatusTally summed over the cells of an agency: pairs of one module, status and version signed on `day`,
     for the dashboard's figures by module."""

@@ -2,7 +2,9 @@
 
 A tally is the number of required pairs of one cell (the agency and unit an
 officer is placed in), module, status on a day and version signed, counted by
-`refresh` from the same facts and rule as a count at a request (`counted`).
+`refresh` from the same facts and rule as a count at a request (`counted`); and,
+for a coordinator's home, the number of officers of a cell with a module overdue
+or expiring (OfficerTally, the kind OFFICERS).
 The job counts each agency's day and the next, so the tallies are ready when
 the day begins. Database triggers mark the cell of every officer whose records
 a write touches, in the same transaction as the write
@@ -45,12 +47,16 @@ from training.clock import LocalDay, local_days, of_agencies
 from training.db import analyze, utcnow
 from training.people.models import User
 from training.records.status import pair_facts_query, status_expression
-from training.reports.models import AgencyTally, StatusTally, TallyDay, TallyMark, UnitTally
+from training.reports.models import AgencyTally, OfficerTally, StatusTally, TallyDay, TallyMark, UnitTally
 
 HORIZONS = (30, 60, 90)
 # The columns of a count's rows, by ids: as StatusTally holds them.
 COLUMNS = ("agency_id", "unit_id", "course_id", "status", "acknowledged_version", "pairs",
            *(f"within_{days}" for days in HORIZONS))
+# The statuses whose officers a coordinator's home counts, and the columns of those counts: as OfficerTally
+# holds them.
+ATTENTION = ("overdue", "expiring")
+OFFICER_COLUMNS = ("agency_id", "unit_id", "status", "officers")
 
 
 def key(agency_id: int | None) -> int:
@@ -73,6 +79,32 @@ def facts_counted(on: date, *where: ColumnElement[bool]) -> Select:
             facts.c.acknowledged_version)
     return (select(*keys, func.count().label("pairs"), *(expiring_within(days) for days in HORIZONS))
             .where(status.is_not(None)).group_by(*keys))
+
+
+def officers_counted(on: date, *where: ColumnElement[bool]) -> Select:
+    """The officers matching `where` (on User) with at least one required module in each status of ATTENTION on
+    `on`, by agency, unit and status: OFFICER_COLUMNS. An officer is in one cell, so the counts of cells add up
+    to those of a unit or an agency."""
+    facts = pair_facts_query(on, *where).subquery("facts")
+    states = select(facts.c.agency_id, facts.c.unit_id, facts.c.user_id,
+                    status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
+                    .label("status")).subquery("states")
+    keys = (states.c.agency_id, states.c.unit_id, states.c.status)
+    return (select(*keys, func.count(states.c.user_id.distinct()).label("officers"))
+            .where(states.c.status.in_(ATTENTION)).group_by(*keys))
+
+
+class Kind(NamedTuple):
+    """What a count counts: pairs (StatusTally) or officers needing attention (OfficerTally); how it is counted
+    from the records, and the tally and columns it is kept in."""
+
+    count: Callable[..., Select]
+    tally: type
+    columns: tuple[str, ...]
+
+
+PAIRS = Kind(facts_counted, StatusTally, COLUMNS)
+OFFICERS = Kind(officers_counted, OfficerTally, OFFICER_COLUMNS)
 
 
 def _marked(agency_id, unit_id) -> ColumnElement[bool]:
@@ -126,12 +158,13 @@ def split(session: Session, day: LocalDay, cells: Cells) -> Split:
     return Split([agencies[k] for k in sorted(tallied)], [agencies[k] for k in sorted(agencies.keys() - tallied)])
 
 
-def _live_parts(on: date, people: list[ColumnElement[bool]], agencies: Split) -> list[Select]:
-    """Counts from the records (COLUMNS): of the marked cells of the tallied agencies, and of the others."""
-    parts = [facts_counted(on, *people, *of_agencies(User.agency_id, agencies.tallied), *officers)
+def _live_parts(on: date, people: list[ColumnElement[bool]], agencies: Split, kind: Kind = PAIRS) -> list[Select]:
+    """Counts from the records (the kind's columns): of the marked cells of the tallied agencies, and of the
+    others."""
+    parts = [kind.count(on, *people, *of_agencies(User.agency_id, agencies.tallied), *officers)
              for officers in _marked_officers()] if agencies.tallied else []
     if agencies.untallied is None or agencies.untallied:
-        parts.append(facts_counted(on, *people, *of_agencies(User.agency_id, agencies.untallied)))
+        parts.append(kind.count(on, *people, *of_agencies(User.agency_id, agencies.untallied)))
     return parts
 
 
@@ -139,16 +172,19 @@ def _union(parts: list[Select]) -> Select:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def counted(session: Session, day: LocalDay, people: list[ColumnElement[bool]], cells: Cells) -> Select:
-    """COLUMNS of the officers matching `people` (on User) whose agency is on `day`: the tallies of the cells not
-    marked, where the agency's day has them, and the rest counted from the records. `cells` gives the same
-    conditions on the tallies' agency and unit."""
+def counted(session: Session, day: LocalDay, people: list[ColumnElement[bool]], cells: Cells,
+            kind: Kind = PAIRS) -> Select:
+    """The kind's columns (COLUMNS: pairs; OFFICER_COLUMNS: officers needing attention) of the officers matching
+    `people` (on User) whose agency is on `day`: the tallies of the cells not marked, where the agency's day has
+    them, and the rest counted from the records. `cells` gives the same conditions on the tallies' agency and
+    unit."""
     agencies = split(session, day, cells)
-    parts = _live_parts(day.on, people, agencies)
+    parts = _live_parts(day.on, people, agencies, kind)
     if agencies.tallied:
-        parts.insert(0, select(*(StatusTally.__table__.c[name] for name in COLUMNS)).where(
-            StatusTally.day == day.on, *of_agencies(StatusTally.agency_id, agencies.tallied),
-            *cells(StatusTally.agency_id, StatusTally.unit_id), ~_marked(StatusTally.agency_id, StatusTally.unit_id)))
+        tally = kind.tally
+        parts.insert(0, select(*(tally.__table__.c[name] for name in kind.columns)).where(
+            tally.day == day.on, *of_agencies(tally.agency_id, agencies.tallied),
+            *cells(tally.agency_id, tally.unit_id), ~_marked(tally.agency_id, tally.unit_id)))
     return _union(parts)
 
 
@@ -219,14 +255,14 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
     for on in sorted({on for on, _ in present}):
         keep = {key(a) for a in wanted.get(on, ())}
         if stale := sorted({k for d, k in present if d == on} - keep):
-            for model in (StatusTally, UnitTally, AgencyTally):
+            for model in (StatusTally, UnitTally, AgencyTally, OfficerTally):
                 session.execute(delete(model).where(model.day == on, *of_agencies(
                     model.agency_id, [k or None for k in stale])))
             session.execute(delete(TallyDay).where(TallyDay.day == on, TallyDay.agency_key.in_(stale)))
             counts["agency days forgotten"] += len(stale)
     # A day counted or forgotten changes the tallies wholesale, and the marks read are gone: a request planned on
     # older statistics would test every tally of the agency's day against marks no longer there.
-    analyze(session, *([StatusTally, UnitTally, AgencyTally, TallyDay]
+    analyze(session, *([StatusTally, UnitTally, AgencyTally, OfficerTally, TallyDay]
                        if counts["agency days counted"] or counts["agency days forgotten"] else []),
             *([TallyMark] if marks else []))
     session.flush()
@@ -234,17 +270,19 @@ def refresh(session: Session, now: datetime | None = None) -> Counter:
 
 
 def _count(session: Session, on: date, agency_id: int | None, marked: list[list[ColumnElement[bool]]]) -> None:
-    """Count the agency's pairs on `on` into the tallies: every cell, or (`marked`, the conditions of
-    `_marked_officers`) the marked cells, whose tallies are replaced; then its sums by module again."""
+    """Count the agency's pairs and officers needing attention on `on` into the tallies: every cell, or
+    (`marked`, the conditions of `_marked_officers`) the marked cells, whose tallies are replaced; then its sums
+    by module again."""
     theirs = of_agencies(StatusTally.agency_id, [agency_id])
     if marked:
-        for model in (StatusTally, UnitTally):
+        for model in (StatusTally, UnitTally, OfficerTally):
             session.execute(delete(model).where(model.id.in_(union_all(*_of_marked_cells(
                 model, [model.id], model.day == on, *of_agencies(model.agency_id, [agency_id]))))))
     for officers in marked or [[]]:
-        rows = facts_counted(on, *of_agencies(User.agency_id, [agency_id]), *officers).subquery("rows")
-        session.execute(insert(StatusTally).from_select(
-            ["day", *COLUMNS], select(literal(on).label("day"), *(rows.c[name] for name in COLUMNS))))
+        for kind in (PAIRS, OFFICERS):
+            rows = kind.count(on, *of_agencies(User.agency_id, [agency_id]), *officers).subquery("rows")
+            session.execute(insert(kind.tally).from_select(
+                ["day", *kind.columns], select(literal(on).label("day"), *(rows.c[name] for name in kind.columns))))
     cell = StatusTally
     columns = [cell.agency_id, cell.unit_id, cell.status, cell.pairs,
                *(cell.__table__.c[f"within_{days}"] for days in HORIZONS)]
