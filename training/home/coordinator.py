@@ -79,7 +79,7 @@ def coordinator_home(session: Session, viewer: User, today: date, now: datetime)
             .where(User.active.is_(True), never_signed_in(), *scope).group_by(Unit.code)):
         by_unit.setdefault(unit_code, Counter())["never_signed_in"] = n
     totals = sum(by_unit.values(), Counter())
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_([c for c in by_unit if c]))).all())
+    names = _unit_names(session, viewer)
     units = sorted((UnitRow(code, names[code], counts) for code, counts in by_unit.items() if code),
                    key=lambda row: row.order)
     newcomers, newcomers_total = _newcomers(session, scope, now)
@@ -88,6 +88,14 @@ def coordinator_home(session: Session, viewer: User, today: date, now: datetime)
     return CoordinatorHome(today, totals, units[:UNITS_LISTED], max(0, len(units) - UNITS_LISTED),
                            waiting_count(session, viewer, now), newcomers, newcomers_total,
                            undelivered, undelivered_total, refusals, refusals_total)
+
+
+def _unit_names(session: Session, viewer: User) -> dict[str, str]:
+    """The names of the units of the viewer's scope, by code: read whole, as a large agency's thousands of codes
+    as parameters of one statement cost more to send than its units to read. Officers are placed in units of
+    their own agency (training/admin/service.py), so every unit counted is among them."""
+    return dict(session.execute(select(Unit.code, Unit.name).where(
+        *scope_filter(session, viewer, agency_id=Unit.agency_id, unit_id=Unit.id, user_id=None))).all())
 
 
 def _newcomers(session: Session, scope, now: datetime) -> tuple[list[Person], int]:
