@@ -9,21 +9,21 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from training.access import SCOPED, agencies_in_scope, may_see_place, scope_filter, supervises
 from training.clock import LocalDay, server_zone_name
 from training.people.models import Unit, User
-from training.records.status import officer_course_states, pair_facts_query, status_expression
-from training.reports.tallies import ATTENTION, OFFICERS, counted
+from training.records.status import officer_course_states
+from training.reports.tallies import OFFICERS, counted, officers_counted
 
 
 def officers_by_unit_and_status(session: Session, viewer: User, on: date) -> dict[str | None, Counter]:
-    """How many officers in the viewer's scope have at least one required module in each status of ATTENTION
-    (overdue, expiring) on `on`, for each unit code (officers placed directly in the unit; None: no unit): the
-    tally job's counts of the cells no write has touched since it ran, the rest counted from the records
-    (training/reports/tallies.py), so the figures are those of the records now."""
+    """How many officers in the viewer's scope have at least one required module in each status of
+    tallies.ATTENTION (overdue, expiring) on `on`, for each unit code (officers placed directly in the unit;
+    None: no unit): the tally job's counts of the cells no write has touched since it ran, the rest counted from
+    the records (training/reports/tallies.py), so the figures are those of the records now."""
     day = LocalDay(on, tuple((a.id, a.code, a.time_zone) for a in agencies_in_scope(session, viewer)),
                    server_zone_name() if may_see_place(session, viewer, None, None) else None)
 
@@ -41,13 +41,9 @@ def officers_by_unit_and_status(session: Session, viewer: User, on: date) -> dic
 
 def _by_status_query(on: date, where) -> Select:
     """Officers matching `where` with at least one required module in each status of ATTENTION on `on`, counted
-    by status."""
-    facts = pair_facts_query(on, *where).subquery("facts")
-    states = select(facts.c.user_id,
-                    status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
-                    .label("status")).subquery("states")
-    return (select(states.c.status, func.count(states.c.user_id.distinct()))
-            .where(states.c.status.in_(ATTENTION)).group_by(states.c.status))
+    by status: the cells' counts of `officers_counted` added up, as an officer is in one cell."""
+    rows = officers_counted(on, *where).subquery("rows")
+    return select(rows.c.status, cast(func.sum(rows.c.officers), Integer)).group_by(rows.c.status)
 
 
 @functools.lru_cache(maxsize=16)
