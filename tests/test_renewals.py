@@ -55,3 +55,18 @@ def test_no_renewal_beside_an_open_assignment_or_during_an_exemption(session, of
     assert create_renewal_assignments(session, ON) == {}
     assert create_renewal_assignments(session, ON + timedelta(days=10)) == {course.code: 1}
     assert renewals(session) == [(officer.id, date(2025, 1, 10))]
+
+
+def test_a_renewal_is_made_between_two_exemptions_and_not_during_either(session, officer, course):
+    # Leave last month and again next month: the officer is renewed in the weeks between, whatever the
+    # earliest start and the latest end of their exemptions taken together.
+    certify(session, officer, course, date(2024, 1, 10), date(2025, 1, 10))
+    session.add_all([Exemption(user_id=officer.id, course_id=course.id, starts_on=ON - timedelta(days=40),
+                               ends_on=ON - timedelta(days=10), reason="leave"),
+                     Exemption(user_id=officer.id, course_id=course.id, starts_on=ON + timedelta(days=10),
+                               ends_on=ON + timedelta(days=40), reason="leave")])
+    session.flush()
+    assert create_renewal_assignments(session, ON - timedelta(days=20)) == {}
+    assert create_renewal_assignments(session, ON + timedelta(days=20)) == {}
+    assert create_renewal_assignments(session, ON) == {course.code: 1}
+    assert renewals(session) == [(officer.id, date(2025, 1, 10))]

@@ -33,7 +33,7 @@ from training.records.models import (
     RequiredPair,
     StandingRule,
 )
-from training.records.status import certified_on, exempt_on
+from training.records.status import certified_on, exempt_by_facts, exempt_on, settled
 
 
 def _restriction(agency_ids: Sequence[int | None] | None) -> dict:
@@ -59,6 +59,8 @@ def create_renewal_assignments(session: Session, on: date,
         # Only the pairs with no open assignment (due_on None) whose latest valid completion expires by the
         # threshold, by ix_required_pairs_renewal: that expiry is never later than the latest one, so every
         # officer renewed is among them, and the 19 million completions of a million officers are not read.
+        # Those whose settled facts show them exempt are left before their completions are read (the exempt
+        # stay candidates every day); the exemptions themselves decide for the rest.
         candidates = (
             select(Completion.user_id, literal(course_id), latest_expiry, literal("annual_renewal"),
                    literal(utcnow()))
@@ -68,6 +70,7 @@ def create_renewal_assignments(session: Session, on: date,
             .join(User, and_(User.id == RequiredPair.user_id, User.active.is_(True)))
             .where(RequiredPair.course_id == course_id, RequiredPair.due_on.is_(None),
                    RequiredPair.expires_on <= threshold, Completion.revoked_on.is_(None),
+                   and_(settled(RequiredPair, on), exempt_by_facts(RequiredPair, on)).is_not(True),
                    ~exempt_on(on, course_id, Completion.user_id),
                    *of_agencies(User.agency_id, agency_ids))
             .group_by(Completion.user_id)

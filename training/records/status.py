@@ -269,6 +269,17 @@ def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> 
         after = [key > tuple_(*run[-1])]
 
 
+def settled(pair, on: date) -> ColumnElement[bool]:
+    """SQL: the pair's stored facts are those of `on` (see `pair_facts_query`)."""
+    return or_(pair.settles_on.is_(None), pair.settles_on <= on)
+
+
+def exempt_by_facts(pair, on: date) -> ColumnElement[bool]:
+    """SQL: a settled pair's stored facts say it is exempt on `on` (true only then; of a pair not settled by
+    `on`, the exemptions themselves say)."""
+    return and_(pair.exempt_starts_on <= on, pair.exempt_ends_on >= on)
+
+
 def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -> CompoundSelect:
     """The facts `status_expression` needs on `on`, one row per required pair of the active officers matching
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
@@ -292,7 +303,7 @@ def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -
     if few and where:
         people = select(User.id).where(*where).cte("people")
         where = (pair.user_id.in_(select(people.c.id)),)
-    settled, unsettled = or_(pair.settles_on.is_(None), pair.settles_on <= on), pair.settles_on > on
+    unsettled = pair.settles_on > on
     exempt_until = (select(func.max(Exemption.ends_on))
                     .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
                            Exemption.starts_on <= on, Exemption.ends_on >= on)
@@ -306,7 +317,6 @@ def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -
                 .join(Course, Course.id == pair.course_id)
                 .where(User.active.is_(True), Course.active.is_(True), condition, *where))
     return union_all(
-        part(pair.expires_on,
-             case((and_(pair.exempt_starts_on <= on, pair.exempt_ends_on >= on), pair.exempt_ends_on)), settled),
+        part(pair.expires_on, case((exempt_by_facts(pair, on), pair.exempt_ends_on)), settled(pair, on)),
         part(latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair), exempt_until,
              unsettled))
