@@ -208,16 +208,19 @@ def _recipients(on: date, role: str, agency_ids: AgencyIds):
                 .join(officer, officer.id == Escalation.user_id)
                 .join(User, and_(User.id == officer.supervisor_id, User.active.is_(True)))
                 .where(Escalation.decided_on == on, Escalation.role == role, *theirs).distinct())
-    # Few coordinators, many escalations: start from the coordinators and look for one officer of theirs.
+    # Many escalations, few coordinators: the agencies and units of the officers escalated today, each once (kept
+    # apart from the coordinators' plan: today's escalations are not yet in the statistics), then the coordinators
+    # whose scope holds one of them (an officer placed in no unit, in their agency's scope only).
     officer_unit, scope_unit = aliased(Unit, name="officer_unit"), aliased(Unit, name="scope_unit")
-    in_scope = (select(Escalation.id).join(officer, officer.id == Escalation.user_id)
-                .where(Escalation.decided_on == on, Escalation.role == role, *theirs)
-                .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
-                .where(officer.agency_id == User.agency_id,
-                       or_(User.scope_unit_id.is_(None), officer_unit.path.startswith(scope_unit.path))))
+    escalated = (select(officer.agency_id, officer_unit.path).select_from(Escalation)
+                 .join(officer, officer.id == Escalation.user_id)
+                 .outerjoin(officer_unit, officer_unit.id == officer.unit_id)
+                 .where(Escalation.decided_on == on, Escalation.role == role, *theirs).distinct()
+                 .cte("escalated").prefix_with("MATERIALIZED", dialect="postgresql"))
+    in_scope = exists().where(escalated.c.agency_id == User.agency_id,
+                              or_(User.scope_unit_id.is_(None), escalated.c.path.startswith(scope_unit.path)))
     return (select(User.id).outerjoin(scope_unit, scope_unit.id == User.scope_unit_id)
-            .where(User.role == "coordinator", User.active.is_(True), User.agency_id.is_not(None),
-                   in_scope.exists()))
+            .where(User.role == "coordinator", User.active.is_(True), in_scope))
 
 
 def _queue_digests(session: Session, on: date, role: str, agency_ids: AgencyIds) -> int:
