@@ -8,6 +8,7 @@ from tests.support.dates import d
 from tests.support.factories import make_user
 from training import clock
 from training.audit.models import AuditEvent
+from training.imports import completions
 from training.imports.completions import apply_completions_plan, parse_completions_csv
 from training.people.models import User
 from training.records.models import Assignment, Completion
@@ -241,3 +242,18 @@ def test_a_large_file_shows_progress_and_imports_every_row(import_file, runner, 
     assert count(session, AuditEvent, AuditEvent.action == "completion.recorded") == 1201
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "OK" in verified.output, verified.output
+
+
+def test_officers_are_found_chunk_by_chunk_and_a_repeat_across_chunks_is_caught(monkeypatch, session, course,
+                                                                                 officer):
+    monkeypatch.setattr(completions, "LOOKED_UP_TOGETHER", 2)
+    second = make_user(session, "second@chunks.test", employee_id="SECOND")
+    rows = ("OFFICER,TEST-BASICS,2024-01-05,90", "SECOND,TEST-BASICS,2024-01-05,", "SECOND,TEST-BASICS,2025-01-06,80",
+            "OFFICER,TEST-BASICS,2025-01-07,85", "SECOND,TEST-BASICS,2026-01-08,")
+    plan = parse_completions_csv(session, csv_bytes(*rows), TODAY)
+    assert plan.ok and [(r.line, r.user_id) for r in plan.records] == [
+        (2, officer.id), (3, second.id), (4, second.id), (5, officer.id), (6, second.id)]
+    plan = parse_completions_csv(session, csv_bytes(*rows[:3], "NOBODY,TEST-BASICS,2025-01-07,85",
+                                                    "OFFICER,TEST-BASICS,2024-01-05,70"), TODAY)
+    assert plan.problems == [(5, "no officer has employee_id 'NOBODY'"),
+                             (6, "this record (officer OFFICER, TEST-BASICS, 2024-01-05) is already on line 2")]

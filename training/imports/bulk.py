@@ -1,7 +1,8 @@
 """Small helpers for writing many rows at once."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
 from sqlalchemy.orm import Session
 
@@ -10,9 +11,11 @@ BATCH = 5000
 Progress = Callable[[int], None] | None
 
 
-def chunks(items: Sequence, size: int = BATCH) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def chunks(items: Iterable, size: int = BATCH) -> Iterator[Sequence]:
+    """`items` (a list, or rows as they are read) `size` at a time."""
+    rest = iter(items)
+    while chunk := list(islice(rest, size)):
+        yield chunk
 
 
 def expire_loaded(session: Session, *models: type) -> None:

@@ -29,6 +29,7 @@ from training.records.models import Assignment, Completion
 from training.words import plural
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
+LOOKED_UP_TOGETHER = 5000   # rows whose officers are read in one statement
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SCORE = re.compile(r"\d{1,3}")
 CHUNK = 10_000   # ids per IN (...) list and rows per INSERT batch: well within every driver's limits
@@ -69,29 +70,31 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
     csv_file = read_csv(data, HEADER, extra_columns=True)
     plan = CompletionsPlan(problems=csv_file.problems)
     scope = scope_filter(session, viewer) if viewer is not None else []
-    users = dict(session.execute(select(User.employee_id, User.id).where(User.employee_id.is_not(None), *scope))
-                 .all())
     unknown = "no officer in your scope has" if scope else "no officer has"
     courses = {c.code: c for c in session.scalars(select(Course))}
 
     seen: dict[tuple[int, int, date], int] = {}
-    for line, cells in csv_file.rows:
-        problems = _row_problems(cells, users, courses, today, unknown)
-        if not problems and viewer is not None and users[cells["employee_id"]] == viewer.id:
-            problems = ["this row is your own completion; another coordinator or an administrator must record it"]
-        if problems:
-            plan.problems.extend((line, message) for message in problems)
-            continue
-        key = (users[cells["employee_id"]], courses[cells["course_code"]].id,
-               date.fromisoformat(cells["completed_on"]))
-        if key in seen:
-            plan.problems.append((line, f"this record (officer {cells['employee_id']}, {cells['course_code']}, "
-                                        f"{cells['completed_on']}) is already on line {seen[key]}"))
-            continue
-        if not plan.problems.overflowed:
-            seen[key] = line
-        if not plan.problems:
-            plan.records.append(ImportedCompletion(line, *key, int(cells["score"]) if cells["score"] else None))
+    # The officers of each chunk of rows are looked up together: a file names a few of a million officers, or
+    # (a wrong file) a million that are not there, and neither is read whole into memory.
+    for chunk in chunks(csv_file.rows, LOOKED_UP_TOGETHER):
+        users = _officers(session, scope, {cells["employee_id"] for _, cells in chunk})
+        for line, cells in chunk:
+            problems = _row_problems(cells, users, courses, today, unknown)
+            if not problems and viewer is not None and users[cells["employee_id"]] == viewer.id:
+                problems = ["this row is your own completion; another coordinator or an administrator must record it"]
+            if problems:
+                plan.problems.extend((line, message) for message in problems)
+                continue
+            key = (users[cells["employee_id"]], courses[cells["course_code"]].id,
+                   date.fromisoformat(cells["completed_on"]))
+            if key in seen:
+                plan.problems.append((line, f"this record (officer {cells['employee_id']}, {cells['course_code']}, "
+                                            f"{cells['completed_on']}) is already on line {seen[key]}"))
+                continue
+            if not plan.problems.overflowed:
+                seen[key] = line
+            if not plan.problems:
+                plan.records.append(ImportedCompletion(line, *key, int(cells["score"]) if cells["score"] else None))
     if not plan.ok:
         plan.problems.sort(key=lambda problem: problem[0])
         plan.records = []
@@ -107,6 +110,12 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
     plan.records = fresh
     _set_expiries(plan.records, history, {c.id: c for c in courses.values()})
     return plan
+
+
+def _officers(session: Session, scope, employee_ids: set[str]) -> dict[str, int]:
+    """Ids of the officers (in `scope`) with these employee ids, by employee id."""
+    return dict(session.execute(select(User.employee_id, User.id)
+                                .where(User.employee_id.in_(employee_ids - {""}), *scope)).all())
 
 
 def describe_records(session: Session, records: list[ImportedCompletion]) -> list[str]:
