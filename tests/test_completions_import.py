@@ -246,7 +246,7 @@ def test_a_large_file_shows_progress_and_imports_every_row(import_file, runner, 
 
 def test_officers_are_found_chunk_by_chunk_and_a_repeat_across_chunks_is_caught(monkeypatch, session, course,
                                                                                  officer):
-    monkeypatch.setattr(completions, "LOOKED_UP_TOGETHER", 2)
+    monkeypatch.setattr(completions, "CHUNK", 2)
     second = make_user(session, "second@chunks.test", employee_id="SECOND")
     rows = ("OFFICER,TEST-BASICS,2024-01-05,90", "SECOND,TEST-BASICS,2024-01-05,", "SECOND,TEST-BASICS,2025-01-06,80",
             "OFFICER,TEST-BASICS,2025-01-07,85", "SECOND,TEST-BASICS,2026-01-08,")

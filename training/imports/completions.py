@@ -29,7 +29,6 @@ from training.records.models import Assignment, Completion
 from training.words import plural
 
 HEADER = ("employee_id", "course_code", "completed_on", "score")
-LOOKED_UP_TOGETHER = 5000   # rows whose officers are read in one statement
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SCORE = re.compile(r"\d{1,3}")
 CHUNK = 10_000   # ids per IN (...) list and rows per INSERT batch: well within every driver's limits
@@ -76,7 +75,7 @@ def parse_completions_csv(session: Session, data: bytes, today: date, viewer: Us
     seen: dict[tuple[int, int, date], int] = {}
     # The officers of each chunk of rows are looked up together: a file names a few of a million officers, or
     # (a wrong file) a million that are not there, and neither is read whole into memory.
-    for chunk in chunks(csv_file.rows, LOOKED_UP_TOGETHER):
+    for chunk in chunks(csv_file.rows, CHUNK):
         users = _officers(session, scope, {cells["employee_id"] for _, cells in chunk})
         for line, cells in chunk:
             problems = _row_problems(cells, users, courses, today, unknown)
