@@ -54,28 +54,7 @@ def create_renewal_assignments(session: Session, on: date,
     courses = session.execute(select(Course.id, Course.code, Course.renewal_window_days)
                               .where(Course.active.is_(True))).all()
     for course_id, code, window in courses:
-        threshold = on + timedelta(days=window)
-        latest_expiry = func.max(Completion.expires_on)
-        # Only the pairs with no open assignment (due_on None) whose latest valid completion expires by the
-        # threshold, by ix_required_pairs_renewal: that expiry is never later than the latest one, so every
-        # officer renewed is among them, and the 19 million completions of a million officers are not read.
-        # Those whose settled facts show them exempt are left before their completions are read (the exempt
-        # stay candidates every day); the exemptions themselves decide for the rest.
-        candidates = (
-            select(Completion.user_id, literal(course_id), latest_expiry, literal("annual_renewal"),
-                   literal(utcnow()))
-            .select_from(RequiredPair)
-            .join(Completion, and_(Completion.user_id == RequiredPair.user_id,
-                                   Completion.course_id == RequiredPair.course_id))
-            .join(User, and_(User.id == RequiredPair.user_id, User.active.is_(True)))
-            .where(RequiredPair.course_id == course_id, RequiredPair.due_on.is_(None),
-                   RequiredPair.expires_on <= threshold, Completion.revoked_on.is_(None),
-                   and_(settled(RequiredPair, on), exempt_by_facts(RequiredPair, on)).is_not(True),
-                   ~exempt_on(on, course_id, Completion.user_id),
-                   *of_agencies(User.agency_id, agency_ids))
-            .group_by(Completion.user_id)
-            .having(latest_expiry <= threshold)
-        )
+        candidates = renewal_candidates(course_id, on, on + timedelta(days=window), agency_ids)
         count = len(session.execute(insert(Assignment).from_select(
             ["user_id", "course_id", "due_on", "reason", "created_at"], candidates)
             .returning(Assignment.id)).all())
@@ -85,6 +64,34 @@ def create_renewal_assignments(session: Session, on: date,
         record(session, "assignment.renewals_created", target="courses", on=on.isoformat(), created=created,
                **_restriction(agency_ids))
     return created
+
+
+def renewal_candidates(course_id: int, on: date, threshold: date,
+                       agency_ids: Sequence[int | None] | None = None) -> Select:
+    """The renewals of one module to open on `on`: (user_id, course_id, due_on, reason, created_at) of each active
+    officer (of `agency_ids`) whose latest valid certification expires by `threshold`, with no open assignment,
+    not exempt on `on`."""
+    latest_expiry = func.max(Completion.expires_on)
+    # Only the pairs with no open assignment (due_on None) whose latest valid completion expires by the
+    # threshold, by ix_required_pairs_renewal: that expiry is never later than the latest one, so every
+    # officer renewed is among them, and the 19 million completions of a million officers are not read.
+    # Those whose settled facts show them exempt are left before their completions are read (the exempt
+    # stay candidates every day); the exemptions themselves decide for the rest. The completions' dates are
+    # read from ix_completions_latest alone on PostgreSQL.
+    return (
+        select(Completion.user_id, literal(course_id), latest_expiry, literal("annual_renewal"), literal(utcnow()))
+        .select_from(RequiredPair)
+        .join(Completion, and_(Completion.user_id == RequiredPair.user_id,
+                               Completion.course_id == RequiredPair.course_id))
+        .join(User, and_(User.id == RequiredPair.user_id, User.active.is_(True)))
+        .where(RequiredPair.course_id == course_id, RequiredPair.due_on.is_(None),
+               RequiredPair.expires_on <= threshold, Completion.revoked_on.is_(None),
+               and_(settled(RequiredPair, on), exempt_by_facts(RequiredPair, on)).is_not(True),
+               ~exempt_on(on, course_id, Completion.user_id),
+               *of_agencies(User.agency_id, agency_ids))
+        .group_by(Completion.user_id)
+        .having(latest_expiry <= threshold)
+    )
 
 
 @dataclass
