@@ -3,8 +3,8 @@
 The daily renewal pass reads, for each certification inside its window, the officer's completions of the module
 to find the latest expiry never revoked: at a million officers about 95,000 officers and 286,000 completions a
 module on the first day, each completion a page of the table read for two dates. With `expires_on` and
-`revoked_on` held in ix_completions_latest (INCLUDE, PostgreSQL's covering index) the pass, and the status rules
-that look for a completion valid on a day, read the index alone. SQLite keeps the index as it was.
+`revoked_on` held in ix_completions_latest (INCLUDE, PostgreSQL's covering index) the pass reads the index alone,
+and so can the status rules' test for a completion valid on a day. SQLite keeps the index as it was.
 
 Revision ID: c6f1a8d3e5b2
 Revises: b7e3d1a9c4f2
