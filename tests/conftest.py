@@ -3,6 +3,9 @@ migrated with Alembic; every test inside an outer transaction that is rolled bac
 What the fixtures build with, and everything else the tests share, is in tests/support."""
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.orm import sessionmaker
 
@@ -14,8 +17,9 @@ from tests.support.needs import missing
 from tests.support.net import free_port
 from tests.support.redis_space import REDIS_URL, RedisSpace
 from training import create_app
+from training.auth.throttle import window_start
 from training.catalog.service import sync_courses
-from training.db import make_engine
+from training.db import make_engine, utcnow
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -140,3 +144,18 @@ def smtp(app):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="rollcall@test.invalid")
     yield mailbox
     controller.stop()
+
+
+# Seconds a test that counts sign-in failures needs, at most, inside one window.
+SPARE_IN_WINDOW_S = 30
+
+
+@pytest.fixture
+def one_sign_in_window():
+    """Sign-in failures count in fixed windows of the real clock (SIGN_IN_WINDOW_MINUTES): a test that starts in a
+    window's last seconds waits for the next one, or its count would start again halfway through."""
+    minutes = config.TestConfig.SIGN_IN_WINDOW_MINUTES
+    now = utcnow()
+    left = (window_start(now, minutes) + timedelta(minutes=minutes) - now).total_seconds()
+    if left < SPARE_IN_WINDOW_S:
+        time.sleep(left + 0.1)

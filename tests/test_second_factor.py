@@ -26,6 +26,8 @@ from training.db import unit_of_work, utcnow
 from training.demo.service import DEMO_PASSWORD, seed_demo
 from training.people.models import User
 
+pytestmark = pytest.mark.usefixtures("one_sign_in_window")
+
 STAFF_PAGE = "/units"
 
 

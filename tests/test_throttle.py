@@ -22,6 +22,8 @@ from training.auth import throttle
 from training.auth.models import SignInFailure, ThrottleRefusal
 from training.db import unit_of_work, utcnow
 
+pytestmark = pytest.mark.usefixtures("one_sign_in_window")
+
 NEW_PASSWORD = "a-brand-new-passphrase"
 
 

@@ -3,6 +3,7 @@ import logging
 import time
 from datetime import timedelta
 
+import pytest
 import redis
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from training import create_app
 from training.auth import throttle
 from training.auth.models import SignInFailure
 from training.db import utcnow
+
+pytestmark = pytest.mark.usefixtures("one_sign_in_window")
 
 
 def test_the_store_is_chosen_once_when_the_app_is_built(database_url, unused_port):
