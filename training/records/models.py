@@ -90,8 +90,8 @@ class Completion(Base):
     version: Mapped[CourseVersion | None] = relationship()
 
     # Serves "the latest completion of this officer for this course" with one seek; on PostgreSQL it also holds
-    # each completion's expiry and revocation, so that the renewal pass and the status rules read an officer's
-    # completions from the index alone, not one table page for each.
+    # each completion's expiry and revocation, so that the renewal pass (and the test for a completion valid on a
+    # day) reads an officer's completions from the index alone, not one table page for each.
     __table_args__ = (Index("ix_completions_latest", "user_id", "course_id", "completed_on", "id",
                             postgresql_include=["expires_on", "revoked_on"]),)
 
