@@ -310,7 +310,6 @@ def test_the_migration_backfills_the_same_answers_as_submission_writes(tmp_path)
             app.extensions["db_engine"].dispose()
 
 
-
 def test_the_counting_reads_attempts_and_answers_from_their_indexes(tmp_path):
     """A year of a large agency's quizzes is gigabytes of attempts (each holds its draw and answers): the count
     finds a module's attempts of the period by their index, and on PostgreSQL the two indexes, as the migrations
