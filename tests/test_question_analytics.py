@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -271,43 +272,51 @@ def test_the_page_shows_the_first_module_until_another_or_all_are_chosen(client,
     assert {row["course_code"] for row in csv_rows(client)} == {"TEST-BASICS", CODE}
 
 
-def test_the_migration_backfills_the_same_answers_as_submission_writes(tmp_path):
-    """Attempts submitted through the service write their answers; the revision that made the table
-    (f3b1c9d2a7e4) rebuilds them from the attempts alone, row for row."""
-    root = tmp_path / "content"
-    write_course(root, code=CODE, lessons=2, questions=4, per_attempt=4)
-    with committed_database(tmp_path, "migration_answers") as url:
+@contextmanager
+def migrated(tmp_path, name: str, root):
+    """An app on a committed database of the test's own, brought up to date by the migrations, and an engine on
+    it; both disposed of afterwards."""
+    with committed_database(tmp_path, name) as url:
         app = create_app(config.TestConfig, DATABASE_URL=url, COURSES_DIR=root / "courses",
                          QUIZZES_DIR=root / "quizzes")
         migrate.upgrade(app)
         engine = make_engine(url)
         try:
-            with Session(engine) as session:
-                course = items_course(session, root)
-                agency, unit = make_org(session)
-                for n, picks in enumerate([WEAK, MIDDLE, STRONG[0], STRONG[5], WEAK]):
-                    officer = make_user(session, f"o{n}@agy.test", agency=agency, unit=unit)
-                    take(session, officer, course, picks)
-                unfinished = make_user(session, "open@agy.test", agency=agency, unit=unit)
-                for lesson in current_version(session, course).lessons:
-                    open_lesson(session, unfinished, lesson)
-                start_attempt(session, unfinished, current_version(session, course))
-                session.commit()
-                columns = (AttemptAnswer.attempt_id, AttemptAnswer.question_id, AttemptAnswer.choice,
-                           AttemptAnswer.correct)
-                written = sorted(tuple(row) for row in session.execute(select(*columns)))
-                keys = dict(session.execute(select(Question.id, Question.key)).all())
-            assert len(written) == 20
-            assert sum(1 for row in written if not row[3]) == 3 + 2 + 1 + 1 + 3
-            assert {(keys[q], c, ok) for _, q, c, ok in written} >= {("T-04", C, False), ("T-04", RIGHT, True)}
-            migrate.downgrade(app, "e2a7c4d91b36")
-            migrate.upgrade(app)
-            with Session(engine) as session:
-                assert sorted(tuple(row) for row in session.execute(select(*columns))) == written
-                assert session.scalar(select(sa.func.count()).select_from(Attempt)) == 6
+            yield app, engine
         finally:
             engine.dispose()
             app.extensions["db_engine"].dispose()
+
+
+def test_the_migration_backfills_the_same_answers_as_submission_writes(tmp_path):
+    """Attempts submitted through the service write their answers; the revision that made the table
+    (f3b1c9d2a7e4) rebuilds them from the attempts alone, row for row."""
+    root = tmp_path / "content"
+    write_course(root, code=CODE, lessons=2, questions=4, per_attempt=4)
+    with migrated(tmp_path, "migration_answers", root) as (app, engine):
+        with Session(engine) as session:
+            course = items_course(session, root)
+            agency, unit = make_org(session)
+            for n, picks in enumerate([WEAK, MIDDLE, STRONG[0], STRONG[5], WEAK]):
+                officer = make_user(session, f"o{n}@agy.test", agency=agency, unit=unit)
+                take(session, officer, course, picks)
+            unfinished = make_user(session, "open@agy.test", agency=agency, unit=unit)
+            for lesson in current_version(session, course).lessons:
+                open_lesson(session, unfinished, lesson)
+            start_attempt(session, unfinished, current_version(session, course))
+            session.commit()
+            columns = (AttemptAnswer.attempt_id, AttemptAnswer.question_id, AttemptAnswer.choice,
+                       AttemptAnswer.correct)
+            written = sorted(tuple(row) for row in session.execute(select(*columns)))
+            keys = dict(session.execute(select(Question.id, Question.key)).all())
+        assert len(written) == 20
+        assert sum(1 for row in written if not row[3]) == 3 + 2 + 1 + 1 + 3
+        assert {(keys[q], c, ok) for _, q, c, ok in written} >= {("T-04", C, False), ("T-04", RIGHT, True)}
+        migrate.downgrade(app, "e2a7c4d91b36")
+        migrate.upgrade(app)
+        with Session(engine) as session:
+            assert sorted(tuple(row) for row in session.execute(select(*columns))) == written
+            assert session.scalar(select(sa.func.count()).select_from(Attempt)) == 6
 
 
 def test_the_counting_reads_attempts_and_answers_from_their_indexes(tmp_path):
@@ -316,31 +325,24 @@ def test_the_counting_reads_attempts_and_answers_from_their_indexes(tmp_path):
     make them, hold every column it reads, so neither table's rows are read. On a database migrated and vacuumed
     as autovacuum leaves one; which plan the planner prefers at scale is in docs/performance.md."""
     root = tmp_path / "content"
-    with committed_database(tmp_path, "answer_indexes") as url:
-        app = create_app(config.TestConfig, DATABASE_URL=url, COURSES_DIR=root / "courses",
-                         QUIZZES_DIR=root / "quizzes")
-        migrate.upgrade(app)
-        engine = make_engine(url)
-        try:
-            with Session(engine) as session:
-                world = build_world(session, root)
-                viewer_id, course_id = world["coordinator"].id, world["course"].id
-            postgresql = engine.dialect.name == "postgresql"
+    with migrated(tmp_path, "answer_indexes", root) as (_, engine):
+        with Session(engine) as session:
+            world = build_world(session, root)
+            viewer_id, course_id = world["coordinator"].id, world["course"].id
+        postgresql = engine.dialect.name == "postgresql"
+        if postgresql:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(sa.text("VACUUM ANALYZE users, attempts, attempt_answers"))
+        with Session(engine) as session:
+            viewer = session.get(User, viewer_id)
+            today = today_for(viewer)
+            statement = answer_counts(session, viewer, course_id, today - timedelta(days=365), today)
+            shown = plan(session, statement)
             if postgresql:
-                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                    connection.execute(sa.text("VACUUM ANALYZE users, attempts, attempt_answers"))
-            with Session(engine) as session:
-                viewer = session.get(User, viewer_id)
-                today = today_for(viewer)
-                statement = answer_counts(session, viewer, course_id, today - timedelta(days=365), today)
-                shown = plan(session, statement)
-                if postgresql:
-                    assert "Index Only Scan using ix_attempts_module_submitted" in shown, shown
-                    assert "Index Only Scan using ix_attempt_answers_attempt_id" in shown, shown
-                else:
-                    assert "ix_attempts_module_submitted" in shown, shown
-                # The statement is the one the page counts with: the agency's 30 attempts of 4 answers each.
-                rows = session.execute(statement).all()
-                assert sum(n for _, _, _, n, _, _, _ in rows) == 30 * 4
-        finally:
-            engine.dispose()
+                assert "Index Only Scan using ix_attempts_module_submitted" in shown, shown
+                assert "Index Only Scan using ix_attempt_answers_attempt_id" in shown, shown
+            else:
+                assert "ix_attempts_module_submitted" in shown, shown
+            # The statement is the one the page counts with: the agency's 30 attempts of 4 answers each.
+            rows = session.execute(statement).all()
+            assert sum(n for _, _, _, n, _, _, _ in rows) == 30 * 4
