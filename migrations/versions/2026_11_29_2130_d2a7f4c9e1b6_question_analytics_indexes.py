@@ -4,7 +4,7 @@ Question analytics counts, for the module quizzes a scope submitted in a period 
 by question, choice and the attempt's third by score. It read every attempt of the table for the period (at a
 million officers some 10 million rows holding each quiz's draw and answers, gigabytes) and then each answer's row.
 ix_attempts_module_submitted finds a module's attempts of the period; on PostgreSQL it holds the officer, score and
-id (INCLUDE), and ix_attempt_answers_attempt_id holds each answer's question, choice and rightness, so both are
+id (INCLUDE), and ix_attempt_answers_attempt_id holds each answer's question, choice and rightness, so both can be
 read from the indexes alone. SQLite gets the new index on its key columns and keeps the answers' index as it was.
 
 Revision ID: d2a7f4c9e1b6

@@ -170,7 +170,8 @@ def answer_counts(session: Session, viewer: User | None, course_id: int | None, 
 
     The attempts are found by module and submission time in `ix_attempts_module_submitted`, and their answers by
     attempt in `ix_attempt_answers_attempt_id`; on PostgreSQL both hold every column read here, so neither table
-    is read (a year of a large agency's quizzes is gigabytes of attempts beside their answers)."""
+    need be read (a year of a large agency's quizzes is gigabytes of attempts beside their answers). When most of
+    the table's answers are counted, PostgreSQL may still prefer a scan of them all (docs/performance.md)."""
     zone = viewer_zone(viewer)
     by_score = {"partition_by": Attempt.course_id, "order_by": (Attempt.score, Attempt.id)}
     # The rank's highest value in a module is its number of attempts (one window, one sort, for both).
