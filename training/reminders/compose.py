@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import Row, func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from training.access import scope_filter
 from training.catalog.models import Course
 from training.clock import server_today, server_zone_name, today_for
 from training.db import utcnow
-from training.people.models import User
+from training.people.models import Unit, User
 from training.records.models import Assignment, ExtensionRequest
-from training.records.status import CourseState, course_states
+from training.records.status import CourseState, course_states, pair_facts_query, status_expression
 from training.reminders import invitations
 from training.reminders.invitations import TOKEN_KINDS
 from training.reminders.mail import DueDateEvents, Letter
@@ -69,6 +70,7 @@ class Composer:
         nudge_states = self._open_states({users[r.user_id] for r in rows if r.kind == "nudge"})
         applying = self._applying([r for r in rows if r.is_officer_reminder], users)
         updates = self._updates([r for r in rows if r.id in applying])
+        digests = self._overdue([r for r in rows if r.kind.startswith("escalation-")], users)
         links = [r for r in rows if r.kind in TOKEN_KINDS]
         letters: dict[int, Letter | None] = invitations.letters(
             self.session, links, lambda name, **context: self.render(name, server_today(self.now), **context),
@@ -87,7 +89,7 @@ class Composer:
             elif row.kind == "extension-decided":
                 letters[row.id] = self.extension_decision(row, user, courses[row.course_id])
             else:
-                letters[row.id] = self.digest(row, user)
+                letters[row.id] = self.digest(row, user, digests[row.id])
         return letters
 
     def _load(self, model, ids: set[int], *options) -> dict:
@@ -176,34 +178,86 @@ class Composer:
                                  long_date=long_date, url=f"{self.base_url}/")
         return Letter(user.email, subject, text, html)
 
-    def digest(self, row: OutboxMessage, recipient: User) -> Letter | None:
-        role = row.kind.removeprefix("escalation-")
-        step = min(days for days, r in self.schedule.escalations if r == role)
-        on = self.day_for(recipient)
-        overdue = self.overdue_in_care(recipient, role, step, on)
-        if not overdue:
+    def digest(self, row: OutboxMessage, recipient: User, overdue: Overdue) -> Letter | None:
+        """An escalation digest of the recipient's `overdue` officers (see `_overdue`)."""
+        if not overdue.total:
             return None
-        subject = (f"Rollcall: {plural(len(overdue), 'overdue training record')} "
+        role = row.kind.removeprefix("escalation-")
+        subject = (f"Rollcall: {plural(overdue.total, 'overdue training record')} "
                    f"{'in your team' if role == 'supervisor' else 'in your units'}")
-        text, html = self.render("escalation", on, recipient=recipient, role=role, step=step,
-                                 overdue=overdue[:DIGEST_LIMIT], more=max(0, len(overdue) - DIGEST_LIMIT))
+        text, html = self.render("escalation", self.day_for(recipient), recipient=recipient, role=role,
+                                 step=self._step(role), overdue=overdue.listed,
+                                 more=overdue.total - len(overdue.listed))
         return Letter(recipient.email, subject, text, html)
 
-    def overdue_in_care(self, recipient: User, role: str, step: int, on: date) -> list[tuple[CourseState, int]]:
-        """(state, days overdue) on `on` of the recipient's officers overdue by `step` days or more, longest
-        first."""
-        care = ([User.supervisor_id == recipient.id] if role == "supervisor"
-                else scope_filter(self.session, recipient))
-        # Narrowed to the recipient's people first, so a digest reads their records, not everyone's.
-        late = (select(Assignment.user_id).join(User, User.id == Assignment.user_id)
-                .where(*care, Assignment.closed_at.is_(None), Assignment.due_on <= on - timedelta(days=step)))
-        states = course_states(self.session, on, *care, User.id.in_(late))
-        # Overdue with the module, or with its policy update while the certification stands (a certified
-        # officer's open assignment is an update).
-        found = [(s, (on - s.due_on).days) for s in states
-                 if s.status in ("overdue", "current", "expiring") and s.due_on is not None
-                 and (on - s.due_on).days >= step]
-        return sorted(found, key=lambda pair: (-pair[1], pair[0].last_name, pair[0].first_name))
+    def _step(self, role: str) -> int:
+        """The days overdue at which a role's digests start."""
+        return min(days for days, r in self.schedule.escalations if r == role)
+
+    def _overdue(self, rows: list[OutboxMessage], users: dict[int, User]) -> dict[int, Overdue]:
+        """What each escalation digest lists, by digest row id: its recipient's officers overdue on the recipient's
+        day by the role's step or more.
+
+        A supervisor's officers are those who report to them: the supervisors of a batch who are on the same day
+        are read together, by one statement. A coordinator's are those in their scope, one statement each.
+        """
+        found: dict[int, Overdue] = {}
+        supervisors: dict[date, dict[int, list[int]]] = {}
+        for row in rows:
+            recipient = users[row.user_id]
+            on = self.day_for(recipient)
+            if row.kind == "escalation-supervisor":
+                supervisors.setdefault(on, {}).setdefault(recipient.id, []).append(row.id)
+            else:
+                care = scope_filter(self.session, recipient)
+                found[row.id] = self._overdue_by(on, self._step("coordinator"), care).get(None, Overdue())
+        for on, rows_of in supervisors.items():
+            care = [User.supervisor_id.in_(list(rows_of))]
+            listed = self._overdue_by(on, self._step("supervisor"), care, User.supervisor_id)
+            found.update((row_id, listed.get(supervisor_id, Overdue()))
+                         for supervisor_id, row_ids in rows_of.items() for row_id in row_ids)
+        return found
+
+    def _overdue_by(self, on: date, step: int, care: list, recipient=None) -> dict[int | None, Overdue]:
+        """The officers matching `care` overdue on `on` by `step` days or more, by `recipient` (a column of users)
+        when given: in each, the first DIGEST_LIMIT of their records, longest overdue first, and how many there
+        are.
+
+        Read from the required pairs' stored facts (`pair_facts_query`): overdue with the module, or with its
+        policy update while the certification stands (a certified officer's open assignment is an update). The
+        database counts, sorts and cuts each list.
+        """
+        facts = pair_facts_query(on, *care, few=recipient is not None).subquery("facts")
+        status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
+        whose = [recipient] if recipient is not None else None
+        ranked = (
+            select((recipient if recipient is not None else literal(None)).label("recipient"),
+                   User.employee_id, User.first_name, User.last_name, Unit.code.label("unit_code"),
+                   Course.title.label("course_title"), facts.c.due_on,
+                   func.row_number().over(partition_by=whose, order_by=(
+                       facts.c.due_on, User.last_name, User.first_name, User.id, Course.code)).label("place"),
+                   func.count().over(partition_by=whose).label("total"))
+            .select_from(facts)
+            .join(User, User.id == facts.c.user_id)
+            .join(Course, Course.id == facts.c.course_id)
+            .outerjoin(Unit, Unit.id == facts.c.unit_id)
+            .where(status.in_(("overdue", "current", "expiring")), facts.c.due_on <= on - timedelta(days=step))
+            .subquery("ranked"))
+        self.session.flush()  # read at the Core level, which does not autoflush
+        found: dict[int | None, Overdue] = {}
+        for row in self.session.connection().execute(
+                select(ranked).where(ranked.c.place <= DIGEST_LIMIT).order_by(ranked.c.recipient, ranked.c.place)):
+            overdue = found.setdefault(row.recipient, Overdue(total=row.total))
+            overdue.listed.append((row, (on - row.due_on).days))
+        return found
+
+
+@dataclass
+class Overdue:
+    """A digest's list: (officer's record, days overdue), longest overdue first, and how many records in all."""
+
+    listed: list[tuple[Row, int]] = field(default_factory=list)
+    total: int = 0
 
 
 def long_date(day: date) -> str:
