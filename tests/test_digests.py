@@ -4,13 +4,14 @@ with its count, and a batch's statements do not grow with its supervisors."""
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from tests.support.factories import add_unit, make_user
 from tests.support.statements import count_statements
 from training.access import scope_filter
 from training.db import utcnow
 from training.demo.scale import seed_scale
-from training.people.models import User
+from training.people.models import Agency, Unit, User
 from training.records.models import Assignment
 from training.records.status import course_states
 from training.reminders import compose
@@ -24,9 +25,16 @@ STEP = {role: days for days, role in DEFAULT_ESCALATIONS}
 
 @pytest.fixture
 def people(session) -> dict[str, list[User]]:
-    """An agency-scale organisation of 400 officers, many of them overdue, and three certified officers each
-    overdue with a policy update: its supervisors and coordinators."""
+    """An agency-scale organisation of 400 officers, many of them overdue, three certified officers each overdue
+    with a policy update, and a coordinator of one unit: its supervisors and coordinators."""
     seed_scale(session, TODAY, 400, "x", seed=11)
+    unit = session.scalar(select(Unit).where(Unit.id.not_in(select(Unit.parent_id).where(Unit.parent_id.is_not(None))))
+                          .order_by(Unit.id).limit(1))
+    agency = session.get(Agency, unit.agency_id)
+    make_user(session, "unit@demo.test", role="coordinator", agency=agency, employee_id="UC1", scope_unit_id=unit.id)
+    # Half the unit's officers move to a new unit beside it, outside that coordinator's scope.
+    beside = add_unit(session, agency, f"{agency.code}-BESIDE", session.get(Unit, unit.parent_id))
+    session.execute(update(User).where(User.unit_id == unit.id, User.id % 2 == 0).values(unit_id=beside.id))
     certified = [s for s in course_states(session, TODAY, User.supervisor_id.is_not(None))
                  if s.status in ("current", "expiring") and s.due_on is None][:3]
     session.add_all(Assignment(user_id=s.user_id, course_id=s.course_id, due_on=TODAY - timedelta(days=20 + n),
@@ -86,6 +94,10 @@ def test_each_digest_lists_its_recipients_overdue_officers_and_no_one_else(app, 
         assert letter.subject.startswith(f"Rollcall: {len(want):,} overdue training record")
         listed += len(want)
     assert listed > 100, "the organisation has officers overdue for every role to list"
+    unit = next(c for c in coordinators if c.scope_unit_id is not None)
+    agency = next(c for c in coordinators if c.scope_unit_id is None and c.agency_id == unit.agency_id)
+    assert 0 < len(lines(letters[rows[coordinators.index(unit) - len(coordinators)].id].text)) < len(
+        expected(session, agency, "coordinator")), "the unit's coordinator is told of the unit only"
 
 
 def test_a_long_digest_lists_the_longest_overdue_and_counts_the_rest(app, session, people, monkeypatch):
