@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from markupsafe import escape
-from sqlalchemy import Row, func, literal, select
+from sqlalchemy import ColumnElement, Row, func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from training.access import scope_filter
@@ -218,10 +218,11 @@ class Composer:
                          for supervisor_id, row_ids in rows_of.items() for row_id in row_ids)
         return found
 
-    def _overdue_by(self, on: date, step: int, care: list, recipient=None) -> dict[int | None, Overdue]:
-        """The officers matching `care` overdue on `on` by `step` days or more, by `recipient` (a column of users)
-        when given: in each, the first DIGEST_LIMIT of their records, longest overdue first, and how many there
-        are.
+    def _overdue_by(self, on: date, step: int, care: list[ColumnElement[bool]],
+                    recipient: ColumnElement[int] | None = None) -> dict[int | None, Overdue]:
+        """The officers matching `care` overdue on `on` by `step` days or more, by `recipient` (a column of users:
+        the supervisors', whose officers are few, so read first) or all under None: in each, the first
+        DIGEST_LIMIT of their records, longest overdue first, and how many there are.
 
         Read from the required pairs' stored facts (`pair_facts_query`): overdue with the module, or with its
         policy update while the certification stands (a certified officer's open assignment is an update). The
@@ -231,7 +232,7 @@ class Composer:
         status = status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)
         whose = [recipient] if recipient is not None else None
         ranked = (
-            select((recipient if recipient is not None else literal(None)).label("recipient"),
+            select((literal(None) if recipient is None else recipient).label("recipient"),
                    User.employee_id, User.first_name, User.last_name, Unit.code.label("unit_code"),
                    Course.title.label("course_title"), facts.c.due_on,
                    func.row_number().over(partition_by=whose, order_by=(
