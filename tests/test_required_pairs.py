@@ -27,6 +27,7 @@ from training.db import make_engine
 from training.people.models import User
 from training.records.models import Assignment, Completion, Exemption, RequiredPair
 from training.records.proof import revoke
+from training.records.rules import certification_status
 from training.records.status import course_states, pair_facts_query, status_expression
 
 FACTS = ("due_on", "expires_on", "last_completed_on", "last_revoked_on", "exemptions", "exempt_starts_on",
@@ -71,6 +72,39 @@ def recomputed(session) -> dict[tuple[int, int], tuple]:
                 facts["exempt_ends_on"] if facts["exemptions"] > 1 else None]
         facts["settles_on"] = max(filter(None, days), default=None)
     return {key: tuple(facts[f] for f in FACTS) for key, facts in pairs.items()}
+
+
+def from_records(session, on: date) -> dict[tuple[int, int], tuple]:
+    """Each pair's status on `on` and the roster's dates and score, worked out in Python from the records of the
+    active officers and modules: today's open assignment, the latest completion on `on` not revoked by then,
+    the latest end of an exemption lasting through `on`."""
+    officers = set(session.scalars(select(User.id).where(User.active.is_(True))))
+    modules = set(session.scalars(select(Course.id).where(Course.active.is_(True))))
+    pairs: dict[tuple[int, int], dict] = {}
+
+    def pair(row) -> dict | None:
+        if row.user_id not in officers or row.course_id not in modules:
+            return None
+        return pairs.setdefault((row.user_id, row.course_id), {"due_on": None, "valid": [], "exempt_until": None})
+
+    for a in session.scalars(select(Assignment)):
+        if (facts := pair(a)) is not None and a.closed_at is None:
+            facts["due_on"] = a.due_on
+    for c in session.scalars(select(Completion)):
+        if (facts := pair(c)) is not None and c.completed_on <= on and (c.revoked_on is None or c.revoked_on > on):
+            facts["valid"].append(c)
+    for e in session.scalars(select(Exemption)):
+        if (facts := pair(e)) is not None and e.starts_on <= on <= e.ends_on:
+            facts["exempt_until"] = max(filter(None, (facts["exempt_until"], e.ends_on)))
+    states = {}
+    for key, facts in pairs.items():
+        latest = max(facts["valid"], key=lambda c: (c.completed_on, c.id), default=None)
+        expires_on = latest and latest.expires_on
+        status = certification_status(on, expires_on=expires_on, open_due_on=facts["due_on"],
+                                      exempt=facts["exempt_until"] is not None)
+        states[key] = (status, facts["due_on"], latest and latest.completed_on, latest and latest.score,
+                       expires_on, facts["exempt_until"])
+    return states
 
 
 def stored(session) -> dict[tuple[int, int], tuple]:
@@ -220,8 +254,11 @@ def test_the_statuses_equal_the_roster_on_every_day(session, world, course):
         counted = {(u, c): s for u, c, s in session.execute(
             select(facts.c.user_id, facts.c.course_id,
                    status_expression(on, facts.c.expires_on, facts.c.due_on, facts.c.exempt_until)))}
-        roster = {(s.user_id, s.course_id): s.status for s in course_states(session, on)}
+        states = list(course_states(session, on))
+        roster = {(s.user_id, s.course_id): s.status for s in states}
         assert counted == roster, on
+        assert {(s.user_id, s.course_id): (s.status, s.due_on, s.completed_on, s.score, s.expires_on,
+                                           s.exempt_until) for s in states} == from_records(session, on), on
         seen |= set(roster.values())
     assert seen >= {"exempt", "current", "expiring", "overdue", "lapsed", "assigned"}
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -175,6 +176,38 @@ def due_as_of(cutoff: datetime) -> ColumnElement[date]:
     return func.coalesce(set_before, replaced_after, Assignment.due_on)
 
 
+def _pairs_as_of(on: date, mine) -> Subquery:
+    """The pairs as they stood at the end of `on`, from the records (`course_states_query` with `as_of`): those
+    with an assignment made, a completion made or an exemption started by then, each with the due date of its
+    assignment open then and the end of its exemption lasting through `on`. `mine` gives the conditions that
+    keep a records table to the officers asked for."""
+    cutoff = end_of(on)
+    assigned_by_then = Assignment.created_at < cutoff
+    keys = union(
+        select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id), assigned_by_then),
+        select(Completion.user_id, Completion.course_id).where(*mine(Completion.user_id),
+                                                               Completion.completed_on <= on),
+        select(Exemption.user_id, Exemption.course_id).where(*mine(Exemption.user_id), Exemption.starts_on <= on),
+    ).subquery("pair_keys")
+    then = select(Assignment.user_id, Assignment.course_id, due_as_of(cutoff).label("due_on")).where(
+        assigned_by_then, or_(Assignment.closed_at.is_(None), Assignment.closed_at >= cutoff),
+        *mine(Assignment.user_id)).subquery("assignment_then")
+    open_assignment = select(then.c.user_id, then.c.course_id, func.max(then.c.due_on).label("due_on")).group_by(
+        then.c.user_id, then.c.course_id).subquery("open_assignment")
+    exemption = select(
+        Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
+    ).where(Exemption.starts_on <= on, Exemption.ends_on >= on, *mine(Exemption.user_id)).group_by(
+        Exemption.user_id, Exemption.course_id).subquery("exemption")
+    return (select(keys.c.user_id, keys.c.course_id, open_assignment.c.due_on,
+                   exemption.c.ends_on.label("exempt_until"))
+            .select_from(keys)
+            .outerjoin(open_assignment, and_(open_assignment.c.user_id == keys.c.user_id,
+                                             open_assignment.c.course_id == keys.c.course_id))
+            .outerjoin(exemption, and_(exemption.c.user_id == keys.c.user_id,
+                                       exemption.c.course_id == keys.c.course_id))
+            .subquery("pairs"))
+
+
 def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: bool = False,
                         as_of: bool = False) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
@@ -194,39 +227,22 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     def mine(column):
         return [column.in_(select(people.c.id))] if where else []
 
-    cutoff = end_of(on) if as_of else None
-    assigned_by_then = [Assignment.created_at < cutoff] if as_of else []
-    pairs = union(
-        select(Assignment.user_id, Assignment.course_id).where(*mine(Assignment.user_id), *assigned_by_then),
-        select(Completion.user_id, Completion.course_id).where(
-            *mine(Completion.user_id), *([Completion.completed_on <= on] if as_of else [])),
-        select(Exemption.user_id, Exemption.course_id).where(
-            *mine(Exemption.user_id), *([Exemption.starts_on <= on] if as_of else [])),
-    ).subquery("pairs")
-    latest_id = latest_completion(on, pairs.c.user_id, pairs.c.course_id, Completion.id, pairs)
-    pair_latest = select(pairs.c.user_id, pairs.c.course_id, latest_id.label("completion_id")).subquery("pair")
-    latest = aliased(Completion, name="latest")
     if as_of:
-        then = select(Assignment.user_id, Assignment.course_id, due_as_of(cutoff).label("due_on")).where(
-            *assigned_by_then, or_(Assignment.closed_at.is_(None), Assignment.closed_at >= cutoff),
-            *mine(Assignment.user_id)).subquery("assignment_then")
-        open_assignment = select(then.c.user_id, then.c.course_id, func.max(then.c.due_on).label("due_on")).group_by(
-            then.c.user_id, then.c.course_id).subquery("open_assignment")
+        pairs = _pairs_as_of(on, mine)
     else:
-        open_assignment = select(Assignment.user_id, Assignment.course_id, Assignment.due_on).where(
-            Assignment.closed_at.is_(None)).subquery("open_assignment")
-    exemption = select(
-        Exemption.user_id, Exemption.course_id, func.max(Exemption.ends_on).label("ends_on")
-    ).where(Exemption.starts_on <= on, Exemption.ends_on >= on, *mine(Exemption.user_id)).group_by(
-        Exemption.user_id, Exemption.course_id).subquery("exemption")
-
+        pair = aliased(RequiredPair, name="required_pair")
+        pairs = (select(pair.user_id, pair.course_id, pair.due_on, _exempt_until(pair, on).label("exempt_until"))
+                 .where(*mine(pair.user_id)).subquery("pairs"))
+    latest_id = latest_completion(on, pairs.c.user_id, pairs.c.course_id, Completion.id, pairs)
+    pair_latest = select(pairs, latest_id.label("completion_id")).subquery("pair")
+    latest = aliased(Completion, name="latest")
     stmt = (
         select(
             User.id.label("user_id"), User.employee_id, User.first_name, User.last_name,
             Agency.code.label("agency_code"), Unit.code.label("unit_code"), Course.id.label("course_id"),
             Course.code.label("course_code"), Course.title.label("course_title"),
-            CourseVersion.number.label("course_version"), open_assignment.c.due_on,
-            latest.completed_on, latest.score, latest.expires_on, exemption.c.ends_on.label("exempt_until"),
+            CourseVersion.number.label("course_version"), pair_latest.c.due_on,
+            latest.completed_on, latest.score, latest.expires_on, pair_latest.c.exempt_until,
         )
         .select_from(pair_latest)
         .join(User, User.id == pair_latest.c.user_id)
@@ -235,14 +251,10 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
         .outerjoin(Unit, Unit.id == User.unit_id)
         .outerjoin(latest, latest.id == pair_latest.c.completion_id)
         .outerjoin(CourseVersion, CourseVersion.id == latest.version_id)
-        .outerjoin(open_assignment, and_(open_assignment.c.user_id == pair_latest.c.user_id,
-                                         open_assignment.c.course_id == pair_latest.c.course_id))
-        .outerjoin(exemption, and_(exemption.c.user_id == pair_latest.c.user_id,
-                                   exemption.c.course_id == pair_latest.c.course_id))
         .where(User.active.is_(True), Course.active.is_(True), *where)
     )
     if order_by_due:
-        stmt = stmt.order_by(func.coalesce(open_assignment.c.due_on, latest.expires_on), Course.code)
+        stmt = stmt.order_by(func.coalesce(pair_latest.c.due_on, latest.expires_on), Course.code)
     else:
         stmt = stmt.order_by(*ROSTER_ORDER, Course.code)
     return stmt
@@ -280,6 +292,25 @@ def exempt_by_facts(pair, on: date) -> ColumnElement[bool]:
     return and_(pair.exempt_starts_on <= on, pair.exempt_ends_on >= on)
 
 
+def _exemption_by_facts(pair, on: date) -> ColumnElement:
+    """SQL: the end of a settled pair's exemption lasting through `on`, from its stored facts (else null)."""
+    return case((exempt_by_facts(pair, on), pair.exempt_ends_on))
+
+
+def _exemption_by_records(pair, on: date) -> ColumnElement:
+    """SQL: the end of the pair's exemption lasting through `on`, from the exemptions themselves (else null)."""
+    return (select(func.max(Exemption.ends_on))
+            .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
+                   Exemption.starts_on <= on, Exemption.ends_on >= on)
+            .correlate(pair).scalar_subquery())
+
+
+def _exempt_until(pair, on: date) -> ColumnElement:
+    """SQL: the end of the pair's exemption lasting through `on`: by its stored facts when they are those of `on`
+    (`settled`), else by the exemptions."""
+    return case((settled(pair, on), _exemption_by_facts(pair, on)), else_=_exemption_by_records(pair, on))
+
+
 def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -> CompoundSelect:
     """The facts `status_expression` needs on `on`, one row per required pair of the active officers matching
     `where` (on users) and active module, read from RequiredPair: the same rows and facts as
@@ -304,10 +335,6 @@ def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -
         people = select(User.id).where(*where).cte("people")
         where = (pair.user_id.in_(select(people.c.id)),)
     unsettled = pair.settles_on > on
-    exempt_until = (select(func.max(Exemption.ends_on))
-                    .where(Exemption.user_id == pair.user_id, Exemption.course_id == pair.course_id,
-                           Exemption.starts_on <= on, Exemption.ends_on >= on)
-                    .correlate(pair).scalar_subquery())
 
     def part(expires_on, exempt, condition) -> Select:
         return (select(pair.user_id, User.agency_id, User.unit_id, pair.course_id, pair.due_on,
@@ -317,6 +344,6 @@ def pair_facts_query(on: date, *where: ColumnElement[bool], few: bool = False) -
                 .join(Course, Course.id == pair.course_id)
                 .where(User.active.is_(True), Course.active.is_(True), condition, *where))
     return union_all(
-        part(pair.expires_on, case((exempt_by_facts(pair, on), pair.exempt_ends_on)), settled(pair, on)),
-        part(latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair), exempt_until,
-             unsettled))
+        part(pair.expires_on, _exemption_by_facts(pair, on), settled(pair, on)),
+        part(latest_completion(on, pair.user_id, pair.course_id, Completion.expires_on, pair),
+             _exemption_by_records(pair, on), unsettled))
