@@ -6,7 +6,7 @@ place applies `certification_status` to the same facts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     CompoundSelect,
     Date,
     Integer,
+    Row,
     Select,
     Subquery,
     and_,
@@ -111,7 +112,11 @@ def run_states(session: Session, stmt: Select, on: date, yield_per: int | None =
     """Rows of a `course_states_query` (possibly narrowed with more conditions) as CourseStates."""
     session.flush()  # rows are read at the Core level, which does not autoflush
     result = session.connection().execute(stmt.execution_options(stream_results=bool(yield_per)), params)
-    rows = result.yield_per(yield_per) if yield_per else result.all()
+    return as_states(result.yield_per(yield_per) if yield_per else result.all(), on)
+
+
+def as_states(rows: Iterable[Row], on: date) -> Iterator[CourseState]:
+    """Rows of a `course_states_query` as CourseStates, each with its status on `on`."""
     for row in rows:
         # Columns 10, 13 and 14: open due date, expiry, end of an active exemption.
         yield CourseState(*row, certification_status(on, expires_on=row[13], open_due_on=row[10],
@@ -260,8 +265,8 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
     return stmt
 
 
-def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> Iterator[list[ColumnElement[bool]]]:
-    """Conditions on users that cut the active officers matching `where` into runs of `size`, first to last in
+def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> Iterator[list[int]]:
+    """The ids of the active officers matching `where` (on users) in runs of `size`, first to last in
     ROSTER_ORDER, so that a query over one run at a time reads each officer's rows by index and sorts only its
     own rows.
 
@@ -275,7 +280,7 @@ def officer_slices(session: Session, *where: ColumnElement[bool], size: int) -> 
         run = session.execute(select(*ROSTER_ORDER).where(User.active.is_(True), *where, *after)
                               .order_by(*ROSTER_ORDER).limit(size)).all()
         if run:
-            yield [User.id.in_([officer.id for officer in run])]
+            yield [officer.id for officer in run]
         if len(run) < size:
             return
         after = [key > tuple_(*run[-1])]

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from queue import Full, Queue
 
+from sqlalchemy import Row, bindparam
 from sqlalchemy.orm import Session
 
 from training.audit.models import AuditEvent
 from training.audit.service import record
 from training.people.models import Agency, Unit, User
-from training.records.status import CourseState, officer_slices, run_states
+from training.records.status import CourseState, as_states, officer_slices
 from training.reports.dashboard import Scope, status_counts
 from training.reports.filters import Roster, file_name, home_place
 
@@ -31,18 +32,20 @@ def roster_row(state: CourseState) -> tuple:
 
 def roster_rows(session: Session, roster: Roster) -> Iterator[tuple]:
     """One row per active officer and required course, in ROSTER_COLUMNS order, read ROSTER_SLICE officers at a
-    time in the roster's order (`officer_slices`): the first rows come after two statements, not after every
-    officer's pairs are sorted, and memory holds one slice's rows and a block of 1,000 rows ahead. Two
-    statements per slice, and one more when the officers fill the last slice exactly. The rows are read ahead
-    (`read_ahead`), so that the database works on the next slice while the caller writes this one."""
-    return itertools.chain.from_iterable(read_ahead(_roster_blocks(session, roster)))
+    time in the roster's order (`officer_slices`) by one statement built once: the first rows come after two
+    statements, not after every officer's pairs are sorted, and memory holds one slice's rows and up to two
+    slices read ahead. Two statements per slice, and one more when the officers fill the last slice exactly.
+    The rows are read ahead (`read_ahead`), so that the database works on the next slices while the caller
+    writes this one."""
+    rows = itertools.chain.from_iterable(read_ahead(_roster_slices(session, roster), ahead=2))
+    return map(roster_row, as_states(rows, roster.on))
 
 
-def _roster_blocks(session: Session, roster: Roster, size: int = 1000) -> Iterator[list[tuple]]:
+def _roster_slices(session: Session, roster: Roster) -> Iterator[Sequence[Row]]:
+    session.flush()  # rows are read at the Core level, which does not autoflush
+    stmt = roster.narrowed(User.id.in_(bindparam("officers", expanding=True)))
     for officers in officer_slices(session, *roster.officers, size=ROSTER_SLICE):
-        rows = map(roster_row, run_states(session, roster.narrowed(*officers), roster.on))
-        while block := list(itertools.islice(rows, size)):
-            yield block
+        yield session.connection().execute(stmt, {"officers": officers}).all()
 
 
 _END = object()
