@@ -1,14 +1,19 @@
 """Roster export filters, the as-of roster, scope refusals and the audit event, in the site."""
 import csv
+import functools
 import io
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from tests.support.pages import login
 from tests.support.roster_world import build_world
+from training import spreadsheet
 from training.audit.models import AuditEvent
+from training.reports import service, views
 
 
 @pytest.fixture
@@ -123,6 +128,31 @@ def test_an_abandoned_download_is_recorded_as_incomplete(client, session, world)
     response.close()
     [event] = export_events(session)
     assert event.details["complete"] is False
+
+
+def test_a_download_dropped_while_rows_are_read_ahead_stops_its_reading(client, session, world, monkeypatch):
+    """Dropped after its first row, while the next officers' rows are being read ahead: the reading thread
+    stops before the download's session ends its read, and the event says incomplete, with the row sent."""
+    monkeypatch.setattr(service, "ROSTER_SLICE", 1)
+    monkeypatch.setattr(views, "csv_chunks", functools.partial(spreadsheet.csv_chunks, batch=1))
+    login(client, "compliance@a.test")
+    response = client.get("/reports/roster/download", query_string={"format": "csv"}, buffered=False)
+    chunks = iter(response.response)
+    assert next(chunks).startswith(b"\xef\xbb\xbf") and next(chunks).count(b"\r\n") == 1   # the header, a row
+    reading = []   # at each rollback of a session: whether rows were still being read
+
+    def rollback(_session, _transaction) -> None:
+        reading.append(any(t.name == "read-ahead" for t in threading.enumerate()))
+
+    assert [t for t in threading.enumerate() if t.name == "read-ahead"]
+    event.listen(Session, "after_soft_rollback", rollback)
+    try:
+        response.close()
+    finally:
+        event.remove(Session, "after_soft_rollback", rollback)
+    assert reading and not any(reading)
+    [recorded] = export_events(session)
+    assert (recorded.details["complete"], recorded.details["rows"]) == (False, 1)
 
 
 @pytest.mark.parametrize("who, filters", [

@@ -37,8 +37,12 @@ def roster_rows(session: Session, roster: Roster) -> Iterator[tuple]:
     slices read ahead. Two statements per slice, and one more when the officers fill the last slice exactly.
     The rows are read ahead (`read_ahead`), so that the database works on the next slices while the caller
     writes this one."""
-    rows = itertools.chain.from_iterable(read_ahead(_roster_slices(session, roster), ahead=2))
-    return map(roster_row, as_states(rows, roster.on))
+    reading = read_ahead(_roster_slices(session, roster), ahead=2)
+    try:
+        for state in as_states(itertools.chain.from_iterable(reading), roster.on):
+            yield roster_row(state)
+    finally:
+        reading.close()   # an export stopped early: the reading thread stops and the session is the caller's
 
 
 def _roster_slices(session: Session, roster: Roster) -> Iterator[Sequence[Row]]:
@@ -105,6 +109,11 @@ class Counted:
         for row in self.rows:
             self.count += 1
             yield row
+
+    def close(self) -> None:
+        """Stop what the rows are read from, if it can be stopped (a generator), before its session is used."""
+        if (close := getattr(self.rows, "close", None)) is not None:
+            close()
 
 
 def record_export(session: Session, roster: Roster, fmt: str, rows: int, *, actor_id: int | None,

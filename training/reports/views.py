@@ -165,6 +165,7 @@ def _stream(columns: tuple[str, ...], rows: Iterable[tuple], name: str,
             yield from csv_chunks(columns, counted)
             complete = True
         finally:
+            counted.close()   # a download dropped part way: its reading stops first
             session.rollback()   # end the read; the event gets a short transaction of its own
             audit(counted.count, complete)
             session.commit()   # the stream outlives the request's unit of work
