@@ -217,15 +217,17 @@ def course_states_query(on: date, *where: ColumnElement[bool], order_by_due: boo
                         as_of: bool = False) -> Select:
     """The facts behind `course_states`, one row per officer and required course.
 
-    Without `as_of` the open assignments are today's. With it the roster is rebuilt
-    as it stood at the end of `on`: only assignments created by then and not yet
-    closed, completions and exemptions that had started, and pairs that had one of
-    them. Columns are labelled as the fields of CourseState.
+    Without `as_of` the pairs come from RequiredPair, by its key for the officers
+    asked for, with today's open due date and, where the pair's stored facts are
+    those of `on`, its exemption; the latest completion on `on` comes from the
+    completions. With `as_of` the roster is rebuilt from the records as it stood
+    at the end of `on` (`_pairs_as_of`): only assignments created by then and not
+    yet closed, completions and exemptions that had started, and pairs that had
+    one of them. Columns are labelled as the fields of CourseState.
 
     The officer conditions are repeated inside the subqueries: databases do not
     push them through a UNION or a GROUP BY, and without them one officer's page
-    would read every officer's records. Open assignments need none: they are
-    joined to the pairs through their unique index.
+    would read every officer's records.
     """
     people = select(User.id).where(*where).cte("people") if where else None
 
