@@ -15,7 +15,7 @@ from training.audit.models import AuditEvent
 from training.clock import today_for
 from training.records.models import Assignment, Completion
 from training.records.status import run_states
-from training.reports import service
+from training.reports import export, service
 from training.reports.filters import RosterFilters, build_roster
 from training.reports.service import ROSTER_COLUMNS, roster_row, roster_rows
 from training.spreadsheet import neutralise
@@ -129,6 +129,29 @@ def test_the_roster_streams_a_slice_of_officers_at_a_time(client, session, cours
     login(client, viewer.email)
     _, csv_rows = read_csv(client.get("/reports/roster.csv"))
     assert [r["employee_id"] for r in csv_rows] == ["O1", "O5", "O0", "O2", "O4", "O3"]
+
+
+def test_a_file_export_that_fails_part_way_stops_its_reading_first(session, course, org, monkeypatch, tmp_path):
+    """An export whose file cannot be written (a full disk) stops reading ahead before the error reaches its
+    caller, who then uses the session: no thread is left reading with it."""
+    agency, unit = org
+    for i in range(6):
+        officer = make_user(session, f"o{i}@agency.test", agency=agency, unit=unit)
+        session.add(Assignment(user_id=officer.id, course_id=course.id, due_on=today_for(officer),
+                               reason="individual"))
+    session.commit()
+    monkeypatch.setattr(service, "ROSTER_SLICE", 1)
+
+    def full_disk(path, rows, about, columns, sheet):
+        next(iter(rows))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_xlsx", full_disk)
+    roster = build_roster(session, None, RosterFilters(), today_for(officer))
+    with pytest.raises(OSError) as failed:
+        export.write_roster(session, roster, "xlsx", tmp_path / "roster.xlsx", who="operator")
+    assert failed.value.errno == 28
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
 
 
 def test_reading_ahead_stops_with_its_reader_and_passes_on_errors():

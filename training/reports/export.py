@@ -1,7 +1,7 @@
 """Writing a checked roster to a file, as CSV or XLSX."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -40,13 +40,16 @@ def write_acknowledgements(session: Session, export: AcknowledgementExport, fmt:
     return rows.count
 
 
-def _write(fmt: str, path: Path, columns: tuple[str, ...], rows: Iterable[tuple], sheet: str,
+def _write(fmt: str, path: Path, columns: tuple[str, ...], rows: Counted, sheet: str,
            about: Callable[[], dict[str, str]]) -> None:
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            for chunk in csv_chunks(columns, rows):
-                handle.write(chunk)
-    elif fmt == "xlsx":
-        write_xlsx(path, rows, about, columns=columns, sheet=sheet)
-    else:
-        raise ValueError(f"unknown format {fmt!r}")
+    try:
+        if fmt == "csv":
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                for chunk in csv_chunks(columns, rows):
+                    handle.write(chunk)
+        elif fmt == "xlsx":
+            write_xlsx(path, rows, about, columns=columns, sheet=sheet)
+        else:
+            raise ValueError(f"unknown format {fmt!r}")
+    finally:
+        rows.close()   # a write that failed part way: the reading stops before the caller uses the session
